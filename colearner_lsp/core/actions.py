@@ -1,0 +1,348 @@
+"""One function per user action. The CLI, the language server and the demo call these.
+
+Each function checks the rules (role, known ids, lifecycle, scope), builds the
+payloads and emits them through ``Instance.emit`` in one atomic append, so a
+lifecycle move is never separated from the action that caused it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from . import lifecycle
+from .errors import InvalidArgument, NotFound, WrongRole
+from .events import (
+    Anchor,
+    AnchoredMistake,
+    AssessmentFeedback,
+    EnvelopeBase,
+    EvidenceRef,
+    EvidenceRequest,
+    EvidenceSnapshot,
+    ExerciseAcknowledged,
+    ExerciseAssigned,
+    ExerciseResponse,
+    LearningPlan,
+    PlanStep,
+    ProgressUpdate,
+    ScopePolicy,
+    SessionLifecycle,
+    new_id,
+)
+from .instance import Instance
+from .state import ExerciseState, SessionState
+
+
+def require_role(inst: Instance, role: str, action: str) -> None:
+    if inst.role != role:
+        raise WrongRole(f"'{action}' is for a {role}; this instance is {inst.identity!r}, a {inst.role}")
+
+
+def find_session(inst: Instance, session_id: str) -> SessionState:
+    session = inst.state.sessions.get(session_id)
+    if session is None:
+        matches = [s for sid, s in inst.state.sessions.items() if sid.startswith(session_id)] if len(session_id) >= 4 else []
+        if len(matches) == 1:
+            return matches[0]
+        raise NotFound(f"no session {session_id!r} here; 'colearner inbox' or 'colearner dashboard' lists them")
+    return session
+
+
+def find_exercise(inst: Instance, exercise_id: str) -> ExerciseState:
+    ex = inst.state.exercises.get(exercise_id)
+    if ex is None:
+        matches = [e for eid, e in inst.state.exercises.items() if eid.startswith(exercise_id)] if len(exercise_id) >= 4 else []
+        if len(matches) == 1:
+            return matches[0]
+        raise NotFound(f"no exercise {exercise_id!r} here; 'colearner inbox' lists the exercises and their ids")
+    return ex
+
+
+def _move(stage: str, event_type: str, states_after: list[str], grade: str | None, reason: str) -> list[tuple[str, Any]]:
+    """The lifecycle event an action brings with it, if any."""
+    to = lifecycle.automatic_move(stage, states_after, event_type, grade)
+    if to is None:
+        return []
+    return [("session_lifecycle", SessionLifecycle(from_=stage, to=to, reason=reason))]  # type: ignore[arg-type]
+
+
+def _states_after(session: SessionState, exercise_id: str, new_state: str) -> list[str]:
+    return [new_state if e.exercise_id == exercise_id else e.state for e in session.exercises()]
+
+
+# ---------------------------------------------------------------- coach
+
+
+def start_session(inst: Instance, student: str) -> str:
+    """Open a coaching session with a rostered student; returns its id."""
+    require_role(inst, "coach", "session start")
+    peer = inst.config.peers.get(student)
+    if peer is None or peer.role != "student":
+        raise NotFound(f"{student!r} is not on your roster; add them with 'colearner trust {student} PUBLIC_KEY'")
+    session_id = new_id()
+    inst.emit(session_id, student, [("session_lifecycle", SessionLifecycle(from_=None, to="init", reason="session opened"))])
+    return session_id
+
+
+def send_plan(inst: Instance, session_id: str, goals: Sequence[str], steps: Sequence[tuple[str, str]]) -> EnvelopeBase:
+    """Send a learning plan: ``steps`` are ``(id, topic)`` in the order they are to be done."""
+    require_role(inst, "coach", "plan")
+    session = find_session(inst, session_id)
+    if not steps:
+        raise InvalidArgument("a plan needs at least one step, e.g. --step step-1:'repo overview'")
+    plan = LearningPlan(
+        goals=list(goals),
+        plan=[PlanStep(id=i, topic=t, status="active" if n == 0 else "next") for n, (i, t) in enumerate(steps)],
+    )
+    out = inst.emit(session.session_id, session.student, [("learning_plan", plan), *_move(session.stage, "learning_plan", [], None, "learning plan sent")])
+    return out[0]
+
+
+def assign_exercise(
+    inst: Instance,
+    session_id: str,
+    *,
+    topic: str,
+    exercise: str,
+    expected: str,
+    path: str,
+    start_line: int,
+    end_line: int,
+    tests: Sequence[str] = (),
+    step_id: str | None = None,
+    start_char: int | None = None,
+    end_char: int | None = None,
+) -> str:
+    """Assign an exercise anchored to lines of a file in the coach's checkout; returns its id."""
+    from .anchoring import anchor_for
+
+    require_role(inst, "coach", "assign")
+    session = find_session(inst, session_id)
+    if session.stage == "done":
+        raise InvalidArgument(f"session {session.session_id} is done; open a new one with 'colearner session start'")
+    if step_id is not None and session.steps and step_id not in [s["id"] for s in session.steps]:
+        raise NotFound(f"no plan step {step_id!r} in this session; the plan has: {', '.join(s['id'] for s in session.steps)}")
+    anchor: Anchor = anchor_for(inst.root, path, start_line, end_line, start_char, end_char)
+    exercise_id = new_id()
+    payload = ExerciseAssigned(
+        topic=topic, exercise=exercise, expected=expected, tests=list(tests),
+        exercise_id=exercise_id, step_id=step_id, anchor=anchor,
+    )
+    events: list[tuple[str, Any]] = [("exercise_assigned", payload)]
+    if session.stage == "review":
+        # A new exercise reopens practice: the session is not all answered any more.
+        events.append(("session_lifecycle", SessionLifecycle(from_="review", to="practice", reason="new exercise assigned")))
+    inst.emit(session.session_id, session.student, events)
+    return exercise_id
+
+
+def set_scope(
+    inst: Instance,
+    session_id: str,
+    allow: Sequence[str],
+    deny: Sequence[str] = (),
+    share: str = "hashes",
+    max_files: int = 50,
+) -> int:
+    """Send the scope policy (which paths the student may share); returns its version."""
+    require_role(inst, "coach", "scope")
+    session = find_session(inst, session_id)
+    if share not in ("hashes", "diffstat", "diff"):
+        raise InvalidArgument(f"--share must be hashes, diffstat or diff, not {share!r}")
+    version = (session.scope or {}).get("version", 0) + 1
+    policy = ScopePolicy(allow=list(allow), deny=list(deny), share=share, max_files=max_files, version=version)  # type: ignore[arg-type]
+    inst.emit(session.session_id, session.student, [("scope_policy", policy)])
+    return version
+
+
+def request_evidence(inst: Instance, exercise_id: str, paths: Sequence[str], reason: str) -> str:
+    """Ask the student for more evidence on an exercise; returns the request's event id."""
+    require_role(inst, "coach", "request-evidence")
+    ex = find_exercise(inst, exercise_id)
+    if not paths:
+        raise InvalidArgument("name at least one path or glob with --path")
+    out = inst.emit(ex.session_id, ex.student, [("evidence_request", EvidenceRequest(exercise_id=ex.exercise_id, paths=list(paths), reason=reason))])
+    return out[0].event_id
+
+
+def send_feedback(
+    inst: Instance,
+    exercise_id: str,
+    *,
+    grade: str,
+    next_step: str,
+    confidence_delta: float,
+    mistakes: Sequence[str | dict[str, Any]] = (),
+) -> str:
+    """Grade an exercise pass or revise; returns the feedback's event id."""
+    require_role(inst, "coach", "feedback")
+    ex = find_exercise(inst, exercise_id)
+    session = inst.state.sessions[ex.session_id]
+    if ex.state == "passed":
+        raise InvalidArgument(f"exercise {ex.exercise_id} has already passed")
+    if ex.state in ("assigned", "acknowledged"):
+        raise InvalidArgument(f"exercise {ex.exercise_id} has no response yet (it is {ex.state}); wait for the student's answer")
+    parsed = [AnchoredMistake.model_validate(m) if isinstance(m, dict) else m for m in mistakes]
+    feedback = AssessmentFeedback(
+        grade=grade, mistakes=parsed, next_step=next_step, confidence_delta=confidence_delta,  # type: ignore[arg-type]
+        exercise_id=ex.exercise_id,
+    )
+    new_state = "passed" if grade == "pass" else "revise"
+    events = [("assessment_feedback", feedback)]
+    events += _move(session.stage, "assessment_feedback", _states_after(session, ex.exercise_id, new_state), grade, f"feedback: {grade}")
+    out = inst.emit(ex.session_id, ex.student, events)
+    return out[0].event_id
+
+
+def advance_session(inst: Instance, session_id: str, to: str, reason: str = "") -> str:
+    """Move a session by hand (e.g. the coach closes it); refused unless the move is legal."""
+    session = find_session(inst, session_id)
+    lifecycle.check_transition(session.stage, to)
+    out = inst.emit(session.session_id, session.student, [("session_lifecycle", SessionLifecycle(from_=session.stage, to=to, reason=reason or f"moved by {inst.identity}"))])  # type: ignore[arg-type]
+    return out[0].event_id
+
+
+# ---------------------------------------------------------------- student
+
+
+def _own_exercise(inst: Instance, exercise_id: str, action: str) -> ExerciseState:
+    require_role(inst, "student", action)
+    ex = find_exercise(inst, exercise_id)
+    if ex.student != inst.identity:
+        raise NotFound(f"exercise {exercise_id!r} is not assigned to {inst.identity!r}")
+    return ex
+
+
+def acknowledge(inst: Instance, exercise_id: str) -> str:
+    """Acknowledge an assigned exercise; returns the event id."""
+    ex = _own_exercise(inst, exercise_id, "ack")
+    if ex.state != "assigned":
+        raise InvalidArgument(f"exercise {ex.exercise_id} is already {ex.state}")
+    session = inst.state.sessions[ex.session_id]
+    events: list[tuple[str, Any]] = [("exercise_acknowledged", ExerciseAcknowledged(exercise_id=ex.exercise_id))]
+    events += _move(session.stage, "exercise_acknowledged", _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged")
+    return inst.emit(ex.session_id, ex.student, events)[0].event_id
+
+
+def scope_rules(inst: Instance, session: SessionState):  # type: ignore[no-untyped-def]
+    """The rules in force for a session: the coach's signed policy plus the student's own deny list."""
+    from .scope import DEFAULT_STUDENT_DENY, ScopeRules
+
+    policy = session.scope or {}
+    return ScopeRules(
+        allow=tuple(policy.get("allow", ())),
+        deny=tuple(policy.get("deny", ())),
+        share=policy.get("share", "hashes"),
+        max_files=policy.get("max_files", 50),
+        student_deny=tuple(DEFAULT_STUDENT_DENY) + tuple(inst.config.scope.deny),
+    )
+
+
+def preview_evidence(inst: Instance, exercise_id: str, paths: Sequence[str] | None = None, globs: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
+    """What a snapshot would share and hold back, before anything is sent (local only)."""
+    from .evidence import candidate_paths
+    from .scope import plan_share
+
+    ex = _own_exercise(inst, exercise_id, "respond")
+    session = inst.state.sessions[ex.session_id]
+    since = (ex.anchor or {}).get("commit") or None
+    candidates = list(paths) if paths else candidate_paths(inst.root, since_commit=since, globs=globs)
+    return plan_share(inst.root, candidates, scope_rules(inst, session))
+
+
+def _snapshot_payload(inst: Instance, ex: ExerciseState, paths: Sequence[str] | None, globs: Sequence[str] | None, request_id: str | None, progress=None) -> EvidenceSnapshot:  # type: ignore[no-untyped-def]
+    from .evidence import take_snapshot
+
+    session = inst.state.sessions[ex.session_id]
+    since = (ex.anchor or {}).get("commit") or None
+    snap = take_snapshot(inst.root, scope_rules(inst, session), paths=paths or None, since_commit=since, globs=globs, progress=progress)
+    return EvidenceSnapshot(exercise_id=ex.exercise_id, request_id=request_id, **snap)
+
+
+def attach_evidence(
+    inst: Instance,
+    exercise_id: str,
+    paths: Sequence[str] | None = None,
+    request_id: str | None = None,
+    progress=None,  # type: ignore[no-untyped-def]
+) -> EnvelopeBase:
+    """Send an evidence snapshot for an exercise (answering a request when ``request_id`` is given)."""
+    ex = _own_exercise(inst, exercise_id, "attach evidence")
+    globs = None
+    if request_id is not None:
+        request = next((r for r in ex.evidence_requests if r["event_id"].startswith(request_id)), None)
+        if request is None:
+            raise NotFound(f"no evidence request {request_id!r} on exercise {ex.exercise_id}")
+        request_id = request["event_id"]
+        globs = None if paths else request["paths"]
+    elif not paths and ex.open_requests:
+        request = ex.open_requests[0]
+        request_id, globs = request["event_id"], request["paths"]
+    payload = _snapshot_payload(inst, ex, paths, globs, request_id, progress)
+    return inst.emit(ex.session_id, ex.student, [("evidence_snapshot", payload)])[0]
+
+
+def respond(inst: Instance, exercise_id: str, text: str, evidence: Sequence[str] | None = None, progress=None) -> str:  # type: ignore[no-untyped-def]
+    """Answer an exercise, optionally with an evidence snapshot of ``evidence`` paths; returns the event id.
+
+    The snapshot, the response pointing at it and any lifecycle move are appended
+    together: the ledger holds all of them or none.
+    """
+    ex = _own_exercise(inst, exercise_id, "respond")
+    if ex.state == "passed":
+        raise InvalidArgument(f"exercise {ex.exercise_id} has already passed")
+    if not text.strip():
+        raise InvalidArgument("the response is empty; say what you did or found")
+    session = inst.state.sessions[ex.session_id]
+    events: list[tuple[str, Any]] = []
+    event_ids: dict[int, str] = {}
+    ref = None
+    if evidence is not None:
+        snapshot = _snapshot_payload(inst, ex, evidence, None, None, progress)
+        event_ids[0] = new_id()
+        events.append(("evidence_snapshot", snapshot))
+        ref = EvidenceRef(event_id=event_ids[0], files=len(snapshot.files), withheld=snapshot.withheld)
+    stage = session.stage
+    if ex.state == "assigned":
+        events.append(("exercise_acknowledged", ExerciseAcknowledged(exercise_id=ex.exercise_id)))
+        moved = _move(stage, "exercise_acknowledged", _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged")
+        events += moved
+        stage = moved[0][1].to if moved else stage
+    response_index = len(events)
+    events.append(("exercise_response", ExerciseResponse(exercise_id=ex.exercise_id, response=text, evidence=ref)))
+    events += _move(stage, "exercise_response", _states_after(session, ex.exercise_id, "responded"), None, "every exercise answered")
+    out = inst.emit(ex.session_id, ex.student, events, event_ids=event_ids)
+    return out[response_index].event_id
+
+
+def submit_progress(
+    inst: Instance,
+    session_id: str | None,
+    completed: Iterable[str] = (),
+    confidence: dict[str, float] | None = None,
+) -> str:
+    """Mark plan steps complete (in order) and rate confidence per topic; returns the event id."""
+    require_role(inst, "student", "progress")
+    session = _student_session(inst, session_id)
+    completed = list(completed)
+    steps = [(s["id"], s["status"]) for s in session.steps]
+    for step_id in completed:
+        lifecycle.check_step_order(steps, step_id)
+        steps = [(i, "done" if i == step_id else st) for i, st in steps]
+    for topic, value in (confidence or {}).items():
+        if not 0.0 <= value <= 1.0:
+            raise InvalidArgument(f"confidence for {topic!r} must be between 0 and 1, not {value}")
+    payload = ProgressUpdate(completed=completed, confidence=dict(confidence or {}))
+    return inst.emit(session.session_id, session.student, [("progress_update", payload)])[0].event_id
+
+
+def _student_session(inst: Instance, session_id: str | None) -> SessionState:
+    if session_id:
+        return find_session(inst, session_id)
+    mine = [s for s in inst.state.sessions.values() if s.student == inst.identity and s.stage != "done"]
+    if len(mine) != 1:
+        raise InvalidArgument(
+            "name the session: you have " + (f"{len(mine)} open sessions" if mine else "no open session")
+        )
+    return mine[0]

@@ -1,0 +1,60 @@
+"""Making an exercise's anchor from the coach's checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .anchors import make_fingerprint
+from .errors import InvalidArgument, NotFound
+from .events import Anchor
+from .scope import ScopeError, normalize_repo_path
+
+
+def head_commit(root: Path) -> str:
+    """HEAD's sha, or '' for a folder that is not a git repository or has no commit."""
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=False).head.commit.hexsha
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+        return ""
+
+
+def read_text(root: Path, rel: str) -> str:
+    path = root / rel
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise NotFound(f"{rel} does not exist in {root}") from None
+    except IsADirectoryError:
+        raise InvalidArgument(f"{rel} is a folder; anchor an exercise to a file") from None
+
+
+def anchor_for(
+    root: Path,
+    path: str,
+    start_line: int,
+    end_line: int,
+    start_char: int | None = None,
+    end_char: int | None = None,
+) -> Anchor:
+    """An anchor on lines ``start_line..end_line`` (1-based, inclusive) of ``path``."""
+    try:
+        rel = normalize_repo_path(root, path)
+    except ScopeError as exc:
+        raise InvalidArgument(str(exc)) from None
+    text = read_text(root, rel)
+    total = max(1, len(text.splitlines()))
+    if start_line < 1 or end_line < start_line:
+        raise InvalidArgument(f"lines {start_line}-{end_line} are not a range; write --lines A-B with 1 <= A <= B")
+    if end_line > total:
+        raise InvalidArgument(f"{rel} has {total} lines; lines {start_line}-{end_line} are outside it")
+    return Anchor(
+        path=rel,
+        start_line=start_line,
+        end_line=end_line,
+        start_char=start_char,
+        end_char=end_char,
+        commit=head_commit(root),
+        fingerprint=make_fingerprint(text, start_line, end_line),
+    )

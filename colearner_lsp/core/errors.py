@@ -1,0 +1,42 @@
+"""Errors a user can cause. Each carries one sentence a person can act on.
+
+The edges turn them into one line on stderr (CLI), a JSON-RPC error or a
+``window/showMessage`` (language server). Anything else is a bug and keeps its
+traceback.
+"""
+
+
+class ColearnerError(Exception):
+    """Base for every user-facing error."""
+
+
+class ConfigError(ColearnerError):
+    """agent.yaml is missing or wrong; the message names the field and the fix."""
+
+
+class KeyProblem(ColearnerError):
+    """A key file or a pasted public key is missing, unreadable or malformed."""
+
+
+class NotFound(ColearnerError):
+    """An unknown session, exercise, step or peer."""
+
+
+class WrongRole(ColearnerError):
+    """A coach-only command on a student instance, or the reverse."""
+
+
+class InvalidArgument(ColearnerError):
+    """A value the user typed does not make sense (bad --lines, a range outside the file…)."""
+
+
+class IllegalTransition(ColearnerError):
+    """A lifecycle move that the session's current stage does not allow."""
+
+    def __init__(self, current: str, wanted: str, allowed: list[str], why: str = "") -> None:
+        self.current, self.wanted, self.allowed = current, wanted, allowed
+        options = ", ".join(allowed) if allowed else "none (the session is finished)"
+        extra = f" ({why})" if why else ""
+        super().__init__(
+            f"cannot move the session from '{current}' to '{wanted}'{extra}; allowed next: {options}"
+        )

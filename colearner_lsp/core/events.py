@@ -1,0 +1,324 @@
+"""The wire format (v1): one envelope, one payload model per event type.
+
+Models are frozen pydantic v2 models. The envelope is a discriminated union on
+``event_type`` so that parsing a message picks its payload model in one step and
+an unknown type is a precise error rather than a silent pass-through.
+
+Signatures are computed over the *received* JSON object (see ``signing``), not
+over a re-serialisation of these models, so a model never has to round-trip a
+message byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    create_model,
+    field_validator,
+)
+
+SCHEMA_VERSION = 1
+
+Actor = Literal["coach", "student"]
+Stage = Literal["init", "plan", "practice", "review", "done"]
+Grade = Literal["pass", "revise"]
+StepStatus = Literal["next", "active", "done"]
+ShareMode = Literal["hashes", "diffstat", "diff"]
+
+# Identities appear in file names, Kafka keys and CLI arguments: keep them tame.
+IDENTITY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+Identity = Annotated[str, Field(pattern=IDENTITY_PATTERN)]
+Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
+Delta = Annotated[float, Field(ge=-1.0, le=1.0)]
+ShortText = Annotated[str, Field(max_length=20_000)]
+Ident = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------- payloads
+
+
+class PlanStep(Frozen):
+    id: Ident
+    topic: Ident
+    status: StepStatus = "next"
+
+
+class LearningPlan(Frozen):
+    goals: list[ShortText] = Field(min_length=1)
+    plan: list[PlanStep] = Field(min_length=1)
+
+    @field_validator("plan")
+    @classmethod
+    def _unique_step_ids(cls, steps: list[PlanStep]) -> list[PlanStep]:
+        ids = [s.id for s in steps]
+        if len(ids) != len(set(ids)):
+            raise ValueError("plan step ids must be unique")
+        return steps
+
+
+class Anchor(Frozen):
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    start_line: Annotated[int, Field(ge=1)]
+    end_line: Annotated[int, Field(ge=1)]
+    start_char: Annotated[int, Field(ge=0)] | None = None
+    end_char: Annotated[int, Field(ge=0)] | None = None
+    commit: Annotated[str, Field(max_length=64)] = ""
+    fingerprint: Annotated[str, Field(max_length=65_536)] = ""
+
+    @field_validator("end_line")
+    @classmethod
+    def _ordered(cls, end: int, info: Any) -> int:
+        start = info.data.get("start_line")
+        if start is not None and end < start:
+            raise ValueError(f"end_line {end} is before start_line {start}")
+        return end
+
+
+class ExerciseAssigned(Frozen):
+    topic: Ident
+    exercise: ShortText
+    expected: ShortText
+    tests: list[Annotated[str, Field(max_length=2000)]] = []
+    # The seed's own example carries only the four fields above; the design's
+    # additions are optional on parse so it stays valid, and the CLI/LSP always
+    # fill them in.
+    exercise_id: Ident | None = None
+    step_id: Ident | None = None
+    anchor: Anchor | None = None
+
+
+class ExerciseAcknowledged(Frozen):
+    exercise_id: Ident
+
+
+class EvidenceRef(Frozen):
+    """Points a response at the evidence_snapshot event that backs it."""
+
+    event_id: Ident
+    files: int = 0
+    withheld: int = 0
+
+
+class ExerciseResponse(Frozen):
+    exercise_id: Ident
+    response: ShortText
+    evidence: EvidenceRef | None = None
+
+
+class ProgressUpdate(Frozen):
+    completed: list[Ident] = []
+    confidence: dict[Ident, Confidence] = {}
+
+
+class EvidenceFile(Frozen):
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    blob_sha: Annotated[str, Field(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})?$")]
+    size: Annotated[int, Field(ge=0)]
+    lines: Annotated[int, Field(ge=0)]
+    status: Literal["unchanged", "modified", "added", "deleted", "renamed", "untracked"]
+    old_path: str | None = None
+
+
+class DiffStat(Frozen):
+    path: str
+    added: Annotated[int, Field(ge=0)]
+    removed: Annotated[int, Field(ge=0)]
+
+
+class EvidenceSnapshot(Frozen):
+    exercise_id: Ident
+    commit: Annotated[str, Field(max_length=64)]
+    branch: Annotated[str, Field(max_length=512)]
+    dirty: bool
+    files: list[EvidenceFile] = Field(default=[], max_length=1000)
+    summary: ShortText = ""
+    withheld: Annotated[int, Field(ge=0)] = 0
+    diffstat: list[DiffStat] | None = None
+    diff: Annotated[str, Field(max_length=500_000)] | None = None
+    request_id: Ident | None = None  # the evidence_request this answers, if any
+
+
+class EvidenceRequest(Frozen):
+    exercise_id: Ident
+    paths: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(min_length=1)
+    reason: ShortText
+
+
+class AnchoredMistake(Frozen):
+    text: ShortText
+    path: str | None = None
+    start_line: Annotated[int, Field(ge=1)] | None = None
+    end_line: Annotated[int, Field(ge=1)] | None = None
+
+
+class AssessmentFeedback(Frozen):
+    grade: Grade
+    mistakes: list[ShortText | AnchoredMistake] = []
+    next_step: ShortText
+    confidence_delta: Delta
+    exercise_id: Ident | None = None  # optional so the seed's example parses
+
+
+class ScopePolicy(Frozen):
+    allow: list[Annotated[str, Field(min_length=1, max_length=1024)]] = []
+    deny: list[Annotated[str, Field(min_length=1, max_length=1024)]] = []
+    share: ShareMode = "hashes"
+    max_files: Annotated[int, Field(ge=0, le=1000)] = 50
+    version: Annotated[int, Field(ge=1)] = 1
+
+
+class SessionLifecycle(Frozen):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    from_: Stage | None = Field(default=None, alias="from")
+    to: Stage
+    reason: ShortText = ""
+
+
+class ResyncRequest(Frozen):
+    sender: Identity  # whose events are missing
+    from_seq: Annotated[int, Field(ge=1)]
+    to_seq: Annotated[int, Field(ge=1)] | None = None
+
+
+PAYLOADS: dict[str, type[Frozen]] = {
+    "learning_plan": LearningPlan,
+    "exercise_assigned": ExerciseAssigned,
+    "scope_policy": ScopePolicy,
+    "evidence_request": EvidenceRequest,
+    "assessment_feedback": AssessmentFeedback,
+    "progress_update": ProgressUpdate,
+    "exercise_acknowledged": ExerciseAcknowledged,
+    "exercise_response": ExerciseResponse,
+    "evidence_snapshot": EvidenceSnapshot,
+    "session_lifecycle": SessionLifecycle,
+    "resync_request": ResyncRequest,
+}
+EventType = Literal[
+    "learning_plan",
+    "exercise_assigned",
+    "scope_policy",
+    "evidence_request",
+    "assessment_feedback",
+    "progress_update",
+    "exercise_acknowledged",
+    "exercise_response",
+    "evidence_snapshot",
+    "session_lifecycle",
+    "resync_request",
+]
+
+# Who may write each type: the direction rules of the topics table.
+WRITERS: dict[str, frozenset[str]] = {
+    "learning_plan": frozenset({"coach"}),
+    "exercise_assigned": frozenset({"coach"}),
+    "scope_policy": frozenset({"coach"}),
+    "evidence_request": frozenset({"coach"}),
+    "assessment_feedback": frozenset({"coach"}),
+    "progress_update": frozenset({"student"}),
+    "exercise_acknowledged": frozenset({"student"}),
+    "exercise_response": frozenset({"student"}),
+    "evidence_snapshot": frozenset({"student"}),
+    "session_lifecycle": frozenset({"coach", "student"}),
+    "resync_request": frozenset({"coach", "student"}),
+}
+
+# ---------------------------------------------------------------- envelope
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]00:00)$")
+
+
+def _check_uuid(value: str) -> str:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a UUID") from None
+    return value
+
+
+class EnvelopeBase(Frozen):
+    ts: str
+    actor: Actor
+    session_id: str
+    event_type: str
+    event_id: str
+    sender: Identity
+    student: Identity
+    seq: Annotated[int, Field(ge=1)]
+    sig: str | None = None
+
+    @field_validator("ts")
+    @classmethod
+    def _utc_rfc3339(cls, value: str) -> str:
+        if not _RFC3339.match(value):
+            raise ValueError(f"{value!r} is not an RFC 3339 UTC time like 2026-01-31T12:00:00Z")
+        return value
+
+    @field_validator("session_id", "event_id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        return _check_uuid(value)
+
+    @property
+    def created(self) -> datetime:
+        return parse_ts(self.ts)
+
+
+def _envelope_model(event_type: str, payload: type[Frozen]) -> type[EnvelopeBase]:
+    name = "".join(part.title() for part in event_type.split("_")) + "Event"
+    return create_model(  # type: ignore[call-overload]
+        name,
+        __base__=EnvelopeBase,
+        event_type=(Literal[event_type], ...),  # type: ignore[valid-type]
+        payload=(payload, ...),
+    )
+
+
+ENVELOPES: dict[str, type[EnvelopeBase]] = {t: _envelope_model(t, p) for t, p in PAYLOADS.items()}
+
+Event = Annotated[Union[tuple(ENVELOPES.values())], Field(discriminator="event_type")]  # type: ignore[valid-type]
+EVENT_ADAPTER: TypeAdapter[EnvelopeBase] = TypeAdapter(Event)
+
+
+def parse_event(data: dict[str, Any]) -> EnvelopeBase:
+    """Validate a decoded message into its typed event (raises pydantic.ValidationError)."""
+    return EVENT_ADAPTER.validate_python(data)
+
+
+def parse_payload(event_type: str, payload: dict[str, Any]) -> Frozen:
+    """Validate a payload alone; an unknown type is a ValueError naming the known ones."""
+    try:
+        model = PAYLOADS[event_type]
+    except KeyError:
+        known = ", ".join(sorted(PAYLOADS))
+        raise ValueError(f"unknown event_type {event_type!r}; expected one of: {known}") from None
+    return model.model_validate(payload)
+
+
+def payload_dict(payload: Frozen) -> dict[str, Any]:
+    """The payload as it goes on the wire (aliases such as ``from``, no unset optionals)."""
+    return payload.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def now_ts() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_ts(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,273 @@
+"""The state is a pure fold over the ledger's events.
+
+``apply_event`` is the only function that changes a ``State``. It is
+deterministic, and idempotent by ``event_id``: applying an event twice changes
+nothing. Events arrive from several Kafka topics, so the fold does not assume
+one topic's events come before another's:
+
+- an event naming an exercise not yet assigned waits until the assignment comes;
+- the lifecycle stage is computed from the session's transitions ordered by
+  (ts, sender, seq), so both sides reach the same stage whatever the arrival
+  order.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from typing import Any, Iterable
+
+from . import lifecycle
+from .events import (
+    AnchoredMistake,
+    EnvelopeBase,
+    payload_dict,
+)
+from .state import ExerciseState, SessionState, State, Transition
+
+NEUTRAL_CONFIDENCE = 0.5  # where a topic starts when feedback moves it before the student rated it
+
+
+def fold(events: Iterable[EnvelopeBase], state: State | None = None) -> State:
+    """Fold ``events`` (in ledger order) into ``state`` (a new one by default)."""
+    state = state or State()
+    for event in events:
+        apply_event(state, event)
+    return state
+
+
+def apply_event(state: State, event: EnvelopeBase) -> bool:
+    """Apply one accepted event; False when it was already applied."""
+    if event.event_id in state.seen:
+        return False
+    state.seen.add(event.event_id)
+    state.events_applied += 1
+    if event.event_type == "resync_request":
+        return True  # delivery plumbing: it changes no session
+    session = _session(state, event)
+    if session.last_activity is None or event.ts > session.last_activity:
+        session.last_activity = event.ts
+    handler = _HANDLERS.get(event.event_type)
+    if handler is not None:
+        handler(state, session, event)
+    return True
+
+
+def _session(state: State, event: EnvelopeBase) -> SessionState:
+    session = state.sessions.get(event.session_id)
+    if session is None:
+        session = SessionState(session_id=event.session_id, student=event.student)
+        session._exercises = state.exercises
+        state.sessions[event.session_id] = session
+    if event.actor == "coach" and session.coach is None:
+        session.coach = event.sender
+    if session.opened_at is None or event.ts < session.opened_at:
+        session.opened_at = event.ts
+    return session
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _lifecycle(state: State, session: SessionState, event: Any) -> None:
+    p = event.payload
+    insort(
+        session.transitions,
+        Transition(
+            from_=p.from_,
+            to=p.to,
+            reason=p.reason,
+            ts=event.ts,
+            actor=event.actor,
+            sender=event.sender,
+            seq=event.seq,
+            event_id=event.event_id,
+        ),
+        key=Transition.sort_key,
+    )
+    _recompute_stage(session)
+
+
+def _recompute_stage(session: SessionState) -> None:
+    stage = "init"
+    for t in session.transitions:
+        if t.from_ is None and t.to == "init":
+            t.applied = True  # the session's opening record
+            continue
+        t.applied = t.from_ == stage and lifecycle.is_legal(stage, t.to)
+        if t.applied:
+            stage = t.to
+    session.stage = stage
+
+
+def _plan(state: State, session: SessionState, event: Any) -> None:
+    p = event.payload
+    session.goals = list(p.goals)
+    done = set(session.completed)
+    session.steps = [
+        {"id": s.id, "topic": s.topic, "status": "done" if s.id in done else s.status}
+        for s in p.plan
+    ]
+    _activate_next_step(session)
+
+
+def _activate_next_step(session: SessionState) -> None:
+    for step in session.steps:
+        if step["status"] != "done":
+            if step["status"] == "next" and not any(s["status"] == "active" for s in session.steps):
+                step["status"] = "active"
+            return
+
+
+def _assigned(state: State, session: SessionState, event: Any) -> None:
+    p = event.payload
+    exercise_id = p.exercise_id or event.event_id
+    if exercise_id in state.exercises:
+        session.anomalies.append(f"exercise {exercise_id} assigned twice; kept the first")
+        return
+    ex = ExerciseState(
+        exercise_id=exercise_id,
+        session_id=session.session_id,
+        student=event.student,
+        coach=event.sender,
+        topic=p.topic,
+        exercise=p.exercise,
+        expected=p.expected,
+        tests=list(p.tests),
+        step_id=p.step_id,
+        anchor=p.anchor.model_dump(mode="json", exclude_none=True) if p.anchor else None,
+        assigned_at=event.ts,
+    )
+    state.exercises[exercise_id] = ex
+    session.exercise_ids.append(exercise_id)
+    for waiting in state.waiting.pop(exercise_id, []):
+        _HANDLERS[waiting.event_type](state, state.sessions[waiting.session_id], waiting)
+
+
+def _exercise_of(state: State, session: SessionState, event: Any) -> ExerciseState | None:
+    exercise_id = event.payload.exercise_id
+    ex = state.exercises.get(exercise_id) if exercise_id else None
+    if ex is None and exercise_id:
+        state.waiting.setdefault(exercise_id, []).append(event)
+    return ex
+
+
+def _acknowledged(state: State, session: SessionState, event: Any) -> None:
+    ex = _exercise_of(state, session, event)
+    if ex and ex.state == "assigned":
+        ex.state = "acknowledged"
+        ex.acknowledged_at = event.ts
+
+
+def _response(state: State, session: SessionState, event: Any) -> None:
+    ex = _exercise_of(state, session, event)
+    if ex is None:
+        return
+    p = event.payload
+    ex.responses.append(
+        {
+            "event_id": event.event_id,
+            "ts": event.ts,
+            "text": p.response,
+            "evidence": p.evidence.event_id if p.evidence else None,
+        }
+    )
+    if ex.state != "passed":
+        ex.state = "responded"
+        ex.responded_at = event.ts
+        ex.acknowledged_at = ex.acknowledged_at or event.ts
+
+
+def _evidence(state: State, session: SessionState, event: Any) -> None:
+    ex = _exercise_of(state, session, event)
+    if ex is None:
+        return
+    snapshot = payload_dict(event.payload)
+    snapshot["event_id"] = event.event_id
+    snapshot["ts"] = event.ts
+    ex.evidence.append(snapshot)
+    request_id = event.payload.request_id
+    for request in ex.evidence_requests:
+        if not request.get("answered_by") and (request_id is None or request["event_id"] == request_id):
+            request["answered_by"] = event.event_id
+            if request_id is not None:
+                break
+
+
+def _evidence_request(state: State, session: SessionState, event: Any) -> None:
+    ex = _exercise_of(state, session, event)
+    if ex is None:
+        return
+    p = event.payload
+    ex.evidence_requests.append(
+        {"event_id": event.event_id, "ts": event.ts, "paths": list(p.paths), "reason": p.reason, "answered_by": None}
+    )
+
+
+def _feedback(state: State, session: SessionState, event: Any) -> None:
+    p = event.payload
+    ex = _exercise_of(state, session, event) if p.exercise_id else None
+    if p.exercise_id and ex is None:
+        return  # waits for its exercise
+    mistakes = [m.model_dump(mode="json", exclude_none=True) if isinstance(m, AnchoredMistake) else {"text": m} for m in p.mistakes]
+    record = {
+        "event_id": event.event_id,
+        "ts": event.ts,
+        "grade": p.grade,
+        "mistakes": mistakes,
+        "next_step": p.next_step,
+        "confidence_delta": p.confidence_delta,
+    }
+    if ex is None:
+        session.anomalies.append(f"feedback {event.event_id} names no exercise; recorded on the session only")
+        return
+    ex.feedback.append(record)
+    if p.grade == "pass":
+        ex.state = "passed"
+        ex.passed_at = event.ts
+    else:
+        ex.state = "revise"
+        ex.revise_count += 1
+    topic = ex.topic
+    before = session.confidence.get(topic, NEUTRAL_CONFIDENCE)
+    after = min(1.0, max(0.0, before + p.confidence_delta))
+    session.confidence[topic] = round(after, 6)
+    session.confidence_trend.append(
+        {"ts": event.ts, "topic": topic, "delta": p.confidence_delta, "value": session.confidence[topic], "source": "feedback"}
+    )
+
+
+def _progress(state: State, session: SessionState, event: Any) -> None:
+    p = event.payload
+    for step_id in p.completed:
+        if step_id not in session.completed:
+            session.completed.append(step_id)
+        for step in session.steps:
+            if step["id"] == step_id:
+                step["status"] = "done"
+    _activate_next_step(session)
+    for topic, value in p.confidence.items():
+        session.confidence[topic] = value
+        session.confidence_trend.append({"ts": event.ts, "topic": topic, "delta": None, "value": value, "source": "student"})
+
+
+def _scope(state: State, session: SessionState, event: Any) -> None:
+    p = event.payload
+    current = session.scope
+    if current is not None and p.version < current["version"]:
+        session.anomalies.append(f"scope policy version {p.version} is older than {current['version']}; ignored")
+        return
+    session.scope = {**payload_dict(p), "sender": event.sender, "event_id": event.event_id, "ts": event.ts}
+
+
+_HANDLERS = {
+    "session_lifecycle": _lifecycle,
+    "learning_plan": _plan,
+    "exercise_assigned": _assigned,
+    "exercise_acknowledged": _acknowledged,
+    "exercise_response": _response,
+    "evidence_snapshot": _evidence,
+    "evidence_request": _evidence_request,
+    "assessment_feedback": _feedback,
+    "progress_update": _progress,
+    "scope_policy": _scope,
+}

@@ -1,0 +1,232 @@
+"""One colearner instance: its configuration, key, ledger and folded state.
+
+The CLI, the language server and the demo each open an ``Instance`` and call the
+action functions in ``actions``; the Kafka bus feeds it with ``receive`` and
+drains its outbox. Nothing here imports Kafka or LSP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .config import CONFIG_DIR, AgentConfig, find_root, load_config
+from .errors import ConfigError
+from .events import (
+    EVENT_ADAPTER,
+    EnvelopeBase,
+    Frozen,
+    ResyncRequest,
+    new_id,
+    now_ts,
+    payload_dict,
+)
+from .fold import apply_event
+from .ledger import Incoming, Ledger, Outcome
+from .receive import judge
+from .signing import load_private_key, public_key_text, sign_envelope
+from .state import State
+
+# Delivery plumbing that belongs to no coaching session still needs a session_id.
+NO_SESSION = "00000000-0000-0000-0000-000000000000"
+RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
+
+TOPIC_KEY = {
+    "learning_plan": "assignments",
+    "exercise_assigned": "assignments",
+    "scope_policy": "assignments",
+    "evidence_request": "assignments",
+    "assessment_feedback": "feedback",
+    "progress_update": "progress",
+    "exercise_acknowledged": "progress",
+    "exercise_response": "progress",
+    "evidence_snapshot": "progress",
+    "session_lifecycle": "events",
+    "resync_request": "events",
+}
+
+
+class Instance:
+    """An opened instance. Thread-safe for one process; several processes may share the ledger."""
+
+    def __init__(self, root: Path, config: AgentConfig, key: Ed25519PrivateKey, ledger: Ledger) -> None:
+        self.root = Path(root)
+        self.config = config
+        self.key = key
+        self.public_key = public_key_text(key)
+        self.ledger = ledger
+        self.state = State()
+        self._pos = 0
+        self._lock = threading.RLock()
+        self._asked: dict[tuple[str, str, int], float] = {}
+        self.refresh()
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, start: Path | None = None) -> "Instance":
+        """Open the instance whose ``.colearner/agent.yaml`` is at or above ``start``."""
+        start = Path(start or os.getcwd())
+        root = find_root(start)
+        if root is None:
+            raise ConfigError(
+                f"no .colearner/agent.yaml in {start} or above; run 'colearner init --role coach|student --id NAME' "
+                "at the top of the repository"
+            )
+        config = load_config(root)
+        key = load_private_key(Path(config.key_file))
+        return cls(root, config, key, Ledger(root / CONFIG_DIR / "ledger.sqlite"))
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    @property
+    def identity(self) -> str:
+        return self.config.identity
+
+    @property
+    def role(self) -> str:
+        return self.config.role
+
+    def topic(self, event_type: str) -> str:
+        return getattr(self.config.topics, TOPIC_KEY[event_type])
+
+    def topics(self) -> list[str]:
+        t = self.config.topics
+        return [t.assignments, t.feedback, t.progress, t.events]
+
+    # ------------------------------------------------------------ writing
+
+    def emit(
+        self,
+        session_id: str,
+        student: str,
+        payloads: Sequence[tuple[str, Frozen]],
+        event_ids: dict[int, str] | None = None,
+    ) -> list[EnvelopeBase]:
+        """Sign and append this instance's events atomically; they go out with the outbox.
+
+        ``payloads`` is ``[(event_type, payload), …]``, all about ``student``;
+        ``event_ids`` fixes the id of some of them (by position) when another
+        event of the batch must refer to it.
+        """
+        event_ids = event_ids or {}
+
+        def builder(event_type: str, payload: Frozen, event_id: str):  # type: ignore[no-untyped-def]
+            def build(seq: int) -> tuple[dict[str, Any], str]:
+                envelope = {
+                    "ts": now_ts(),
+                    "actor": self.role,
+                    "session_id": session_id,
+                    "event_type": event_type,
+                    "payload": payload_dict(payload),
+                    "event_id": event_id,
+                    "sender": self.identity,
+                    "student": student,
+                    "seq": seq,
+                }
+                return sign_envelope(envelope, self.key), self.topic(event_type)
+
+            return build
+
+        with self._lock:
+            written = self.ledger.append_own(self.identity, student, [builder(t, p, event_ids.get(i) or new_id()) for i, (t, p) in enumerate(payloads)])
+            self.refresh()
+        return [EVENT_ADAPTER.validate_python(e) for e in written]
+
+    # ------------------------------------------------------------ reading
+
+    def refresh(self) -> list[EnvelopeBase]:
+        """Fold events other processes (or the bus) appended since the last look."""
+        with self._lock:
+            rows = self.ledger.events_after(self._pos)
+            applied = []
+            for row in rows:
+                event = EVENT_ADAPTER.validate_json(row.raw)
+                if apply_event(self.state, event):
+                    applied.append(event)
+                self._pos = row.pos
+            if applied:
+                self.write_learning_json()
+            return applied
+
+    def receive(self, messages: Sequence[Incoming]) -> list[Outcome]:
+        """Judge, store and apply a batch read from the bus (one ledger transaction)."""
+        with self._lock:
+            students = {sid: s.student for sid, s in self.state.sessions.items()}
+            judged = []
+            for m in messages:
+                verdict = judge(m.raw, self.config, self.public_key, students)
+                env = verdict.envelope or {}
+                judged.append(
+                    Incoming(
+                        raw=m.raw,
+                        topic=m.topic,
+                        partition=m.partition,
+                        offset=m.offset,
+                        envelope=env if verdict.accepted else None,
+                        reason=verdict.reason,
+                        sender=str(env.get("sender"))[:200] if env.get("sender") else None,
+                        student=str(env.get("student"))[:200] if env.get("student") else None,
+                    )
+                )
+                if verdict.accepted and verdict.event is not None and verdict.event.session_id != NO_SESSION:
+                    students.setdefault(verdict.event.session_id, verdict.event.student)
+            outcomes = self.ledger.accept(judged)
+            new = self.refresh()
+            for event in new:
+                if event.event_type == "resync_request" and event.payload.sender == self.identity:
+                    p = event.payload
+                    self.ledger.requeue(self.identity, event.student, p.from_seq, p.to_seq)
+            return outcomes
+
+    def request_missing(self, tail_check: bool = False) -> list[EnvelopeBase]:
+        """Ask peers to publish again what we are missing.
+
+        A gap inside a stream is always asked for. With ``tail_check`` (after the
+        broker lost its memory) every stream is also asked for what may follow
+        the last event we hold, since a lost tail shows no gap.
+        """
+        sent = []
+        now = time.monotonic()
+        for sender, student, high in self.ledger.streams():
+            if sender == self.identity:
+                continue
+            wanted = [(a, b) for a, b in self.ledger.missing_seqs(sender, student)]
+            if tail_check:
+                wanted.append((high + 1, None))  # type: ignore[arg-type]
+            for first, last in wanted:
+                key = (sender, student, first)
+                if now - self._asked.get(key, -1e9) < RESYNC_EVERY_S:
+                    continue
+                self._asked[key] = now
+                sent += self.emit(
+                    NO_SESSION,
+                    student,
+                    [("resync_request", ResyncRequest(sender=sender, from_seq=first, to_seq=last))],
+                )
+        return sent
+
+    # ------------------------------------------------------------ files
+
+    def write_learning_json(self) -> Path:
+        """Write the state for people and tools: temp file, fsync, rename."""
+        student = self.identity if self.role == "student" else None
+        data = self.state.to_json(student=student)
+        data["identity"] = self.identity
+        data["role"] = self.role
+        data["written_at"] = now_ts()
+        path = self.root / CONFIG_DIR / "learning.json"
+        tmp = path.with_name(f".learning.{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path

@@ -1,0 +1,366 @@
+"""The append-only local ledger (SQLite in WAL mode).
+
+One file holds everything an instance must not lose:
+
+- ``events``: every event it wrote or accepted, in the order it learned of them;
+  ``event_id`` is unique (a redelivery is a no-op) and so is ``(sender, seq)``;
+- ``outbox``: which of its own events still wait for the broker's ack;
+- ``quarantine``: messages refused, raw bytes and the reason;
+- ``positions``: the next Kafka offset to read per topic-partition, written in
+  the same transaction as the events read from it;
+- ``counters``: the instance's own ``seq``, one counter per student stream.
+
+A ``seq`` numbers what one sender wrote about one student (the Kafka key), since
+that stream is what a receiver sees: a student never reads the coach's events
+for other students, so a coach-wide counter would look full of gaps to it.
+
+Several processes of one instance (the CLI and a running language server) may
+share the file: writes take SQLite's write lock up front (``BEGIN IMMEDIATE``)
+so two of them never hand out the same ``seq``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Literal, Sequence
+
+from .events import now_ts
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    pos        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id   TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL,
+    student    TEXT NOT NULL,
+    sender     TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    ts         TEXT NOT NULL,
+    topic      TEXT NOT NULL,
+    local      INTEGER NOT NULL,
+    raw        TEXT NOT NULL,
+    UNIQUE (sender, student, seq)
+);
+CREATE INDEX IF NOT EXISTS events_session ON events (session_id, pos);
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id  TEXT PRIMARY KEY REFERENCES events (event_id),
+    status    TEXT NOT NULL CHECK (status IN ('pending', 'sent')),
+    queued_at TEXT NOT NULL,
+    sent_at   TEXT,
+    attempts  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS quarantine (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    topic       TEXT,
+    partition   INTEGER,
+    "offset"    INTEGER,
+    sender      TEXT,
+    student     TEXT,
+    reason      TEXT NOT NULL,
+    raw         BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS positions (
+    topic       TEXT NOT NULL,
+    partition   INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+CREATE TABLE IF NOT EXISTS counters (
+    sender   TEXT NOT NULL,
+    student  TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (sender, student)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+Outcome = Literal["appended", "duplicate", "quarantined"]
+MAX_QUARANTINED_BYTES = 1_048_576  # keep a huge hostile value's head, not all of it
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    pos: int
+    event_id: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message read from the bus, already judged by the receiver."""
+
+    raw: bytes
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    envelope: dict[str, Any] | None = None  # set when accepted
+    reason: str | None = None  # set when refused
+    sender: str | None = None
+    student: str | None = None
+
+
+class Ledger:
+    """A handle on one ledger file; safe to share between threads of one process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit survives an OS crash too, not only a killed process.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        with self._write():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------ own events
+
+    def append_own(
+        self,
+        sender: str,
+        student: str,
+        builders: Sequence[Callable[[int], tuple[dict[str, Any], str]]],
+    ) -> list[dict[str, Any]]:
+        """Append this instance's events about ``student`` and queue them, atomically.
+
+        Each ``builder(seq)`` returns ``(signed envelope, topic)``; builders run
+        inside the transaction so each event gets the next ``seq`` of the stream
+        and no other process can take the same number.
+        """
+        out: list[dict[str, Any]] = []
+        now = now_ts()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)
+            ).fetchone()
+            seq = row[0] if row else 0
+            rows, queue = [], []
+            for build in builders:
+                seq += 1
+                envelope, topic = build(seq)
+                raw = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+                rows.append(_event_row(envelope, topic, 1, raw))
+                queue.append((envelope["event_id"], now))
+                out.append(envelope)
+            db.executemany(_INSERT_EVENT, rows)
+            db.executemany("INSERT INTO outbox (event_id, status, queued_at) VALUES (?, 'pending', ?)", queue)
+            db.execute(
+                "INSERT INTO counters (sender, student, last_seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (sender, student) DO UPDATE SET last_seq = excluded.last_seq",
+                (sender, student, seq),
+            )
+        return out
+
+    def pending(self, limit: int = 1000) -> list[tuple[str, str, str, str]]:
+        """Unsent own events, oldest first: ``(event_id, topic, student, raw)``."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT e.event_id, e.topic, e.student, e.raw FROM outbox o JOIN events e USING (event_id) "
+                "WHERE o.status = 'pending' ORDER BY e.pos LIMIT ?",
+                (limit,),
+            ).fetchall()
+
+    def outbox_length(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+
+    def mark_sent(self, event_ids: Sequence[str]) -> None:
+        now = now_ts()
+        with self._write() as db:
+            db.executemany(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE event_id = ?",
+                [(now, e) for e in event_ids],
+            )
+
+    def requeue(self, sender: str, student: str, from_seq: int, to_seq: int | None = None) -> int:
+        """Queue own events ``from_seq..to_seq`` of one stream again (a peer asked for them)."""
+        upper = to_seq if to_seq is not None else 2**62
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE outbox SET status = 'pending' WHERE event_id IN "
+                "(SELECT event_id FROM events WHERE sender = ? AND student = ? AND local = 1 "
+                "AND seq BETWEEN ? AND ?)",
+                (sender, student, from_seq, upper),
+            )
+            return cur.rowcount
+
+    def last_seq(self, sender: str, student: str) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)
+            ).fetchone()
+            return row[0] if row else 0
+
+    # ------------------------------------------------------------ received events
+
+    def accept(self, batch: Sequence[Incoming]) -> list[Outcome]:
+        """Store a batch read from the bus in ONE transaction: accepted events,
+        quarantined messages and the new read positions together."""
+        outcomes: list[Outcome] = []
+        now = now_ts()
+        positions: dict[tuple[str, int], int] = {}
+        with self._write() as db:
+            for item in batch:
+                if item.topic is not None and item.partition is not None and item.offset is not None:
+                    key = (item.topic, item.partition)
+                    positions[key] = max(positions.get(key, -1), item.offset + 1)
+                if item.envelope is None:
+                    self._quarantine(db, item, item.reason or "refused", now)
+                    outcomes.append("quarantined")
+                    continue
+                env = item.envelope
+                raw = item.raw.decode("utf-8")
+                cur = db.execute(_INSERT_EVENT_OR_IGNORE, _event_row(env, item.topic or "", 0, raw))
+                if cur.rowcount:
+                    outcomes.append("appended")
+                elif db.execute("SELECT 1 FROM events WHERE event_id = ?", (env["event_id"],)).fetchone():
+                    outcomes.append("duplicate")
+                else:
+                    reason = (
+                        f"seq {env['seq']} of sender {env['sender']!r} for student {env['student']!r} "
+                        "is already taken by another event"
+                    )
+                    self._quarantine(db, item, reason, now)
+                    outcomes.append("quarantined")
+            db.executemany(
+                "INSERT INTO positions (topic, partition, next_offset) VALUES (?, ?, ?) "
+                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
+                [(t, p, o) for (t, p), o in positions.items()],
+            )
+        return outcomes
+
+    def _quarantine(self, db: sqlite3.Connection, item: Incoming, reason: str, now: str) -> None:
+        db.execute(
+            'INSERT INTO quarantine (received_at, topic, partition, "offset", sender, student, reason, raw) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (now, item.topic, item.partition, item.offset, item.sender, item.student, reason, item.raw[:MAX_QUARANTINED_BYTES]),
+        )
+
+    def positions(self) -> dict[tuple[str, int], int]:
+        with self._lock:
+            rows = self._db.execute("SELECT topic, partition, next_offset FROM positions").fetchall()
+        return {(t, p): o for t, p, o in rows}
+
+    def set_position(self, topic: str, partition: int, next_offset: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO positions (topic, partition, next_offset) VALUES (?, ?, ?) "
+                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
+                (topic, partition, next_offset),
+            )
+
+    def missing_seqs(self, sender: str, student: str) -> list[tuple[int, int]]:
+        """Gaps in what we hold of one stream: ``[(from, to), …]``, ``to`` inclusive."""
+        with self._lock:
+            seqs = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT seq FROM events WHERE sender = ? AND student = ? ORDER BY seq", (sender, student)
+                )
+            ]
+        gaps: list[tuple[int, int]] = []
+        expected = 1
+        for seq in seqs:
+            if seq > expected:
+                gaps.append((expected, seq - 1))
+            expected = seq + 1
+        return gaps
+
+    def streams(self) -> list[tuple[str, str, int]]:
+        """Peers' streams we hold: ``(sender, student, highest seq)``."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT sender, student, max(seq) FROM events WHERE local = 0 GROUP BY sender, student"
+            ).fetchall()
+
+    # ------------------------------------------------------------ reading
+
+    def events_after(self, pos: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        sql = "SELECT pos, event_id, raw FROM events WHERE pos > ? ORDER BY pos"
+        args: tuple[Any, ...] = (pos,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args += (limit,)
+        with self._lock:
+            return [StoredEvent(*row) for row in self._db.execute(sql, args)]
+
+    def session_events(self, session_id: str) -> list[StoredEvent]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT pos, event_id, raw FROM events WHERE session_id = ? ORDER BY pos", (session_id,)
+            ).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+    def event_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                'SELECT id, received_at, topic, partition, "offset", sender, student, reason, length(raw) '
+                "FROM quarantine ORDER BY id"
+            ).fetchall()
+        keys = ("id", "received_at", "topic", "partition", "offset", "sender", "student", "reason", "size")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+_COLUMNS = "(event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw)"
+_INSERT_EVENT = f"INSERT INTO events {_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_EVENT_OR_IGNORE = f"INSERT OR IGNORE INTO events {_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _event_row(env: dict[str, Any], topic: str, local: int, raw: str) -> tuple[Any, ...]:
+    return (
+        env["event_id"],
+        env["session_id"],
+        env["student"],
+        env["sender"],
+        env["seq"],
+        env["event_type"],
+        env["ts"],
+        topic,
+        local,
+        raw,
+    )

@@ -1,0 +1,165 @@
+"""What the fold produces: sessions, exercises, progress — plain dataclasses.
+
+State is never edited by hand; ``fold.apply_event`` is the only writer. The
+classes are mutable so that an incremental fold (one new event at a time) stays
+cheap, and ``to_json`` gives the stable shape written to ``learning.json`` and
+returned by ``inbox --json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXERCISE_STATES = ("assigned", "acknowledged", "responded", "revise", "passed")
+
+
+@dataclass
+class Transition:
+    from_: str | None
+    to: str
+    reason: str
+    ts: str
+    actor: str
+    sender: str
+    seq: int
+    event_id: str
+    applied: bool = True  # False when the move was illegal from the stage it met
+
+    def sort_key(self) -> tuple[str, str, int]:
+        return (self.ts, self.sender, self.seq)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.from_,
+            "to": self.to,
+            "reason": self.reason,
+            "ts": self.ts,
+            "actor": self.actor,
+            "sender": self.sender,
+            "event_id": self.event_id,
+            "applied": self.applied,
+        }
+
+
+@dataclass
+class ExerciseState:
+    exercise_id: str
+    session_id: str
+    student: str
+    coach: str
+    topic: str
+    exercise: str
+    expected: str
+    tests: list[str]
+    step_id: str | None
+    anchor: dict[str, Any] | None
+    assigned_at: str
+    state: str = "assigned"
+    acknowledged_at: str | None = None
+    responded_at: str | None = None
+    passed_at: str | None = None
+    revise_count: int = 0
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+    evidence_requests: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def latest_feedback(self) -> dict[str, Any] | None:
+        return self.feedback[-1] if self.feedback else None
+
+    @property
+    def open_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.evidence_requests if not r.get("answered_by")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exercise_id": self.exercise_id,
+            "session_id": self.session_id,
+            "student": self.student,
+            "coach": self.coach,
+            "topic": self.topic,
+            "exercise": self.exercise,
+            "expected": self.expected,
+            "tests": list(self.tests),
+            "step_id": self.step_id,
+            "anchor": self.anchor,
+            "state": self.state,
+            "assigned_at": self.assigned_at,
+            "acknowledged_at": self.acknowledged_at,
+            "responded_at": self.responded_at,
+            "passed_at": self.passed_at,
+            "revise_count": self.revise_count,
+            "responses": list(self.responses),
+            "evidence": list(self.evidence),
+            "feedback": list(self.feedback),
+            "evidence_requests": list(self.evidence_requests),
+        }
+
+
+@dataclass
+class SessionState:
+    session_id: str
+    student: str
+    coach: str | None = None
+    stage: str = "init"
+    opened_at: str | None = None
+    last_activity: str | None = None
+    goals: list[str] = field(default_factory=list)
+    steps: list[dict[str, str]] = field(default_factory=list)
+    exercise_ids: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    confidence: dict[str, float] = field(default_factory=dict)
+    confidence_trend: list[dict[str, Any]] = field(default_factory=list)
+    scope: dict[str, Any] | None = None
+    transitions: list[Transition] = field(default_factory=list)
+    anomalies: list[str] = field(default_factory=list)
+    # Filled by the fold so that lifecycle rules can read exercise states.
+    _exercises: dict[str, ExerciseState] = field(default_factory=dict, repr=False)
+
+    def exercise_states(self) -> list[str]:
+        return [self._exercises[e].state for e in self.exercise_ids if e in self._exercises]
+
+    def exercises(self) -> list[ExerciseState]:
+        return [self._exercises[e] for e in self.exercise_ids if e in self._exercises]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "student": self.student,
+            "coach": self.coach,
+            "stage": self.stage,
+            "opened_at": self.opened_at,
+            "last_activity": self.last_activity,
+            "plan": {"goals": list(self.goals), "steps": [dict(s) for s in self.steps]},
+            "completed": list(self.completed),
+            "confidence": dict(self.confidence),
+            "confidence_trend": list(self.confidence_trend),
+            "scope": self.scope,
+            "lifecycle": [t.to_json() for t in self.transitions],
+            "exercises": [e.to_json() for e in self.exercises()],
+            "anomalies": list(self.anomalies),
+        }
+
+
+@dataclass
+class State:
+    sessions: dict[str, SessionState] = field(default_factory=dict)
+    exercises: dict[str, ExerciseState] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    # Events that name an exercise this instance has not seen yet (another topic
+    # may deliver the assignment later); applied when it arrives.
+    waiting: dict[str, list[Any]] = field(default_factory=dict)
+    events_applied: int = 0
+
+    def session_for_student(self, student: str) -> list[SessionState]:
+        return [s for s in self.sessions.values() if s.student == student]
+
+    def to_json(self, student: str | None = None) -> dict[str, Any]:
+        sessions = [
+            s.to_json()
+            for s in sorted(self.sessions.values(), key=lambda s: (s.opened_at or "", s.session_id))
+            if student is None or s.student == student
+        ]
+        return {"version": 1, "sessions": sessions}
