@@ -346,3 +346,14 @@ def _student_session(inst: Instance, session_id: str | None) -> SessionState:
             "name the session: you have " + (f"{len(mine)} open sessions" if mine else "no open session")
         )
     return mine[0]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def inbox(inst: Instance) -> dict[str, Any]:
+    """Plan, exercises (ids, anchors, state) and feedback — the same JSON for ``inbox --json`` and LSP."""
+    student = inst.identity if inst.role == "student" else None
+    data = inst.state.to_json(student=student)
+    data.update(identity=inst.identity, role=inst.role, outbox=inst.ledger.outbox_length())
+    return data

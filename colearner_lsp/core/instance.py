@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -50,6 +51,12 @@ TOPIC_KEY = {
     "session_lifecycle": "events",
     "resync_request": "events",
 }
+
+
+@dataclass(frozen=True)
+class Received:
+    outcomes: list[Outcome]  # one per message, in order
+    applied: list[EnvelopeBase]  # events that changed the state
 
 
 class Instance:
@@ -156,12 +163,15 @@ class Instance:
                 self.write_learning_json()
             return applied
 
-    def receive(self, messages: Sequence[Incoming]) -> list[Outcome]:
+    def receive(self, messages: Sequence[Incoming]) -> "Received":
         """Judge, store and apply a batch read from the bus (one ledger transaction)."""
         with self._lock:
             students = {sid: s.student for sid, s in self.state.sessions.items()}
             judged = []
             for m in messages:
+                if m.skip:
+                    judged.append(m)
+                    continue
                 verdict = judge(m.raw, self.config, self.public_key, students)
                 env = verdict.envelope or {}
                 judged.append(
@@ -184,7 +194,7 @@ class Instance:
                 if event.event_type == "resync_request" and event.payload.sender == self.identity:
                     p = event.payload
                     self.ledger.requeue(self.identity, event.student, p.from_seq, p.to_seq)
-            return outcomes
+            return Received(outcomes, new)
 
     def request_missing(self, tail_check: bool = False) -> list[EnvelopeBase]:
         """Ask peers to publish again what we are missing.

@@ -21,6 +21,7 @@ so two of them never hand out the same ``seq``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -70,6 +71,9 @@ CREATE TABLE IF NOT EXISTS positions (
     topic       TEXT NOT NULL,
     partition   INTEGER NOT NULL,
     next_offset INTEGER NOT NULL,
+    -- sha1 of the message just before next_offset: tells a broker that lost its
+    -- log and refilled it past our position from the log we actually read
+    last_digest TEXT,
     PRIMARY KEY (topic, partition)
 );
 CREATE TABLE IF NOT EXISTS counters (
@@ -84,7 +88,7 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-Outcome = Literal["appended", "duplicate", "quarantined"]
+Outcome = Literal["appended", "duplicate", "quarantined", "skipped"]
 MAX_QUARANTINED_BYTES = 1_048_576  # keep a huge hostile value's head, not all of it
 
 
@@ -107,6 +111,7 @@ class Incoming:
     reason: str | None = None  # set when refused
     sender: str | None = None
     student: str | None = None
+    skip: bool = False  # another student's message on a shared partition: only the position moves
 
 
 class Ledger:
@@ -227,12 +232,16 @@ class Ledger:
         quarantined messages and the new read positions together."""
         outcomes: list[Outcome] = []
         now = now_ts()
-        positions: dict[tuple[str, int], int] = {}
+        positions: dict[tuple[str, int], tuple[int, str]] = {}
         with self._write() as db:
             for item in batch:
                 if item.topic is not None and item.partition is not None and item.offset is not None:
                     key = (item.topic, item.partition)
-                    positions[key] = max(positions.get(key, -1), item.offset + 1)
+                    if item.offset + 1 > positions.get(key, (-1, ""))[0]:
+                        positions[key] = (item.offset + 1, hashlib.sha1(item.raw).hexdigest())
+                if item.skip:
+                    outcomes.append("skipped")
+                    continue
                 if item.envelope is None:
                     self._quarantine(db, item, item.reason or "refused", now)
                     outcomes.append("quarantined")
@@ -252,9 +261,10 @@ class Ledger:
                     self._quarantine(db, item, reason, now)
                     outcomes.append("quarantined")
             db.executemany(
-                "INSERT INTO positions (topic, partition, next_offset) VALUES (?, ?, ?) "
-                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
-                [(t, p, o) for (t, p), o in positions.items()],
+                "INSERT INTO positions (topic, partition, next_offset, last_digest) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
+                "last_digest = excluded.last_digest",
+                [(t, p, o, d) for (t, p), (o, d) in positions.items()],
             )
         return outcomes
 
@@ -265,17 +275,19 @@ class Ledger:
             (now, item.topic, item.partition, item.offset, item.sender, item.student, reason, item.raw[:MAX_QUARANTINED_BYTES]),
         )
 
-    def positions(self) -> dict[tuple[str, int], int]:
+    def positions(self) -> dict[tuple[str, int], tuple[int, str | None]]:
+        """``(topic, partition) → (next offset, digest of the message before it)``."""
         with self._lock:
-            rows = self._db.execute("SELECT topic, partition, next_offset FROM positions").fetchall()
-        return {(t, p): o for t, p, o in rows}
+            rows = self._db.execute("SELECT topic, partition, next_offset, last_digest FROM positions").fetchall()
+        return {(t, p): (o, d) for t, p, o, d in rows}
 
-    def set_position(self, topic: str, partition: int, next_offset: int) -> None:
+    def set_position(self, topic: str, partition: int, next_offset: int, last_digest: str | None = None) -> None:
         with self._write() as db:
             db.execute(
-                "INSERT INTO positions (topic, partition, next_offset) VALUES (?, ?, ?) "
-                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
-                (topic, partition, next_offset),
+                "INSERT INTO positions (topic, partition, next_offset, last_digest) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
+                "last_digest = excluded.last_digest",
+                (topic, partition, next_offset, last_digest),
             )
 
     def missing_seqs(self, sender: str, student: str) -> list[tuple[int, int]]:

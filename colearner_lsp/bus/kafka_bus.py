@@ -1,0 +1,363 @@
+"""The Kafka bus: an adapter that moves an ``Instance``'s events over aiokafka.
+
+- Publishing drains the ledger's outbox with ``acks=all``, keyed by student; an
+  event is marked sent only once the broker acknowledged it.
+- Reading assigns partitions directly (no consumer group, so no join delay): a
+  coach reads every partition, a student only those its key maps to. What is
+  read is judged and stored with its read position in one ledger transaction.
+- A broker that lost its memory is noticed (a stored position past the log's
+  end, or a message at our position that is not the one we read there); the
+  partition is read again from the start and peers are asked to resend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import ssl
+from dataclasses import dataclass, field
+from typing import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, OffsetOutOfRangeError, TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner
+
+from ..core.config import AgentConfig
+from ..core.errors import ColearnerError
+from ..core.events import EnvelopeBase
+from ..core.instance import Instance
+from ..core.ledger import Incoming
+
+log = logging.getLogger(__name__)
+
+PARTITIONS = 4  # what Tansu auto-creates; key routing depends on it staying fixed
+BATCH = 500
+
+
+class BrokerUnreachable(ColearnerError):
+    """The configured Kafka cannot be reached (or refuses us); events stay in the outbox."""
+
+
+@dataclass
+class SyncReport:
+    published: int = 0
+    received: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    resets: list[str] = field(default_factory=list)
+
+
+def connection_options(config: AgentConfig) -> dict[str, object]:
+    """aiokafka keyword arguments for bootstrap servers, TLS and SASL."""
+    import os
+
+    kafka = config.kafka
+    options: dict[str, object] = {
+        "bootstrap_servers": config.bootstrap(),
+        "client_id": f"{kafka.client_id}-{config.identity}",
+        "security_protocol": kafka.security_protocol,
+        "request_timeout_ms": kafka.request_timeout_ms,
+    }
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        tls = kafka.tls
+        context = ssl.create_default_context(cafile=tls.cafile if tls else None)
+        if tls and tls.certfile:
+            try:
+                context.load_cert_chain(tls.certfile, tls.keyfile)
+            except (OSError, ssl.SSLError) as exc:
+                raise BrokerUnreachable(f"kafka.tls: cannot load client certificate {tls.certfile}: {exc}") from None
+        context.check_hostname = tls.check_hostname if tls else True
+        options["ssl_context"] = context
+    if kafka.security_protocol.startswith("SASL"):
+        if kafka.sasl is None:
+            raise BrokerUnreachable("kafka.security_protocol is SASL_* but kafka.sasl is not set; add mechanism and username")
+        password = os.environ.get(kafka.sasl.password_env)
+        if password is None:
+            raise BrokerUnreachable(f"set the SASL password in the environment variable {kafka.sasl.password_env}")
+        options.update(
+            sasl_mechanism=kafka.sasl.mechanism,
+            sasl_plain_username=kafka.sasl.username,
+            sasl_plain_password=password,
+        )
+    return options
+
+
+def explain(exc: BaseException, config: AgentConfig) -> str:
+    """A sentence for a connection failure, with the likely fix."""
+    servers = ", ".join(config.bootstrap())
+    text = str(exc) or exc.__class__.__name__
+    if isinstance(exc, ssl.SSLError) or "SSL" in text or "certificate" in text.lower():
+        return (
+            f"TLS handshake with {servers} failed ({text[:160]}); check kafka.tls.cafile, and that "
+            "kafka.tls.certfile/keyfile hold a client certificate the broker accepts"
+        )
+    return (
+        f"cannot reach Kafka at {servers} ({text[:160]}); start one with 'colearner broker', "
+        "or fix kafka.bootstrap_servers in .colearner/agent.yaml (or COLEARNER_BOOTSTRAP)"
+    )
+
+
+class KafkaBus:
+    """Connects one ``Instance`` to Kafka. ``sync()`` for one-shot use, ``run()`` to stay live."""
+
+    def __init__(
+        self,
+        inst: Instance,
+        on_applied: Callable[[list[EnvelopeBase]], None] | None = None,
+        on_status: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.inst = inst
+        self.on_applied = on_applied
+        self.on_status = on_status
+        self.connected = False
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._assigned: list[TopicPartition] = []
+        self._suspect_reset = True  # verify positions once on every (re)connection
+        self._stopping = asyncio.Event()
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------ connection
+
+    async def connect(self, timeout: float = 10.0) -> None:
+        """Connect producer and consumer, create topics, assign partitions."""
+        try:
+            await asyncio.wait_for(self._connect(), timeout)
+        except (KafkaError, OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+            await self.close()
+            self._set_connected(False, explain(exc, self.inst.config))
+            raise BrokerUnreachable(self.last_error or "") from None
+        self._set_connected(True, None)
+
+    async def _connect(self) -> None:
+        options = connection_options(self.inst.config)
+        await self._ensure_topics(options)
+        self._producer = AIOKafkaProducer(acks="all", linger_ms=2, max_batch_size=1_048_576, **options)  # type: ignore[arg-type]
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=20,
+            max_partition_fetch_bytes=2_097_152,
+            **options,  # type: ignore[arg-type]
+        )
+        await self._consumer.start()
+        self._assigned = self._partitions_to_read()
+        self._consumer.assign(self._assigned)
+        await self._seek_to_stored()
+
+    async def _ensure_topics(self, options: dict[str, object]) -> None:
+        admin = AIOKafkaAdminClient(**options)  # type: ignore[arg-type]
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [t for t in self.inst.topics() if t not in existing]
+            if wanted:
+                try:
+                    await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in wanted])
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+
+    def _partitions_to_read(self) -> list[TopicPartition]:
+        if self.inst.role == "coach":
+            return [TopicPartition(t, p) for t in self.inst.topics() for p in range(PARTITIONS)]
+        mine = partition_for(self.inst.identity)
+        return [TopicPartition(t, mine) for t in self.inst.topics()]
+
+    async def close(self) -> None:
+        for client in (self._producer, self._consumer):
+            if client is not None:
+                try:
+                    await client.stop()
+                except Exception:  # closing after a failure must not raise a second one
+                    log.debug("error while closing a Kafka client", exc_info=True)
+        self._producer = self._consumer = None
+        self._set_connected(False, self.last_error)
+
+    def _set_connected(self, connected: bool, error: str | None) -> None:
+        changed = connected != self.connected
+        self.connected, self.last_error = connected, error
+        if changed and self.on_status:
+            self.on_status(connected)
+
+    # ------------------------------------------------------------ positions
+
+    async def _seek_to_stored(self) -> None:
+        assert self._consumer is not None
+        stored = self.inst.ledger.positions()
+        for tp in self._assigned:
+            offset, _ = stored.get((tp.topic, tp.partition), (0, None))
+            self._consumer.seek(tp, offset)
+
+    async def verify_positions(self) -> list[str]:
+        """Notice a broker that lost its memory; read such partitions from the start.
+
+        A partition is judged lost when the message just before our stored
+        position is gone or is not the one we read there (the log was refilled
+        past it). Log end offsets cannot decide this alone: Tansu reports a
+        high watermark of the last batch's base offset + 1. Returns the
+        partitions reset; when any was, peers are asked for the tail of their
+        streams (a lost tail shows no gap).
+        """
+        assert self._consumer is not None
+        stored = self.inst.ledger.positions()
+        wanted = {
+            tp: stored[(tp.topic, tp.partition)]
+            for tp in self._assigned
+            if stored.get((tp.topic, tp.partition), (0, None))[0] > 0
+        }
+        seen = await self._digests_at({tp: offset - 1 for tp, (offset, _) in wanted.items()}) if wanted else {}
+        reset = [tp for tp, (_, digest) in wanted.items() if seen.get(tp) is None or (digest and seen[tp] != digest)]
+        for tp in reset:
+            self.inst.ledger.set_position(tp.topic, tp.partition, 0, None)
+            self._consumer.seek(tp, 0)
+        names = [f"{tp.topic}[{tp.partition}]" for tp in reset]
+        if reset:
+            log.warning("the broker lost its log for %s; reading again from the start", ", ".join(names))
+            self.inst.request_missing(tail_check=True)
+        self._suspect_reset = False
+        return names
+
+    async def _digests_at(self, offsets: dict[TopicPartition, int]) -> dict[TopicPartition, str]:
+        """sha1 of the message at each offset; absent where the log no longer reaches it."""
+        probe = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="none", fetch_max_wait_ms=20, **connection_options(self.inst.config))  # type: ignore[arg-type]
+        await probe.start()
+        found: dict[TopicPartition, str] = {}
+        gone: set[TopicPartition] = set()
+        loop = asyncio.get_running_loop()
+        try:
+            probe.assign(list(offsets))
+            for tp, offset in offsets.items():
+                probe.seek(tp, offset)
+            deadline = loop.time() + 3.0
+            while len(found) + len(gone) < len(offsets) and loop.time() < deadline:
+                try:
+                    batch = await probe.getmany(timeout_ms=200)
+                except OffsetOutOfRangeError as exc:
+                    lost = set(exc.args[0]) if exc.args and isinstance(exc.args[0], dict) else set(offsets) - set(found)
+                    gone |= lost
+                    probe.pause(*lost)
+                    continue
+                for tp, records in batch.items():
+                    for r in records:
+                        if r.offset == offsets[tp]:
+                            found[tp] = hashlib.sha1(r.value or b"").hexdigest()
+                        elif r.offset > offsets[tp] and tp not in found:
+                            found[tp] = ""  # another message sits where ours was
+                    if tp in found:
+                        probe.pause(tp)
+        finally:
+            await probe.stop()
+        return found
+
+    # ------------------------------------------------------------ moving events
+
+    async def publish(self) -> int:
+        """Send the outbox, oldest first; returns how many the broker acknowledged."""
+        assert self._producer is not None
+        sent = 0
+        while True:
+            pending = self.inst.ledger.pending(BATCH)
+            if not pending:
+                return sent
+            try:
+                futures = [
+                    await self._producer.send(topic, value=raw.encode("utf-8"), key=student.encode("utf-8"))
+                    for _, topic, student, raw in pending
+                ]
+                await asyncio.gather(*futures)
+            except KafkaError:
+                self._suspect_reset = True
+                raise
+            self.inst.ledger.mark_sent([event_id for event_id, *_ in pending])
+            sent += len(pending)
+
+    async def poll(self, timeout_ms: int = 100, report: SyncReport | None = None) -> list[EnvelopeBase]:
+        """Read what is waiting on our partitions, judge it, store it; returns newly applied events."""
+        assert self._consumer is not None
+        batches = await self._consumer.getmany(*self._assigned, timeout_ms=timeout_ms, max_records=BATCH)
+        messages: list[Incoming] = []
+        me = self.inst.identity.encode("utf-8")
+        for tp, records in batches.items():
+            for r in records:
+                skip = self.inst.role == "student" and r.key is not None and r.key != me
+                messages.append(Incoming(raw=r.value or b"", topic=tp.topic, partition=tp.partition, offset=r.offset, skip=skip))
+        if not messages:
+            return []
+        result = self.inst.receive(messages)
+        if report is not None:
+            report.received += sum(1 for m in messages if not m.skip)
+            report.duplicates += result.outcomes.count("duplicate")
+            report.quarantined += result.outcomes.count("quarantined")
+            report.applied += len(result.applied)
+        if result.applied and self.on_applied:
+            self.on_applied(result.applied)
+        return result.applied
+
+    async def caught_up(self) -> bool:
+        assert self._consumer is not None
+        ends = await self._consumer.end_offsets(self._assigned)
+        for tp in self._assigned:
+            if await self._consumer.position(tp) < ends.get(tp, 0):
+                return False
+        return True
+
+    async def sync(self, timeout: float = 15.0) -> SyncReport:
+        """Publish the outbox and apply everything waiting, then return (``colearner sync``)."""
+        report = SyncReport()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._producer is None:
+            await self.connect(timeout=min(timeout, 10.0))
+        report.resets = await self.verify_positions()
+        for _ in range(3):  # resync requests and answers may need a second round
+            report.published += await self.publish()
+            while loop.time() < deadline:
+                await self.poll(timeout_ms=50, report=report)
+                if await self.caught_up():
+                    break
+            if self.inst.request_missing() == [] and self.inst.ledger.outbox_length() == 0:
+                break
+        report.published += await self.publish()
+        return report
+
+    async def run(self, idle_ms: int = 100) -> None:
+        """Stay connected: publish and apply continuously, reconnecting with backoff."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                if self._producer is None:
+                    await self.connect()
+                    backoff = 0.2
+                if self._suspect_reset:
+                    await self.verify_positions()
+                await self.publish()
+                await self.poll(timeout_ms=idle_ms)
+                self.inst.refresh()  # the CLI may have written to the same ledger
+                self.inst.request_missing()
+            except (BrokerUnreachable, KafkaError, OSError) as exc:
+                if not isinstance(exc, BrokerUnreachable):
+                    self._set_connected(False, explain(exc, self.inst.config))
+                    await self.close()
+                self._suspect_reset = True
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                except asyncio.TimeoutError:
+                    pass
+                backoff = min(backoff * 2, 5.0)
+        await self.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+def partition_for(student: str, partitions: int = PARTITIONS) -> int:
+    """The partition a student's key lands on (aiokafka's default murmur2 partitioner)."""
+    ids = list(range(partitions))
+    return DefaultPartitioner()(student.encode("utf-8"), ids, ids)

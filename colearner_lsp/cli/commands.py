@@ -1,0 +1,363 @@
+"""The CLI's command handlers: parse what argparse gave, call one core action, print.
+
+Commands that read or write exchange with Kafka first (publish the outbox, apply
+what is waiting) so they act on the latest state, and publish what they wrote
+before exiting; when Kafka is away the writes wait in the outbox and the
+command says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from ..core import actions
+from ..core.errors import InvalidArgument
+from ..core.identity import init_instance, trust_peer
+from ..core.instance import Instance
+from .inbox_text import render_inbox
+
+T = TypeVar("T")
+
+
+def _open() -> Instance:
+    return Instance.open(Path.cwd())
+
+
+def _exchange(inst: Instance, args: argparse.Namespace, action: Callable[[], T] | None = None) -> T | None:
+    """Sync with Kafka, run ``action``, publish what it wrote. Offline: run it anyway."""
+    from ..bus.kafka_bus import BrokerUnreachable, KafkaBus
+
+    async def go() -> T | None:
+        bus = KafkaBus(inst)
+        online = not args.offline
+        if online:
+            try:
+                await bus.sync(timeout=15)
+            except BrokerUnreachable as exc:
+                online = False
+                print(f"colearner: {exc}", file=sys.stderr)
+        try:
+            result = action() if action else None
+            if online and action:
+                await bus.publish()
+        finally:
+            await bus.close()
+        waiting = inst.ledger.outbox_length()
+        if waiting:
+            print(f"colearner: {waiting} event(s) wait in the outbox; they go out with 'colearner sync' once Kafka is reachable", file=sys.stderr)
+        return result
+
+    return asyncio.run(go())
+
+
+def _print_id(value: str) -> None:
+    print(value)
+
+
+# ---------------------------------------------------------------- setup
+
+
+def init(args: argparse.Namespace) -> int:
+    config, public_key = init_instance(Path.cwd(), args.role, args.identity, args.bootstrap, force=args.force)
+    print(f"{config.role} {config.identity!r} ready in .colearner/agent.yaml; private key at {config.key_file}")
+    print("give this public key to your peer, who runs: colearner trust " + f"{config.identity} <key>")
+    _print_id(public_key)
+    return 0
+
+
+def trust(args: argparse.Namespace) -> int:
+    from ..core.config import find_root
+
+    root = find_root(Path.cwd())
+    if root is None:
+        from ..core.errors import ConfigError
+
+        raise ConfigError("no .colearner/agent.yaml here or above; run 'colearner init' first")
+    peer = trust_peer(root, args.name, args.public_key)
+    print(f"trusted {peer.role} {args.name!r}")
+    return 0
+
+
+def broker(args: argparse.Namespace) -> int:
+    from ..bus.broker import run_broker_foreground
+
+    return run_broker_foreground(args.port)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from ..server.main import run_server
+
+    return run_server(tcp=args.tcp)
+
+
+# ---------------------------------------------------------------- coach
+
+
+def session(args: argparse.Namespace) -> int:
+    inst = _open()
+    session_id = _exchange(inst, args, lambda: actions.start_session(inst, args.student))
+    print(f"session opened with {args.student}")
+    _print_id(str(session_id))
+    return 0
+
+
+def _steps(raw: list[str]) -> list[tuple[str, str]]:
+    steps = []
+    for item in raw:
+        if ":" not in item:
+            raise InvalidArgument(f"--step {item!r}: write it as ID:TOPIC, e.g. --step step-1:'repo overview'")
+        step_id, topic = item.split(":", 1)
+        if not step_id.strip() or not topic.strip():
+            raise InvalidArgument(f"--step {item!r}: both the id and the topic are needed")
+        steps.append((step_id.strip(), topic.strip()))
+    return steps
+
+
+def plan(args: argparse.Namespace) -> int:
+    inst = _open()
+    steps = _steps(args.step)
+    event = _exchange(inst, args, lambda: actions.send_plan(inst, args.session, args.goal, steps))
+    print(f"plan sent: {len(steps)} step(s)")
+    _print_id(event.event_id)  # type: ignore[union-attr]
+    return 0
+
+
+def parse_lines(text: str) -> tuple[int, int]:
+    """``A-B`` or ``A`` → (A, B), 1-based inclusive."""
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
+    if not m:
+        raise InvalidArgument(f"--lines {text!r}: write A-B with line numbers, e.g. --lines 10-24")
+    a, b = int(m.group(1)), int(m.group(2) or m.group(1))
+    if a < 1 or b < a:
+        raise InvalidArgument(f"--lines {text!r}: need 1 <= A <= B")
+    return a, b
+
+
+def assign(args: argparse.Namespace) -> int:
+    inst = _open()
+    start, end = parse_lines(args.lines)
+    exercise_id = _exchange(
+        inst,
+        args,
+        lambda: actions.assign_exercise(
+            inst, args.session, topic=args.topic, exercise=args.exercise, expected=args.expected,
+            path=args.file, start_line=start, end_line=end, tests=args.test, step_id=args.step,
+        ),
+    )
+    print(f"assigned '{args.topic}' at {args.file}:{start}-{end}")
+    _print_id(str(exercise_id))
+    return 0
+
+
+def scope(args: argparse.Namespace) -> int:
+    inst = _open()
+    version = _exchange(inst, args, lambda: actions.set_scope(inst, args.session, args.allow, args.deny, args.share, args.max_files))
+    print(f"scope policy v{version} sent: allow {', '.join(args.allow)}; share {args.share}")
+    return 0
+
+
+def request_evidence(args: argparse.Namespace) -> int:
+    inst = _open()
+    event_id = _exchange(inst, args, lambda: actions.request_evidence(inst, args.exercise, args.path, args.reason))
+    print(f"evidence requested: {', '.join(args.path)}")
+    _print_id(str(event_id))
+    return 0
+
+
+def parse_mistake(text: str) -> str | dict[str, Any]:
+    """``path/to/file.py:12-14: what is wrong`` anchors a mistake; anything else is plain text."""
+    m = re.fullmatch(r"([^\s:]+):(\d+)(?:-(\d+))?:\s*(.+)", text, re.S)
+    if not m:
+        return text
+    start = int(m.group(2))
+    return {"text": m.group(4), "path": m.group(1), "start_line": start, "end_line": int(m.group(3) or start)}
+
+
+def feedback(args: argparse.Namespace) -> int:
+    inst = _open()
+    if not -1.0 <= args.confidence_delta <= 1.0:
+        raise InvalidArgument(f"--confidence-delta {args.confidence_delta}: must be between -1 and 1")
+    mistakes = [parse_mistake(m) for m in args.mistake]
+    event_id = _exchange(
+        inst,
+        args,
+        lambda: actions.send_feedback(
+            inst, args.exercise, grade=args.grade, next_step=args.next_step,
+            confidence_delta=args.confidence_delta, mistakes=mistakes,
+        ),
+    )
+    print(f"feedback sent: {args.grade}")
+    _print_id(str(event_id))
+    return 0
+
+
+def advance(args: argparse.Namespace) -> int:
+    inst = _open()
+    event_id = _exchange(inst, args, lambda: actions.advance_session(inst, args.session, args.to, args.reason))
+    print(f"session moved to {args.to}")
+    _print_id(str(event_id))
+    return 0
+
+
+# ---------------------------------------------------------------- student
+
+
+def inbox(args: argparse.Namespace) -> int:
+    inst = _open()
+    _exchange(inst, args)
+    data = actions.inbox(inst)
+    print(json.dumps(data, indent=2) if args.json else render_inbox(data))
+    return 0
+
+
+def ack(args: argparse.Namespace) -> int:
+    inst = _open()
+    event_id = _exchange(inst, args, lambda: actions.acknowledge(inst, args.exercise))
+    print("acknowledged")
+    _print_id(str(event_id))
+    return 0
+
+
+def _print_share_plan(plan: Any) -> None:
+    print(f"will share {len(plan.shared)} file(s):")
+    for path in plan.shared:
+        print(f"  + {path}")
+    if plan.refused:
+        print(f"held back {len(plan.refused)} file(s) (only their count leaves this machine):")
+        for path, reason in plan.refused:
+            print(f"  - {path}: {reason}")
+
+
+def respond(args: argparse.Namespace) -> int:
+    inst = _open()
+    evidence = args.evidence
+    if evidence is not None:
+        evidence = [] if evidence == ["."] else evidence
+    if args.dry_run:
+        _exchange(inst, args)
+        _print_share_plan(actions.preview_evidence(inst, args.exercise, evidence or None))
+        return 0
+    event_id = _exchange(inst, args, lambda: actions.respond(inst, args.exercise, args.text, evidence))
+    print("response sent" + (" with evidence" if evidence is not None else ""))
+    _print_id(str(event_id))
+    return 0
+
+
+def evidence(args: argparse.Namespace) -> int:
+    inst = _open()
+    if args.dry_run:
+        _exchange(inst, args)
+        _print_share_plan(actions.preview_evidence(inst, args.exercise, args.path))
+        return 0
+    event = _exchange(inst, args, lambda: actions.attach_evidence(inst, args.exercise, args.path, args.request))
+    payload = event.payload  # type: ignore[union-attr]
+    print(f"evidence sent: {payload.summary}")
+    _print_id(event.event_id)  # type: ignore[union-attr]
+    return 0
+
+
+def progress(args: argparse.Namespace) -> int:
+    inst = _open()
+    confidence: dict[str, float] = {}
+    for item in args.confidence:
+        topic, sep, value = item.rpartition("=")
+        try:
+            confidence[topic] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not topic:
+            raise InvalidArgument(f"--confidence {item!r}: write TOPIC=VALUE with VALUE between 0 and 1")
+    event_id = _exchange(inst, args, lambda: actions.submit_progress(inst, args.session, args.completed, confidence))
+    print("progress sent")
+    _print_id(str(event_id))
+    return 0
+
+
+# ---------------------------------------------------------------- both
+
+
+def history(args: argparse.Namespace) -> int:
+    from ..core.history import session_history
+    from ..views.history_text import render_history
+
+    inst = _open()
+    _exchange(inst, args)
+    data = session_history(inst, args.session)
+    print(json.dumps(data, indent=2) if args.json else render_history(data))
+    return 0
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    from ..core.metrics import dashboard_for
+    from ..views.dashboard_html import render_dashboard_html
+    from ..views.dashboard_text import render_dashboard
+
+    inst = _open()
+    actions.require_role(inst, "coach", "dashboard")
+    _exchange(inst, args)
+    data = dashboard_for(inst)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    elif args.html:
+        Path(args.html).write_text(render_dashboard_html(data), encoding="utf-8")
+        print(f"dashboard written to {args.html}")
+    else:
+        print(render_dashboard(data))
+    return 0
+
+
+def sync(args: argparse.Namespace) -> int:
+    from ..bus.kafka_bus import KafkaBus
+
+    inst = _open()
+
+    async def go():  # type: ignore[no-untyped-def]
+        bus = KafkaBus(inst)
+        try:
+            return await bus.sync(timeout=30)
+        finally:
+            await bus.close()
+
+    report = asyncio.run(go())
+    print(
+        f"published {report.published}, received {report.received} "
+        f"(applied {report.applied}, duplicates {report.duplicates}, quarantined {report.quarantined}); "
+        f"outbox {inst.ledger.outbox_length()}"
+    )
+    if report.resets:
+        print(f"the broker had lost {', '.join(report.resets)}; read again from the start and asked peers to resend")
+    return 0
+
+
+def doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_doctor
+
+    return run_doctor(Path.cwd(), offline=args.offline)
+
+
+def schemas(args: argparse.Namespace) -> int:
+    from ..core.schemas import check_schemas, write_schemas
+
+    folder = Path(args.dir)
+    if args.write:
+        written = write_schemas(folder)
+        print(f"wrote {len(written)} schema(s) to {folder}")
+        return 0
+    drift = check_schemas(folder)
+    if drift:
+        print(f"colearner: schemas in {folder} differ from the models: {', '.join(drift)}; run 'colearner schemas --write'", file=sys.stderr)
+        return 1
+    print(f"schemas in {folder} match the models")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    return run_demo(keep=args.keep)

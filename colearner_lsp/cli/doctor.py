@@ -1,0 +1,81 @@
+"""``colearner doctor``: check what an instance needs and say what to fix."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ..core.config import find_root, load_config
+from ..core.errors import ColearnerError
+
+
+def _line(ok: bool, what: str, fix: str = "") -> bool:
+    print(f"[{'ok' if ok else '!!'}] {what}" + (f" — {fix}" if fix and not ok else ""))
+    return ok
+
+
+def run_doctor(start: Path, offline: bool = False) -> int:
+    root = find_root(start)
+    if not _line(root is not None, "configuration found", "run 'colearner init --role coach|student --id NAME' at the top of the repository"):
+        return 1
+    assert root is not None
+    healthy = True
+    try:
+        config = load_config(root)
+        _line(True, f"agent.yaml valid: {config.role} {config.identity!r}")
+    except ColearnerError as exc:
+        _line(False, "agent.yaml valid", str(exc))
+        return 1
+    from ..core.signing import load_private_key, parse_public_key
+
+    try:
+        load_private_key(Path(config.key_file))
+        _line(True, f"private key readable by its owner only ({config.key_file})")
+    except ColearnerError as exc:
+        healthy = _line(False, "private key", str(exc))
+    bad_peers = []
+    for name, peer in config.peers.items():
+        try:
+            parse_public_key(peer.public_key)
+        except ColearnerError:
+            bad_peers.append(name)
+    wanted = "student" if config.role == "coach" else "coach"
+    peers = [n for n, p in config.peers.items() if p.role == wanted]
+    healthy &= _line(bool(peers) and not bad_peers, f"trusted {wanted}s: {', '.join(peers) or 'none'}",
+                     f"pin a key with 'colearner trust NAME KEY'" + (f"; bad keys for {', '.join(bad_peers)}" if bad_peers else ""))
+    import git
+
+    try:
+        repo = git.Repo(root)
+        head = repo.head.commit.hexsha[:10] if repo.head.is_valid() else "no commits yet"
+        _line(True, f"git repository at {root} (HEAD {head})")
+        ignored = bool(repo.ignored(".colearner/agent.yaml"))
+        healthy &= _line(ignored, ".colearner/ is ignored by git", "restore .colearner/.gitignore containing '*'")
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        healthy &= _line(False, "git repository", f"{root} is not a git repository; anchors and evidence need one")
+    if offline:
+        print("[--] broker not checked (--offline)")
+        return 0 if healthy else 1
+    from ..bus.kafka_bus import BrokerUnreachable, KafkaBus
+    from ..core.instance import Instance
+
+    inst = Instance.open(root)
+
+    async def probe() -> tuple[bool, str]:
+        bus = KafkaBus(inst)
+        try:
+            await bus.connect(timeout=8)
+            assert bus._consumer is not None
+            topics = await bus._consumer.topics()
+            missing = [t for t in inst.topics() if t not in topics]
+            return not missing, ("topics present: " + ", ".join(inst.topics())) if not missing else f"missing topics {missing}"
+        except BrokerUnreachable as exc:
+            return False, str(exc)
+        finally:
+            await bus.close()
+
+    ok, detail = asyncio.run(probe())
+    healthy &= _line(ok, f"Kafka at {', '.join(config.bootstrap())}" + (f"; {detail}" if ok else ""), detail)
+    waiting = inst.ledger.outbox_length()
+    _line(True, f"outbox: {waiting} event(s) waiting; quarantine: {len(inst.ledger.quarantined())} message(s)")
+    return 0 if healthy else 1

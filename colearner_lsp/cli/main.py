@@ -1,0 +1,154 @@
+"""``colearner``: the command line. Parses arguments and calls one core action each.
+
+User mistakes (``ColearnerError``) end as one line on stderr and exit code 1;
+argument errors exit 2 (argparse's convention). A command that creates something
+prints its id or key alone on the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from ..core.errors import ColearnerError
+from . import commands
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and a hint, instead of the full usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"colearner: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="colearner", description="Coach a student through a real codebase, inside the editor, over Kafka.")
+    p.add_argument("--offline", action="store_true", help="do not contact Kafka; writes wait in the outbox")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def cmd(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = cmd("init", commands.init, "create .colearner/agent.yaml and a key pair; prints the public key")
+    sp.add_argument("--role", required=True, choices=["coach", "student"])
+    sp.add_argument("--id", required=True, dest="identity", metavar="NAME")
+    sp.add_argument("--bootstrap", metavar="HOST:PORT")
+    sp.add_argument("--force", action="store_true", help="replace an existing instance (new key)")
+
+    sp = cmd("trust", commands.trust, "pin a peer's public key (a coach adds a student to the roster)")
+    sp.add_argument("name")
+    sp.add_argument("public_key")
+
+    sp = cmd("broker", commands.broker, "run the embedded Kafka-compatible broker in the foreground")
+    sp.add_argument("--port", type=int, default=9092)
+
+    sp = cmd("serve", commands.serve, "run the language server (stdio by default)")
+    sp.add_argument("--tcp", metavar="HOST:PORT")
+
+    sp = cmd("session", commands.session, "coaching sessions")
+    ssub = sp.add_subparsers(dest="session_command", metavar="start", parser_class=Parser, required=True)
+    st = ssub.add_parser("start", help="open a session with a student; prints its id")
+    st.add_argument("--student", required=True)
+
+    sp = cmd("plan", commands.plan, "send a learning plan")
+    sp.add_argument("session")
+    sp.add_argument("--goal", action="append", required=True, metavar="TEXT")
+    sp.add_argument("--step", action="append", required=True, metavar="ID:TOPIC")
+
+    sp = cmd("assign", commands.assign, "send an exercise anchored to lines of a file; prints its id")
+    sp.add_argument("session")
+    sp.add_argument("--topic", required=True)
+    sp.add_argument("--exercise", required=True, metavar="TEXT")
+    sp.add_argument("--expected", required=True, metavar="TEXT")
+    sp.add_argument("--test", action="append", default=[], metavar="CMD")
+    sp.add_argument("--file", required=True, metavar="PATH")
+    sp.add_argument("--lines", required=True, metavar="A-B")
+    sp.add_argument("--step", metavar="STEP_ID")
+
+    sp = cmd("scope", commands.scope, "send the scope policy: which paths the student may share")
+    sp.add_argument("session")
+    sp.add_argument("--allow", action="append", required=True, metavar="GLOB")
+    sp.add_argument("--deny", action="append", default=[], metavar="GLOB")
+    sp.add_argument("--share", choices=["hashes", "diffstat", "diff"], default="hashes")
+    sp.add_argument("--max-files", type=int, default=50)
+
+    sp = cmd("inbox", commands.inbox, "list plan, assignments and feedback")
+    sp.add_argument("--json", action="store_true")
+
+    sp = cmd("ack", commands.ack, "acknowledge an exercise")
+    sp.add_argument("exercise")
+
+    sp = cmd("respond", commands.respond, "answer an exercise, with evidence")
+    sp.add_argument("exercise")
+    sp.add_argument("text")
+    sp.add_argument("--evidence", action="append", metavar="PATH", help="a file to attach (repeat); '.' = changed files")
+    sp.add_argument("--dry-run", action="store_true", help="show which files would be shared and held back; send nothing")
+
+    sp = cmd("evidence", commands.evidence, "send an evidence snapshot (answers the open evidence request)")
+    sp.add_argument("exercise")
+    sp.add_argument("--path", action="append", metavar="PATH")
+    sp.add_argument("--request", metavar="REQUEST_ID")
+    sp.add_argument("--dry-run", action="store_true")
+
+    sp = cmd("progress", commands.progress, "send progress: completed steps and confidence")
+    sp.add_argument("session")
+    sp.add_argument("--completed", action="append", default=[], metavar="STEP")
+    sp.add_argument("--confidence", action="append", default=[], metavar="TOPIC=0.8")
+
+    sp = cmd("request-evidence", commands.request_evidence, "ask the student for more evidence")
+    sp.add_argument("exercise")
+    sp.add_argument("--path", action="append", required=True, metavar="GLOB")
+    sp.add_argument("--reason", required=True)
+
+    sp = cmd("feedback", commands.feedback, "grade an exercise: pass or revise")
+    sp.add_argument("exercise")
+    sp.add_argument("--grade", required=True, choices=["pass", "revise"])
+    sp.add_argument("--mistake", action="append", default=[], metavar="TEXT", help="repeat; 'PATH:A-B: text' anchors it")
+    sp.add_argument("--next-step", required=True, metavar="TEXT")
+    sp.add_argument("--confidence-delta", required=True, type=float, metavar="X")
+
+    sp = cmd("advance", commands.advance, "move a session to its next stage by hand")
+    sp.add_argument("session")
+    sp.add_argument("--to", required=True, choices=["init", "plan", "practice", "review", "done"])
+    sp.add_argument("--reason", default="")
+
+    sp = cmd("history", commands.history, "replay a session's lifecycle and events in order")
+    sp.add_argument("session")
+    sp.add_argument("--json", action="store_true")
+
+    sp = cmd("dashboard", commands.dashboard, "cohort view: per student and overall")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--html", metavar="FILE")
+
+    cmd("sync", commands.sync, "publish the outbox and apply everything waiting, then exit")
+    cmd("doctor", commands.doctor, "check config, keys, broker, topics and repository")
+    sp = cmd("schemas", commands.schemas, "write or check the JSON Schemas in schemas/")
+    sp.add_argument("--write", action="store_true")
+    sp.add_argument("--dir", default="schemas")
+    sp = cmd("demo", commands.demo, "the whole coach↔student loop on the embedded broker, in temporary repositories")
+    sp.add_argument("--keep", action="store_true", help="keep the temporary repositories")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ColearnerError as exc:
+        print(f"colearner: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("colearner: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
