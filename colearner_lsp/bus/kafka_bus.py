@@ -7,7 +7,10 @@
   read is judged and stored with its read position in one ledger transaction.
 - A broker that lost its memory is noticed (a stored position past the log's
   end, or a message at our position that is not the one we read there); the
-  partition is read again from the start and peers are asked to resend.
+  partition is read again from the start, peers are asked to resend, and our
+  own events on it are published again.
+- A live loop (``run``) watches for that too: a log end that moves backwards,
+  a failed request, or simply time since the last check.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import hashlib
 import logging
 import ssl
+import struct
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,9 +35,16 @@ from ..core.instance import Instance
 from ..core.ledger import Incoming
 
 log = logging.getLogger(__name__)
+# The bus reports connection trouble itself (``last_error``, ``BrokerUnreachable``);
+# aiokafka's own retries must not reach a terminal through logging's last resort.
+# An application that configures logging still receives them (they propagate).
+logging.getLogger("aiokafka").addHandler(logging.NullHandler())
 
 PARTITIONS = 4  # what Tansu auto-creates; key routing depends on it staying fixed
 BATCH = 500
+WATCH_EVERY_S = 1.0  # how often a live loop compares log ends with what it saw
+VERIFY_EVERY_S = 30.0  # and probes its positions even when nothing looked wrong
+PROBE_TIMEOUT_S = 5.0
 
 
 class BrokerUnreachable(ColearnerError):
@@ -48,6 +59,7 @@ class SyncReport:
     duplicates: int = 0
     quarantined: int = 0
     resets: list[str] = field(default_factory=list)
+    polled: int = 0  # messages the last poll returned
 
 
 def connection_options(config: AgentConfig) -> dict[str, object]:
@@ -94,9 +106,82 @@ def explain(exc: BaseException, config: AgentConfig) -> str:
             f"TLS handshake with {servers} failed ({text[:160]}); check kafka.tls.cafile, and that "
             "kafka.tls.certfile/keyfile hold a client certificate the broker accepts"
         )
+    if "Unable to bootstrap" in text:
+        text = "no broker answered"
     return (
         f"cannot reach Kafka at {servers} ({text[:160]}); start one with 'colearner broker', "
         "or fix kafka.bootstrap_servers in .colearner/agent.yaml (or COLEARNER_BOOTSTRAP)"
+    )
+
+
+# Kafka ApiVersions v0 request, correlation id 1, no client id: any broker answers it.
+_API_VERSIONS = struct.pack(">ihhih", 10, 18, 0, 1, -1)
+
+
+async def diagnose(config: AgentConfig) -> str | None:
+    """Find out why a connection failed, by hand, where aiokafka only says it did.
+
+    Connects to the first bootstrap server with the configured TLS settings and
+    sends one request, so that a refused client certificate (which TLS 1.3
+    reports only after the handshake) shows up. Returns a sentence with the
+    fix, or None when this probe sees nothing wrong.
+    """
+    server = config.bootstrap()[0]
+    host, _, port = server.rpartition(":")
+    host = host.strip("[]")
+    kafka = config.kafka
+    tls = kafka.security_protocol in ("SSL", "SASL_SSL")
+    context = connection_options(config).get("ssl_context") if tls else None
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, int(port), ssl=context, server_hostname=host if tls else None),
+            PROBE_TIMEOUT_S,
+        )
+    except ssl.SSLCertVerificationError as exc:
+        return (
+            f"the TLS certificate of {server} is not trusted ({exc.verify_message}); set kafka.tls.cafile "
+            "to the CA that signed it" + (", or kafka.tls.check_hostname: false" if "hostname" in str(exc) else "")
+        )
+    except ssl.SSLError as exc:
+        return (
+            f"TLS handshake with {server} failed ({exc.reason or exc}); check that the broker serves TLS "
+            "there and that kafka.tls.cafile is right"
+        )
+    except (OSError, asyncio.TimeoutError) as exc:
+        why = "connection refused" if isinstance(exc, ConnectionRefusedError) else (str(exc) or "no answer")
+        return (
+            f"cannot reach Kafka at {server} ({why}); start one with 'colearner broker', or fix "
+            "kafka.bootstrap_servers in .colearner/agent.yaml (or COLEARNER_BOOTSTRAP)"
+        )
+    try:
+        writer.write(_API_VERSIONS)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.read(4), PROBE_TIMEOUT_S)
+    except ssl.SSLError as exc:
+        reason = (exc.reason or str(exc)).lower()
+        if "certificate_required" in reason or "certificate required" in reason or not kafka.tls or not kafka.tls.certfile:
+            return (
+                f"{server} requires a client certificate (mutual TLS) and none was accepted ({exc.reason}); "
+                "set kafka.tls.certfile and kafka.tls.keyfile to a certificate signed by a CA the broker trusts"
+            )
+        return (
+            f"{server} refused our client certificate in the TLS handshake ({exc.reason}); use a certificate "
+            "signed by a CA the broker trusts in kafka.tls.certfile/keyfile"
+        )
+    except (OSError, asyncio.TimeoutError):
+        head = b""
+    finally:
+        writer.close()
+    if head:
+        return None
+    if tls:
+        return (
+            f"{server} closed the TLS connection without answering; it may require a client certificate "
+            "(kafka.tls.certfile/keyfile) or not be a Kafka broker"
+        )
+    return (
+        f"{server} closed the connection without answering; if the broker serves TLS, set "
+        "kafka.security_protocol: SSL and kafka.tls.cafile in .colearner/agent.yaml"
     )
 
 
@@ -117,6 +202,8 @@ class KafkaBus:
         self._consumer: AIOKafkaConsumer | None = None
         self._assigned: list[TopicPartition] = []
         self._suspect_reset = True  # verify positions once on every (re)connection
+        self._ends: dict[TopicPartition, int] = {}  # highest log end seen, per partition
+        self._watched_at = self._verified_at = 0.0
         self._stopping = asyncio.Event()
         self.last_error: str | None = None
 
@@ -128,8 +215,9 @@ class KafkaBus:
             await asyncio.wait_for(self._connect(), timeout)
         except (KafkaError, OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
             await self.close()
-            self._set_connected(False, explain(exc, self.inst.config))
-            raise BrokerUnreachable(self.last_error or "") from None
+            message = await diagnose(self.inst.config) or explain(exc, self.inst.config)
+            self._set_connected(False, message)
+            raise BrokerUnreachable(message) from None
         self._set_connected(True, None)
 
     async def _connect(self) -> None:
@@ -148,6 +236,7 @@ class KafkaBus:
         await self._consumer.start()
         self._assigned = self._partitions_to_read()
         self._consumer.assign(self._assigned)
+        self._ends = {}
         await self._seek_to_stored()
 
     async def _ensure_topics(self, options: dict[str, object]) -> None:
@@ -200,10 +289,14 @@ class KafkaBus:
 
         A partition is judged lost when the message just before our stored
         position is gone or is not the one we read there (the log was refilled
-        past it). Log end offsets cannot decide this alone: Tansu reports a
-        high watermark of the last batch's base offset + 1. Returns the
-        partitions reset; when any was, peers are asked for the tail of their
-        streams (a lost tail shows no gap).
+        past it), or when it is empty although it held events of ours. Log end
+        offsets cannot decide the first case alone: Tansu reports a high
+        watermark of the last batch's base offset + 1.
+
+        For each lost partition: read it again from the start, publish our own
+        events keyed to it again (the broker acknowledged them, then forgot
+        them), and ask peers for the tail of their streams (a lost tail shows
+        no gap). Returns the partitions reset.
         """
         assert self._consumer is not None
         stored = self.inst.ledger.positions()
@@ -213,16 +306,41 @@ class KafkaBus:
             if stored.get((tp.topic, tp.partition), (0, None))[0] > 0
         }
         seen = await self._digests_at({tp: offset - 1 for tp, (offset, _) in wanted.items()}) if wanted else {}
-        reset = [tp for tp, (_, digest) in wanted.items() if seen.get(tp) is None or (digest and seen[tp] != digest)]
+        reset = {tp for tp, (_, digest) in wanted.items() if seen.get(tp) is None or (digest and seen[tp] != digest)}
+        reset |= await self._emptied_partitions(set(wanted))
         for tp in reset:
             self.inst.ledger.set_position(tp.topic, tp.partition, 0, None)
             self._consumer.seek(tp, 0)
-        names = [f"{tp.topic}[{tp.partition}]" for tp in reset]
+        names = sorted(f"{tp.topic}[{tp.partition}]" for tp in reset)
         if reset:
             log.warning("the broker lost its log for %s; reading again from the start", ", ".join(names))
+            self._republish_own({(tp.topic, tp.partition) for tp in reset})
             self.inst.request_missing(tail_check=True)
         self._suspect_reset = False
+        self._verified_at = asyncio.get_running_loop().time()
         return names
+
+    async def _emptied_partitions(self, checked: set[TopicPartition]) -> set[TopicPartition]:
+        """Partitions we never read from that are empty although the broker acked our events there."""
+        assert self._consumer is not None
+        ours = {
+            TopicPartition(topic, partition_for(student))
+            for topic, student in self.inst.ledger.own_streams_on(self.inst.identity)
+        }
+        candidates = [tp for tp in self._assigned if tp in ours and tp not in checked]
+        if not candidates:
+            return set()
+        ends = await self._consumer.end_offsets(candidates)
+        return {tp for tp in candidates if ends.get(tp, 0) == 0}
+
+    def _republish_own(self, lost: set[tuple[str, int]]) -> None:
+        students = {
+            student
+            for topic, student in self.inst.ledger.own_streams_on(self.inst.identity)
+            if (topic, partition_for(student)) in lost
+        }
+        for student in students:
+            self.inst.ledger.requeue(self.inst.identity, student, 1)
 
     async def _digests_at(self, offsets: dict[TopicPartition, int]) -> dict[TopicPartition, str]:
         """sha1 of the message at each offset; absent where the log no longer reaches it."""
@@ -256,6 +374,20 @@ class KafkaBus:
             await probe.stop()
         return found
 
+    async def _watch(self) -> None:
+        """In a live loop: verify positions when a log end moved backwards, or every so often."""
+        assert self._consumer is not None
+        now = asyncio.get_running_loop().time()
+        if now - self._watched_at < WATCH_EVERY_S:
+            return
+        self._watched_at = now
+        ends = await self._consumer.end_offsets(self._assigned)
+        shrunk = [tp for tp, end in ends.items() if end < self._ends.get(tp, 0)]
+        for tp, end in ends.items():
+            self._ends[tp] = max(end, self._ends.get(tp, 0)) if not shrunk else end
+        if shrunk or now - self._verified_at > VERIFY_EVERY_S:
+            await self.verify_positions()
+
     # ------------------------------------------------------------ moving events
 
     async def publish(self) -> int:
@@ -288,6 +420,8 @@ class KafkaBus:
             for r in records:
                 skip = self.inst.role == "student" and r.key is not None and r.key != me
                 messages.append(Incoming(raw=r.value or b"", topic=tp.topic, partition=tp.partition, offset=r.offset, skip=skip))
+        if report is not None:
+            report.polled = len(messages)
         if not messages:
             return []
         result = self.inst.receive(messages)
@@ -301,6 +435,7 @@ class KafkaBus:
         return result.applied
 
     async def caught_up(self) -> bool:
+        """Whether our positions reached the log ends (as far as Tansu's high watermark tells)."""
         assert self._consumer is not None
         ends = await self._consumer.end_offsets(self._assigned)
         for tp in self._assigned:
@@ -309,23 +444,44 @@ class KafkaBus:
         return True
 
     async def sync(self, timeout: float = 15.0) -> SyncReport:
-        """Publish the outbox and apply everything waiting, then return (``colearner sync``)."""
+        """Publish the outbox and apply everything waiting, then return (``colearner sync``).
+
+        A broker that fails in the middle (it restarted, a request timed out)
+        is reconnected to until ``timeout``; then ``BrokerUnreachable``.
+        """
         report = SyncReport()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        while True:
+            try:
+                await self._sync_once(report, deadline)
+                return report
+            except KafkaError as exc:
+                self._suspect_reset = True
+                await self.close()
+                if loop.time() >= deadline:
+                    message = await diagnose(self.inst.config) or explain(exc, self.inst.config)
+                    self._set_connected(False, message)
+                    raise BrokerUnreachable(message) from None
+                log.info("Kafka failed during sync (%s); connecting again", exc)
+                await asyncio.sleep(0.2)
+
+    async def _sync_once(self, report: SyncReport, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
         if self._producer is None:
-            await self.connect(timeout=min(timeout, 10.0))
-        report.resets = await self.verify_positions()
+            await self.connect(timeout=max(1.0, min(deadline - loop.time(), 10.0)))
+        report.resets += [name for name in await self.verify_positions() if name not in report.resets]
         for _ in range(3):  # resync requests and answers may need a second round
             report.published += await self.publish()
+            # Tansu's high watermark can sit inside the last batch, so "caught
+            # up" also needs a poll that found nothing new.
             while loop.time() < deadline:
                 await self.poll(timeout_ms=50, report=report)
-                if await self.caught_up():
+                if report.polled == 0 and await self.caught_up():
                     break
             if self.inst.request_missing() == [] and self.inst.ledger.outbox_length() == 0:
                 break
         report.published += await self.publish()
-        return report
 
     async def run(self, idle_ms: int = 100) -> None:
         """Stay connected: publish and apply continuously, reconnecting with backoff."""
@@ -339,10 +495,12 @@ class KafkaBus:
                     await self.verify_positions()
                 await self.publish()
                 await self.poll(timeout_ms=idle_ms)
+                await self._watch()
                 self.inst.refresh()  # the CLI may have written to the same ledger
                 self.inst.request_missing()
-            except (BrokerUnreachable, KafkaError, OSError) as exc:
+            except (BrokerUnreachable, KafkaError, OSError, asyncio.TimeoutError) as exc:
                 if not isinstance(exc, BrokerUnreachable):
+                    log.info("Kafka failed (%s); connecting again", exc)
                     self._set_connected(False, explain(exc, self.inst.config))
                     await self.close()
                 self._suspect_reset = True

@@ -56,6 +56,23 @@ def _exchange(inst: Instance, args: argparse.Namespace, action: Callable[[], T] 
     return asyncio.run(go())
 
 
+def _repo_path(inst: Instance, typed: str) -> str:
+    """A path as the user typed it (relative to where they stand) → relative to the repository.
+
+    What cannot be expressed inside the repository is passed on unchanged, so the
+    one scope check refuses it with its own message.
+    """
+    import os
+
+    candidate = Path(typed) if os.path.isabs(typed) else Path.cwd() / typed
+    try:
+        rel = os.path.relpath(os.path.normpath(candidate), inst.root)
+    except ValueError:
+        return typed
+    outside = rel == os.pardir or rel.startswith(os.pardir + os.sep)
+    return typed if outside else rel.replace(os.sep, "/")
+
+
 def _print_id(value: str) -> None:
     print(value)
 
@@ -147,7 +164,7 @@ def assign(args: argparse.Namespace) -> int:
         args,
         lambda: actions.assign_exercise(
             inst, args.session, topic=args.topic, exercise=args.exercise, expected=args.expected,
-            path=args.file, start_line=start, end_line=end, tests=args.test, step_id=args.step,
+            path=_repo_path(inst, args.file), start_line=start, end_line=end, tests=args.test, step_id=args.step,
         ),
     )
     print(f"assigned '{args.topic}' at {args.file}:{start}-{end}")
@@ -238,7 +255,7 @@ def respond(args: argparse.Namespace) -> int:
     inst = _open()
     evidence = args.evidence
     if evidence is not None:
-        evidence = [] if evidence == ["."] else evidence
+        evidence = [] if evidence == ["."] else [_repo_path(inst, p) for p in evidence]
     if args.dry_run:
         _exchange(inst, args)
         _print_share_plan(actions.preview_evidence(inst, args.exercise, evidence or None))
@@ -251,11 +268,12 @@ def respond(args: argparse.Namespace) -> int:
 
 def evidence(args: argparse.Namespace) -> int:
     inst = _open()
+    paths = [_repo_path(inst, p) for p in args.path] if args.path else None
     if args.dry_run:
         _exchange(inst, args)
-        _print_share_plan(actions.preview_evidence(inst, args.exercise, args.path))
+        _print_share_plan(actions.preview_evidence(inst, args.exercise, paths))
         return 0
-    event = _exchange(inst, args, lambda: actions.attach_evidence(inst, args.exercise, args.path, args.request))
+    event = _exchange(inst, args, lambda: actions.attach_evidence(inst, args.exercise, paths, args.request))
     payload = event.payload  # type: ignore[union-attr]
     print(f"evidence sent: {payload.summary}")
     _print_id(event.event_id)  # type: ignore[union-attr]

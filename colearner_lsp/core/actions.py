@@ -246,8 +246,7 @@ def preview_evidence(inst: Instance, exercise_id: str, paths: Sequence[str] | No
 
     ex = _own_exercise(inst, exercise_id, "respond")
     session = inst.state.sessions[ex.session_id]
-    since = (ex.anchor or {}).get("commit") or None
-    candidates = list(paths) if paths else candidate_paths(inst.root, since_commit=since, globs=globs)
+    candidates = list(paths) if paths else candidate_paths(inst.root, since_commit=_since(inst, ex), globs=globs)
     return plan_share(inst.root, candidates, scope_rules(inst, session))
 
 
@@ -255,9 +254,26 @@ def _snapshot_payload(inst: Instance, ex: ExerciseState, paths: Sequence[str] | 
     from .evidence import take_snapshot
 
     session = inst.state.sessions[ex.session_id]
-    since = (ex.anchor or {}).get("commit") or None
-    snap = take_snapshot(inst.root, scope_rules(inst, session), paths=paths or None, since_commit=since, globs=globs, progress=progress)
+    snap = take_snapshot(inst.root, scope_rules(inst, session), paths=paths or None, since_commit=_since(inst, ex), globs=globs, progress=progress)
     return EvidenceSnapshot(exercise_id=ex.exercise_id, request_id=request_id, **snap)
+
+
+def _since(inst: Instance, ex: ExerciseState) -> str | None:
+    """The commit the exercise was assigned at, when the student's clone has it.
+
+    A coach may assign from a commit the student has not fetched yet; changes are
+    then taken against the student's own HEAD rather than failing.
+    """
+    commit = (ex.anchor or {}).get("commit") or None
+    if commit is None:
+        return None
+    import git
+
+    try:
+        git.Repo(inst.root).commit(commit)
+    except (ValueError, git.BadName, git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    return commit
 
 
 def attach_evidence(

@@ -157,7 +157,8 @@ def describe_error(exc: ValidationError, where: str) -> str:
     elif err["type"] == "extra_forbidden":
         return f"{where}: unknown field '{loc}'; remove it or check its spelling"
     else:
-        problem = f"has a bad value {err.get('input')!r} ({err['msg'].lower()})"
+        msg = err["msg"][:1].lower() + err["msg"][1:]  # keep the case of quoted values: 'SSL', not 'ssl'
+        problem = f"has a bad value {err.get('input')!r} ({msg})"
     fix = FIXES.get(field)
     return f"{where}: field '{loc}' {problem}" + (f"; {fix}" if fix else "")
 

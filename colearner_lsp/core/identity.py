@@ -8,7 +8,6 @@ from pathlib import Path
 from .config import (
     CONFIG_DIR,
     AgentConfig,
-    KafkaConfig,
     Peer,
     config_path,
     default_key_dir,
@@ -54,18 +53,14 @@ def init_instance(
     # checkouts on one machine (the demo, tests) never share a key.
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
     key_file = Path(key_dir or default_key_dir()) / f"{identity}-{digest}.pem"
-    key = generate_key()
-    save_private_key(key, key_file)
     kafka = {"bootstrap_servers": [bootstrap]} if bootstrap else {}
+    # Validated as a whole so a bad --bootstrap is a ConfigError, before any key is written.
     config = validate_config(
-        {
-            "identity": identity,
-            "role": role,
-            "kafka": KafkaConfig.model_validate(kafka).model_dump(mode="json", exclude_none=True),
-            "key_file": str(key_file),
-        },
+        {"identity": identity, "role": role, "kafka": kafka, "key_file": str(key_file)},
         "--bootstrap" if bootstrap else "agent.yaml",
     )
+    key = generate_key()
+    save_private_key(key, key_file)
     save_config(root, config)
     (root / CONFIG_DIR / "responses").mkdir(exist_ok=True)
     return config, public_key_text(key)

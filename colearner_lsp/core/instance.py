@@ -26,9 +26,10 @@ from .events import (
     ResyncRequest,
     new_id,
     now_ts,
+    parse_ts,
     payload_dict,
 )
-from .fold import apply_event
+from .fold import apply_event, fold
 from .ledger import Incoming, Ledger, Outcome
 from .receive import judge
 from .signing import load_private_key, public_key_text, sign_envelope
@@ -53,6 +54,11 @@ TOPIC_KEY = {
 }
 
 
+def replay_key(event: EnvelopeBase) -> tuple[Any, str, int]:
+    """The order both sides agree on (as ``history.replay_key``): creation time, sender, seq."""
+    return (parse_ts(event.ts), event.sender, event.seq)
+
+
 @dataclass(frozen=True)
 class Received:
     outcomes: list[Outcome]  # one per message, in order
@@ -70,6 +76,7 @@ class Instance:
         self.ledger = ledger
         self.state = State()
         self._pos = 0
+        self._session_events: dict[str, list[EnvelopeBase]] = {}  # parsed, in replay order once refolded
         self._lock = threading.RLock()
         self._asked: dict[tuple[str, str, int], float] = {}
         self.refresh()
@@ -150,18 +157,58 @@ class Instance:
     # ------------------------------------------------------------ reading
 
     def refresh(self) -> list[EnvelopeBase]:
-        """Fold events other processes (or the bus) appended since the last look."""
+        """Fold events other processes (or the bus) appended since the last look.
+
+        The ledger holds events in the order this instance learned of them,
+        which differs between coach and student (and after a resync). So that
+        both fold to the same state, a session is folded in replay order
+        ``(ts, sender, seq)``: an event that sorts before one already applied
+        to its session makes that session be folded again from its events.
+        """
         with self._lock:
             rows = self.ledger.events_after(self._pos)
             applied = []
+            late: set[str] = set()
             for row in rows:
                 event = EVENT_ADAPTER.validate_json(row.raw)
-                if apply_event(self.state, event):
-                    applied.append(event)
                 self._pos = row.pos
+                if not apply_event(self.state, event):
+                    continue
+                applied.append(event)
+                if event.session_id == NO_SESSION:
+                    continue
+                events = self._session_events.setdefault(event.session_id, [])
+                if events and replay_key(event) < replay_key(events[-1]):
+                    late.add(event.session_id)
+                events.append(event)
+            for session_id in late:
+                self._refold_session(session_id)
             if applied:
                 self.write_learning_json()
             return applied
+
+    def _refold_session(self, session_id: str) -> None:
+        """Fold one session again from its events in replay order."""
+        events = sorted(self._session_events[session_id], key=replay_key)
+        self._session_events[session_id] = events
+        state = self.state
+        old = state.sessions.pop(session_id, None)
+        for exercise_id in old.exercise_ids if old else ():
+            state.exercises.pop(exercise_id, None)
+        for exercise_id in list(state.waiting):
+            kept = [e for e in state.waiting[exercise_id] if e.session_id != session_id]
+            if kept:
+                state.waiting[exercise_id] = kept
+            else:
+                del state.waiting[exercise_id]
+        fresh = fold(events)
+        state.exercises.update(fresh.exercises)
+        for exercise_id, waiting in fresh.waiting.items():
+            state.waiting.setdefault(exercise_id, []).extend(waiting)
+        if session_id in fresh.sessions:
+            session = fresh.sessions[session_id]
+            session._exercises = state.exercises
+            state.sessions[session_id] = session
 
     def receive(self, messages: Sequence[Incoming]) -> "Received":
         """Judge, store and apply a batch read from the bus (one ledger transaction)."""

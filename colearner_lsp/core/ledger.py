@@ -218,6 +218,15 @@ class Ledger:
             )
             return cur.rowcount
 
+    def own_streams_on(self, sender: str) -> list[tuple[str, str]]:
+        """``(topic, student)`` pairs where ``sender`` has events the broker acknowledged."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT DISTINCT e.topic, e.student FROM events e JOIN outbox o USING (event_id) "
+                "WHERE e.sender = ? AND e.local = 1 AND o.sent_at IS NOT NULL",
+                (sender,),
+            ).fetchall()
+
     def last_seq(self, sender: str, student: str) -> int:
         with self._lock:
             row = self._db.execute(

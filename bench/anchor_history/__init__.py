@@ -1,0 +1,1 @@
+"""Real release histories, ground truth and baselines for bench/bench_anchors.py."""

@@ -1,0 +1,53 @@
+"""The two baselines the anchor relocation is compared with.
+
+* keep-line: the anchor keeps its line numbers (what a stored line range does on its own).
+* git-diff: each end of the range is carried through the hunks of ``git diff -U0`` between the two
+  commits.  A line in an unchanged region shifts by the hunks above it.  A line inside a changed
+  hunk is treated generously: a start goes to the first new line of the hunk, an end to its last;
+  a deleted hunk sends a start to the line after the deletion and an end to the line before it.
+  The range is lost when its ends cross.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from anchor_history.history import git
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
+
+
+def keep_lines(start: int, end: int, new_length: int) -> tuple[int, int] | None:
+    if start > new_length:
+        return None
+    return start, min(end, new_length)
+
+
+def diff_hunks(repo: Path, old: str, new: str, path: str) -> list[tuple[int, int, int, int]]:
+    out = git(repo, "diff", "-U0", "--no-color", "--no-ext-diff", old, new, "--", path)
+    return [
+        (int(a), int(b) if b else 1, int(c), int(d) if d else 1)
+        for a, b, c, d in _HUNK.findall(out)
+    ]
+
+
+def _carry(hunks: list[tuple[int, int, int, int]], line: int, is_start: bool) -> int:
+    delta = 0
+    for a, b, c, d in hunks:
+        if b and a <= line < a + b:  # inside a changed hunk
+            if d:
+                return c if is_start else c + d - 1
+            return c + 1 if is_start else c
+        next_old = a + b if b else a + 1  # first old line after the hunk
+        if line < next_old:
+            break
+        delta = (c + d if d else c + 1) - next_old
+    return line + delta
+
+
+def diff_map(hunks: list[tuple[int, int, int, int]], start: int, end: int, new_length: int) -> tuple[int, int] | None:
+    s, e = _carry(hunks, start, True), min(_carry(hunks, end, False), new_length)
+    if e < s or s > new_length:
+        return None
+    return s, e

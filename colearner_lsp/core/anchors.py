@@ -1,0 +1,322 @@
+"""Anchors: an exercise pinned to lines of a file, found again after the file changed.
+
+A coach anchors an exercise to lines ``start_line..end_line`` (1-based, inclusive)
+of a file at a commit.  The wire anchor carries those numbers and a *fingerprint*
+made by :func:`make_fingerprint`; the student's instance keeps the range in step
+with each edit (:func:`shift_range`) and, when its text may have diverged (another
+commit, a reopened file), finds the code again with :func:`relocate_anchor`.
+
+Fingerprint format (opaque to everyone else, stable across machines)::
+
+    "v1." + urlsafe-base64 without padding ( zlib ( compact JSON ) )
+
+The JSON (see ``Fingerprint.to_json``) holds the line count and original start,
+24-bit crc32 hashes of every whitespace-normalised line (the first and last 256
+only, for ranges longer than 512 lines), a hash of the whole block, the
+normalised text of short ranges (up to 60 lines and 2000 characters), hashes of
+three non-blank lines of context on each side, up to three enclosing def/class
+names, and whether the range starts with a def/class line and whether it is
+exactly one indentation block.  It stays under 4 KB for any range.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Literal
+
+from colearner_lsp.core.anchor_match import (
+    BLANK,
+    TextIndex,
+    block_end,
+    block_hash,
+    bracket_depth,
+    find_block,
+    index_of,
+    line_key,
+    lines_of,
+    normalise,
+    tokens_of,
+)
+
+_PREFIX = "v1."
+MAX_HASHED = 512  # longer anchors keep only the hashes of their first and last 256 lines
+MAX_TEXT_LINES, MAX_TEXT_CHARS = 60, 2000  # anchors this small keep their text, for token alignment
+# Below this score the best candidate is taken for different code: the anchor is lost.
+# Chosen from bench/bench_anchors.py's threshold sweep on real release histories.
+LOST_BELOW = 0.5
+_BREAKS = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class LineRange:
+    """Lines ``start_line..end_line`` of a file, 1-based and inclusive."""
+
+    start_line: int
+    end_line: int
+
+    def __post_init__(self) -> None:
+        if self.start_line < 1:
+            raise ValueError(f"start_line must be 1 or more (lines are 1-based), got {self.start_line}")
+        if self.end_line < self.start_line:
+            raise ValueError(f"start_line {self.start_line} is after end_line {self.end_line}")
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """Where an anchor's code is now.
+
+    ``exact``: same text at the same lines; ``moved``: same text elsewhere; ``fuzzy``:
+    the best match, with edits; ``lost``: nothing similar enough (``range`` is None).
+    ``score`` is 1.0 for exact and moved, else the match confidence (0..1).
+    """
+
+    status: Literal["exact", "moved", "fuzzy", "lost"]
+    range: LineRange | None
+    score: float
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """One LSP incremental change: replace ``(start_line, start_char)``..``(end_line, end_char)``
+    (0-based, end exclusive, like an LSP Range) with ``new_text``."""
+
+    start_line: int
+    start_char: int
+    end_line: int
+    end_char: int
+    new_text: str
+
+    def __post_init__(self) -> None:
+        if min(self.start_line, self.start_char, self.end_line, self.end_char) < 0:
+            raise ValueError(f"edit positions must not be negative: {self}")
+        if (self.start_line, self.start_char) > (self.end_line, self.end_char):
+            raise ValueError(
+                f"edit starts at {self.start_line}:{self.start_char}, after its end {self.end_line}:{self.end_char}"
+            )
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What an anchor remembers of its lines (``head`` holds every line's hash unless ``tail`` is set)."""
+
+    n: int  # number of anchored lines
+    start: int  # 0-based line where it was anchored
+    head: tuple[int, ...]
+    tail: tuple[int, ...]  # hashes of the last lines, only for anchors longer than MAX_HASHED
+    whole: int  # block_hash of all anchored lines
+    texts: tuple[str, ...]  # normalised lines, only for small anchors
+    before: tuple[tuple[int, int], ...]
+    after: tuple[tuple[int, int], ...]
+    names: tuple[str, ...]  # def/class names: the anchor's own header if it starts with one, then enclosing
+    header: bool  # the first line is a def/class header
+    block: bool  # the anchor is exactly one indentation block: follow the block's extent
+
+    @classmethod
+    def of(cls, lines: Sequence[str], s: int, e: int) -> Fingerprint:
+        """Describe lines ``s..e`` (0-based, inclusive) of a file already split into lines."""
+        index = TextIndex(tuple(lines))
+        norms, keys = index.norms[s : e + 1], index.keys[s : e + 1]
+        n = e - s + 1
+        head, tail = (keys, []) if n <= MAX_HASHED else (keys[: MAX_HASHED // 2], keys[-MAX_HASHED // 2 :])
+        small = n <= MAX_TEXT_LINES and sum(map(len, norms)) <= MAX_TEXT_CHARS
+        return cls(
+            n=n,
+            start=s,
+            head=tuple(head),
+            tail=tuple(tail),
+            whole=block_hash(norms),
+            texts=tuple(norms) if small else (),
+            before=tuple(index.context(s - 1, -1)),
+            after=tuple(index.context(e + 1, 1)),
+            names=index.names(s),
+            header=index.header(s) is not None,
+            # Only a line that opens a block (not a call wrapped over lines) makes the anchor follow it.
+            block=e > s and block_end(lines, s) == e and (index.header(s) is not None or norms[0].endswith((":", "{"))),
+        )
+
+    def to_json(self) -> dict:
+        """Compact JSON-ready form: short keys, hashes packed as base64 (4 characters a line)."""
+        obj: dict = {"n": self.n, "s": self.start + 1, "h": _pack(self.head), "w": self.whole}
+        if self.tail:
+            obj["t"] = _pack(self.tail)
+        if self.texts:
+            obj["x"] = list(self.texts)
+        obj["b"], obj["bd"] = _pack([k for k, _ in self.before]), [d for _, d in self.before]
+        obj["a"], obj["ad"] = _pack([k for k, _ in self.after]), [d for _, d in self.after]
+        if self.names:
+            obj["g"] = list(self.names)
+        obj["f"] = int(self.header) | int(self.block) << 1
+        return obj
+
+    @classmethod
+    def from_json(cls, obj: dict) -> Fingerprint:
+        flags = int(obj.get("f", 0))
+        return cls(
+            n=int(obj["n"]),
+            start=int(obj["s"]) - 1,
+            head=_unpack(obj["h"]),
+            tail=_unpack(obj.get("t", "")),
+            whole=int(obj["w"]),
+            texts=tuple(str(t) for t in obj.get("x", ())),
+            before=tuple(zip(_unpack(obj.get("b", "")), map(int, obj.get("bd", ())))),
+            after=tuple(zip(_unpack(obj.get("a", "")), map(int, obj.get("ad", ())))),
+            names=tuple(str(g) for g in obj.get("g", ())),
+            header=bool(flags & 1),
+            block=bool(flags & 2),
+        )
+
+    @cached_property
+    def line_tokens(self) -> list[list[str]]:
+        """Tokens of each anchored line (small anchors only)."""
+        return [tokens_of(t) for t in self.texts]
+
+    @cached_property
+    def depth(self) -> int:
+        """Brackets the anchored text leaves open (small anchors only)."""
+        return sum(bracket_depth(toks) for toks in self.line_tokens)
+
+    @cached_property
+    def units(self) -> list:
+        """What alignment compares: tokens of the text for small anchors, line hashes otherwise."""
+        if self.texts:
+            return [tok for toks in self.line_tokens for tok in toks]
+        return list(self.head + self.tail)
+
+    @cached_property
+    def unit_lines(self) -> list[int]:
+        """For each unit, the anchor line (0-based, within the anchor) it comes from."""
+        if self.texts:
+            return [i for i, toks in enumerate(self.line_tokens) for _ in toks]
+        return list(range(len(self.head))) + list(range(self.n - len(self.tail), self.n))
+
+    @cached_property
+    def nonblank(self) -> tuple[int, int]:
+        """First and last non-blank lines of the anchor (0-based, within it)."""
+        lines = sorted(set(self.unit_lines)) if self.texts else [
+            i for i, k in zip(self.unit_lines, self.head + self.tail) if k != BLANK
+        ]
+        return (lines[0], lines[-1]) if lines else (0, self.n - 1)
+
+    def matches_at(self, lines: Sequence[str], p: int) -> bool:
+        """True when the anchored text sits unchanged at line ``p`` (the fast path: no index needed)."""
+        if p < 0 or p + self.n > len(lines):
+            return False
+        window = lines[p : p + self.n]
+        if [line_key(normalise(x)) for x in window[: len(self.head)]] != list(self.head):
+            return False
+        if block_hash([normalise(x) for x in window]) != self.whole:
+            return False
+        return not self.block or block_end(lines, p) == p + self.n - 1
+
+
+def _pack(keys: Sequence[int]) -> str:
+    return base64.b64encode(b"".join(k.to_bytes(3, "big") for k in keys)).decode("ascii")
+
+
+def _unpack(packed: str) -> tuple[int, ...]:
+    raw = base64.b64decode(packed)
+    return tuple(int.from_bytes(raw[i : i + 3], "big") for i in range(0, len(raw), 3))
+
+
+def _pack(keys: Sequence[int]) -> str:
+    return base64.b64encode(b"".join(k.to_bytes(3, "big") for k in keys)).decode("ascii")
+
+
+def _unpack(packed: str) -> tuple[int, ...]:
+    raw = base64.b64decode(packed)
+    return tuple(int.from_bytes(raw[i : i + 3], "big") for i in range(0, len(raw), 3))
+
+
+def make_fingerprint(text: str, start_line: int, end_line: int) -> str:
+    """Fingerprint lines ``start_line..end_line`` (1-based, inclusive) of ``text``, the whole file.
+
+    Raises ValueError when the file is empty or the lines are out of range.
+    """
+    lines = lines_of(text)
+    if not lines:
+        raise ValueError("cannot anchor to an empty file")
+    if start_line < 1:
+        raise ValueError(f"start_line must be 1 or more (lines are 1-based), got {start_line}")
+    if start_line > end_line:
+        raise ValueError(f"start_line {start_line} is after end_line {end_line}")
+    if end_line > len(lines):
+        raise ValueError(f"end_line {end_line} is past the end of the file ({len(lines)} lines)")
+    fp = Fingerprint.of(lines, start_line - 1, end_line - 1)
+    raw = json.dumps(fp.to_json(), separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii").rstrip("=")
+
+
+@lru_cache(maxsize=4096)
+def _decode(fingerprint: str) -> Fingerprint:
+    if not isinstance(fingerprint, str) or not fingerprint.startswith(_PREFIX):
+        raise ValueError("not an anchor fingerprint (expected one made by make_fingerprint, starting 'v1.')")
+    body = fingerprint[len(_PREFIX) :]
+    try:
+        raw = zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        return Fingerprint.from_json(json.loads(raw))
+    except (binascii.Error, zlib.error, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"anchor fingerprint is damaged and cannot be read: {exc}") from None
+
+
+def relocate_anchor(fingerprint: str, text: str, hint: LineRange | None = None) -> Relocation:
+    """Find the fingerprinted code in ``text`` (the file as it is now).
+
+    ``hint`` is where the code was last seen; it is checked first (fast path) and,
+    among equally good matches, the nearest one wins.  Without a hint the anchor's
+    original lines play that part.  Raises ValueError for a malformed fingerprint.
+    """
+    fp = _decode(fingerprint)
+    lines = lines_of(text)
+    if not lines:
+        return Relocation("lost", None, 0.0)
+    near = hint.start_line - 1 if hint is not None else fp.start
+    if fp.matches_at(lines, near):
+        return Relocation("exact", LineRange(near + 1, near + fp.n), 1.0)
+    match = find_block(fp, index_of(text), near)
+    if match is None or match.score < LOST_BELOW:
+        return Relocation("lost", None, round(match.score, 4) if match else 0.0)
+    found = LineRange(match.start + 1, match.end + 1)
+    if match.identical:
+        return Relocation("exact" if match.start == near else "moved", found, 1.0)
+    return Relocation("fuzzy", found, round(match.score, 4))
+
+
+def shift_range(r: LineRange, edit: TextEdit) -> LineRange | None:
+    """Carry ``r`` through one incremental edit, the way an editor's marker moves.
+
+    The range spans from the start of its first line to the start of the line after
+    it.  Text inserted exactly at its start pushes it down (lines inserted above);
+    text inserted exactly after its end stays outside; an edit inside grows or
+    shrinks it; an edit overlapping an edge moves that edge to the edit.  Returns
+    None when the edit removes every line of the range.
+    """
+    parts = _BREAKS.split(edit.new_text)
+    inserted_end = (
+        edit.start_line + len(parts) - 1,
+        (edit.start_char if len(parts) == 1 else 0) + len(parts[-1]),
+    )
+    begin, end = (edit.start_line, edit.start_char), (edit.end_line, edit.end_char)
+
+    def carry(pos: tuple[int, int], pushed_by_insert: bool) -> tuple[int, int]:
+        if pos < begin or (pos == begin and not (begin == end and pushed_by_insert)):
+            return pos
+        if pos < end:  # inside the replaced text: the range's start keeps the replacement, its end takes it
+            return begin if pushed_by_insert else inserted_end
+        line, char = pos
+        if line == end[0]:
+            return inserted_end[0], inserted_end[1] + char - end[1]
+        return line + inserted_end[0] - end[0], char
+
+    start = carry((r.start_line - 1, 0), pushed_by_insert=True)
+    stop = carry((r.end_line, 0), pushed_by_insert=False)  # exclusive: start of the line after the range
+    last = stop[0] if stop[1] > 0 else stop[0] - 1
+    if last < start[0]:
+        return None
+    return LineRange(start[0] + 1, last + 1)

@@ -1,0 +1,460 @@
+"""Which paths of the student's repository may be shared with the coach.
+
+Every path that leaves the student's machine goes through `plan_share`:
+
+1. `normalize_repo_path` turns it into a repository-relative POSIX path, or
+   refuses it (absolute, `..`, inside `.git`, control characters, too long,
+   escaping through a symlink).
+2. `ScopeRules.permits` applies the student's own deny list (always wins),
+   then the coach's deny list, then the coach's allow list (empty = nothing).
+3. `max_files` caps how many files go; the rest are withheld.
+
+Deny rules match case-insensitively on a Unicode-folded form of the path
+(NFKC + casefold, invisible characters dropped, Windows' trailing dots and
+spaces dropped), so `SECRETS.env`, `ｓｅｃｒｅｔｓ.env` and `.e<ZWSP>nv` are all
+caught. Allow rules match the path exactly as it is (NFC, same case): folding
+would let an allow rule widen to names the coach never wrote, and a narrower
+allow can only withhold more, never leak more.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Literal
+
+import pathspec
+
+from .errors import ColearnerError
+
+__all__ = [
+    "DEFAULT_STUDENT_DENY",
+    "ScopeError",
+    "ScopeRules",
+    "SharePlan",
+    "Verdict",
+    "normalize_repo_path",
+    "plan_share",
+]
+
+MAX_PATH_BYTES = 4096
+MAX_COMPONENT_BYTES = 255
+# A policy arrives over the wire: bound it so a hostile one cannot make
+# every check slow.
+MAX_RULES = 1000
+MAX_RULE_CHARS = 1024
+
+SHARE_MODES = ("hashes", "diffstat", "diff")
+
+# The student's own deny list. Matched on the folded path (see module
+# docstring), so every entry is written in lower case. It errs on the side of
+# withholding: a false positive costs the coach one file, a false negative can
+# leak a credential.
+DEFAULT_STUDENT_DENY: tuple[str, ...] = (
+    # git's and colearner's own state: history, hooks, config, ledger, keys.
+    ".git/",
+    ".colearner/",
+    # environment files, where most projects keep their credentials.
+    ".env",
+    ".env.*",
+    "*.env",
+    ".envrc",
+    # private keys, certificates and key stores.
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.crt",
+    "*.cer",
+    "*.der",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    "*.gpg",
+    "*.asc",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".ssh/",
+    ".gnupg/",
+    # credential files of common tools.
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".pypirc",
+    ".npmrc",
+    ".git-credentials",
+    ".htpasswd",
+    ".aws/",
+    ".docker/config.json",
+    ".kube/config",
+    "credentials.json",
+    "*.tfstate",
+    "*.tfstate.*",
+    "*.tfvars",
+    # anything that names itself a secret.
+    "**/secrets*",
+    "*.secret",
+    "*.secrets",
+)
+
+
+class ScopeError(ColearnerError, ValueError):
+    """A path or a policy the scope refuses, with a message a person can act on.
+
+    `path` and `reason` are set when a path was refused, so callers can list
+    the path and why, without re-parsing the message.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason if reason is not None else message
+
+
+def _refuse(raw: object, reason: str) -> ScopeError:
+    return ScopeError(f"refused: {_show(raw)} {reason}", path=str(raw), reason=reason)
+
+
+def _show(raw: object) -> str:
+    """A short, printable quotation of a path for messages (repr escapes controls)."""
+    text = str(raw)
+    if len(text) > 80:
+        text = text[:60] + "…" + text[-15:]
+    return repr(text)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one path may be shared, and the rule that decided it."""
+
+    allowed: bool
+    reason: str
+
+
+# --- Unicode folding for deny rules -----------------------------------------
+
+# Code points that render as nothing but are not category Cf (which is
+# dropped wholesale): Hangul fillers, the combining grapheme joiner, variation
+# selectors. A name padded with them must still hit the deny rule it imitates.
+_INVISIBLE = frozenset(
+    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0]
+    + list(range(0xFE00, 0xFE10))
+    + list(range(0xE0100, 0xE01F0))
+)
+
+
+def _is_invisible(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cf" or ord(ch) in _INVISIBLE
+
+
+def _fold(text: str) -> str:
+    """NFKC + casefold without invisible characters: the key deny rules compare."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if not _is_invisible(ch))
+    return unicodedata.normalize("NFKC", text.casefold())
+
+
+def _fold_component(component: str) -> str:
+    # Windows drops trailing dots and spaces: "secret.pem. " opens "secret.pem".
+    folded = _fold(component)
+    return folded.rstrip(". ") or folded
+
+
+def _deny_keys(path: str) -> tuple[str, ...]:
+    """The spellings of `path` that deny rules are tried against."""
+    folded = "/".join(_fold_component(c) for c in _fold(path).split("/"))
+    return (path,) if folded == path else (path, folded)
+
+
+def _is_git_dir_name(component: str) -> bool:
+    """True for `.git` and every name a filesystem may treat as `.git`.
+
+    Case-insensitive filesystems (`.GIT`), HFS+ ignoring invisible characters,
+    NTFS dropping trailing dots/spaces, its 8.3 short name `git~1`, and NTFS
+    streams (`.git::$INDEX_ALLOCATION`).
+    """
+    folded = _fold_component(component)
+    return folded.split(":", 1)[0] == ".git" or folded == "git~1"
+
+
+# --- Rules -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CompiledRules:
+    originals: tuple[str, ...]
+    spec: pathspec.GitIgnoreSpec
+
+
+@lru_cache(maxsize=64)
+def _compile(lines: tuple[str, ...], fold: bool, owner: str) -> _CompiledRules:
+    """Compile gitignore-style lines; the pattern index maps back to the line."""
+    if len(lines) > MAX_RULES:
+        raise ScopeError(f"{owner} has {len(lines)} rules; at most {MAX_RULES} are accepted")
+    originals: list[str] = []
+    patterns: list[pathspec.Pattern] = []
+    for line in lines:
+        if len(line) > MAX_RULE_CHARS:
+            raise ScopeError(f"{owner} rule {_show(line)} is longer than {MAX_RULE_CHARS} characters")
+        if "\x00" in line:
+            raise ScopeError(f"{owner} rule {_show(line)} contains a NUL byte")
+        try:
+            compiled = pathspec.GitIgnoreSpec.from_lines([_fold(line) if fold else line]).patterns
+        except Exception as exc:  # pathspec raises its own error types for bad globs
+            raise ScopeError(f"{owner} rule {_show(line)} is not a valid glob: {exc}") from exc
+        for pattern in compiled:
+            if pattern.include is not None:  # skip blank lines and comments
+                originals.append(line)
+                patterns.append(pattern)
+    return _CompiledRules(tuple(originals), pathspec.GitIgnoreSpec(patterns))
+
+
+def _last_match(rules: _CompiledRules, keys: Iterable[str]) -> tuple[bool, str] | None:
+    """(included, rule) of the deciding rule for the first key any rule matches."""
+    if not rules.originals:
+        return None
+    for key in keys:
+        result = rules.spec.check_file(key)
+        if result.include is not None and result.index is not None:
+            return result.include, rules.originals[result.index]
+    return None
+
+
+@dataclass(frozen=True)
+class ScopeRules:
+    """The sharing policy in force: the coach's allow/deny plus the student's deny.
+
+    Each list is gitignore-style and read on its own (a `!rule` re-includes
+    within its list only). The student's deny list is checked first and no
+    coach rule can undo it; an empty allow list shares nothing.
+    """
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    share: Literal["hashes", "diffstat", "diff"] = "hashes"
+    max_files: int = 50
+    student_deny: tuple[str, ...] = DEFAULT_STUDENT_DENY
+    _student: _CompiledRules = field(init=False, repr=False, compare=False)
+    _coach_deny: _CompiledRules = field(init=False, repr=False, compare=False)
+    _allow: _CompiledRules = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("allow", "deny", "student_deny"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # a lone string would be read as characters
+                raise ScopeError(f"scope {name} must be a list of globs, not the string {_show(value)}")
+            value = tuple(value)
+            if not all(isinstance(rule, str) for rule in value):
+                raise ScopeError(f"scope {name} must hold only text globs, not {list(value)!r}"[:300])
+            object.__setattr__(self, name, value)
+        if self.share not in SHARE_MODES:
+            raise ScopeError(f"scope share must be one of {', '.join(SHARE_MODES)}, not {self.share!r}")
+        if isinstance(self.max_files, bool) or not isinstance(self.max_files, int) or self.max_files < 0:
+            raise ScopeError(f"scope max_files must be a whole number ≥ 0, not {self.max_files!r}")
+        object.__setattr__(self, "_student", _compile(self.student_deny, True, "the student's deny list"))
+        object.__setattr__(self, "_coach_deny", _compile(self.deny, True, "the coach's deny list"))
+        object.__setattr__(self, "_allow", _compile(self.allow, False, "the coach's allow list"))
+
+    def permits(self, path: str) -> Verdict:
+        """Decide one normalised (repo-relative POSIX, NFC) path."""
+        keys = _deny_keys(path)
+        hit = _last_match(self._student, keys)
+        if hit and hit[0]:
+            return Verdict(False, f"denied by student rule {hit[1]!r}")
+        hit = _last_match(self._coach_deny, keys)
+        if hit and hit[0]:
+            return Verdict(False, f"denied by the coach's rule {hit[1]!r}")
+        if not self.allow:
+            return Verdict(False, "not in the coach's allow list (no scope policy received yet)")
+        hit = _last_match(self._allow, (path,))
+        if hit is None:
+            return Verdict(False, "not in the coach's allow list")
+        if not hit[0]:
+            return Verdict(False, f"excluded from the coach's allow list by {hit[1]!r}")
+        return Verdict(True, f"allowed by {hit[1]!r}")
+
+
+# --- Paths -------------------------------------------------------------------
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _lexical(raw: object) -> tuple[str, str]:
+    """Check a path by its text alone; return (NFC path, path as spelled).
+
+    Backslashes count as separators: on Windows they are, and a file name
+    containing one is not worth the ambiguity.
+    """
+    if isinstance(raw, os.PathLike):
+        raw = os.fspath(raw)
+    if not isinstance(raw, str):
+        raise _refuse(raw, "is not a text path")
+    if "\x00" in raw:
+        raise _refuse(raw, "contains a NUL byte")
+    if any(unicodedata.category(ch) == "Cc" for ch in raw):
+        raise _refuse(raw, "contains a control character")
+    try:
+        size = len(raw.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _refuse(raw, "is not valid UTF-8; rename the file") from None
+    if size > MAX_PATH_BYTES:
+        raise _refuse(raw, f"is longer than {MAX_PATH_BYTES} bytes")
+    text = raw.replace("\\", "/")
+    if text.startswith("/") or _DRIVE.match(text):
+        raise _refuse(raw, "is absolute; give a path relative to the repository root")
+    spelled = [part for part in text.split("/") if part not in ("", ".")]
+    if not spelled:
+        raise _refuse(raw, "names no file; give a path inside the repository")
+    parts = [unicodedata.normalize("NFC", part) for part in spelled]
+    for part in parts:
+        if part == "..":
+            raise _refuse(raw, "escapes the repository ('..')")
+        if not part.rstrip(". "):  # Windows reads "... " or ".. " as a parent/current dir
+            raise _refuse(raw, "has a component made only of dots and spaces")
+        if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
+            raise _refuse(raw, f"has a component longer than {MAX_COMPONENT_BYTES} bytes")
+        if _is_git_dir_name(part):
+            raise _refuse(raw, "is inside .git")
+    path = "/".join(parts)
+    if len(path.encode("utf-8")) > MAX_PATH_BYTES:
+        raise _refuse(raw, f"is longer than {MAX_PATH_BYTES} bytes")
+    return path, "/".join(spelled)
+
+
+def _real_root(repo_root: Path | str) -> str:
+    return os.path.realpath(os.fspath(repo_root))
+
+
+@dataclass(frozen=True)
+class _OnDisk:
+    target: str  # where the path really leads, repo-relative (itself unless a symlink is on the way)
+    mode: int | None  # lstat mode of the path itself, None when it does not exist
+
+
+def _on_disk(root: str, raw: object, path: str, spelled: str, plain_dirs: set[str]) -> _OnDisk:
+    """Check where `path` really leads on disk.
+
+    Components are lstat'ed from the root down; only when one is a symlink
+    is the whole path resolved and checked. `plain_dirs` remembers
+    directories already seen not to be symlinks, so sibling files cost one
+    lstat each.
+    """
+    full = os.path.join(root, *path.split("/"))
+    if path != spelled and not os.path.lexists(full) and os.path.lexists(os.path.join(root, *spelled.split("/"))):
+        # On a filesystem that keeps NFD names apart from NFC, the NFC path we
+        # would share names a file that does not exist.
+        raise _refuse(raw, "is not in Unicode NFC form on disk; rename the file")
+    parts = path.split("/")
+    mode: int | None = None
+    through_link = os.name == "nt"  # junctions are not reported as links: always resolve there
+    for depth in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:depth])
+        if depth < len(parts) and prefix in plain_dirs:
+            continue
+        try:
+            mode = os.lstat(os.path.join(root, *parts[:depth])).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            mode = None  # nothing further exists, so nothing further can redirect
+            break
+        if stat.S_ISLNK(mode):
+            through_link = True
+            break
+        if depth < len(parts):
+            plain_dirs.add(prefix)
+    if through_link:
+        mode = os.lstat(full).st_mode if os.path.lexists(full) else None
+        real = os.path.realpath(full)
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+            raise _refuse(raw, "points outside the repository (through a symlink)")
+        target = os.path.relpath(real, root).replace(os.sep, "/")
+        if target != "." and any(_is_git_dir_name(part) for part in target.split("/")):
+            raise _refuse(raw, "points into .git (through a symlink)")
+        return _OnDisk(target, mode)
+    return _OnDisk(path, mode)
+
+
+def normalize_repo_path(repo_root: Path, raw: str) -> str:
+    """Return the repo-relative POSIX path, or raise ScopeError.
+
+    Refuses: absolute paths, any '..' component, paths escaping the repo
+    through a symlink (resolved and checked), anything inside .git (any case,
+    and the names filesystems treat as .git), NUL bytes and control
+    characters, paths longer than 4096 bytes or with a component longer than
+    255 bytes. Applies Unicode NFC normalisation. The path need not exist.
+    """
+    path, spelled = _lexical(raw)
+    _on_disk(_real_root(repo_root), raw, path, spelled, set())
+    return path
+
+
+@dataclass(frozen=True)
+class SharePlan:
+    """What goes to the coach, and what stays (names of the latter stay local)."""
+
+    shared: tuple[str, ...]
+    withheld: int
+    refused: tuple[tuple[str, str], ...]
+
+
+def plan_share(repo_root: Path, candidates: Iterable[str], rules: ScopeRules) -> SharePlan:
+    """Decide, in order, which candidate paths may be shared.
+
+    The one place every shared path goes through. A candidate must be a
+    well-formed repository path, permitted by `rules`, a regular file or a
+    symlink (or not exist: a deletion) whose target is inside the repository
+    and itself permitted, and come before the `max_files` cap. Duplicates are
+    shared once. `refused` keeps the raw spelling and the reason, for the
+    student's eyes only.
+    """
+    root = _real_root(repo_root)
+    shared: list[str] = []
+    refused: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    plain_dirs: set[str] = set()
+    for raw in candidates:
+        try:
+            path, spelled = _lexical(raw)
+        except ScopeError as exc:
+            if "\0" + str(raw) not in seen:  # keys of malformed paths cannot clash with paths
+                seen.add("\0" + str(raw))
+                refused.append((str(raw), exc.reason))
+            continue
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            _admit(root, raw, path, spelled, rules, plain_dirs, full=len(shared) >= rules.max_files)
+        except ScopeError as exc:
+            refused.append((str(raw), exc.reason))
+            continue
+        shared.append(path)
+    return SharePlan(shared=tuple(shared), withheld=len(refused), refused=tuple(refused))
+
+
+def _admit(
+    root: str, raw: object, path: str, spelled: str, rules: ScopeRules, plain_dirs: set[str], *, full: bool
+) -> None:
+    """Raise ScopeError unless the well-formed `path` may be shared."""
+    verdict = rules.permits(path)
+    if not verdict.allowed:
+        raise _refuse(raw, verdict.reason)
+    if full:
+        raise _refuse(raw, f"over max_files={rules.max_files}")
+    disk = _on_disk(root, raw, path, spelled, plain_dirs)
+    if disk.mode is not None and stat.S_ISDIR(disk.mode):
+        raise _refuse(raw, "is a directory; share the files inside it")
+    if disk.mode is not None and not (stat.S_ISREG(disk.mode) or stat.S_ISLNK(disk.mode)):
+        raise _refuse(raw, "is not a regular file")
+    if disk.target != path:
+        through = rules.permits(disk.target)
+        if not through.allowed:
+            raise _refuse(raw, f"leads to {disk.target!r}, which is {through.reason}")

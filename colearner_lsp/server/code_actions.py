@@ -1,0 +1,117 @@
+"""Code actions on an exercise's lines: the student's and the coach's next moves.
+
+Every action is a ``colearner.*`` command with its one object argument, so a
+client runs the same path as a palette command or the CLI. Clients that cannot
+prompt get sensible values taken from the exercise (the VS Code extension asks
+and passes its own).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+from ..core import lifecycle
+from ..core.errors import ColearnerError
+from ..core.state import ExerciseState
+from .diagnostics import SOURCE
+from .responses import exercise_of_document
+from .server import ColearnerServer
+
+QUICKFIX = types.CodeActionKind.QuickFix
+DEFAULT_CONFIDENCE = 0.7  # offered when marking a step complete; the extension lets the student choose
+
+
+def action(title: str, command: str, argument: dict[str, Any], diagnostics: list[types.Diagnostic] | None = None) -> types.CodeAction:
+    return types.CodeAction(
+        title=title,
+        kind=QUICKFIX,
+        diagnostics=diagnostics or None,
+        command=types.Command(title=title, command=command, arguments=[argument]),
+    )
+
+
+def exercises_here(ls: ColearnerServer, path: str, params: types.CodeActionParams) -> list[ExerciseState]:
+    """Open exercises anchored under the range, or named by the colearner diagnostics in the request."""
+    assert ls.live is not None
+    found = {ex.exercise_id: ex for ex in ls.live.at(path, params.range.start.line, params.range.end.line)}
+    for d in params.context.diagnostics:
+        exercise_id = d.data.get("exercise_id") if d.source == SOURCE and isinstance(d.data, dict) else None
+        ex = ls.live.exercises.get(exercise_id) if isinstance(exercise_id, str) else None
+        if ex is not None and ls.live.wants(ex):
+            found.setdefault(ex.exercise_id, ex)
+    return list(found.values())
+
+
+def student_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: list[types.Diagnostic]) -> list[types.CodeAction]:
+    target = {"exercise_id": ex.exercise_id}
+    actions = []
+    if ex.state == "assigned":
+        actions.append(action(f"Acknowledge '{ex.topic}'", "colearner.acknowledge", target, diags))
+    actions.append(action(f"Respond to '{ex.topic}'", "colearner.respond", target, diags))
+    actions.append(action(f"Attach evidence from {path} to '{ex.topic}'", "colearner.attachEvidence", {**target, "paths": [path]}))
+    step = completable_step(ls, ex)
+    if step is not None:
+        session = ls.require().state.sessions[ex.session_id]
+        confidence = round(session.confidence.get(ex.topic, DEFAULT_CONFIDENCE), 2)
+        argument = {"session_id": ex.session_id, "completed": [step], "confidence": {ex.topic: confidence}}
+        actions.append(action(f"Mark plan step '{step}' complete (confidence {confidence} in '{ex.topic}')", "colearner.submitProgress", argument))
+    for request in ex.open_requests:
+        title = f"Answer evidence request: {', '.join(request['paths'])}"
+        actions.append(action(title, "colearner.attachEvidence", {**target, "request_id": request["event_id"]}, diags))
+    return actions
+
+
+def completable_step(ls: ColearnerServer, ex: ExerciseState) -> str | None:
+    """The exercise's plan step, when it is not done yet and every step before it is."""
+    session = ls.require().state.sessions.get(ex.session_id)
+    if not ex.step_id or session is None:
+        return None
+    steps = [(s["id"], s["status"]) for s in session.steps]
+    if (ex.step_id, "done") in steps:
+        return None
+    try:
+        lifecycle.check_step_order(steps, ex.step_id)
+    except ColearnerError:
+        return None
+    return ex.step_id
+
+
+def coach_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: list[types.Diagnostic]) -> list[types.CodeAction]:
+    assert ls.live is not None
+    target = {"exercise_id": ex.exercise_id}
+    who = f"'{ex.topic}' ({ex.student})"
+    t = ls.live.tracked(ex.exercise_id)
+    anchor_path = t.path if t else (ex.anchor or {}).get("path", path)
+    actions = []
+    if ex.state == "responded":
+        passed = {**target, "grade": "pass", "next_step": "well done: go on to the next step", "confidence_delta": 0.1}
+        actions.append(action(f"Pass {who}", "colearner.sendFeedback", passed, diags))
+        mistake: dict[str, Any] = {"text": f"not there yet: {ex.expected}"}
+        if t is not None and t.range is not None:
+            mistake.update(path=t.path, start_line=t.range.start_line, end_line=t.range.end_line)
+        revise = {**target, "grade": "revise", "mistakes": [mistake], "next_step": "address the mistakes", "confidence_delta": -0.1}
+        actions.append(action(f"Request revision of {who}", "colearner.sendFeedback", revise, diags))
+    wanted = sorted({anchor_path, path})
+    more = {**target, "paths": wanted, "reason": f"show me the current state of {', '.join(wanted)}"}
+    actions.append(action(f"Request more evidence for {who}", "colearner.requestEvidence", more, diags))
+    return actions
+
+
+def register(ls: ColearnerServer) -> None:
+    @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[QUICKFIX]))
+    def code_action(ls: ColearnerServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        path = ls.repo_path(params.text_document.uri)
+        if ls.live is None or ls.inst is None or path is None:
+            return None
+        answering = exercise_of_document(ls.inst.root, ls.inst.root / path)
+        if answering is not None:
+            argument = {"exercise_id": answering, "document": params.text_document.uri}
+            return [action("Send response", "colearner.respond", argument)]
+        build = student_actions if ls.inst.role == "student" else coach_actions
+        found = []
+        for ex in exercises_here(ls, path, params):
+            diags = [d for d in params.context.diagnostics if isinstance(d.data, dict) and d.data.get("exercise_id") == ex.exercise_id]
+            found += build(ls, ex, path, diags)
+        return found or None

@@ -1,0 +1,55 @@
+"""Code lenses: one line above each anchor (topic, state, the next action), and "Send response"."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from ..core.state import ExerciseState
+from .responses import exercise_of_document
+from .server import ColearnerServer
+
+INFO_ONLY = ""  # a lens whose command id is empty is shown as text, not as a link
+
+
+def lens(line: int, title: str, command: str = INFO_ONLY, argument: dict | None = None) -> types.CodeLens:
+    position = types.Position(line=line, character=0)
+    return types.CodeLens(
+        range=types.Range(start=position, end=position),
+        command=types.Command(title=title, command=command, arguments=[argument] if argument else None),
+    )
+
+
+def student_lens(ex: ExerciseState, line: int) -> types.CodeLens:
+    head = f"colearner · {ex.topic} · {ex.state}"
+    target = {"exercise_id": ex.exercise_id}
+    if ex.state == "assigned":
+        return lens(line, f"{head} · Acknowledge", "colearner.acknowledge", target)
+    if ex.state in ("acknowledged", "revise"):
+        return lens(line, f"{head} · Respond", "colearner.respond", target)
+    return lens(line, f"{head} · waiting for {ex.coach}'s review")
+
+
+def coach_lens(ex: ExerciseState, line: int) -> types.CodeLens:
+    head = f"colearner · {ex.student} · {ex.topic} · {ex.state}"
+    if ex.state == "responded":
+        return lens(line, f"{head} · review: see the code actions")
+    return lens(line, head)
+
+
+def register(ls: ColearnerServer) -> None:
+    @ls.feature(types.TEXT_DOCUMENT_CODE_LENS)
+    def code_lens(ls: ColearnerServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
+        path = ls.repo_path(params.text_document.uri)
+        if ls.live is None or ls.inst is None or path is None:
+            return None
+        answering = exercise_of_document(ls.inst.root, ls.inst.root / path)
+        if answering is not None:
+            argument = {"exercise_id": answering, "document": params.text_document.uri}
+            return [lens(0, "colearner: Send response", "colearner.respond", argument)]
+        build = student_lens if ls.inst.role == "student" else coach_lens
+        lenses = []
+        for t in ls.live.tracker.in_path(path):
+            ex = ls.live.exercises.get(t.exercise_id)
+            if ex is not None and ls.live.wants(ex):
+                lenses.append(build(ex, t.range.start_line - 1 if t.range else 0))
+        return lenses or None

@@ -1,0 +1,124 @@
+"""The exercises this editor shows: their anchors as they move, and their findings.
+
+``LiveExercises`` joins the folded state (``Instance.state``), the anchor
+tracker and the diagnostic store. Every method returns the files whose
+diagnostics changed, for the server to publish; nothing here speaks LSP or
+touches the network. A student sees their own open exercises; a coach sees
+the answers and evidence of their students' open exercises.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..core.anchors import Relocation, TextEdit
+from ..core.state import ExerciseState
+from .anchor_tracker import AnchorTracker, Tracked, locate
+from .coach_review import LocalBlobs, coach_findings
+from .diagnostics import DiagnosticStore, Finding, safe_path, student_findings
+
+log = logging.getLogger(__name__)
+
+TextOf = Callable[[str], "str | None"]
+
+
+def anchored_path(ex: ExerciseState) -> str | None:
+    path = (ex.anchor or {}).get("path")
+    return path if path and safe_path(path) else None
+
+
+def place_all(exercises: Iterable[ExerciseState], text_of: TextOf) -> dict[str, Relocation]:
+    """Find every exercise's code in the current files (reads each file once); for a worker thread."""
+    texts: dict[str, str | None] = {}
+    placed = {}
+    for ex in exercises:
+        path = anchored_path(ex)
+        if path is None:
+            continue
+        if path not in texts:
+            texts[path] = text_of(path)
+        placed[ex.exercise_id] = locate(ex.anchor or {}, texts[path])
+    return placed
+
+
+class LiveExercises:
+    def __init__(self, identity: str, role: str, root: Path, exercises: dict[str, ExerciseState], text_of: TextOf) -> None:
+        self.identity, self.role = identity, role
+        self.exercises = exercises  # the instance's folded state, read only
+        self.text_of = text_of
+        self.tracker = AnchorTracker()
+        self.store = DiagnosticStore()
+        self.blobs = LocalBlobs(root)
+
+    def wants(self, ex: ExerciseState) -> bool:
+        mine = ex.student == self.identity if self.role == "student" else ex.coach == self.identity
+        return mine and ex.state != "passed"
+
+    def shown(self) -> list[ExerciseState]:
+        return [ex for ex in list(self.exercises.values()) if self.wants(ex)]
+
+    def findings(self, ex: ExerciseState) -> list[Finding]:
+        t = self.tracker.get(ex.exercise_id)
+        if self.role == "student":
+            return student_findings(ex, t)
+        return coach_findings(ex, t, self.blobs)
+
+    # ------------------------------------------------------------ changes
+
+    def adopt(self, placed: dict[str, Relocation]) -> set[str]:
+        """Track anchors placed by ``place_all`` and build every finding."""
+        touched: set[str] = set()
+        for ex in self.shown():
+            found = placed.get(ex.exercise_id)
+            path = anchored_path(ex)
+            if found is not None and path is not None and ex.exercise_id not in self.tracker:
+                self.tracker.add(ex.exercise_id, path, ex.anchor or {}, found)
+            touched |= self.store.set(ex.exercise_id, self.findings(ex))
+        return touched
+
+    def update(self, exercise_ids: Iterable[str]) -> set[str]:
+        """Rebuild what changed exercises show (placing new anchors, dropping passed ones)."""
+        touched: set[str] = set()
+        for exercise_id in exercise_ids:
+            ex = self.exercises.get(exercise_id)
+            if ex is None or not self.wants(ex):
+                self.tracker.remove(exercise_id)
+                touched |= self.store.set(exercise_id, [])
+                continue
+            path = anchored_path(ex)
+            if path is not None and exercise_id not in self.tracker:
+                self.tracker.add(exercise_id, path, ex.anchor or {}, locate(ex.anchor or {}, self.text_of(path)))
+            touched |= self.store.set(exercise_id, self.findings(ex))
+        return touched
+
+    def edited(self, path: str, edits: list[TextEdit]) -> set[str]:
+        """An open document changed: carry its anchors along."""
+        return self.update(self.tracker.apply_edits(path, edits))
+
+    def relocated(self, path: str, text: str | None, keep_live: bool = False) -> set[str]:
+        """A file's text changed in a way we did not follow edit by edit: search for its anchors again."""
+        return self.update(self.tracker.relocate_path(path, text, keep_live))
+
+    def refresh_path(self, path: str) -> set[str]:
+        """Rebuild the findings that depend on a file's content (the coach's blob comparison)."""
+        ids = {f.exercise_id for f in self.store.for_path(path)}
+        return self.update(ids)
+
+    # ------------------------------------------------------------ queries
+
+    def at(self, path: str, first: int, last: int) -> list[ExerciseState]:
+        """Open exercises whose anchor in ``path`` touches 0-based lines ``first..last``."""
+        found = []
+        for t in self.tracker.in_path(path):
+            ex = self.exercises.get(t.exercise_id)
+            if ex is not None and t.covers(first, last) and self.wants(ex):
+                found.append(ex)
+        return found
+
+    def tracked(self, exercise_id: str) -> Tracked | None:
+        return self.tracker.get(exercise_id)
+
+    def anchored_paths(self) -> list[str]:
+        return self.tracker.paths()

@@ -1,0 +1,39 @@
+"""``colearner serve``: build the language server and run it over stdio or TCP."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from ..core.errors import InvalidArgument
+from . import code_actions, code_lens, commands, documents, hover, requests
+from .server import ColearnerServer
+
+
+def create_server() -> ColearnerServer:
+    """The server with every feature registered."""
+    ls = ColearnerServer()
+    for feature in (documents, commands, requests, code_actions, code_lens, hover):
+        feature.register(ls)
+    return ls
+
+
+def _host_port(tcp: str) -> tuple[str, int]:
+    host, _, port = tcp.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidArgument(f"--tcp wants HOST:PORT, e.g. 127.0.0.1:2087, not {tcp!r}")
+    return host.strip("[]"), int(port)
+
+
+def run_server(tcp: str | None = None) -> int:
+    """Serve until the client exits. Logs go to stderr: stdout carries the protocol."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="colearner-lsp %(levelname)s %(name)s: %(message)s")
+    for noisy in ("pygls", "aiokafka", "git"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ls = create_server()
+    if tcp:
+        host, port = _host_port(tcp)
+        ls.start_tcp(host, port)
+    else:
+        ls.start_io()
+    return 0

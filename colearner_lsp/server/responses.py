@@ -1,0 +1,96 @@
+"""Response documents: answer an exercise by writing Markdown in any editor.
+
+``colearner.respond`` without text writes ``.colearner/responses/<id>.md``,
+prefilled with the exercise and a marked area for the answer, and asks the
+editor to open it; "Send response" (a code lens and a code action in that
+document) reads the answer back and sends it. Everything outside the markers
+is ignored, so the prompt text never reaches the coach.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..core.config import CONFIG_DIR
+from ..core.state import ExerciseState
+
+RESPONSES_DIR = "responses"
+ANSWER_START, ANSWER_END = "<!-- answer:start -->", "<!-- answer:end -->"
+EVIDENCE_START, EVIDENCE_END = "<!-- evidence:start -->", "<!-- evidence:end -->"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.md$")
+
+
+def response_path(root: Path, exercise_id: str) -> Path:
+    return Path(root) / CONFIG_DIR / RESPONSES_DIR / f"{exercise_id}.md"
+
+
+def exercise_of_document(root: Path, path: Path) -> str | None:
+    """The exercise id a response document is for, or None when ``path`` is not one."""
+    folder = Path(root) / CONFIG_DIR / RESPONSES_DIR
+    try:
+        if Path(path).parent.resolve() != folder.resolve():
+            return None
+    except OSError:
+        return None
+    name = Path(path).name
+    return name[: -len(".md")] if _NAME.match(name) else None
+
+
+def render(ex: ExerciseState) -> str:
+    """The prefilled document for an exercise."""
+    anchor = ex.anchor or {}
+    where = f"{anchor.get('path')}:{anchor.get('start_line')}-{anchor.get('end_line')}" if anchor else "no anchor"
+    tests = "\n".join(f"- `{t}`" for t in ex.tests) or "- (none given)"
+    feedback = ex.latest_feedback
+    revise = ""
+    if feedback and feedback.get("grade") == "revise":
+        mistakes = "\n".join(f"- {m.get('text', '')}" for m in feedback.get("mistakes", [])) or "- (none listed)"
+        revise = f"\n## Feedback to address\n\nNext step: {feedback.get('next_step', '')}\n\n{mistakes}\n"
+    return (
+        f"# Response: {ex.topic}\n\n"
+        f"Exercise `{ex.exercise_id}` from {ex.coach}, at `{where}`.\n\n"
+        f"## Exercise\n\n{ex.exercise}\n\n"
+        f"## Expected\n\n{ex.expected}\n\n"
+        f"## Tests\n\n{tests}\n{revise}\n"
+        "## Your answer\n\n"
+        "Write your answer between the two markers; only that text is sent. "
+        "Then use \"Send response\" (code lens at the top, or code action).\n\n"
+        f"{ANSWER_START}\n\n{ANSWER_END}\n\n"
+        "## Evidence (optional)\n\n"
+        "Repository paths to attach as evidence, one per line (only hashes and line counts are shared unless the scope allows more).\n\n"
+        f"{EVIDENCE_START}\n{EVIDENCE_END}\n"
+    )
+
+
+def _between(text: str, start: str, end: str) -> str | None:
+    a = text.find(start)
+    if a < 0:
+        return None
+    b = text.find(end, a + len(start))
+    if b < 0:
+        return None
+    return text[a + len(start) : b]
+
+
+def read_answer(text: str) -> tuple[str, list[str] | None]:
+    """The answer and the evidence paths (None when none are listed) written in a response document."""
+    answer = _between(text, ANSWER_START, ANSWER_END)
+    if answer is None:
+        raise ValueError(
+            f"the response document has lost its answer markers; keep {ANSWER_START} and {ANSWER_END} around your answer"
+        )
+    listed = _between(text, EVIDENCE_START, EVIDENCE_END) or ""
+    paths = [line.strip().lstrip("-* ").strip("`") for line in listed.splitlines()]
+    paths = [p for p in paths if p and not p.startswith("<!--")]
+    return answer.strip(), paths or None
+
+
+def write_document(root: Path, ex: ExerciseState) -> tuple[Path, bool]:
+    """Write the prefilled document unless a draft is already there; returns (path, created)."""
+    path = response_path(root, ex.exercise_id)
+    if path.exists():
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(ex), encoding="utf-8")
+    return path, True

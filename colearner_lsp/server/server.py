@@ -1,0 +1,313 @@
+"""The colearner language server: one ``Instance``, its Kafka bus, and what the editor shows.
+
+State that belongs to the server lives here; the LSP handlers (the feature
+modules) stay short and call these methods. Changes reach the editor through
+one path, whoever caused them (the bus, the CLI writing to the same ledger, a
+command run here): ``pull_changes`` reads the ledger rows it has not seen,
+folds them, rebuilds the exercises they name and publishes the files whose
+diagnostics changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from ..core.errors import ColearnerError
+from ..core.evidence import EvidenceError
+from ..core.instance import Instance
+from ..core.scope import ScopeError
+from .diagnostics import Finding, diagnostics_for, safe_path
+from .live_state import LiveExercises, place_all
+from .protocol import ColearnerProtocol
+from .status import status_of
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+REFRESH_S = 0.3  # how often the ledger (CLI writes) and anchored files on disk are looked at
+THROTTLE_S = 0.03  # editing publishes a file's diagnostics at most this often
+REQUEST_FAILED = types.LSPErrorCodes.RequestFailed.value
+NOT_SET_UP = (
+    "colearner is not set up in this folder: run 'colearner init --role coach|student --id NAME' "
+    "at the top of the repository, then restart the language server"
+)
+
+
+def user_error(exc: BaseException) -> JsonRpcException:
+    """A JSON-RPC error carrying the message of an error the user can fix."""
+    return JsonRpcException(message=str(exc), code=REQUEST_FAILED)
+
+
+USER_ERRORS = (ColearnerError, ScopeError, EvidenceError)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("colearner")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class ColearnerServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("colearner", _version(), protocol_cls=ColearnerProtocol)
+        self.inst: Instance | None = None
+        self.live: LiveExercises | None = None
+        self.bus: Any = None  # KafkaBus, imported when started
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.open_docs: dict[str, str] = {}  # repository path → the URI the editor uses for it
+        self._cursor = 0  # ledger position whose events are shown
+        self._published: dict[str, tuple[str, tuple[Finding, ...]]] = {}  # path → (uri, findings)
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._last_publish: dict[str, float] = {}
+        self._status: dict[str, Any] | None = None
+        self._mtimes: dict[str, tuple[int, int] | None] = {}
+
+    # ------------------------------------------------------------ background work
+
+    def run_task(self, coro: Awaitable[T], name: str) -> asyncio.Task[T]:
+        """Run ``coro`` in the background, keeping a reference and logging its failure."""
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+
+        def done(t: asyncio.Task[T]) -> None:
+            self.tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("%s failed", name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    # ------------------------------------------------------------ start and stop
+
+    @property
+    def root(self) -> Path | None:
+        return self.inst.root if self.inst else None
+
+    def require(self) -> Instance:
+        if self.inst is None:
+            raise user_error(ColearnerError(NOT_SET_UP))
+        return self.inst
+
+    async def start(self, folder: Path) -> None:
+        """Open the instance for ``folder``, show its exercises, connect to Kafka."""
+        try:
+            inst, cursor = await asyncio.to_thread(_open_at, folder)
+        except ColearnerError as exc:
+            self.show_message(f"colearner is off here: {exc}", types.MessageType.Warning)
+            return
+        self.inst, self._cursor = inst, cursor
+        self.live = LiveExercises(inst.identity, inst.role, inst.root, inst.state.exercises, self.text_of)
+        placed = await asyncio.to_thread(place_all, self.live.shown(), self.disk_text)
+        self.publish(self.live.adopt(placed))
+        for path in list(self.open_docs):
+            self.publish(self.live.relocated(path, self.text_of(path)) | {path})
+        self.pull_changes()
+        self.start_bus()
+        self.run_task(self.watch(), "ledger and file watch")
+        self.send_status()
+
+    def start_bus(self) -> None:
+        from ..bus.kafka_bus import KafkaBus
+
+        self.bus = KafkaBus(self.require(), on_applied=lambda _events: self.pull_changes(), on_status=lambda _up: self.send_status())
+        self.run_task(self.bus.run(), "kafka bus")
+
+    async def stop(self) -> None:
+        if self.bus is not None:
+            self.bus.stop()
+        pending = [t for t in self.tasks if not t.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=2.0)
+            for t in late:
+                t.cancel()
+        if self.inst is not None:
+            self.inst.close()
+            self.inst = None
+
+    async def watch(self) -> None:
+        """Fold what other processes wrote to the ledger; notice anchored files changed on disk."""
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            self.pull_changes()
+            self.send_status()
+            changed = await asyncio.to_thread(self._changed_on_disk, self._watched_paths())
+            for path, text in changed.items():
+                if path not in self.open_docs and self.live is not None:
+                    self.publish(self.live.relocated(path, text) | self.live.refresh_path(path))
+
+    # ------------------------------------------------------------ ledger → editor
+
+    def pull_changes(self) -> None:
+        """Show every event the ledger gained since the last look, whoever wrote it."""
+        if self.inst is None or self.live is None:
+            return
+        rows = self.inst.ledger.events_after(self._cursor)
+        self.inst.refresh()  # after reading the rows: everything they hold is folded
+        if not rows:
+            return
+        self._cursor = rows[-1].pos
+        self.publish(self.live.update(_exercises_named(r.raw for r in rows)))
+        self.send_status()
+
+    def flush_outbox(self) -> None:
+        """Publish what a command just wrote now, not at the bus's next turn."""
+        bus = self.bus
+        if bus is not None and bus.connected:
+
+            async def publish() -> None:
+                try:
+                    await bus.publish()
+                except Exception:  # the bus's own loop retries and reconnects
+                    log.debug("early publish failed; the bus will retry", exc_info=True)
+
+            self.run_task(publish(), "publish outbox")
+
+    async def act(self, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a core action off the event loop, show what it changed, send it out."""
+        inst = self.require()
+        try:
+            result = await asyncio.to_thread(action, inst, *args, **kwargs)
+        except USER_ERRORS as exc:
+            raise user_error(exc) from None
+        self.pull_changes()
+        self.flush_outbox()
+        return result
+
+    def send_status(self) -> None:
+        if self.inst is None:
+            return
+        status = status_of(self.inst, bool(self.bus and self.bus.connected))
+        if status != self._status:
+            self._status = status
+            self.protocol.notify("colearner/status", status)
+
+    # ------------------------------------------------------------ publishing
+
+    def publish(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            self._publish_now(path)
+
+    def publish_soon(self, paths: Iterable[str]) -> None:
+        """Publish at most once per THROTTLE_S per file: the first change at once, a burst once more at its end."""
+        loop = asyncio.get_running_loop()
+        for path in paths:
+            if path in self._timers:
+                continue
+            wait = self._last_publish.get(path, -1e9) + THROTTLE_S - loop.time()
+            if wait <= 0:
+                self._publish_now(path)
+            else:
+                self._timers[path] = loop.call_later(wait, self._publish_now, path)
+
+    def _publish_now(self, path: str) -> None:
+        timer = self._timers.pop(path, None)
+        if timer is not None:
+            timer.cancel()
+        if self.live is None:
+            return
+        findings = tuple(self.live.store.for_path(path))
+        uri = self.uri_of(path)
+        before_uri, before = self._published.get(path, (uri, ()))
+        if before_uri != uri:  # the editor opened the file under another URI: clear the old one
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=before_uri, diagnostics=[]))
+            before = ()
+        if findings == before and path in self._published:
+            return
+        self._published[path] = (uri, findings)
+        self._last_publish[path] = asyncio.get_running_loop().time()
+        diagnostics = diagnostics_for(findings, self.uri_of)
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+    def show_message(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    # ------------------------------------------------------------ files
+
+    def repo_path(self, uri: str) -> str | None:
+        """The repository-relative path of a file URI, or None outside the repository (or in .git)."""
+        root = self.root
+        fs = to_fs_path(uri) if uri.startswith("file:") else None
+        if root is None or fs is None:
+            return None
+        for candidate, base in ((Path(fs), root), (Path(os.path.realpath(fs)), root.resolve())):
+            try:
+                rel = candidate.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            return rel if rel != "." and safe_path(rel) else None
+        return None
+
+    def uri_of(self, path: str) -> str:
+        return self.open_docs.get(path) or from_fs_path(str(self.require().root / path)) or ""
+
+    def text_of(self, path: str) -> str | None:
+        """A file's text as the user sees it: the editor's buffer when open, else the disk."""
+        uri = self.open_docs.get(path)
+        if uri is not None:
+            return self.workspace.get_text_document(uri).source
+        return self.disk_text(path)
+
+    def disk_text(self, path: str) -> str | None:
+        try:
+            return (self.require().root / path).read_text(encoding="utf-8", errors="replace")
+        except (OSError, ValueError):
+            return None
+
+    def _watched_paths(self) -> list[str]:
+        if self.live is None:
+            return []
+        paths = set(self.live.anchored_paths()) | set(self.live.store.paths())
+        return [p for p in paths if p not in self.open_docs]
+
+    def _changed_on_disk(self, paths: list[str]) -> dict[str, str | None]:
+        """Files whose mtime or size changed since the last look, with their new text (in a worker thread)."""
+        root = self.root
+        changed: dict[str, str | None] = {}
+        if root is None:
+            return changed
+        for path in paths:
+            try:
+                info = os.stat(root / path)
+                seen: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
+            except OSError:
+                seen = None
+            if path in self._mtimes and self._mtimes[path] != seen:
+                changed[path] = self.disk_text(path)
+            self._mtimes[path] = seen
+        return changed
+
+
+def _open_at(folder: Path) -> tuple[Instance, int]:
+    """Open the instance and note the ledger position its state covers (run in a worker thread)."""
+    inst = Instance.open(folder)
+    rows = inst.ledger.events_after(0)
+    inst.refresh()
+    return inst, rows[-1].pos if rows else 0
+
+
+def _exercises_named(raws: Iterable[str]) -> set[str]:
+    ids: set[str] = set()
+    for raw in raws:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            continue
+        payload = event.get("payload") or {}
+        exercise_id = payload.get("exercise_id")
+        if not exercise_id and event.get("event_type") == "exercise_assigned":
+            exercise_id = event.get("event_id")
+        if isinstance(exercise_id, str):
+            ids.add(exercise_id)
+    return ids

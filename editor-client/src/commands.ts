@@ -1,0 +1,271 @@
+// The palette commands. Each asks what it needs, then runs the server's own
+// command (`colearner.acknowledge`, …) with one object argument. Their ids are
+// `colearner.ui.*` because vscode-languageclient registers the server's names.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ColearnerClient } from './client';
+import { DashboardPanel } from './dashboardPanel';
+import { Anchor, anchorRange, ServerCommands, STAGES } from './protocol';
+import {
+    activeRelativePath,
+    askNumber,
+    askText,
+    ExerciseArgument,
+    inboxSession,
+    parseConfidence,
+    pickExercise,
+    pickSession,
+    splitList,
+} from './prompts';
+import { SHOW_STATUS_COMMAND, statusDetails } from './statusBar';
+import { OPEN_ANCHOR_COMMAND, SessionTree } from './treeView';
+
+export const UiCommands = {
+    restart: 'colearner.restart',
+    openDashboard: 'colearner.ui.openDashboard',
+    refresh: 'colearner.ui.refresh',
+    acknowledge: 'colearner.ui.acknowledge',
+    respond: 'colearner.ui.respond',
+    attachEvidence: 'colearner.ui.attachEvidence',
+    submitProgress: 'colearner.ui.submitProgress',
+    assignFromSelection: 'colearner.ui.assignFromSelection',
+    sendFeedback: 'colearner.ui.sendFeedback',
+    requestEvidence: 'colearner.ui.requestEvidence',
+    setScope: 'colearner.ui.setScope',
+    advanceSession: 'colearner.ui.advanceSession',
+} as const;
+
+export interface Views {
+    client: ColearnerClient;
+    tree: SessionTree;
+    dashboard: DashboardPanel;
+}
+
+type Handler = (argument?: ExerciseArgument) => Promise<unknown> | unknown;
+
+export function registerCommands(views: Views): vscode.Disposable[] {
+    const { client, tree, dashboard } = views;
+    const handlers: Record<string, Handler> = {
+        [UiCommands.restart]: () => client.restart(),
+        [UiCommands.openDashboard]: () => dashboard.show(),
+        [UiCommands.refresh]: () => {
+            tree.refresh();
+            return dashboard.refresh();
+        },
+        [SHOW_STATUS_COMMAND]: () => showStatus(client, dashboard),
+        [OPEN_ANCHOR_COMMAND]: (anchor) => openAnchor(anchor as unknown as Anchor),
+        [UiCommands.acknowledge]: (arg) => acknowledge(views, arg),
+        [UiCommands.respond]: (arg) => respond(views, arg),
+        [UiCommands.attachEvidence]: (arg) => attachEvidence(views, arg),
+        [UiCommands.submitProgress]: () => submitProgress(views),
+        [UiCommands.assignFromSelection]: () => assignFromSelection(views),
+        [UiCommands.sendFeedback]: (arg) => sendFeedback(views, arg),
+        [UiCommands.requestEvidence]: (arg) => requestEvidence(views, arg),
+        [UiCommands.setScope]: () => setScope(views),
+        [UiCommands.advanceSession]: () => advanceSession(views),
+    };
+    return Object.entries(handlers).map(([id, handler]) =>
+        vscode.commands.registerCommand(id, async (argument?: ExerciseArgument) => {
+            try {
+                await handler(argument);
+            } catch (error) {
+                void vscode.window.showErrorMessage(errorText(error));
+            }
+        }),
+    );
+}
+
+/** Runs the server's command, then says it is done and refreshes the views. */
+async function send(views: Views, command: string, argument: object, done: string): Promise<void> {
+    await views.client.execute(command, argument);
+    void vscode.window.showInformationMessage(`colearner: ${done}`);
+    views.tree.refresh();
+}
+
+const notPassed = (exercise: { state: string }) => exercise.state !== 'passed';
+
+async function acknowledge(views: Views, given?: ExerciseArgument): Promise<void> {
+    const exerciseId = await pickExercise(views.client, given, 'Acknowledge which exercise?', (e) => e.state === 'assigned');
+    if (exerciseId) {
+        await send(views, ServerCommands.acknowledge, { exercise_id: exerciseId }, 'exercise acknowledged.');
+    }
+}
+
+async function respond(views: Views, given?: ExerciseArgument): Promise<void> {
+    const exerciseId = await pickExercise(views.client, given, 'Respond to which exercise?', notPassed);
+    if (!exerciseId) return;
+    const text = await askText({ prompt: 'Your answer' });
+    if (text === undefined) return;
+    const evidence = await askText({ prompt: 'Evidence: paths, comma-separated (optional)', value: activeRelativePath(), optional: true });
+    if (evidence === undefined) return;
+    const paths = splitList(evidence);
+    await send(views, ServerCommands.respond, { exercise_id: exerciseId, text, ...(paths.length ? { evidence: paths } : {}) }, 'response sent.');
+}
+
+async function attachEvidence(views: Views, given?: ExerciseArgument): Promise<void> {
+    const exerciseId = await pickExercise(views.client, given, 'Attach evidence to which exercise?', notPassed);
+    if (!exerciseId) return;
+    const text = await askText({
+        prompt: 'Paths to attach, comma-separated (empty: what the scope allows)',
+        value: activeRelativePath(),
+        optional: true,
+    });
+    if (text === undefined) return;
+    const paths = splitList(text);
+    await send(views, ServerCommands.attachEvidence, { exercise_id: exerciseId, ...(paths.length ? { paths } : {}) }, 'evidence attached.');
+}
+
+async function submitProgress(views: Views): Promise<void> {
+    const sessionId = await pickSession(views.client, 'Progress in which session?');
+    if (!sessionId) return;
+    const steps = (await inboxSession(views.client, sessionId))?.plan.steps ?? [];
+    const picked = await vscode.window.showQuickPick(
+        steps.map((step) => ({ label: step.topic, description: step.id, picked: step.status === 'done', step })),
+        { canPickMany: true, placeHolder: 'Which plan steps have you completed?', ignoreFocusOut: true },
+    );
+    if (!picked) return;
+    const text = await askText({
+        prompt: 'Confidence per topic, 0 to 1 (e.g. loops=0.8, recursion=0.5)',
+        value: picked.map((item) => `${item.step.topic}=0.5`).join(', '),
+        optional: true,
+        validateInput: (value) => {
+            const parsed = parseConfidence(value);
+            return typeof parsed === 'string' ? parsed : undefined;
+        },
+    });
+    if (text === undefined) return;
+    const argument = { session_id: sessionId, completed: picked.map((item) => item.step.id), confidence: parseConfidence(text) };
+    await send(views, ServerCommands.submitProgress, argument, 'progress sent.');
+}
+
+async function assignFromSelection(views: Views): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.uri.scheme !== 'file') {
+        void vscode.window.showWarningMessage('colearner: select the lines of a file to anchor the exercise to.');
+        return;
+    }
+    const selection = editor.selection;
+    const range = selection.isEmpty ? editor.document.lineAt(selection.active.line).range : selection;
+    const sessionId = await pickSession(views.client, 'Assign to which student?');
+    if (!sessionId) return;
+    const topic = await askText({ prompt: 'Topic', placeHolder: 'e.g. recursion' });
+    if (topic === undefined) return;
+    const exercise = await askText({ prompt: 'Exercise: what should the student do?' });
+    if (exercise === undefined) return;
+    const expected = await askText({ prompt: 'Expected: what does a good answer show?' });
+    if (expected === undefined) return;
+    const tests = await askText({ prompt: 'Test commands, separated by ";" (optional)', placeHolder: 'pytest tests/test_x.py', optional: true });
+    if (tests === undefined) return;
+    const argument = {
+        uri: editor.document.uri.toString(),
+        range: {
+            start: { line: range.start.line, character: range.start.character },
+            end: { line: range.end.line, character: range.end.character },
+        },
+        topic,
+        exercise,
+        expected,
+        tests: splitList(tests, ';'),
+        session_id: sessionId,
+    };
+    await send(views, ServerCommands.assign, argument, `exercise assigned on ${path.basename(editor.document.fileName)}:${range.start.line + 1}.`);
+}
+
+async function sendFeedback(views: Views, given?: ExerciseArgument): Promise<void> {
+    const exerciseId = await pickExercise(views.client, given, 'Feedback on which exercise?');
+    if (!exerciseId) return;
+    const grade = await vscode.window.showQuickPick(['pass', 'revise'], { placeHolder: 'Grade', ignoreFocusOut: true });
+    if (!grade) return;
+    const mistakes = await askText({ prompt: 'Mistakes, separated by ";" (optional)', optional: true });
+    if (mistakes === undefined) return;
+    const nextStep = await askText({ prompt: 'Next step for the student' });
+    if (nextStep === undefined) return;
+    const delta = await askNumber('Confidence change, from -1 to 1', grade === 'pass' ? '0.2' : '-0.1', -1, 1);
+    if (delta === undefined) return;
+    const argument = { exercise_id: exerciseId, grade, mistakes: splitList(mistakes, ';'), next_step: nextStep, confidence_delta: delta };
+    await send(views, ServerCommands.sendFeedback, argument, `feedback sent (${grade}).`);
+}
+
+async function requestEvidence(views: Views, given?: ExerciseArgument): Promise<void> {
+    const exerciseId = await pickExercise(views.client, given, 'Request evidence for which exercise?');
+    if (!exerciseId) return;
+    const paths = await askText({ prompt: 'Paths or globs, comma-separated', placeHolder: 'src/**/*.py, tests/test_x.py' });
+    if (paths === undefined) return;
+    const reason = await askText({ prompt: 'Why do you need them?' });
+    if (reason === undefined) return;
+    await send(views, ServerCommands.requestEvidence, { exercise_id: exerciseId, paths: splitList(paths), reason }, 'evidence requested.');
+}
+
+async function setScope(views: Views): Promise<void> {
+    const sessionId = await pickSession(views.client, 'Scope of which student?');
+    if (!sessionId) return;
+    const allow = await askText({ prompt: 'Paths the student may share: globs, comma-separated', placeHolder: 'src/**, tests/**' });
+    if (allow === undefined) return;
+    const deny = await askText({ prompt: 'Paths never shared: globs, comma-separated (optional)', optional: true });
+    if (deny === undefined) return;
+    const share = await vscode.window.showQuickPick(
+        [
+            { label: 'hashes', description: 'paths, blob hashes and line counts only' },
+            { label: 'diffstat', description: 'plus lines added and removed' },
+            { label: 'diff', description: 'plus the changes themselves' },
+        ],
+        { placeHolder: 'What evidence may carry', ignoreFocusOut: true },
+    );
+    if (!share) return;
+    const maxFiles = await askText({
+        prompt: 'Most files per snapshot (optional)',
+        optional: true,
+        validateInput: (value) => (value.trim() === '' || /^[1-9]\d*$/.test(value.trim()) ? undefined : 'A whole number, or empty'),
+    });
+    if (maxFiles === undefined) return;
+    const argument = {
+        session_id: sessionId,
+        allow: splitList(allow),
+        deny: splitList(deny),
+        share: share.label,
+        ...(maxFiles.trim() ? { max_files: Number(maxFiles) } : {}),
+    };
+    await send(views, ServerCommands.setScope, argument, 'scope sent.');
+}
+
+async function advanceSession(views: Views): Promise<void> {
+    const sessionId = await pickSession(views.client, 'Advance which session?');
+    if (!sessionId) return;
+    const to = await vscode.window.showQuickPick([...STAGES], { placeHolder: 'Move the session to', ignoreFocusOut: true });
+    if (!to) return;
+    const reason = await askText({ prompt: 'Reason' });
+    if (reason === undefined) return;
+    await send(views, ServerCommands.advanceSession, { session_id: sessionId, to, reason }, `session moved to ${to}.`);
+}
+
+async function openAnchor(anchor: Anchor): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) return;
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder.uri, anchor.path));
+    const range = anchorRange(anchor);
+    await vscode.window.showTextDocument(document, { selection: new vscode.Range(range.start, range.start) });
+    const editor = vscode.window.activeTextEditor;
+    editor?.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+}
+
+async function showStatus(client: ColearnerClient, dashboard: DashboardPanel): Promise<void> {
+    const status = client.status;
+    const state = client.state;
+    const facts = status ? statusDetails(status) : [state.kind === 'failed' ? `Not running: ${state.reason}` : `Server: ${state.kind}`];
+    type Item = vscode.QuickPickItem & { run?: () => unknown };
+    const items: Item[] = [
+        ...facts.map((label): Item => ({ label })),
+        { label: '', kind: vscode.QuickPickItemKind.Separator },
+        ...(status?.role === 'coach' ? [{ label: '$(dashboard) Open dashboard', run: () => dashboard.show() }] : []),
+        { label: '$(debug-restart) Restart server', run: () => client.restart() },
+        { label: '$(output) Show output', run: () => client.showOutput() },
+    ];
+    const choice = await vscode.window.showQuickPick(items, { title: 'Colearner' });
+    await choice?.run?.();
+}
+
+function errorText(error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.startsWith('colearner:') ? message : `colearner: ${message}`;
+}

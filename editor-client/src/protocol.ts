@@ -1,0 +1,159 @@
+// The contract with the colearner language server: custom messages, the
+// server's executeCommand names and the JSON shapes they carry. The server
+// (colearner_lsp) is the source of truth; these types mirror its `--json`
+// output and are only as strict as the client needs.
+
+import * as vscode from 'vscode';
+
+export const Methods = {
+    status: 'colearner/status',
+    inbox: 'colearner/inbox',
+    dashboard: 'colearner/dashboard',
+    history: 'colearner/history',
+} as const;
+
+/** Commands the server registers; the language client exposes them as VS Code commands of the same id. */
+export const ServerCommands = {
+    acknowledge: 'colearner.acknowledge',
+    respond: 'colearner.respond',
+    attachEvidence: 'colearner.attachEvidence',
+    submitProgress: 'colearner.submitProgress',
+    assign: 'colearner.assign',
+    sendFeedback: 'colearner.sendFeedback',
+    requestEvidence: 'colearner.requestEvidence',
+    setScope: 'colearner.setScope',
+    advanceSession: 'colearner.advanceSession',
+} as const;
+
+export type Role = 'coach' | 'student';
+
+export interface Status {
+    role: Role;
+    identity: string;
+    broker: 'connected' | 'offline';
+    outbox: number;
+    stage: string | null;
+    session_id: string | null;
+    /** Coach only: students on the roster. */
+    students?: number | null;
+}
+
+export interface Anchor {
+    path: string;
+    start_line: number;
+    end_line: number;
+}
+
+/** A mistake the coach pointed out, optionally anchored to lines. */
+export type Mistake = string | { text: string; path?: string; start_line?: number; end_line?: number };
+
+export interface Feedback {
+    grade: 'pass' | 'revise';
+    mistakes: Mistake[];
+    next_step: string;
+    confidence_delta: number;
+}
+
+export interface Exercise {
+    exercise_id: string;
+    topic: string;
+    exercise: string;
+    expected: string;
+    tests: string[];
+    state: string;
+    anchor: Anchor | null;
+    feedback: Feedback[];
+}
+
+export interface PlanStep {
+    id: string;
+    topic: string;
+    status: string;
+}
+
+export interface InboxSession {
+    session_id: string;
+    stage: string;
+    coach: string | null;
+    plan: { goals: string[]; steps: PlanStep[] };
+    exercises: Exercise[];
+}
+
+export interface Inbox {
+    sessions: InboxSession[];
+}
+
+export interface Blocker {
+    kind: string;
+    reason: string;
+    since: string | null;
+    student?: string | null;
+    exercise_id?: string | null;
+}
+
+/** An exercise as the coach's dashboard lists it. */
+export interface ExerciseSummary {
+    exercise_id: string;
+    session_id: string;
+    topic: string;
+    state: string;
+}
+
+export interface StudentRow {
+    student: string;
+    /** "none" while the student has no session. */
+    stage: string;
+    session_id: string | null;
+    completion_rate: number;
+    counts: { assigned: number; acknowledged: number; responded: number; passed: number; revise: number };
+    blockers: Blocker[];
+    last_activity: string | null;
+    exercises?: ExerciseSummary[];
+}
+
+export interface Dashboard {
+    generated_at: string;
+    students: StudentRow[];
+    cohort: { completion_rate: number; median_time_to_pass_s: number | null; per_stage: Record<string, number> };
+    blockers: Blocker[];
+}
+
+export function mistakeText(mistake: Mistake): string {
+    if (typeof mistake === 'string') {
+        return mistake;
+    }
+    return mistake.path ? `${mistake.text} (${mistake.path}:${mistake.start_line ?? ''})` : mistake.text;
+}
+
+/** What the server attaches to each of its diagnostics as `data`. */
+export interface DiagnosticData {
+    exercise_id: string;
+    kind: string;
+}
+
+export const DIAGNOSTIC_SOURCE = 'colearner';
+
+export const STAGES = ['init', 'plan', 'practice', 'review', 'done'] as const;
+
+/**
+ * The editor range of an anchor. Anchor lines are 1-based and inclusive, as
+ * `colearner assign --lines A-B` takes them and `colearner inbox` prints them.
+ */
+export function anchorRange(anchor: Anchor): vscode.Range {
+    const start = Math.max(anchor.start_line - 1, 0);
+    const end = Math.max(anchor.end_line - 1, start);
+    return new vscode.Range(start, 0, end, Number.MAX_SAFE_INTEGER);
+}
+
+/** The exercise a diagnostic is about, when the server put it there. */
+export function diagnosticData(diagnostic: vscode.Diagnostic): DiagnosticData | undefined {
+    if (diagnostic.source !== DIAGNOSTIC_SOURCE) {
+        return undefined;
+    }
+    // vscode-languageclient keeps the LSP `data` field on its ProtocolDiagnostic.
+    const data = (diagnostic as { data?: unknown }).data;
+    if (typeof data === 'object' && data !== null && typeof (data as DiagnosticData).exercise_id === 'string') {
+        return data as DiagnosticData;
+    }
+    return undefined;
+}

@@ -1,0 +1,87 @@
+// The status bar item: who this instance is, whether the broker is reachable,
+// how many events wait in the outbox and the session's stage.
+
+import * as vscode from 'vscode';
+import { ConnectionState } from './client';
+import { Status } from './protocol';
+
+export const SHOW_STATUS_COMMAND = 'colearner.ui.showStatus';
+
+export class StatusBar implements vscode.Disposable {
+    private readonly item = vscode.window.createStatusBarItem('colearner.status', vscode.StatusBarAlignment.Left, 50);
+
+    constructor() {
+        this.item.name = 'Colearner';
+        this.item.command = SHOW_STATUS_COMMAND;
+        this.showState({ kind: 'starting' });
+        this.item.show();
+    }
+
+    showState(state: ConnectionState): void {
+        this.item.backgroundColor = undefined;
+        switch (state.kind) {
+            case 'noFolder':
+                this.item.hide();
+                return;
+            case 'notSetUp':
+                this.set('$(mortar-board) colearner: not set up', 'No .colearner/agent.yaml here: run `colearner init --role student|coach --id NAME` in this folder.');
+                break;
+            case 'starting':
+                this.set('$(sync~spin) colearner: starting', 'Starting the colearner language server');
+                break;
+            case 'running':
+                this.set('$(mortar-board) colearner: connecting', 'Waiting for the server\'s first status');
+                break;
+            case 'failed':
+                this.set('$(error) colearner: not running', state.reason);
+                this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+                break;
+        }
+        this.item.show();
+    }
+
+    showStatus(status: Status): void {
+        this.set(statusText(status), statusDetails(status).join('\n'));
+        this.item.backgroundColor =
+            status.broker === 'offline' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+        this.item.show();
+    }
+
+    dispose(): void {
+        this.item.dispose();
+    }
+
+    private set(text: string, tooltip: string): void {
+        this.item.text = text;
+        this.item.tooltip = tooltip;
+    }
+}
+
+/** `$(mortar-board) colearner: student alice · connected · outbox 0 · practice` */
+export function statusText(status: Status): string {
+    const icon = status.broker === 'connected' ? '$(mortar-board)' : '$(debug-disconnect)';
+    const parts = [`${status.role} ${status.identity}`, status.broker, `outbox ${status.outbox}`];
+    if (status.stage) {
+        parts.push(status.stage);
+    }
+    if (status.role === 'coach' && typeof status.students === 'number') {
+        parts.push(`${status.students} student${status.students === 1 ? '' : 's'}`);
+    }
+    return `${icon} colearner: ${parts.join(' · ')}`;
+}
+
+/** One line per fact, for the tooltip and the details quick pick. */
+export function statusDetails(status: Status): string[] {
+    const lines = [
+        `Role: ${status.role}`,
+        `Identity: ${status.identity}`,
+        `Broker: ${status.broker}`,
+        `Outbox: ${status.outbox} event${status.outbox === 1 ? '' : 's'} waiting`,
+        `Stage: ${status.stage ?? 'no session'}`,
+        `Session: ${status.session_id ?? 'none'}`,
+    ];
+    if (typeof status.students === 'number') {
+        lines.push(`Students: ${status.students}`);
+    }
+    return lines;
+}

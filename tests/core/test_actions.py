@@ -1,0 +1,415 @@
+"""The user actions, with two real instances in temporary git repositories and
+their events carried between them by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from colearner_lsp.core import actions
+from colearner_lsp.core.errors import IllegalTransition, InvalidArgument, NotFound, WrongRole
+from colearner_lsp.core.instance import Instance
+from tests.core.conftest import Wire, make_pair
+
+ASSIGN = dict(topic="handlers", exercise="What does handler return?", expected="twice x", path="service.py", start_line=4, end_line=6)
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> Iterator[tuple[Instance, Instance, Wire]]:
+    coach, (student,) = make_pair(tmp_path)
+    yield coach, student, Wire()
+    coach.close()
+    student.close()
+
+
+def learning(inst: Instance) -> dict[str, Any]:
+    folder = inst.root / ".colearner"
+    assert not list(folder.glob(".learning.*.tmp"))  # written to a temp file, then renamed
+    return json.loads((folder / "learning.json").read_text(encoding="utf-8"))
+
+
+def stage_of(inst: Instance, session_id: str) -> str:
+    return inst.state.sessions[session_id].stage
+
+
+def stages(coach: Instance, student: Instance, session_id: str) -> tuple[str, str]:
+    return stage_of(coach, session_id), stage_of(student, session_id)
+
+
+def started(coach: Instance, student: Instance, wire: Wire, steps: int = 2) -> str:
+    session_id = actions.start_session(coach, student.identity)
+    actions.send_plan(coach, session_id, ["onboard to service X"], [(f"step-{i}", f"topic {i}") for i in range(1, steps + 1)])
+    wire.exchange(coach, student)
+    return session_id
+
+
+# ---------------------------------------------------------------- the whole loop
+
+
+def test_whole_loop(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = actions.start_session(coach, "alice")
+    assert stage_of(coach, session_id) == "init"
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("init", "init")
+    assert learning(student)["sessions"][0]["stage"] == "init"
+
+    actions.send_plan(coach, session_id, ["onboard to service X"], [("step-1", "repo overview"), ("step-2", "handlers")])
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("plan", "plan")
+    plan = learning(student)["sessions"][0]["plan"]
+    assert plan["goals"] == ["onboard to service X"]
+    assert [(s["id"], s["status"]) for s in plan["steps"]] == [("step-1", "active"), ("step-2", "next")]
+
+    exercise_id = actions.assign_exercise(coach, session_id, step_id="step-2", tests=["python service.py"], **ASSIGN)
+    wire.exchange(coach, student)
+    ex = student.state.exercises[exercise_id]
+    assert (ex.state, ex.topic, ex.step_id, ex.tests, ex.coach) == ("assigned", "handlers", "step-2", ["python service.py"], "coach")
+    assert ex.anchor is not None and (ex.anchor["path"], ex.anchor["start_line"], ex.anchor["end_line"]) == ("service.py", 4, 6)
+    assert ex.anchor["commit"] and ex.anchor["fingerprint"]
+    assert stages(coach, student, session_id) == ("plan", "plan")  # practice starts with the first ack
+
+    actions.acknowledge(student, exercise_id)
+    assert stage_of(student, session_id) == "practice"
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("practice", "practice")
+    assert coach.state.exercises[exercise_id].state == "acknowledged"
+
+    actions.respond(student, exercise_id, "it doubles x")
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("review", "review")
+    assert [r["text"] for r in coach.state.exercises[exercise_id].responses] == ["it doubles x"]
+
+    actions.send_feedback(coach, exercise_id, grade="revise", next_step="look at main()", confidence_delta=-0.2, mistakes=["missed the print"])
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("practice", "practice")
+    ex = student.state.exercises[exercise_id]
+    assert (ex.state, ex.revise_count) == ("revise", 1)
+    assert ex.latest_feedback is not None and ex.latest_feedback["mistakes"] == [{"text": "missed the print"}]
+    assert learning(student)["sessions"][0]["exercises"][0]["state"] == "revise"
+
+    actions.respond(student, exercise_id, "it doubles x, and main prints 42")
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("review", "review")
+
+    actions.send_feedback(coach, exercise_id, grade="pass", next_step="read the tests", confidence_delta=0.3)
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("done", "done")
+
+    for inst in (coach, student):
+        session = inst.state.sessions[session_id]
+        assert [(t.from_, t.to) for t in session.transitions] == [
+            (None, "init"), ("init", "plan"), ("plan", "practice"), ("practice", "review"),
+            ("review", "practice"), ("practice", "review"), ("review", "done"),
+        ]
+        assert all(t.applied for t in session.transitions)
+        assert session.confidence == {"handlers": pytest.approx(0.6)}
+        assert inst.ledger.quarantined() == []
+        assert inst.ledger.outbox_length() == 0
+    data = learning(student)
+    assert (data["identity"], data["role"]) == ("alice", "student")
+    [session] = data["sessions"]
+    assert session["stage"] == "done" and session["exercises"][0]["state"] == "passed"
+    assert [t["to"] for t in session["lifecycle"]][-1] == "done"
+    assert learning(coach)["sessions"][0]["stage"] == "done"
+    # both ledgers replay to the same state from zero
+    for inst in (coach, student):
+        again = Instance.open(inst.root)
+        try:
+            assert again.state.to_json() == inst.state.to_json()
+        finally:
+            again.close()
+
+
+def test_learning_json_is_replaced_atomically(two: tuple[Instance, Instance, Wire], monkeypatch: pytest.MonkeyPatch) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    path = student.root / ".colearner" / "learning.json"
+    renames: list[tuple[str, str]] = []
+    import colearner_lsp.core.instance as instance_module
+
+    real_replace = instance_module.os.replace
+
+    def spy(src: Any, dst: Any) -> None:
+        # at the moment of the swap the old file is still whole and the new one complete
+        json.loads(Path(src).read_text())
+        if Path(dst).exists():
+            json.loads(Path(dst).read_text())
+        renames.append((Path(src).name, Path(dst).name))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(instance_module.os, "replace", spy)
+    actions.submit_progress(student, session_id, ["step-1"], {"topic 1": 0.8})
+    assert renames and all(dst == "learning.json" and src.startswith(".learning.") for src, dst in renames)
+    assert json.loads(path.read_text())["sessions"][0]["completed"] == ["step-1"]
+
+
+def test_respond_without_ack_and_with_evidence(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    actions.set_scope(coach, session_id, allow=["*.py"])
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    (student.root / "service.py").write_text((student.root / "service.py").read_text() + "# tried it\n")
+    before = student.ledger.last_seq("alice", "alice")
+    response_id = actions.respond(student, exercise_id, "done", evidence=["service.py"])
+    written = [json.loads(r.raw) for r in student.ledger.events_after(0) if json.loads(r.raw)["sender"] == "alice"]
+    # snapshot, ack, the move to practice, the response and the move to review: one append, consecutive seqs
+    assert [e["event_type"] for e in written] == [
+        "evidence_snapshot", "exercise_acknowledged", "session_lifecycle", "exercise_response", "session_lifecycle"
+    ]
+    assert [e["seq"] for e in written] == list(range(before + 1, before + 6))
+    assert written[3]["event_id"] == response_id
+    assert written[3]["payload"]["evidence"]["event_id"] == written[0]["event_id"]
+    wire.exchange(coach, student)
+    ex = coach.state.exercises[exercise_id]
+    assert ex.state == "responded" and stages(coach, student, session_id) == ("review", "review")
+    [snapshot] = ex.evidence
+    assert [f["path"] for f in snapshot["files"]] == ["service.py"] and snapshot["files"][0]["status"] == "modified"
+    assert "content" not in json.dumps(snapshot)  # hashes and counts, not the file
+
+
+def test_evidence_request_and_answer(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    actions.set_scope(coach, session_id, allow=["*.py"])
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    request_id = actions.request_evidence(coach, exercise_id, ["*.py"], "show me")
+    wire.exchange(coach, student)
+    assert [r["event_id"] for r in student.state.exercises[exercise_id].open_requests] == [request_id]
+    (student.root / "service.py").write_text("changed\n")
+    snapshot = actions.attach_evidence(student, exercise_id)
+    assert snapshot.payload.request_id == request_id  # type: ignore[attr-defined]
+    wire.exchange(coach, student)
+    assert coach.state.exercises[exercise_id].open_requests == []
+    with pytest.raises(NotFound, match="no evidence request 'nope'"):
+        actions.attach_evidence(student, exercise_id, request_id="nope")
+
+
+def test_progress_in_order(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire, steps=3)
+    with pytest.raises(InvalidArgument) as exc:
+        actions.submit_progress(student, session_id, ["step-2"])
+    assert str(exc.value) == "step 'step-2' cannot be completed before step 'step-1'; plan steps are done in order"
+    with pytest.raises(InvalidArgument, match="before step 'step-2'"):
+        actions.submit_progress(student, session_id, ["step-1", "step-3"])
+    with pytest.raises(NotFound, match="no plan step 'step-9'"):
+        actions.submit_progress(student, session_id, ["step-9"])
+    with pytest.raises(InvalidArgument, match="confidence for 'x' must be between 0 and 1, not 1.5"):
+        actions.submit_progress(student, session_id, [], {"x": 1.5})
+    assert student.ledger.outbox_length() == 0  # nothing refused was written
+    actions.submit_progress(student, session_id, ["step-1", "step-2"], {"topic 1": 1.0})
+    actions.submit_progress(student, None, ["step-3"])  # the only open session
+    wire.exchange(coach, student)
+    steps = coach.state.sessions[session_id].steps
+    assert [s["status"] for s in steps] == ["done", "done", "done"]
+    assert coach.state.sessions[session_id].confidence == {"topic 1": 1.0}
+
+
+def test_assign_rules(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    with pytest.raises(NotFound, match="no plan step 'step-9' in this session; the plan has: step-1, step-2"):
+        actions.assign_exercise(coach, session_id, step_id="step-9", **ASSIGN)
+    with pytest.raises(InvalidArgument, match="service.py has 10 lines; lines 4-60 are outside it"):
+        actions.assign_exercise(coach, session_id, **{**ASSIGN, "end_line": 60})
+    with pytest.raises(InvalidArgument, match="lines 6-4 are not a range"):
+        actions.assign_exercise(coach, session_id, **{**ASSIGN, "start_line": 6, "end_line": 4})
+    with pytest.raises(NotFound, match="missing.py does not exist"):
+        actions.assign_exercise(coach, session_id, **{**ASSIGN, "path": "missing.py"})
+    with pytest.raises(InvalidArgument):
+        actions.assign_exercise(coach, session_id, **{**ASSIGN, "path": "../outside.py"})
+    assert coach.ledger.outbox_length() == 0  # only the refused attempts since the last exchange
+
+
+def test_new_exercise_in_review_reopens_practice(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    first = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    actions.respond(student, first, "answer")
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("review", "review")
+    second = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("practice", "practice")
+    actions.send_feedback(coach, first, grade="pass", next_step="n", confidence_delta=0.1)
+    actions.respond(student, second, "answer 2")
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("review", "review")
+    actions.send_feedback(coach, second, grade="pass", next_step="n", confidence_delta=0.1)
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("done", "done")
+    with pytest.raises(InvalidArgument, match="is done; open a new one"):
+        actions.assign_exercise(coach, session_id, **ASSIGN)
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_wrong_role(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    student_tries = [
+        ("session start", lambda: actions.start_session(student, "alice")),
+        ("plan", lambda: actions.send_plan(student, session_id, ["g"], [("a", "b")])),
+        ("assign", lambda: actions.assign_exercise(student, session_id, **ASSIGN)),
+        ("scope", lambda: actions.set_scope(student, session_id, ["*"])),
+        ("request-evidence", lambda: actions.request_evidence(student, exercise_id, ["*"], "r")),
+        ("feedback", lambda: actions.send_feedback(student, exercise_id, grade="pass", next_step="n", confidence_delta=0)),
+    ]
+    for action, call in student_tries:
+        with pytest.raises(WrongRole) as exc:
+            call()
+        assert str(exc.value) == f"'{action}' is for a coach; this instance is 'alice', a student"
+    coach_tries = [
+        ("ack", lambda: actions.acknowledge(coach, exercise_id)),
+        ("respond", lambda: actions.respond(coach, exercise_id, "text")),
+        ("progress", lambda: actions.submit_progress(coach, session_id, ["step-1"])),
+        ("attach evidence", lambda: actions.attach_evidence(coach, exercise_id)),
+    ]
+    for action, call in coach_tries:
+        with pytest.raises(WrongRole) as exc:
+            call()
+        assert str(exc.value) == f"'{action}' is for a student; this instance is 'coach', a coach"
+    assert coach.ledger.outbox_length() == student.ledger.outbox_length() == 0
+
+
+def test_unknown_ids(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    with pytest.raises(NotFound, match="'zoe' is not on your roster; add them with 'colearner trust zoe PUBLIC_KEY'"):
+        actions.start_session(coach, "zoe")
+    with pytest.raises(NotFound, match=r"no session 'nope' here; 'colearner inbox' or 'colearner dashboard' lists them"):
+        actions.send_plan(coach, "nope", ["g"], [("a", "b")])
+    with pytest.raises(NotFound, match="no exercise 'nope' here"):
+        actions.acknowledge(student, "nope")
+    with pytest.raises(NotFound, match="no exercise"):
+        actions.send_feedback(coach, "0000", grade="pass", next_step="n", confidence_delta=0)
+    with pytest.raises(NotFound, match="no session"):
+        actions.advance_session(coach, "ffffffff-0000", "plan")
+    # a unique prefix of at least 4 characters is enough
+    assert actions.find_session(coach, session_id[:8]).session_id == session_id
+    assert actions.find_exercise(student, exercise_id[:8]).exercise_id == exercise_id
+    actions.acknowledge(student, exercise_id[:8])
+    assert student.state.exercises[exercise_id].state == "acknowledged"
+
+
+def test_feedback_before_response(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    with pytest.raises(InvalidArgument) as exc:
+        actions.send_feedback(coach, exercise_id, grade="pass", next_step="n", confidence_delta=0.1)
+    assert str(exc.value) == f"exercise {exercise_id} has no response yet (it is assigned); wait for the student's answer"
+    wire.exchange(coach, student)
+    actions.acknowledge(student, exercise_id)
+    wire.exchange(coach, student)
+    with pytest.raises(InvalidArgument, match=r"\(it is acknowledged\)"):
+        actions.send_feedback(coach, exercise_id, grade="revise", next_step="n", confidence_delta=0.1)
+
+
+def test_other_refusals(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    actions.acknowledge(student, exercise_id)
+    with pytest.raises(InvalidArgument, match="is already acknowledged"):
+        actions.acknowledge(student, exercise_id)
+    with pytest.raises(InvalidArgument, match="the response is empty"):
+        actions.respond(student, exercise_id, "   ")
+    actions.respond(student, exercise_id, "answer")
+    wire.exchange(coach, student)
+    written = coach.ledger.event_count()
+    with pytest.raises(ValueError, match="confidence_delta"):  # the payload model refuses it; nothing is written
+        actions.send_feedback(coach, exercise_id, grade="pass", next_step="n", confidence_delta=2.0)
+    assert coach.ledger.event_count() == written
+    actions.send_feedback(coach, exercise_id, grade="pass", next_step="n", confidence_delta=0.5)
+    wire.exchange(coach, student)
+    with pytest.raises(InvalidArgument, match="has already passed"):
+        actions.send_feedback(coach, exercise_id, grade="revise", next_step="n", confidence_delta=0)
+    with pytest.raises(InvalidArgument, match="has already passed"):
+        actions.respond(student, exercise_id, "more")
+    with pytest.raises(InvalidArgument, match="a plan needs at least one step"):
+        actions.send_plan(coach, session_id, ["g"], [])
+    with pytest.raises(InvalidArgument, match="--share must be hashes, diffstat or diff, not 'all'"):
+        actions.set_scope(coach, session_id, ["*"], share="all")
+    with pytest.raises(InvalidArgument, match="name at least one path"):
+        actions.request_evidence(coach, exercise_id, [], "r")
+
+
+def test_advance_by_hand(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = actions.start_session(coach, "alice")
+    with pytest.raises(IllegalTransition) as exc:
+        actions.advance_session(coach, session_id, "done")
+    assert str(exc.value) == "cannot move the session from 'init' to 'done'; allowed next: plan"
+    with pytest.raises(IllegalTransition, match="unknown stage"):
+        actions.advance_session(coach, session_id, "archived")
+    actions.advance_session(coach, session_id, "plan", "agreed on a call")
+    wire.exchange(coach, student)
+    assert stages(coach, student, session_id) == ("plan", "plan")
+    assert student.state.sessions[session_id].transitions[-1].reason == "agreed on a call"
+    with pytest.raises(IllegalTransition, match="from 'plan' to 'review'; allowed next: practice"):
+        actions.advance_session(student, session_id, "review")
+
+
+def test_two_open_sessions_need_a_name(tmp_path: Path) -> None:
+    coach, (student,) = make_pair(tmp_path)
+    wire = Wire()
+    try:
+        with pytest.raises(InvalidArgument, match="you have no open session"):
+            actions.submit_progress(student, None, [])
+        started(coach, student, wire)
+        started(coach, student, wire)
+        with pytest.raises(InvalidArgument, match="name the session: you have 2 open sessions"):
+            actions.submit_progress(student, None, [])
+    finally:
+        coach.close()
+        student.close()
+
+
+def test_inbox(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    box = actions.inbox(student)
+    assert (box["identity"], box["role"], box["outbox"]) == ("alice", "student", 0)
+    [session] = box["sessions"]
+    assert session["session_id"] == session_id and session["exercises"][0]["exercise_id"] == exercise_id
+
+
+def test_a_lost_event_comes_back_through_resync(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = actions.start_session(coach, "alice")
+    actions.send_plan(coach, session_id, ["g"], [("step-1", "topic 1")])
+    actions.set_scope(coach, session_id, allow=["*.py"])
+    wire.publish(coach)
+    plan_topic = coach.config.topics.assignments
+    lost = wire.logs[plan_topic].pop(0)  # the broker lost the plan (seq 2)
+    assert json.loads(lost)["event_type"] == "learning_plan"
+    wire.deliver(student)
+    assert student.ledger.missing_seqs("coach", "alice") == [(2, 2)]
+    assert student.state.sessions[session_id].goals == []
+    [request] = student.request_missing()
+    assert (request.payload.sender, request.payload.from_seq, request.payload.to_seq) == ("coach", 2, 2)  # type: ignore[attr-defined]
+    assert student.request_missing() == []  # not asked again straight away
+    wire.publish(student)
+    wire.deliver(coach)
+    [(_event_id, topic, _, raw)] = coach.ledger.pending()  # requeued from the coach's ledger, same bytes
+    assert raw.encode() == lost and topic == plan_topic
+    wire.publish(coach)
+    wire.deliver(student)
+    assert student.ledger.missing_seqs("coach", "alice") == []
+    assert student.state.sessions[session_id].goals == ["g"] and stage_of(student, session_id) == "plan"

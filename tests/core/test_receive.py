@@ -1,0 +1,265 @@
+"""``receive.judge``: the security rules. Every refusal names its reason; nothing
+refused is ever applied, and the instance goes on."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from colearner_lsp.core.config import AgentConfig, Peer
+from colearner_lsp.core.ledger import Incoming
+from colearner_lsp.core.receive import MAX_MESSAGE_BYTES, judge
+from colearner_lsp.core.signing import generate_key, public_key_text, sign_envelope
+from tests.core.conftest import Wire, envelope, make_pair
+
+COACH_KEY, ALICE_KEY, BOB_KEY, MALLORY_KEY = (generate_key() for _ in range(4))
+SESSION = str(uuid.uuid4())
+BOB_SESSION = str(uuid.uuid4())
+
+
+def config(identity: str, role: str, peers: dict[str, tuple[str, Any]]) -> AgentConfig:
+    return AgentConfig(
+        identity=identity, role=role, key_file="/unused.pem",  # type: ignore[arg-type]
+        peers={n: Peer(role=r, public_key=public_key_text(k)) for n, (r, k) in peers.items()},  # type: ignore[arg-type]
+    )
+
+
+COACH = config("coach", "coach", {"alice": ("student", ALICE_KEY), "bob": ("student", BOB_KEY)})
+ALICE = config("alice", "student", {"coach": ("coach", COACH_KEY)})
+ON_COACH = {SESSION: "alice", BOB_SESSION: "bob"}
+
+
+def signed(event_type: str, payload: dict[str, Any], key: Any, **fields: Any) -> dict[str, Any]:
+    fields.setdefault("session_id", SESSION)
+    return sign_envelope(envelope(event_type, payload, **fields), key)
+
+
+def progress(key: Any = ALICE_KEY, **fields: Any) -> dict[str, Any]:
+    fields = {"sender": "alice", "actor": "student", "student": "alice", **fields}
+    return signed("progress_update", {"completed": ["step-1"], "confidence": {"t": 0.5}}, key, **fields)
+
+
+def assignment(key: Any = COACH_KEY, **fields: Any) -> dict[str, Any]:
+    fields = {"sender": "coach", "actor": "coach", "student": "alice", **fields}
+    return signed("exercise_assigned", {"topic": "t", "exercise": "e", "expected": "x", "exercise_id": "ex-1"}, key, **fields)
+
+
+def raw(data: Any) -> bytes:
+    return json.dumps(data).encode()
+
+
+def on_coach(data: Any) -> str | None:
+    return judge(raw(data) if not isinstance(data, bytes) else data, COACH, public_key_text(COACH_KEY), ON_COACH).reason
+
+
+def on_alice(data: Any) -> str | None:
+    return judge(raw(data) if not isinstance(data, bytes) else data, ALICE, public_key_text(ALICE_KEY), {}).reason
+
+
+# ---------------------------------------------------------------- accepted
+
+
+def test_student_accepts_its_coachs_assignment() -> None:
+    data = assignment()
+    verdict = judge(raw(data), ALICE, public_key_text(ALICE_KEY), {})
+    assert verdict.accepted and verdict.reason is None
+    assert verdict.envelope == data
+    assert verdict.event is not None and verdict.event.event_type == "exercise_assigned"
+
+
+def test_coach_accepts_a_rostered_students_progress() -> None:
+    assert on_coach(progress()) is None
+    assert on_coach(progress(BOB_KEY, sender="bob", student="bob", session_id=BOB_SESSION)) is None
+    # a session the coach does not know yet is fine as long as it is the student's own
+    assert on_coach(progress(session_id=str(uuid.uuid4()))) is None
+
+
+def test_own_events_coming_back_are_accepted() -> None:
+    assert on_coach(assignment()) is None  # the coach's own event, echoed on a shared topic
+    assert on_alice(progress()) is None
+
+
+def test_lifecycle_from_either_side() -> None:
+    move = {"from": "plan", "to": "practice", "reason": "ack"}
+    assert on_coach(signed("session_lifecycle", move, ALICE_KEY, sender="alice", actor="student", student="alice")) is None
+    assert on_alice(signed("session_lifecycle", move, COACH_KEY, sender="coach", actor="coach", student="alice")) is None
+
+
+# ---------------------------------------------------------------- refused: not an event
+
+
+@pytest.mark.parametrize("data", [b"\xff\xfe\x00garbage", b"\x80"])
+def test_garbage_bytes(data: bytes) -> None:
+    reason = on_coach(data)
+    assert reason is not None and reason.startswith("not valid UTF-8 JSON (UnicodeDecodeError")
+
+
+@pytest.mark.parametrize("data", [b"", b"{", b"{'a': 1}", b"NaN-ish", b'{"a": 1} trailing'])
+def test_not_json(data: bytes) -> None:
+    reason = on_alice(data)
+    assert reason is not None and reason.startswith("not valid UTF-8 JSON (JSONDecodeError")
+
+
+@pytest.mark.parametrize(("value", "kind"), [([1, 2], "list"), ("text", "str"), (3, "int"), (None, "NoneType"), (True, "bool")])
+def test_not_an_object(value: Any, kind: str) -> None:
+    assert on_alice(value) == f"not a JSON object (found {kind})"
+
+
+def test_wrong_shape() -> None:
+    data = progress()
+    data["payload"] = {"completed": "step-1"}  # a string where a list goes
+    assert on_coach(data) == "fails the schema at 'progress_update.payload.completed': Input should be a valid list"
+    assert on_coach({"hello": "world"}) == "fails the schema at '': Unable to extract tag using discriminator 'event_type'"
+    missing = progress()
+    del missing["seq"]
+    assert on_coach(missing) == "fails the schema at 'progress_update.seq': Field required"
+
+
+def test_unknown_event_type() -> None:
+    data = signed("exercise_deleted", {}, ALICE_KEY, sender="alice", actor="student", student="alice")
+    reason = on_coach(data)
+    assert reason is not None and reason.startswith("fails the schema at '': Input tag 'exercise_deleted' found using 'event_type'")
+
+
+def test_huge_message() -> None:
+    data = progress()
+    data["payload"]["confidence"] = {"t": 0.5, "x" * 100: 0.1}
+    big = raw(data)[:-1] + b', "pad": "' + b"x" * MAX_MESSAGE_BYTES + b'"}'
+    assert on_coach(big) == f"message of {len(big)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit"
+
+
+def test_huge_value_under_the_message_limit() -> None:
+    data = signed("exercise_response", {"exercise_id": "ex-1", "response": "x" * 30_000}, ALICE_KEY,
+                  sender="alice", actor="student", student="alice")
+    assert on_coach(data) == "fails the schema at 'exercise_response.payload.response': String should have at most 20000 characters"
+
+
+# ---------------------------------------------------------------- refused: signatures
+
+
+def test_unsigned() -> None:
+    data = progress()
+    del data["sig"]
+    assert on_coach(data) == "unsigned progress_update from 'alice'"
+    data["sig"] = None
+    assert on_coach(data) == "unsigned progress_update from 'alice'"
+
+
+def test_untrusted_signer() -> None:
+    data = progress(MALLORY_KEY, sender="mallory", student="mallory")
+    assert on_coach(data) == (
+        "progress_update signed by 'mallory', who is not trusted here (pin their key with 'colearner trust mallory KEY')"
+    )
+    assert on_alice(assignment(MALLORY_KEY, sender="mallory")) == (
+        "exercise_assigned signed by 'mallory', who is not trusted here (pin their key with 'colearner trust mallory KEY')"
+    )
+
+
+def test_forged_by_the_wrong_key() -> None:
+    forged = progress(MALLORY_KEY)  # claims to be alice
+    assert on_coach(forged) == f"bad signature on progress_update {forged['event_id']} from 'alice'"
+    forged = assignment(ALICE_KEY)  # a student forging the coach's assignment
+    assert on_alice(forged) == f"bad signature on exercise_assigned {forged['event_id']} from 'coach'"
+
+
+def test_tampered_after_signing() -> None:
+    data = assignment()
+    data["payload"]["expected"] = "something else"
+    assert on_alice(data) == f"bad signature on exercise_assigned {data['event_id']} from 'coach'"
+    data = progress()
+    data["student"] = "bob"  # re-addressed to another student's stream
+    assert on_coach(data) == f"bad signature on progress_update {data['event_id']} from 'alice'"
+
+
+def test_own_identity_forged() -> None:
+    forged = assignment(MALLORY_KEY)  # claims to be the coach itself
+    assert on_coach(forged) == f"bad signature on exercise_assigned {forged['event_id']} from 'coach'"
+    forged = progress(MALLORY_KEY, sender="coach", actor="coach", student="alice")
+    assert on_coach(forged) == f"bad signature on progress_update {forged['event_id']} from 'coach'"
+    wrong_actor = progress(COACH_KEY, sender="coach", actor="student")
+    assert on_coach(wrong_actor) == "'coach' is this instance's own name but wrote as student"
+
+
+# ---------------------------------------------------------------- refused: roles and students
+
+
+def test_wrong_role_for_event_type() -> None:
+    # alice is a trusted student and signs correctly, but students do not assign exercises
+    data = assignment(ALICE_KEY, sender="alice", actor="student")
+    assert on_coach(data) == "a student may not send exercise_assigned"
+    data = signed("assessment_feedback", {"grade": "pass", "next_step": "n", "confidence_delta": 0.5}, ALICE_KEY,
+                  sender="alice", actor="student", student="alice")
+    assert on_coach(data) == "a student may not send assessment_feedback"
+    # and the coach does not write a student's progress
+    assert on_alice(progress(COACH_KEY, sender="coach", actor="coach")) == "a coach may not send progress_update"
+
+
+def test_peer_claiming_the_other_role() -> None:
+    data = assignment(ALICE_KEY, sender="alice", actor="coach")
+    assert on_coach(data) == "'alice' is a trusted student but wrote as coach"
+
+
+def test_student_receives_an_event_for_another_student() -> None:
+    data = assignment(student="bob")
+    assert on_alice(data) == "exercise_assigned concerns another student ('bob')"
+
+
+def test_student_writes_about_another_student() -> None:
+    data = progress(student="bob", session_id=BOB_SESSION)
+    assert on_coach(data) == "student 'alice' wrote about another student ('bob')"
+
+
+def test_student_writes_into_another_students_session() -> None:
+    data = progress(session_id=BOB_SESSION)
+    assert on_coach(data) == f"student 'alice' wrote into 'bob''s session {BOB_SESSION}"
+
+
+# ---------------------------------------------------------------- an instance goes on
+
+
+def test_refused_messages_are_quarantined_and_the_rest_applied(tmp_path: Path, wire: Wire) -> None:
+    from colearner_lsp.core import actions
+
+    coach, (alice, bob) = make_pair(tmp_path, students=("alice", "bob"))
+    try:
+        bob_session = actions.start_session(coach, "bob")
+        alice_session = actions.start_session(coach, "alice")
+        actions.send_plan(coach, alice_session, ["g"], [("s1", "topic")])
+        wire.exchange(coach, alice, bob)
+        topic = alice.config.topics.progress
+        forged = progress(MALLORY_KEY, session_id=alice_session)
+        intruder = sign_envelope(
+            envelope("progress_update", {"completed": ["s1"]}, sender="alice", actor="student", student="alice",
+                     session_id=bob_session, seq=99),
+            alice.key,
+        )
+        wire.inject(topic, b"\x00garbage")
+        wire.inject(topic, raw(forged))
+        wire.inject(topic, raw(intruder))
+        actions.submit_progress(alice, alice_session, ["s1"], {"topic": 0.9})
+        wire.publish(alice)
+        outcomes = wire.deliver(coach)
+        assert outcomes.count("quarantined") == 3 and outcomes[-1] == "appended"
+        reasons = [q["reason"] for q in coach.ledger.quarantined()]
+        assert reasons[0].startswith("not valid UTF-8 JSON")
+        assert reasons[1] == f"bad signature on progress_update {forged['event_id']} from 'alice'"
+        assert reasons[2] == f"student 'alice' wrote into 'bob''s session {bob_session}"
+        # the good event after them was applied; nothing of the refused ones was
+        assert coach.state.sessions[alice_session].completed == ["s1"]
+        assert coach.state.sessions[bob_session].completed == []
+        assert forged["event_id"] not in coach.state.seen and intruder["event_id"] not in coach.state.seen
+        # read past, and never read again
+        assert wire.deliver(coach) == []
+        # a redelivery of the accepted event is harmless
+        positions = dict(coach.ledger.positions())
+        coach.ledger.set_position(topic, 0, 0)
+        again = coach.receive([Incoming(raw=m, topic=topic, partition=0, offset=i) for i, m in enumerate(wire.logs[topic])])
+        assert again.outcomes == ["quarantined", "quarantined", "quarantined", "duplicate"]
+        assert coach.ledger.positions()[(topic, 0)][0] == positions[(topic, 0)][0]
+    finally:
+        for inst in (coach, alice, bob):
+            inst.close()

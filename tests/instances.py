@@ -1,0 +1,153 @@
+"""Real coach and student instances in real git repositories, for tests.
+
+``make_pair`` builds what ``colearner demo`` builds: an origin repository owned
+by the coach, a clone for the student, both ``colearner init``-ed against a
+broker, keys exchanged. Tests drive them through the CLI (``run_cli``) or the
+core actions, and move events with ``sync``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from colearner_lsp.bus.kafka_bus import KafkaBus, SyncReport
+from colearner_lsp.core.identity import init_instance, trust_peer
+from colearner_lsp.core.instance import Instance
+
+SAMPLE_FILES = {
+    "app/inventory.py": '''"""A tiny inventory service."""
+
+import json
+
+
+def load_items(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def total_value(items):
+    total = 0
+    for item in items:
+        total += item["price"] * item["qty"]
+    return total
+
+
+def low_stock(items, threshold=3):
+    return [i["name"] for i in items if i["qty"] < threshold]
+''',
+    "app/__init__.py": "",
+    "README.md": "# inventory\n",
+    ".gitignore": ".env\n",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def make_origin(path: Path, files: dict[str, str] | None = None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "coach@example.com")
+    git(path, "config", "user.name", "Coach")
+    for rel, text in (files or SAMPLE_FILES).items():
+        target = path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def clone(origin: Path, path: Path) -> Path:
+    git(origin.parent, "clone", "-q", str(origin), str(path))
+    git(path, "config", "user.email", "student@example.com")
+    git(path, "config", "user.name", "Student")
+    return path
+
+
+@dataclass
+class Pair:
+    coach_root: Path
+    student_root: Path
+    coach_key: str
+    student_key: str
+    bootstrap: str
+    coach_id: str = "carol"
+    student_id: str = "sam"
+
+    def coach(self) -> Instance:
+        return Instance.open(self.coach_root)
+
+    def student(self) -> Instance:
+        return Instance.open(self.student_root)
+
+    def env(self) -> dict[str, str]:
+        return cli_env(self.bootstrap)
+
+
+def cli_env(bootstrap: str | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("COLEARNER_BOOTSTRAP", None)
+    if bootstrap:
+        env["COLEARNER_BOOTSTRAP"] = bootstrap
+    return env
+
+
+def make_pair(base: Path, bootstrap: str, coach_id: str = "carol", student_id: str = "sam") -> Pair:
+    """Origin repo for the coach, a clone for the student, both initialised and trusting each other.
+
+    The tests' ``COLEARNER_KEY_DIR`` (set by the ``key_dir`` fixture) keeps keys out of the home folder.
+    """
+    origin = make_origin(base / "coach")
+    student = clone(origin, base / "student")
+    _, coach_key = init_instance(origin, "coach", coach_id, bootstrap)
+    _, student_key = init_instance(student, "student", student_id, bootstrap)
+    trust_peer(origin, student_id, student_key)
+    trust_peer(student, coach_id, coach_key)
+    return Pair(origin, student, coach_key, student_key, bootstrap, coach_id, student_id)
+
+
+def add_student(pair: Pair, base: Path, student_id: str) -> Path:
+    """Another student cloned from the same origin, on the coach's roster."""
+    root = clone(pair.coach_root, base / student_id)
+    _, key = init_instance(root, "student", student_id, pair.bootstrap)
+    trust_peer(pair.coach_root, student_id, key)
+    trust_peer(root, pair.coach_id, pair.coach_key)
+    return root
+
+
+def sync(*instances: Instance, timeout: float = 15.0) -> list[SyncReport]:
+    """Run ``colearner sync`` in-process for each instance, in order."""
+
+    async def one(inst: Instance) -> SyncReport:
+        bus = KafkaBus(inst)
+        try:
+            return await bus.sync(timeout=timeout)
+        finally:
+            await bus.close()
+
+    return [asyncio.run(one(i)) for i in instances]
+
+
+def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real ``colearner`` command (``python -m colearner_lsp``) in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "colearner_lsp", *args],
+        cwd=cwd,
+        env=env or cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def last_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stdout.strip().splitlines()
+    assert lines, f"no output; stderr: {result.stderr}"
+    return lines[-1]
