@@ -6,6 +6,8 @@
   hunk is treated generously: a start goes to the first new line of the hunk, an end to its last;
   a deleted hunk sends a start to the line after the deletion and an end to the line before it.
   The range is lost when its ends cross.
+* git-diff (hunk start): the same, except that a line inside a changed hunk goes to the hunk's
+  first new line whichever end it is, and is lost when the hunk only deleted lines.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ def diff_hunks(repo: Path, old: str, new: str, path: str) -> list[tuple[int, int
     ]
 
 
-def _carry(hunks: list[tuple[int, int, int, int]], line: int, is_start: bool) -> int:
+def _carry(hunks: list[tuple[int, int, int, int]], line: int, is_start: bool, strict: bool) -> int | None:
     delta = 0
     for a, b, c, d in hunks:
         if b and a <= line < a + b:  # inside a changed hunk
+            if strict:
+                return c if d else None
             if d:
                 return c if is_start else c + d - 1
             return c + 1 if is_start else c
@@ -46,8 +50,10 @@ def _carry(hunks: list[tuple[int, int, int, int]], line: int, is_start: bool) ->
     return line + delta
 
 
-def diff_map(hunks: list[tuple[int, int, int, int]], start: int, end: int, new_length: int) -> tuple[int, int] | None:
-    s, e = _carry(hunks, start, True), min(_carry(hunks, end, False), new_length)
-    if e < s or s > new_length:
+def diff_map(
+    hunks: list[tuple[int, int, int, int]], start: int, end: int, new_length: int, strict: bool = False
+) -> tuple[int, int] | None:
+    s, e = _carry(hunks, start, True, strict), _carry(hunks, end, False, strict)
+    if s is None or e is None or min(e, new_length) < s or s > new_length:
         return None
-    return s, e
+    return s, min(e, new_length)

@@ -8,6 +8,8 @@ prints its id or key alone on the last line of stdout.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -134,7 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def configure_logging() -> None:
+    """Our own warnings as 'colearner: …' lines; aiokafka's retry chatter only with COLEARNER_LOG=debug."""
+    level = os.environ.get("COLEARNER_LOG", "warning").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING), format="colearner: %(message)s")
+    if level != "DEBUG":
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -148,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("colearner: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. '| head'): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -294,8 +294,9 @@ def shift_range(r: LineRange, edit: TextEdit) -> LineRange | None:
     The range spans from the start of its first line to the start of the line after
     it.  Text inserted exactly at its start pushes it down (lines inserted above);
     text inserted exactly after its end stays outside; an edit inside grows or
-    shrinks it; an edit overlapping an edge moves that edge to the edit.  Returns
-    None when the edit removes every line of the range.
+    shrinks it; an edit overlapping an edge moves that edge to the edit; text
+    replacing exactly the range becomes the range.  Returns None when the range's
+    lines are all deleted, or replaced together with text around them.
     """
     parts = _BREAKS.split(edit.new_text)
     inserted_end = (
@@ -314,8 +315,11 @@ def shift_range(r: LineRange, edit: TextEdit) -> LineRange | None:
             return inserted_end[0], inserted_end[1] + char - end[1]
         return line + inserted_end[0] - end[0], char
 
-    start = carry((r.start_line - 1, 0), pushed_by_insert=True)
-    stop = carry((r.end_line, 0), pushed_by_insert=False)  # exclusive: start of the line after the range
+    first, after = (r.start_line - 1, 0), (r.end_line, 0)  # after: start of the line after the range
+    if begin <= first and after <= end and (begin, end) != (first, after):
+        return None  # the range went with a larger span of text
+    start = carry(first, pushed_by_insert=True)
+    stop = carry(after, pushed_by_insert=False)
     last = stop[0] if stop[1] > 0 else stop[0] - 1
     if last < start[0]:
         return None

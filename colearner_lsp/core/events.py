@@ -273,10 +273,12 @@ class EnvelopeBase(Frozen):
         if not _RFC3339.match(value):
             raise ValueError(f"{value!r} is not an RFC 3339 UTC time like 2026-01-31T12:00:00Z")
         try:
-            parse_ts(value)  # the shape is right; the date and time must exist too
+            moment = parse_ts(value)  # the shape is right; the date and time must exist too
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a real date and time ({exc})") from None
-        return value
+        # One spelling (microseconds, Z) so that times compare correctly as text
+        # everywhere; the signature covers the message as sent, not this value.
+        return format_ts(moment)
 
     @field_validator("session_id", "event_id")
     @classmethod
@@ -324,8 +326,22 @@ def payload_dict(payload: Frozen) -> dict[str, Any]:
     return payload.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def format_ts(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def now_ts() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return format_ts(datetime.now(timezone.utc))
+
+
+def replay_key(event: "EnvelopeBase | dict[str, Any]") -> tuple[str, str, int]:
+    """The order coach and student agree on: creation time, sender, the sender's seq.
+
+    Ledgers differ in arrival order (several topics); this order does not.
+    """
+    if isinstance(event, EnvelopeBase):
+        return (event.ts, event.sender, event.seq)
+    return (format_ts(parse_ts(event["ts"])), event["sender"], event["seq"])
 
 
 def parse_ts(ts: str) -> datetime:

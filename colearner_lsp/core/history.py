@@ -18,10 +18,9 @@ Shape of ``session_history``::
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .events import EnvelopeBase, parse_ts, payload_dict
+from .events import EnvelopeBase, payload_dict, replay_key
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -42,7 +41,7 @@ def session_history(inst: "Instance", session_id: str) -> dict[str, Any]:
         for e in envelopes
         if e["event_type"] == "exercise_assigned"
     }
-    transitions = sorted(session.transitions, key=lambda t: replay_key({"ts": t.ts, "sender": t.sender, "seq": t.seq}))
+    transitions = sorted(session.transitions, key=lambda t: t.sort_key())
     return {
         "session_id": session.session_id,
         "student": session.student,
@@ -65,13 +64,6 @@ def session_history(inst: "Instance", session_id: str) -> dict[str, Any]:
             for e in envelopes
         ],
     }
-
-
-def replay_key(event: EnvelopeBase | Mapping[str, Any]) -> tuple[datetime, str, int]:
-    """The order both sides agree on: creation time (as a time, not text), sender, the sender's seq."""
-    if isinstance(event, EnvelopeBase):
-        return (parse_ts(event.ts), event.sender, event.seq)
-    return (parse_ts(event["ts"]), event["sender"], event["seq"])
 
 
 def summarize(event: EnvelopeBase | Mapping[str, Any], topics: Mapping[str, str] | None = None) -> str:

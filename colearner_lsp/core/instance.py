@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .config import CONFIG_DIR, AgentConfig, find_root, load_config
+from .config import CONFIG_DIR, AgentConfig, config_path, find_root, load_config
 from .errors import ConfigError
 from .events import (
     EVENT_ADAPTER,
@@ -26,8 +26,8 @@ from .events import (
     ResyncRequest,
     new_id,
     now_ts,
-    parse_ts,
     payload_dict,
+    replay_key,
 )
 from .fold import apply_event, fold
 from .ledger import Incoming, Ledger, Outcome
@@ -54,11 +54,6 @@ TOPIC_KEY = {
 }
 
 
-def replay_key(event: EnvelopeBase) -> tuple[Any, str, int]:
-    """The order both sides agree on (as ``history.replay_key``): creation time, sender, seq."""
-    return (parse_ts(event.ts), event.sender, event.seq)
-
-
 @dataclass(frozen=True)
 class Received:
     outcomes: list[Outcome]  # one per message, in order
@@ -79,7 +74,14 @@ class Instance:
         self._session_events: dict[str, list[EnvelopeBase]] = {}  # parsed, in replay order once refolded
         self._lock = threading.RLock()
         self._asked: dict[tuple[str, str, int], float] = {}
+        self._config_mtime = self._stat_config()
         self.refresh()
+
+    def _stat_config(self) -> int | None:
+        try:
+            return config_path(self.root).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
 
     # ------------------------------------------------------------ opening
 
@@ -156,6 +158,22 @@ class Instance:
 
     # ------------------------------------------------------------ reading
 
+    def reload_config(self) -> bool:
+        """Pick up agent.yaml changes (e.g. 'colearner trust' while a server runs); True if reloaded."""
+        path = config_path(self.root)
+        try:
+            mtime = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return False
+        if mtime == self._config_mtime:
+            return False
+        self._config_mtime = mtime
+        try:
+            self.config = load_config(self.root)
+        except ConfigError:
+            return False  # keep the last good configuration; doctor/CLI report the mistake
+        return True
+
     def refresh(self) -> list[EnvelopeBase]:
         """Fold events other processes (or the bus) appended since the last look.
 
@@ -213,6 +231,7 @@ class Instance:
     def receive(self, messages: Sequence[Incoming]) -> "Received":
         """Judge, store and apply a batch read from the bus (one ledger transaction)."""
         with self._lock:
+            self.reload_config()  # a peer trusted or removed since start-up counts at once
             students = {sid: s.student for sid, s in self.state.sessions.items()}
             judged = []
             for m in messages:

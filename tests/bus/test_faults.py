@@ -155,9 +155,26 @@ def test_broker_lost_a_tail_nobody_wrote_after(pair, broker):
     assert student.ledger.outbox_length() == 0
     broker.kill()
     broker.start()
-    for _ in range(3):
-        print(sync(coach, student))
+    reports = sync(coach, student, coach, student)
+    assert reports[0].resets and reports[1].resets
     assert_converged(coach, student, session_id, expected=count_of(student, session_id))
+
+
+def test_broker_lost_the_first_events_before_anyone_read_them(pair, broker):
+    """The coach's CLI published and exited, never reading its log back (its
+    positions are all 0); the broker then forgot everything."""
+    opened = run_cli(pair.coach_root, "session", "start", "--student", "sam", env=pair.env())
+    assert opened.returncode == 0 and opened.stderr == "", opened.stderr
+    session_id = last_line(opened)
+    assert pair.coach().ledger.outbox_length() == 0 and not pair.coach().ledger.positions()
+    broker.kill()
+    broker.start()
+    coach, student = pair.coach(), pair.student()
+    [report] = sync(coach)
+    assert report.published == 1 and report.resets
+    sync(student)
+    assert session_id in student.state.sessions
+    assert_converged(coach, student, session_id, expected=1)
 
 
 # ---------------------------------------------------------------- an instance dies

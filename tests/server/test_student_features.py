@@ -1,0 +1,124 @@
+"""The student's editor features: lenses, hover, response documents, evidence requests, plan steps, offline."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from colearner_lsp.core import actions
+from colearner_lsp.server.responses import ANSWER_END, ANSWER_START, EVIDENCE_END, EVIDENCE_START
+from tests.instances import Pair, sync
+from tests.server.editor import editor
+from tests.server.scenario import FILE, assign, cli, coach_sees, of_kind, pick, start_session, synced
+
+
+async def assigned(pair: Pair, *extra: str) -> tuple[str, str]:
+    session_id = await asyncio.to_thread(start_session, pair)
+    return session_id, await asyncio.to_thread(assign, pair, session_id, "12-16", FILE, "loops", *extra)
+
+
+async def test_lens_and_hover_show_the_exercise(pair: Pair) -> None:
+    _, exercise_id = await assigned(pair)
+    async with editor(pair.student_root) as ed:
+        await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        ed.open(FILE)
+        lenses = await ed.client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE))))
+        (lens,) = lenses
+        assert lens.range.start.line == 11
+        assert lens.command.title == "colearner · loops · assigned · Acknowledge"
+        assert lens.command.command == "colearner.acknowledge" and lens.command.arguments[0]["exercise_id"] == exercise_id
+
+        params = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=13, character=4))
+        hover = await ed.client.text_document_hover_async(params)
+        assert hover.contents.kind == types.MarkupKind.Markdown
+        text = hover.contents.value
+        assert "### colearner: loops — assigned" in text and "total_value ignores discounts" in text
+        assert "**Expected:** an optional discount applied" in text and "`pytest -q`" in text
+        outside = types.HoverParams(text_document=params.text_document, position=types.Position(line=2, character=0))
+        assert await ed.client.text_document_hover_async(outside) is None
+
+
+async def test_respond_through_a_response_document(pair: Pair) -> None:
+    _, exercise_id = await assigned(pair)
+    async with editor(pair.student_root) as ed:
+        await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        opened = await ed.run("colearner.respond", {"exercise_id": exercise_id})
+        assert opened["ok"] and opened["created"] and opened["shown"]
+        assert ed.client.shown_documents[-1].uri == opened["document"]
+        path = Path(to_fs_path(opened["document"]))
+        assert path == pair.student_root / ".colearner" / "responses" / f"{exercise_id}.md"
+        draft = path.read_text()
+        assert "total_value ignores discounts" in draft and ANSWER_START in draft
+
+        # The student writes the answer (unsaved, in the editor) and lists a file as evidence.
+        written = draft.replace(f"{ANSWER_START}\n", f"{ANSWER_START}\nI added a discount parameter.\n").replace(
+            f"{EVIDENCE_START}\n", f"{EVIDENCE_START}\n{FILE}\n"
+        )
+        rel = path.relative_to(pair.student_root).as_posix()
+        ed.open(rel, written)
+        doc = types.TextDocumentIdentifier(uri=opened["document"])
+        (lens,) = await ed.client.text_document_code_lens_async(types.CodeLensParams(text_document=doc))
+        assert lens.command.title == "colearner: Send response"
+        result = await ed.run_action(pick(await ed.code_actions(rel, 0), "Send response"))
+        assert result["ok"] is True
+
+        _, ex = await coach_sees(pair, exercise_id)
+        assert ex.responses[-1]["text"] == "I added a discount parameter."
+        assert [f["path"] for f in ex.evidence[-1]["files"]] == [FILE]
+        again = await ed.run("colearner.respond", {"exercise_id": exercise_id})
+        assert again["created"] is False  # the draft is kept
+
+
+async def test_evidence_request_answered_from_a_code_action(pair: Pair) -> None:
+    _, exercise_id = await assigned(pair)
+    async with editor(pair.student_root) as ed:
+        await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        coach = pair.coach()
+        await synced(coach)
+        request_id = actions.request_evidence(coach, exercise_id, ["app/*.py"], "show me the module")
+        await synced(coach)
+        diags = await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "evidence_request"))
+        (d,) = of_kind(diags, "evidence_request")
+        assert d.data["request_id"] == request_id and "show me the module" in d.message
+        result = await ed.run_action(pick(await ed.code_actions(FILE, 11, [d]), "Answer evidence request"))
+        assert result["ok"] is True and result["files"] >= 1
+        await ed.wait_diagnostics(FILE, lambda ds: not of_kind(ds, "evidence_request"))
+        reports = [r for rs in ed.client.progress_reports.values() for r in rs]
+        assert reports and isinstance(reports[0], types.WorkDoneProgressBegin) and isinstance(reports[-1], types.WorkDoneProgressEnd)
+        _, ex = await coach_sees(pair, exercise_id)
+        assert ex.evidence_requests[0]["answered_by"] == result["event_id"]
+        assert {f["path"] for f in ex.evidence[-1]["files"]} >= {FILE}
+
+
+async def test_plan_step_marked_complete(pair: Pair) -> None:
+    session_id = await asyncio.to_thread(start_session, pair)
+    await asyncio.to_thread(cli, pair, "coach", "plan", session_id, "--goal", "know the code", "--step", "s1:loops", "--step", "s2:tests")
+    exercise_id = await asyncio.to_thread(assign, pair, session_id, "12-16", FILE, "loops", "--step", "s1")
+    async with editor(pair.student_root) as ed:
+        diags = await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        step = pick(await ed.code_actions(FILE, 12, diags), "Mark plan step 's1' complete")
+        assert step.command.arguments[0] == {"session_id": session_id, "completed": ["s1"], "confidence": {"loops": 0.7}}
+        assert (await ed.run_action(step))["ok"] is True
+        assert not [a for a in await ed.code_actions(FILE, 12, diags) if a.title.startswith("Mark plan step")]
+        coach, _ = await coach_sees(pair, exercise_id)
+        assert coach.state.sessions[session_id].completed == ["s1"]
+
+
+async def test_offline_the_ledger_still_drives_the_editor(pair: Pair, broker) -> None:  # type: ignore[no-untyped-def]
+    _, exercise_id = await assigned(pair)
+    await asyncio.to_thread(sync, pair.student())
+    broker.stop()
+    async with editor(pair.student_root) as ed:
+        assert ed.status["broker"] == "offline"
+        diags = await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        assert of_kind(diags, "exercise")[0].severity == types.DiagnosticSeverity.Information
+        # The CLI writes to the same ledger; the server folds it within moments.
+        await asyncio.to_thread(cli, pair, "student", "--offline", "ack", exercise_id)
+        await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise")[0].severity == types.DiagnosticSeverity.Hint)
+        await ed.until(lambda: ed.status.get("outbox") == 1 and ed.status.get("stage") == "practice", what="the outbox in the status")
+        # Commands work offline too: their events wait in the outbox.
+        assert (await ed.run("colearner.respond", {"exercise_id": exercise_id, "text": "done offline"}))["ok"]
+        await ed.until(lambda: ed.status.get("outbox") == 2, what="two events in the outbox")
