@@ -75,12 +75,21 @@ def connection_options(config: AgentConfig) -> dict[str, object]:
     }
     if kafka.security_protocol in ("SSL", "SASL_SSL"):
         tls = kafka.tls
-        context = ssl.create_default_context(cafile=tls.cafile if tls else None)
+        try:
+            context = ssl.create_default_context(cafile=tls.cafile if tls else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise BrokerUnreachable(
+                f"kafka.tls.cafile: cannot load {tls.cafile if tls else ''} ({getattr(exc, 'strerror', None) or exc}); "
+                "point it at the PEM file of the CA that signed the broker's certificate"
+            ) from None
         if tls and tls.certfile:
             try:
                 context.load_cert_chain(tls.certfile, tls.keyfile)
             except (OSError, ssl.SSLError) as exc:
-                raise BrokerUnreachable(f"kafka.tls: cannot load client certificate {tls.certfile}: {exc}") from None
+                raise BrokerUnreachable(
+                    f"kafka.tls: cannot load client certificate {tls.certfile} ({getattr(exc, 'strerror', None) or exc}); "
+                    "fix kafka.tls.certfile and kafka.tls.keyfile in .colearner/agent.yaml"
+                ) from None
         context.check_hostname = tls.check_hostname if tls else True
         options["ssl_context"] = context
     if kafka.security_protocol.startswith("SASL"):
@@ -260,6 +269,7 @@ class KafkaBus:
         return [TopicPartition(t, mine) for t in self.inst.topics()]
 
     async def close(self) -> None:
+        self.inst.flush_learning_json()
         for client in (self._producer, self._consumer):
             if client is not None:
                 try:
@@ -482,6 +492,7 @@ class KafkaBus:
             if self.inst.request_missing() == [] and self.inst.ledger.outbox_length() == 0:
                 break
         report.published += await self.publish()
+        self.inst.flush_learning_json()
 
     async def run(self, idle_ms: int = 100) -> None:
         """Stay connected: publish and apply continuously, reconnecting with backoff."""
@@ -494,12 +505,15 @@ class KafkaBus:
                 if self._suspect_reset:
                     await self.verify_positions()
                 await self.publish()
-                await self.poll(timeout_ms=idle_ms)
+                if not await self.poll(timeout_ms=idle_ms):
+                    self.inst.flush_learning_json()  # idle: write what a busy stream deferred
                 await self._watch()
                 self.inst.refresh()  # the CLI may have written to the same ledger
                 self.inst.request_missing()
             except (BrokerUnreachable, KafkaError, OSError, asyncio.TimeoutError) as exc:
-                if not isinstance(exc, BrokerUnreachable):
+                if isinstance(exc, BrokerUnreachable):
+                    self._set_connected(False, str(exc))
+                else:
                     log.info("Kafka failed (%s); connecting again", exc)
                     self._set_connected(False, explain(exc, self.inst.config))
                     await self.close()

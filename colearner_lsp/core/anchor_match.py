@@ -1,10 +1,9 @@
-"""What an anchor remembers about its lines, and how to find those lines again.
+"""Finding an anchor's lines again in changed text: the search behind ``relocate_anchor``.
 
-The engine behind :mod:`colearner_lsp.core.anchors`: 0-based inclusive line
-indices here, no wire dataclasses.  It works on any text file:
+0-based inclusive line indices here, no wire dataclasses.  It works on any text file:
 
-* lines are compared by a 24-bit hash of their whitespace-normalised form, so
-  re-indenting or re-spacing code does not break a match;
+* lines are compared by a 24-bit hash of their normalised form (whitespace and
+  quote style do not count), so re-indenting or reformatting does not break a match;
 * short anchors also keep their text and are aligned token by token, so a
   statement re-wrapped over several lines, or edited in place, still matches;
 * candidate places come from exact copies of the block and from votes of its
@@ -16,20 +15,18 @@ indices here, no wire dataclasses.  It works on any text file:
 
 from __future__ import annotations
 
-import re
-import zlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import lru_cache
 from typing import TYPE_CHECKING
+
+from colearner_lsp.core.anchor_text import BLANK, TextIndex, block_end, block_hash, bracket_depth
 
 if TYPE_CHECKING:
     from colearner_lsp.core.anchors import Fingerprint
 
-CONTEXT_LINES = 3  # non-blank lines remembered on each side of the anchor
 COMMON = 8  # a line found more often than this in the file does not vote for a position
 MAX_COPIES = 50  # identical copies weighed, nearest first; beyond that the block is too generic to tell
 OFFSETS = 3  # voted positions examined (the hint's position is examined too)
@@ -41,135 +38,6 @@ UNBALANCED = 0.1
 TOP_WINDOWS = 5  # windows of a region, best body first, whose context and names are weighed
 W_BODY, W_CONTEXT, W_NAME = 0.7, 0.2, 0.1  # weights of the evidence, renormalised over what is present
 SURE = 0.9  # an identical copy scoring this much (context and names agree) ends the search
-
-_HEADER = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class|function|func|fn)[ \t]+([A-Za-z_$][\w$]*)")
-_CLOSER = re.compile(r"[ \t]*[)\]}]")
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-_BREAKS = re.compile(r"\r\n|\r|\n")
-
-
-def normalise(line: str) -> str:
-    # Whitespace and quote style are formatting (a formatter changes them wholesale), not code.
-    return " ".join(line.split()).replace("'", '"')
-
-
-def line_key(norm: str) -> int:
-    # crc32, not hash(): fingerprints are compared on other machines, in other processes.
-    return zlib.crc32(norm.encode("utf-8", "surrogatepass")) & 0xFFFFFF
-
-
-def tokens_of(norm: str) -> list[str]:
-    """Words and single punctuation marks: what short anchors are aligned by."""
-    return _TOKEN.findall(norm)
-
-
-def bracket_depth(tokens: Sequence[str]) -> int:
-    """Brackets opened minus brackets closed."""
-    return sum(1 if t in "([{" else -1 if t in ")]}" else 0 for t in tokens)
-
-
-def block_hash(norms: Sequence[str]) -> int:
-    return zlib.crc32("\n".join(norms).encode("utf-8", "surrogatepass"))
-
-
-BLANK = line_key("")
-
-
-@lru_cache(maxsize=8)
-def lines_of(text: str) -> tuple[str, ...]:
-    """Lines as an editor numbers them: \\n, \\r\\n and \\r break lines; a final break ends the last line."""
-    lines = _BREAKS.split(text) if "\r" in text else text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return tuple(lines)
-
-
-def _indent(line: str) -> int:
-    return len(line[: len(line) - len(line.lstrip())].expandtabs(8))
-
-
-def block_end(lines: Sequence[str], i: int) -> int:
-    """Last line of the indentation block headed by line ``i`` (``i`` when nothing is indented under it).
-
-    A line back at the header's indentation that starts with a closing bracket still
-    belongs to it: ``) -> int:`` after a wrapped signature, ``}`` in C-like code.
-    """
-    base, last = _indent(lines[i]), i
-    for j in range(i + 1, len(lines)):
-        line = lines[j]
-        if not line.strip():
-            continue
-        ind = _indent(line)
-        if ind > base or (ind == base and _CLOSER.match(line)):
-            last = j
-        else:
-            break
-    return last
-
-
-class TextIndex:
-    """A file's lines, their normalised forms and hashes, where each hash occurs, and lazily
-    computed per-line facts (tokens, enclosing names)."""
-
-    def __init__(self, lines: tuple[str, ...]) -> None:
-        self.lines = lines
-        self.norms = [normalise(line) for line in lines]
-        self.keys = [line_key(s) for s in self.norms]
-        positions: defaultdict[int, list[int]] = defaultdict(list)
-        for i, k in enumerate(self.keys):
-            positions[k].append(i)
-        self.positions = dict(positions)
-        self._tokens: dict[int, list[str]] = {}
-        self._outer: dict[int, tuple[str, ...]] = {}
-
-    def tokens(self, i: int) -> list[str]:
-        if i not in self._tokens:
-            self._tokens[i] = tokens_of(self.norms[i])
-        return self._tokens[i]
-
-    def header(self, i: int) -> str | None:
-        m = _HEADER.match(self.lines[i])
-        return m.group(1) if m else None
-
-    def names(self, i: int) -> tuple[str, ...]:
-        """Up to three def/class names: the one line ``i`` heads, if any, then the enclosing ones."""
-        own = self.header(i)
-        return ((own,) if own else ()) + self._enclosing(i)[: 2 if own else 3]
-
-    def _enclosing(self, i: int) -> tuple[str, ...]:
-        # Memoised through the parent line, so a class's many methods share one upward scan.
-        if i not in self._outer:
-            threshold = _indent(self.lines[i]) if self.norms[i] else 1 << 30
-            parent = None
-            if threshold > 0:  # nothing encloses a line at the left margin
-                parent = next(
-                    (j for j in range(i - 1, max(-1, i - 5000), -1) if self.norms[j] and _indent(self.lines[j]) < threshold),
-                    None,
-                )
-            if parent is None:
-                self._outer[i] = ()
-            else:
-                name = self.header(parent)
-                self._outer[i] = (((name,) if name else ()) + self._enclosing(parent))[:3]
-        return self._outer[i]
-
-    def context(self, i: int, step: int) -> list[tuple[int, int]]:
-        """Up to CONTEXT_LINES (key, distance) pairs of informative lines (3 tokens or more: not a
-        blank, a bracket or a docstring quote) from line ``i`` on, walking by ``step``."""
-        out: list[tuple[int, int]] = []
-        j = i
-        while 0 <= j < len(self.keys) and len(out) < CONTEXT_LINES and abs(j - i) < 40:
-            if len(self.tokens(j)) >= 3:
-                out.append((self.keys[j], abs(j - i) + 1))
-            j += step
-        return out
-
-
-@lru_cache(maxsize=4)
-def index_of(text: str) -> TextIndex:
-    """The index of ``text``, cached: a server relocates every anchor of a file against the same text."""
-    return TextIndex(lines_of(text))
-
 
 @dataclass(frozen=True)
 class Match:
@@ -194,7 +62,7 @@ def find_block(fp: Fingerprint, index: TextIndex, near: int) -> Match | None:
         if (s, e) not in found or identical or m.score > found[(s, e)].score:
             found[(s, e)] = m
 
-    for p in sorted(_exact_copies(fp, index), key=lambda p: abs(p - near))[:MAX_COPIES]:
+    for p in _exact_copies(fp, index, near):
         e = _follow_block(fp, index, p, p + fp.n - 1)
         if e == p + fp.n - 1:
             consider(p, e, 1.0, identical=True)
@@ -223,7 +91,8 @@ def _follow_block(fp: Fingerprint, index: TextIndex, s: int, e: int) -> int:
     return e
 
 
-def _exact_copies(fp: Fingerprint, index: TextIndex) -> list[int]:
+def _exact_copies(fp: Fingerprint, index: TextIndex, near: int) -> list[int]:
+    """Start lines of unchanged copies of the anchor, nearest to ``near`` first, at most MAX_COPIES."""
     rarest: list[int] = []
     at = -1
     for i, k in enumerate(fp.head):
@@ -233,15 +102,16 @@ def _exact_copies(fp: Fingerprint, index: TextIndex) -> list[int]:
         if at < 0 or len(where) < len(rarest):
             rarest, at = where, i
     head, tail, n = list(fp.head), list(fp.tail), fp.n
-    out = []
-    for q in rarest:
-        p = q - at
+    out: list[int] = []
+    for p in sorted((q - at for q in rarest), key=lambda p: abs(p - near)):
         if p < 0 or p + n > len(index.keys) or index.keys[p : p + len(head)] != head:
             continue
         if tail and index.keys[p + n - len(tail) : p + n] != tail:
             continue
         if block_hash(index.norms[p : p + n]) == fp.whole:
             out.append(p)
+            if len(out) == MAX_COPIES:
+                break
     return out
 
 

@@ -24,24 +24,25 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Literal
 
-from colearner_lsp.core.anchor_match import (
+from colearner_lsp.core.anchor_match import find_block
+from colearner_lsp.core.anchor_text import (
     BLANK,
+    LINE_BREAKS,
     TextIndex,
     block_end,
     block_hash,
     bracket_depth,
-    find_block,
     index_of,
     line_key,
     lines_of,
     normalise,
+    raw_context,
     tokens_of,
 )
 
@@ -51,7 +52,6 @@ MAX_TEXT_LINES, MAX_TEXT_CHARS = 60, 2000  # anchors this small keep their text,
 # Below this score the best candidate is taken for different code: the anchor is lost.
 # Chosen from bench/bench_anchors.py's threshold sweep on real release histories.
 LOST_BELOW = 0.5
-_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,8 @@ class Fingerprint:
     block: bool  # the anchor is exactly one indentation block: follow the block's extent
 
     @classmethod
-    def of(cls, lines: Sequence[str], s: int, e: int) -> Fingerprint:
-        """Describe lines ``s..e`` (0-based, inclusive) of a file already split into lines."""
-        index = TextIndex(tuple(lines))
+    def of(cls, index: TextIndex, s: int, e: int) -> Fingerprint:
+        """Describe lines ``s..e`` (0-based, inclusive) of an indexed file."""
         norms, keys = index.norms[s : e + 1], index.keys[s : e + 1]
         n = e - s + 1
         head, tail = (keys, []) if n <= MAX_HASHED else (keys[: MAX_HASHED // 2], keys[-MAX_HASHED // 2 :])
@@ -138,7 +137,7 @@ class Fingerprint:
             names=index.names(s),
             header=index.header(s) is not None,
             # Only a line that opens a block (not a call wrapped over lines) makes the anchor follow it.
-            block=e > s and block_end(lines, s) == e and (index.header(s) is not None or norms[0].endswith((":", "{"))),
+            block=e > s and block_end(index.lines, s) == e and (index.header(s) is not None or norms[0].endswith((":", "{"))),
         )
 
     def to_json(self) -> dict:
@@ -205,7 +204,8 @@ class Fingerprint:
         return (lines[0], lines[-1]) if lines else (0, self.n - 1)
 
     def matches_at(self, lines: Sequence[str], p: int) -> bool:
-        """True when the anchored text sits unchanged at line ``p`` (the fast path: no index needed)."""
+        """True when the anchored text sits unchanged at line ``p``, among at least one of the lines
+        that surrounded it (the fast path: no index of the whole file needed)."""
         if p < 0 or p + self.n > len(lines):
             return False
         window = lines[p : p + self.n]
@@ -213,16 +213,14 @@ class Fingerprint:
             return False
         if block_hash([normalise(x) for x in window]) != self.whole:
             return False
-        return not self.block or block_end(lines, p) == p + self.n - 1
-
-
-def _pack(keys: Sequence[int]) -> str:
-    return base64.b64encode(b"".join(k.to_bytes(3, "big") for k in keys)).decode("ascii")
-
-
-def _unpack(packed: str) -> tuple[int, ...]:
-    raw = base64.b64decode(packed)
-    return tuple(int.from_bytes(raw[i : i + 3], "big") for i in range(0, len(raw), 3))
+        if self.block and block_end(lines, p) != p + self.n - 1:
+            return False
+        if not (self.before or self.after):
+            return True
+        # A generic line (``return decorator``) also sits unchanged in other places: the context
+        # tells whether this is the anchored one; when it does not, the full search weighs them all.
+        around = {k for k, _ in raw_context(lines, p - 1, -1) + raw_context(lines, p + self.n, 1)}
+        return any(k in around for k, _ in self.before + self.after)
 
 
 def _pack(keys: Sequence[int]) -> str:
@@ -248,7 +246,7 @@ def make_fingerprint(text: str, start_line: int, end_line: int) -> str:
         raise ValueError(f"start_line {start_line} is after end_line {end_line}")
     if end_line > len(lines):
         raise ValueError(f"end_line {end_line} is past the end of the file ({len(lines)} lines)")
-    fp = Fingerprint.of(lines, start_line - 1, end_line - 1)
+    fp = Fingerprint.of(index_of(text), start_line - 1, end_line - 1)
     raw = json.dumps(fp.to_json(), separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return _PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii").rstrip("=")
 
@@ -298,7 +296,7 @@ def shift_range(r: LineRange, edit: TextEdit) -> LineRange | None:
     replacing exactly the range becomes the range.  Returns None when the range's
     lines are all deleted, or replaced together with text around them.
     """
-    parts = _BREAKS.split(edit.new_text)
+    parts = LINE_BREAKS.split(edit.new_text)
     inserted_end = (
         edit.start_line + len(parts) - 1,
         (edit.start_char if len(parts) == 1 else 0) + len(parts[-1]),

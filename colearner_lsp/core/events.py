@@ -238,6 +238,8 @@ WRITERS: dict[str, frozenset[str]] = {
 # ---------------------------------------------------------------- envelope
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]00:00)$")
+# What now_ts() writes, so nearly every message: kept as it is (replay speed).
+_CANONICAL_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
 # The form uuid4() prints. Matching it first skips uuid.UUID(), which was half
@@ -270,7 +272,8 @@ class EnvelopeBase(Frozen):
     @field_validator("ts")
     @classmethod
     def _utc_rfc3339(cls, value: str) -> str:
-        if not _RFC3339.match(value):
+        canonical = _CANONICAL_TS.fullmatch(value) is not None
+        if not canonical and not _RFC3339.match(value):
             raise ValueError(f"{value!r} is not an RFC 3339 UTC time like 2026-01-31T12:00:00Z")
         try:
             moment = parse_ts(value)  # the shape is right; the date and time must exist too
@@ -278,7 +281,7 @@ class EnvelopeBase(Frozen):
             raise ValueError(f"{value!r} is not a real date and time ({exc})") from None
         # One spelling (microseconds, Z) so that times compare correctly as text
         # everywhere; the signature covers the message as sent, not this value.
-        return format_ts(moment)
+        return value if canonical else format_ts(moment)
 
     @field_validator("session_id", "event_id")
     @classmethod

@@ -70,32 +70,40 @@ def _session(state: State, event: EnvelopeBase) -> SessionState:
 
 def _lifecycle(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
-    insort(
-        session.transitions,
-        Transition(
-            from_=p.from_,
-            to=p.to,
-            reason=p.reason,
-            ts=event.ts,
-            actor=event.actor,
-            sender=event.sender,
-            seq=event.seq,
-            event_id=event.event_id,
-        ),
-        key=Transition.sort_key,
+    transition = Transition(
+        from_=p.from_,
+        to=p.to,
+        reason=p.reason,
+        ts=event.ts,
+        actor=event.actor,
+        sender=event.sender,
+        seq=event.seq,
+        event_id=event.event_id,
     )
-    _recompute_stage(session)
+    transitions = session.transitions
+    if not transitions or transitions[-1].sort_key() <= transition.sort_key():
+        # The usual case, a move newer than all before it: one more step of the
+        # same walk _recompute_stage makes, instead of the whole walk again.
+        transitions.append(transition)
+        session.stage = _step(session.stage, transition)
+    else:
+        insort(transitions, transition, key=Transition.sort_key)
+        _recompute_stage(session)
+
+
+def _step(stage: str, t: Transition) -> str:
+    """Apply one transition to ``stage`` (marking whether it applied); the stage after it."""
+    if t.from_ is None and t.to == "init":
+        t.applied = True  # the session's opening record
+        return stage
+    t.applied = t.from_ == stage and lifecycle.is_legal(stage, t.to)
+    return t.to if t.applied else stage
 
 
 def _recompute_stage(session: SessionState) -> None:
     stage = "init"
     for t in session.transitions:
-        if t.from_ is None and t.to == "init":
-            t.applied = True  # the session's opening record
-            continue
-        t.applied = t.from_ == stage and lifecycle.is_legal(stage, t.to)
-        if t.applied:
-            stage = t.to
+        stage = _step(stage, t)
     session.stage = stage
 
 

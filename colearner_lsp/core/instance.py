@@ -11,9 +11,10 @@ import json
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -31,13 +32,27 @@ from .events import (
 )
 from .fold import apply_event, fold
 from .ledger import Incoming, Ledger, Outcome
-from .receive import judge
+from .receive import Verdict, judge
 from .signing import load_private_key, public_key_text, sign_envelope
 from .state import State
 
 # Delivery plumbing that belongs to no coaching session still needs a session_id.
 NO_SESSION = "00000000-0000-0000-0000-000000000000"
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
+LEARNING_JSON_EVERY_S = 1.0  # while a stream of events arrives, rewrite learning.json at most this often
+PARALLEL_FROM = 64  # judge batches at least this big on a thread pool
+
+_judge_pool: ThreadPoolExecutor | None = None
+
+
+JUDGE_THREADS = max(2, min(4, os.cpu_count() or 2))
+
+
+def _judges() -> ThreadPoolExecutor:
+    global _judge_pool
+    if _judge_pool is None:
+        _judge_pool = ThreadPoolExecutor(max_workers=JUDGE_THREADS, thread_name_prefix="colearner-judge")
+    return _judge_pool
 
 TOPIC_KEY = {
     "learning_plan": "assignments",
@@ -72,6 +87,9 @@ class Instance:
         self.state = State()
         self._pos = 0
         self._session_events: dict[str, list[EnvelopeBase]] = {}  # parsed, in replay order once refolded
+        self._parsed: dict[str, EnvelopeBase] = {}  # events ``receive`` parsed, so ``refresh`` need not again
+        self._learning_dirty = False
+        self._learning_written = 0.0
         self._lock = threading.RLock()
         self._asked: dict[tuple[str, str, int], float] = {}
         self._config_mtime = self._stat_config()
@@ -174,7 +192,7 @@ class Instance:
             return False  # keep the last good configuration; doctor/CLI report the mistake
         return True
 
-    def refresh(self) -> list[EnvelopeBase]:
+    def refresh(self, defer_write: bool = False) -> list[EnvelopeBase]:
         """Fold events other processes (or the bus) appended since the last look.
 
         The ledger holds events in the order this instance learned of them,
@@ -182,13 +200,17 @@ class Instance:
         both fold to the same state, a session is folded in replay order
         ``(ts, sender, seq)``: an event that sorts before one already applied
         to its session makes that session be folded again from its events.
+
+        ``defer_write`` (the bus, reading a stream of events) writes
+        ``learning.json`` at most every ``LEARNING_JSON_EVERY_S``; the bus
+        calls ``flush_learning_json`` once it is idle.
         """
         with self._lock:
             rows = self.ledger.events_after(self._pos)
             applied = []
             late: set[str] = set()
             for row in rows:
-                event = EVENT_ADAPTER.validate_json(row.raw)
+                event = self._parsed.get(row.event_id) or EVENT_ADAPTER.validate_json(row.raw)
                 self._pos = row.pos
                 if not apply_event(self.state, event):
                     continue
@@ -202,8 +224,18 @@ class Instance:
             for session_id in late:
                 self._refold_session(session_id)
             if applied:
-                self.write_learning_json()
+                self._learning_dirty = True
+                if not defer_write or time.monotonic() - self._learning_written >= LEARNING_JSON_EVERY_S:
+                    self.flush_learning_json()
             return applied
+
+    def flush_learning_json(self) -> None:
+        """Write ``learning.json`` if the state changed since it was last written."""
+        with self._lock:
+            if self._learning_dirty:
+                self.write_learning_json()
+                self._learning_dirty = False
+                self._learning_written = time.monotonic()
 
     def _refold_session(self, session_id: str) -> None:
         """Fold one session again from its events in replay order."""
@@ -233,12 +265,18 @@ class Instance:
         with self._lock:
             self.reload_config()  # a peer trusted or removed since start-up counts at once
             students = {sid: s.student for sid, s in self.state.sessions.items()}
+            known = set(students)
+            verdicts = self._judge_all([m.raw for m in messages if not m.skip], students)
             judged = []
             for m in messages:
                 if m.skip:
                     judged.append(m)
                     continue
-                verdict = judge(m.raw, self.config, self.public_key, students)
+                verdict = next(verdicts)
+                event = verdict.event
+                if event is not None and event.session_id not in known and event.session_id in students:
+                    # A session first seen in this batch: judge again with what the batch taught.
+                    verdict = judge(m.raw, self.config, self.public_key, students)
                 env = verdict.envelope or {}
                 judged.append(
                     Incoming(
@@ -252,15 +290,33 @@ class Instance:
                         student=str(env.get("student"))[:200] if env.get("student") else None,
                     )
                 )
-                if verdict.accepted and verdict.event is not None and verdict.event.session_id != NO_SESSION:
-                    students.setdefault(verdict.event.session_id, verdict.event.student)
-            outcomes = self.ledger.accept(judged)
-            new = self.refresh()
+                if verdict.accepted and verdict.event is not None:
+                    self._parsed[verdict.event.event_id] = verdict.event
+                    if verdict.event.session_id != NO_SESSION:
+                        students.setdefault(verdict.event.session_id, verdict.event.student)
+            try:
+                outcomes = self.ledger.accept(judged)
+                new = self.refresh(defer_write=True)
+            finally:
+                self._parsed.clear()
             for event in new:
                 if event.event_type == "resync_request" and event.payload.sender == self.identity:
                     p = event.payload
                     self.ledger.requeue(self.identity, event.student, p.from_seq, p.to_seq)
             return Received(outcomes, new)
+
+    def _judge_all(self, raws: list[bytes], students: dict[str, str]) -> Iterator[Verdict]:
+        """Judge a batch; a big one on a thread pool, since Ed25519 verification
+        (the largest cost per message) runs without the GIL."""
+        config, public_key = self.config, self.public_key
+        if len(raws) < PARALLEL_FROM:
+            return (judge(raw, config, public_key, students) for raw in raws)
+        snapshot = dict(students)
+        pool = _judges()
+        size = -(-len(raws) // JUDGE_THREADS)
+        slices = [raws[i : i + size] for i in range(0, len(raws), size)]
+        done = pool.map(lambda part: [judge(raw, config, public_key, snapshot) for raw in part], slices)
+        return (verdict for part in done for verdict in part)
 
     def request_missing(self, tail_check: bool = False) -> list[EnvelopeBase]:
         """Ask peers to publish again what we are missing.

@@ -16,7 +16,7 @@ from typing import Any
 from ..core.evidence import EvidenceError, blob_sha_of
 from ..core.state import ExerciseState
 from .anchor_tracker import Tracked
-from .diagnostics import Finding, anchor_place, exercise_related, lost_note, safe_path, short
+from .diagnostics import AT_ANCHOR, Finding, exercise_related, lost_note, safe_path, short
 
 MATCH_TEXT = {
     "matches": "matches your checkout",
@@ -73,7 +73,6 @@ def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> l
     if ex.state == "passed":
         return []
     related = exercise_related(ex, t, ex.student)
-    start, end = anchor_place(t)
     found: list[Finding] = []
     if ex.state == "responded" and ex.responses and t is not None:
         answer = short(ex.responses[-1].get("text", ""), 300)
@@ -81,7 +80,7 @@ def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> l
             f"{lost_note(t)}{ex.student} responded to '{ex.topic}': {answer} — review it "
             "(code actions: Pass, Request revision, Request more evidence)."
         )
-        found.append(Finding(t.path, start, end, "information", message, ex.exercise_id, "review", related,
+        found.append(Finding(t.path, AT_ANCHOR, "information", message, ex.exercise_id, "review", related,
                              (("student", ex.student),)))
     snapshot = unreviewed_evidence(ex)
     if snapshot is not None:
@@ -90,7 +89,6 @@ def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> l
 
 
 def _evidence_findings(ex: ExerciseState, t: Tracked | None, snapshot: dict[str, Any], blobs: LocalBlobs, related) -> list[Finding]:  # type: ignore[no-untyped-def]
-    start, end = anchor_place(t)
     found: list[Finding] = []
     absent: list[str] = []
     who = f"Evidence from {ex.student} for '{ex.topic}' ({ex.exercise_id[:8]})"
@@ -102,12 +100,12 @@ def _evidence_findings(ex: ExerciseState, t: Tracked | None, snapshot: dict[str,
         if match == "missing":
             absent.append(path)
             continue
-        first, last = (start, end) if t is not None and path == t.path else (0, 0)
+        where = AT_ANCHOR if t is not None and path == t.path else (0, 0)
         message = f"{who}: {path} ({file.get('status', 'changed')}) {MATCH_TEXT[match]}."
-        found.append(Finding(path, first, last, "information", message, ex.exercise_id, "evidence", related,
+        found.append(Finding(path, where, "information", message, ex.exercise_id, "evidence", related,
                              (("student", ex.student), ("match", match), ("path", path), ("evidence_id", snapshot.get("event_id")))))
     if absent and t is not None:
         message = f"{who}: {', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not available in your checkout."
-        found.append(Finding(t.path, start, end, "information", message, ex.exercise_id, "evidence", related,
+        found.append(Finding(t.path, AT_ANCHOR, "information", message, ex.exercise_id, "evidence", related,
                              (("student", ex.student), ("match", "missing"), ("paths", tuple(absent)))))
     return found

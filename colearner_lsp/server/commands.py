@@ -48,6 +48,8 @@ def register(ls: ColearnerServer) -> None:
         if text is None:
             text, listed = answer_in_document(ls, args.document or "", args.exercise_id)
             evidence = evidence if evidence is not None else listed
+        if evidence:
+            await require_shareable(ls, args.exercise_id, evidence)
         async with snapshot_progress(ls, "colearner: evidence for your response", wanted=evidence is not None) as report:
             event_id = await ls.act(actions.respond, args.exercise_id, text, evidence=evidence, progress=report)
         return {"ok": True, "event_id": event_id, "exercise_id": args.exercise_id}
@@ -58,6 +60,8 @@ def register(ls: ColearnerServer) -> None:
         paths = list(args.paths or [])
         if args.uri is not None:
             paths.append(workspace_path(ls, args.uri))
+        if paths:
+            await require_shareable(ls, args.exercise_id, paths)
         async with snapshot_progress(ls, "colearner: evidence snapshot") as report:
             event = await ls.act(actions.attach_evidence, args.exercise_id, paths or None, args.request_id, progress=report)
         snapshot = event.payload
@@ -122,6 +126,14 @@ def workspace_path(ls: ColearnerServer, uri: str) -> str:
     if path is None:
         raise user_error(InvalidArgument(f"{uri} is not a file of this repository ({inst.root}); open a file inside it"))
     return path
+
+
+async def require_shareable(ls: ColearnerServer, exercise_id: str, paths: list[str]) -> None:
+    """Refuse, before anything is sent, files the student named that the scope would hold back."""
+    plan = await ls.act(actions.preview_evidence, exercise_id, paths)
+    if plan.refused:
+        listed = "; ".join(f"{path}: {reason}" for path, reason in plan.refused[:10])
+        raise user_error(InvalidArgument(f"nothing sent: the scope does not let these files be shared ({listed})"))
 
 
 def anchor_lines(r: Range) -> tuple[int, int]:

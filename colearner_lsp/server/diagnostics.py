@@ -1,16 +1,17 @@
 """What the student sees inline: one finding per exercise, mistake and evidence request.
 
-A :class:`Finding` is a diagnostic without LSP types: a file, 0-based lines, a
-severity, a message and the exercise it is about. ``student_findings`` derives
-them from an exercise's folded state and its tracked range; the
-:class:`DiagnosticStore` keeps them per exercise and hands out, per file, what
-to publish; ``to_diagnostic`` is the one place they become LSP diagnostics.
+A :class:`Finding` is a diagnostic without LSP types: a file, 0-based lines (or
+"wherever the exercise's code is now"), a severity, a message and the exercise
+it is about. ``student_findings`` derives them from an exercise's folded state;
+the :class:`DiagnosticStore` keeps them per exercise and hands out, per file,
+what to publish; :class:`DiagnosticJson` is the one place they become LSP
+diagnostics.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from lsprotocol import types
 
@@ -29,21 +30,27 @@ SEVERITY = {
 STATE_SEVERITY = {"assigned": "information", "acknowledged": "hint", "responded": "hint", "revise": "warning"}
 
 
+AT_ANCHOR = None  # a finding or related location placed wherever the exercise's code is now
+
+
 @dataclass(frozen=True)
 class Related:
     path: str
-    start: int
-    end: int
+    lines: tuple[int, int] | None  # 0-based first and last line; AT_ANCHOR: the exercise's current place
     message: str
 
 
 @dataclass(frozen=True)
 class Finding:
-    """A diagnostic in the making: lines ``start..end`` (0-based, inclusive) of ``path``."""
+    """A diagnostic in the making, about one exercise.
+
+    ``lines`` are 0-based and inclusive, or AT_ANCHOR: then the place is looked
+    up in the anchor tracker when publishing, so an edit that moves the code
+    moves the diagnostic without rebuilding it.
+    """
 
     path: str
-    start: int
-    end: int
+    lines: tuple[int, int] | None
     severity: str
     message: str
     exercise_id: str
@@ -77,8 +84,7 @@ def lost_note(t: Tracked | None) -> str:
 def exercise_related(ex: ExerciseState, t: Tracked | None, who: str) -> tuple[Related, ...]:
     if t is None:
         return ()
-    start, end = anchor_place(t)
-    return (Related(t.path, start, end, f"exercise '{ex.topic}' ({ex.exercise_id[:8]}) from {who}"),)
+    return (Related(t.path, AT_ANCHOR, f"exercise '{ex.topic}' ({ex.exercise_id[:8]}) from {who}"),)
 
 
 def _main_message(ex: ExerciseState) -> str:
@@ -102,10 +108,9 @@ def student_findings(ex: ExerciseState, t: Tracked | None) -> list[Finding]:
     """Everything the student should see about one open exercise."""
     if ex.state == "passed" or t is None:
         return []
-    start, end = anchor_place(t)
     related = exercise_related(ex, t, ex.coach)
     found = [
-        Finding(t.path, start, end, STATE_SEVERITY.get(ex.state, "information"), lost_note(t) + _main_message(ex),
+        Finding(t.path, AT_ANCHOR, STATE_SEVERITY.get(ex.state, "information"), lost_note(t) + _main_message(ex),
                 ex.exercise_id, "exercise", related, (("state", ex.state),))
     ]
     feedback = ex.latest_feedback
@@ -116,7 +121,7 @@ def student_findings(ex: ExerciseState, t: Tracked | None) -> list[Finding]:
             f"{ex.coach} asks for evidence on '{ex.topic}': {', '.join(request['paths'])} — {short(request['reason'], 200)}. "
             "Code action: Answer evidence request (shares a snapshot of the matching files the scope allows)."
         )
-        found.append(Finding(t.path, start, end, "information", message, ex.exercise_id, "evidence_request", related,
+        found.append(Finding(t.path, AT_ANCHOR, "information", message, ex.exercise_id, "evidence_request", related,
                              (("request_id", request["event_id"]),)))
     return found
 
@@ -129,7 +134,7 @@ def _mistakes(ex: ExerciseState, feedback: dict[str, Any], related: tuple[Relate
             continue
         last = max(first, m.get("end_line") or first)
         message = f"Mistake in '{ex.topic}': {short(m.get('text', ''), 300)} — next: {short(feedback.get('next_step', ''), 160)}"
-        found.append(Finding(path, first - 1, last - 1, "warning", message, ex.exercise_id, "mistake", related))
+        found.append(Finding(path, (first - 1, last - 1), "warning", message, ex.exercise_id, "mistake", related))
     return found
 
 
@@ -168,26 +173,41 @@ class DiagnosticStore:
         return list(self.by_exercise.get(exercise_id, []))
 
 
-def to_diagnostic(f: Finding, uri_of) -> types.Diagnostic:  # type: ignore[no-untyped-def]
-    """The LSP diagnostic for a finding; ``uri_of(path)`` gives a file's URI."""
-    return types.Diagnostic(
-        range=line_range(f.start, f.end),
-        message=f.message,
-        severity=SEVERITY[f.severity],
-        source=SOURCE,
-        code=f.kind,
-        data=f.data(),
-        related_information=[
-            types.DiagnosticRelatedInformation(location=types.Location(uri=uri_of(r.path), range=line_range(r.start, r.end)), message=r.message)
-            for r in f.related
-        ]
-        or None,
-    )
+class DiagnosticJson:
+    """Findings as publishDiagnostics JSON.
+
+    Built as plain JSON, once per finding (only the range is redone when the
+    code moves): on a file with hundreds of anchors, making and converting
+    lsprotocol objects on every keystroke costs more than the rest of an edit.
+    """
+
+    def __init__(self, uri_of: Callable[[str], str], place_of: Callable[[str], tuple[int, int]]) -> None:
+        self.uri_of = uri_of  # a file's URI
+        self.place_of = place_of  # an exercise's anchor lines now (0-based)
+        self._static: dict[str, dict[Finding, dict[str, Any]]] = {}  # per file, what does not move
+
+    def params(self, path: str, findings: Iterable[Finding], version: int | None) -> dict[str, Any]:
+        before, now = self._static.get(path, {}), {}
+        diagnostics = []
+        for f in findings:
+            static = now[f] = before.get(f) or self._static_part(f)
+            diagnostic = {"range": line_range(self.lines(f.lines, f.exercise_id)), **static}
+            if f.related:
+                diagnostic["relatedInformation"] = [
+                    {"location": {"uri": self.uri_of(r.path), "range": line_range(self.lines(r.lines, f.exercise_id))}, "message": r.message}
+                    for r in f.related
+                ]
+            diagnostics.append(diagnostic)
+        self._static[path] = now
+        return {"uri": self.uri_of(path), "version": version, "diagnostics": diagnostics}
+
+    def lines(self, lines: tuple[int, int] | None, exercise_id: str) -> tuple[int, int]:
+        return self.place_of(exercise_id) if lines is AT_ANCHOR else lines  # type: ignore[return-value]
+
+    @staticmethod
+    def _static_part(f: Finding) -> dict[str, Any]:
+        return {"severity": SEVERITY[f.severity].value, "source": SOURCE, "code": f.kind, "message": f.message, "data": f.data()}
 
 
-def line_range(first: int, last: int) -> types.Range:
-    return types.Range(start=types.Position(line=first, character=0), end=types.Position(line=last, character=END_OF_LINE))
-
-
-def diagnostics_for(findings: Iterable[Finding], uri_of) -> list[types.Diagnostic]:  # type: ignore[no-untyped-def]
-    return [to_diagnostic(f, uri_of) for f in findings]
+def line_range(lines: tuple[int, int]) -> dict[str, Any]:
+    return {"start": {"line": lines[0], "character": 0}, "end": {"line": lines[1], "character": END_OF_LINE}}

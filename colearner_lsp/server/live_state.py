@@ -17,7 +17,7 @@ from ..core.anchors import Relocation, TextEdit
 from ..core.state import ExerciseState
 from .anchor_tracker import AnchorTracker, Tracked, locate
 from .coach_review import LocalBlobs, coach_findings
-from .diagnostics import DiagnosticStore, Finding, safe_path, student_findings
+from .diagnostics import AT_ANCHOR, DiagnosticStore, Finding, anchor_place, safe_path, student_findings
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +94,23 @@ class LiveExercises:
         return touched
 
     def edited(self, path: str, edits: list[TextEdit]) -> set[str]:
-        """An open document changed: carry its anchors along."""
-        return self.update(self.tracker.apply_edits(path, edits))
+        """An open document changed: carry its anchors along (messages are rebuilt only for anchors just lost)."""
+        moved = self.tracker.apply_edits(path, edits)
+        lost = [eid for eid in moved if (t := self.tracker.get(eid)) is not None and t.lost]
+        return self.update(lost) | self.paths_of(moved)
 
     def relocated(self, path: str, text: str | None, keep_live: bool = False) -> set[str]:
         """A file's text changed in a way we did not follow edit by edit: search for its anchors again."""
-        return self.update(self.tracker.relocate_path(path, text, keep_live))
+        changed = self.tracker.relocate_path(path, text, keep_live)
+        return self.update(changed) | self.paths_of(changed)
 
     def refresh_path(self, path: str) -> set[str]:
         """Rebuild the findings that depend on a file's content (the coach's blob comparison)."""
-        ids = {f.exercise_id for f in self.store.for_path(path)}
-        return self.update(ids)
+        return self.update({f.exercise_id for f in self.store.for_path(path)})
+
+    def paths_of(self, exercise_ids: Iterable[str]) -> set[str]:
+        """The files showing something about these exercises (their places may have moved)."""
+        return {f.path for eid in exercise_ids for f in self.store.by_exercise.get(eid, ())}
 
     # ------------------------------------------------------------ queries
 
@@ -119,6 +125,13 @@ class LiveExercises:
 
     def tracked(self, exercise_id: str) -> Tracked | None:
         return self.tracker.get(exercise_id)
+
+    def place_of(self, exercise_id: str) -> tuple[int, int]:
+        """0-based first and last line of an exercise's code now (line 0 when lost)."""
+        return anchor_place(self.tracker.get(exercise_id))
+
+    def lines_of(self, f: Finding) -> tuple[int, int]:
+        return self.place_of(f.exercise_id) if f.lines is AT_ANCHOR else f.lines  # type: ignore[return-value]
 
     def anchored_paths(self) -> list[str]:
         return self.tracker.paths()

@@ -5,9 +5,18 @@ from __future__ import annotations
 import logging
 import sys
 
+from pygls.exceptions import JsonRpcException
+
 from ..core.errors import InvalidArgument
 from . import code_actions, code_lens, commands, documents, hover, requests
 from .server import ColearnerServer
+
+
+class AnsweredErrors(logging.Filter):
+    """pygls logs a traceback for every error response; ours answer bad input on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], JsonRpcException))
 
 
 def create_server() -> ColearnerServer:
@@ -27,9 +36,10 @@ def _host_port(tcp: str) -> tuple[str, int]:
 
 def run_server(tcp: str | None = None) -> int:
     """Serve until the client exits. Logs go to stderr: stdout carries the protocol."""
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="colearner-lsp %(levelname)s %(name)s: %(message)s")
-    for noisy in ("pygls", "aiokafka", "git"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Under the CLI, logging is already set up (COLEARNER_LOG picks the level); this covers direct use.
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="colearner: %(message)s")
+    logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message it sends at INFO
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(AnsweredErrors())
     ls = create_server()
     if tcp:
         host, port = _host_port(tcp)

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from cattrs import ClassValidationError, transform_error
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 
@@ -27,13 +28,11 @@ class Unparsable:
 
 
 def _reason(exc: BaseException) -> str:
+    """What did not fit, e.g. 'required field missing @ $.params.text_document'."""
     cause = exc.__cause__
-    if cause is None:
-        return str(exc) or exc.__class__.__name__
-    parts = [str(cause)]
-    for sub in getattr(cause, "exceptions", ())[:3]:
-        parts.append(str(sub))
-    return "; ".join(p for p in parts if p)[:500]
+    if isinstance(cause, ClassValidationError):
+        return "; ".join(transform_error(cause)[:5])[:500]
+    return str(cause or exc) or exc.__class__.__name__
 
 
 class ColearnerProtocol(LanguageServerProtocol):

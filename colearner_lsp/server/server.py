@@ -15,19 +15,21 @@ import importlib.metadata
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import default_converter
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..core.errors import ColearnerError
 from ..core.evidence import EvidenceError
 from ..core.instance import Instance
 from ..core.scope import ScopeError
-from .diagnostics import Finding, diagnostics_for, safe_path
+from .diagnostics import DiagnosticJson, safe_path
 from .live_state import LiveExercises, place_all
 from .protocol import ColearnerProtocol
 from .status import status_of
@@ -52,6 +54,19 @@ def user_error(exc: BaseException) -> JsonRpcException:
 USER_ERRORS = (ColearnerError, ScopeError, EvidenceError)
 
 
+@dataclass(frozen=True)
+class PreparedJson:
+    """Params already in JSON form: sent as they are, without cattrs walking them again."""
+
+    value: dict[str, Any]
+
+
+def converter_factory():  # type: ignore[no-untyped-def]
+    converter = default_converter()
+    converter.register_unstructure_hook(PreparedJson, lambda prepared: prepared.value)
+    return converter
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("colearner")
@@ -61,14 +76,15 @@ def _version() -> str:
 
 class ColearnerServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("colearner", _version(), protocol_cls=ColearnerProtocol)
+        super().__init__("colearner", _version(), protocol_cls=ColearnerProtocol, converter_factory=converter_factory)
         self.inst: Instance | None = None
         self.live: LiveExercises | None = None
         self.bus: Any = None  # KafkaBus, imported when started
         self.tasks: set[asyncio.Task[Any]] = set()
         self.open_docs: dict[str, str] = {}  # repository path → the URI the editor uses for it
         self._cursor = 0  # ledger position whose events are shown
-        self._published: dict[str, tuple[str, tuple[Finding, ...]]] = {}  # path → (uri, findings)
+        self._published: dict[str, tuple[str, list[Any]]] = {}  # path → (uri, diagnostics sent)
+        self._json: DiagnosticJson | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._last_publish: dict[str, float] = {}
         self._status: dict[str, Any] | None = None
@@ -109,6 +125,7 @@ class ColearnerServer(LanguageServer):
             return
         self.inst, self._cursor = inst, cursor
         self.live = LiveExercises(inst.identity, inst.role, inst.root, inst.state.exercises, self.text_of)
+        self._json = DiagnosticJson(self.uri_of, self.live.place_of)
         placed = await asyncio.to_thread(place_all, self.live.shown(), self.disk_text)
         self.publish(self.live.adopt(placed))
         for path in list(self.open_docs):
@@ -190,6 +207,8 @@ class ColearnerServer(LanguageServer):
             return
         status = status_of(self.inst, bool(self.bus and self.bus.connected))
         if status != self._status:
+            if status["broker"] == "offline" and (self._status or {}).get("broker") != "offline" and self.bus and self.bus.last_error:
+                log.warning("Kafka is offline; events wait in the outbox (%s)", self.bus.last_error)
             self._status = status
             self.protocol.notify("colearner/status", status)
 
@@ -215,20 +234,20 @@ class ColearnerServer(LanguageServer):
         timer = self._timers.pop(path, None)
         if timer is not None:
             timer.cancel()
-        if self.live is None:
+        if self.live is None or self._json is None:
             return
-        findings = tuple(self.live.store.for_path(path))
         uri = self.uri_of(path)
-        before_uri, before = self._published.get(path, (uri, ()))
+        before_uri, before = self._published.get(path, (uri, None))
         if before_uri != uri:  # the editor opened the file under another URI: clear the old one
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=before_uri, diagnostics=[]))
-            before = ()
-        if findings == before and path in self._published:
+            self.protocol.notify(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, PreparedJson({"uri": before_uri, "diagnostics": []}))
+            before = None
+        version = self.workspace.get_text_document(uri).version if path in self.open_docs else None
+        params = self._json.params(path, self.live.store.for_path(path), version)
+        if params["diagnostics"] == before:
             return
-        self._published[path] = (uri, findings)
+        self._published[path] = (uri, params["diagnostics"])
         self._last_publish[path] = asyncio.get_running_loop().time()
-        diagnostics = diagnostics_for(findings, self.uri_of)
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self.protocol.notify(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, PreparedJson(params))
 
     def show_message(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
@@ -260,8 +279,11 @@ class ColearnerServer(LanguageServer):
         return self.disk_text(path)
 
     def disk_text(self, path: str) -> str | None:
+        """The file on disk (None when missing); the first read also sets the baseline the watch compares with."""
+        target = self.require().root / path
+        self._mtimes.setdefault(path, _stamp(target))
         try:
-            return (self.require().root / path).read_text(encoding="utf-8", errors="replace")
+            return target.read_text(encoding="utf-8", errors="replace")
         except (OSError, ValueError):
             return None
 
@@ -278,15 +300,20 @@ class ColearnerServer(LanguageServer):
         if root is None:
             return changed
         for path in paths:
-            try:
-                info = os.stat(root / path)
-                seen: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
-            except OSError:
-                seen = None
+            seen = _stamp(root / path)
             if path in self._mtimes and self._mtimes[path] != seen:
+                self._mtimes[path] = seen
                 changed[path] = self.disk_text(path)
             self._mtimes[path] = seen
         return changed
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def _open_at(folder: Path) -> tuple[Instance, int]:

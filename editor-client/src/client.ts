@@ -9,7 +9,7 @@ import { Methods, Status } from './protocol';
 import { checkServerImportable, resolveInterpreter, ServerLaunchError, serverOptions } from './serverLaunch';
 import { openSetting, readSettings } from './settings';
 
-export const AGENT_CONFIG = path.join('.colearner', 'agent.yaml');
+const AGENT_CONFIG = path.join('.colearner', 'agent.yaml');
 
 export type ConnectionState =
     | { kind: 'noFolder' }
@@ -128,7 +128,8 @@ export class ColearnerClient implements vscode.Disposable {
         const client = this.client;
         this.client = undefined;
         this.latestStatus = undefined;
-        if (client) {
+        // A client whose start failed has no server left to stop.
+        if (client?.needsStop()) {
             try {
                 await client.dispose();
             } catch (error) {

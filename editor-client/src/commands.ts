@@ -21,7 +21,7 @@ import {
 import { SHOW_STATUS_COMMAND, statusDetails } from './statusBar';
 import { OPEN_ANCHOR_COMMAND, SessionTree } from './treeView';
 
-export const UiCommands = {
+const UiCommands = {
     restart: 'colearner.restart',
     openDashboard: 'colearner.ui.openDashboard',
     refresh: 'colearner.ui.refresh',
@@ -36,7 +36,7 @@ export const UiCommands = {
     advanceSession: 'colearner.ui.advanceSession',
 } as const;
 
-export interface Views {
+interface Views {
     client: ColearnerClient;
     tree: SessionTree;
     dashboard: DashboardPanel;

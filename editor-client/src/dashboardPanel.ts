@@ -75,7 +75,7 @@ ${body}
 }
 
 /** The page's content for one `colearner/dashboard` answer. */
-export function dashboardBody(dashboard: Dashboard): string {
+function dashboardBody(dashboard: Dashboard): string {
     const cohort = dashboard.cohort;
     const stages = Object.entries(cohort.per_stage)
         .map(([stage, count]) => `${escapeHtml(stage)} ${count}`)
@@ -130,6 +130,6 @@ function duration(seconds: number | null): string {
     return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
     return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

@@ -25,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): void {
         tree,
         dashboard,
         client.onState((state) => {
-            statusBar.showState(state);
+            statusBar.showState(state, client?.status);
             tree.refresh();
         }),
         // Every status the server sends means something may have changed: redraw all views.

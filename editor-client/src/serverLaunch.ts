@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Executable, ServerOptions, TransportKind } from 'vscode-languageclient/node';
+import { Executable, ServerOptions } from 'vscode-languageclient/node';
 import { Settings } from './settings';
 
 /** A problem the user fixes (install colearner, set colearner.python); its message says how. */
@@ -55,12 +55,13 @@ export function checkServerImportable(python: string, folder: string): Promise<v
     });
 }
 
-/** The server's command line, run in the workspace folder over stdio. */
+/** The server's command line, run in the workspace folder, speaking LSP on stdin/stdout. */
 export function serverOptions(python: string, settings: Settings, folder: string): ServerOptions {
+    // No `transport`: the client then talks over the process's stdio as is, where
+    // TransportKind.stdio would append a `--stdio` that `colearner serve` does not take.
     const run: Executable = {
         command: python,
         args: ['-m', 'colearner_lsp', 'serve', ...settings.serverArgs],
-        transport: TransportKind.stdio,
         options: { cwd: folder },
     };
     return { run, debug: run };

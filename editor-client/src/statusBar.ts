@@ -17,7 +17,11 @@ export class StatusBar implements vscode.Disposable {
         this.item.show();
     }
 
-    showState(state: ConnectionState): void {
+    /** Shows the connection state; once running, the server's last status if it sent one already. */
+    showState(state: ConnectionState, status?: Status): void {
+        if (state.kind === 'running' && status) {
+            return this.showStatus(status);
+        }
         this.item.backgroundColor = undefined;
         switch (state.kind) {
             case 'noFolder':

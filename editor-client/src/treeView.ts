@@ -79,8 +79,11 @@ function emptyMessage(role: string): string {
 
 function childrenOf(node: Node): Node[] {
     switch (node.kind) {
-        case 'session':
-            return [{ kind: 'plan', steps: node.session.plan.steps, goals: node.session.plan.goals }, ...byState(node.session.exercises)];
+        case 'session': {
+            const { steps, goals } = node.session.plan;
+            const plan: Node[] = steps.length || goals.length ? [{ kind: 'plan', steps, goals }] : [];
+            return [...plan, ...byState(node.session.exercises)];
+        }
         case 'plan':
             return [
                 ...node.goals.map((goal): Node => ({ kind: 'text', label: goal, icon: 'target' })),

@@ -49,7 +49,8 @@ class Wire:
 
     ``publish`` drains an instance's outbox into the logs and marks the events
     sent, as the bus does after the broker's ack; ``deliver`` feeds an instance
-    every message past its stored position, as a consumer would.
+    every message past its stored position, as a consumer would, then lets
+    ``learning.json`` be written as the bus does when it falls idle.
     """
 
     def __init__(self) -> None:
@@ -72,7 +73,11 @@ class Wire:
             start = positions.get((topic, 0), (0, None))[0]
             for offset, raw in enumerate(self.logs[topic][start:], start=start):
                 batch.append(Incoming(raw=raw, topic=topic, partition=0, offset=offset))
-        return list(inst.receive(batch).outcomes) if batch else []
+        if not batch:
+            return []
+        outcomes = list(inst.receive(batch).outcomes)
+        inst.flush_learning_json()  # what the bus does once it has read everything waiting
+        return outcomes
 
     def exchange(self, *instances: Instance, rounds: int = 2) -> None:
         """Publish and deliver among ``instances`` until everything has gone round."""

@@ -124,27 +124,37 @@ def test_whole_loop(two: tuple[Instance, Instance, Wire]) -> None:
             again.close()
 
 
-def test_learning_json_is_replaced_atomically(two: tuple[Instance, Instance, Wire], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_learning_json_is_replaced_atomically(two: tuple[Instance, Instance, Wire]) -> None:
+    """A reader polling learning.json while it is rewritten only ever sees whole files."""
+    import threading
+
     coach, student, wire = two
     session_id = started(coach, student, wire)
     path = student.root / ".colearner" / "learning.json"
-    renames: list[tuple[str, str]] = []
-    import colearner_lsp.core.instance as instance_module
+    stop = threading.Event()
+    seen: list[int] = []
+    torn: list[str] = []
 
-    real_replace = instance_module.os.replace
+    def reader() -> None:
+        while not stop.is_set():
+            text = path.read_text(encoding="utf-8")
+            try:
+                seen.append(len(json.loads(text)["sessions"][0]["confidence_trend"]))
+            except (ValueError, KeyError, IndexError):
+                torn.append(text[-80:])
 
-    def spy(src: Any, dst: Any) -> None:
-        # at the moment of the swap the old file is still whole and the new one complete
-        json.loads(Path(src).read_text())
-        if Path(dst).exists():
-            json.loads(Path(dst).read_text())
-        renames.append((Path(src).name, Path(dst).name))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(instance_module.os, "replace", spy)
-    actions.submit_progress(student, session_id, ["step-1"], {"topic 1": 0.8})
-    assert renames and all(dst == "learning.json" and src.startswith(".learning.") for src, dst in renames)
-    assert json.loads(path.read_text())["sessions"][0]["completed"] == ["step-1"]
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for i in range(40):
+            actions.submit_progress(student, session_id, [], {"topic 1": i / 40})
+    finally:
+        stop.set()
+        thread.join()
+    assert torn == [] and len(seen) > 10
+    assert seen == sorted(seen)  # never an older state after a newer one
+    assert json.loads(path.read_text())["sessions"][0]["confidence"] == {"topic 1": 39 / 40}
+    assert not list(path.parent.glob(".learning.*.tmp"))
 
 
 def test_respond_without_ack_and_with_evidence(two: tuple[Instance, Instance, Wire]) -> None:

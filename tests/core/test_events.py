@@ -248,6 +248,20 @@ def test_ts_of_the_right_shape_but_no_real_time(ts: str, why: str) -> None:
     assert f"{ts!r} is not a real date and time" in msg and why in msg
 
 
+@pytest.mark.parametrize(
+    ("ts", "kept"),
+    [
+        ("2026-01-31T12:00:00.123456Z", "2026-01-31T12:00:00.123456Z"),
+        ("2026-01-31T12:00:00Z", "2026-01-31T12:00:00.000000Z"),
+        ("2026-01-31T12:00:00.5+00:00", "2026-01-31T12:00:00.500000Z"),
+        ("2026-01-31T12:00:00.123456789Z", "2026-01-31T12:00:00.123456Z"),
+    ],
+)
+def test_times_have_one_spelling(ts: str, kept: str) -> None:
+    # so that they sort correctly as text (the fold orders moves by ts)
+    assert parse_event(envelope("progress_update", SEED_PROGRESS, ts=ts)).ts == kept
+
+
 @pytest.mark.parametrize("ts", ["2026-01-31T12:00:00Z", "2026-01-31T12:00:00.123456Z", "2026-01-31T12:00:00+00:00"])
 def test_good_ts(ts: str) -> None:
     event = parse_event(envelope("progress_update", SEED_PROGRESS, ts=ts))

@@ -209,8 +209,8 @@ def test_interleaving_senders_reaches_the_same_stages(stream: tuple[list[dict[st
     assert stages(shuffled) == stages(reference) == stream[1]
     assert sender_view(shuffled) == sender_view(reference)
     assert shuffled.waiting == {}  # everything that waited for its exercise got applied
-    assert [[t.event_id for t in s.transitions] for s in shuffled.sessions.values()] == [
-        [t.event_id for t in reference.sessions[sid].transitions] for sid in shuffled.sessions
+    assert [[(t.event_id, t.applied) for t in s.transitions] for s in shuffled.sessions.values()] == [
+        [(t.event_id, t.applied) for t in reference.sessions[sid].transitions] for sid in shuffled.sessions
     ]
 
 
@@ -253,6 +253,19 @@ def test_transitions_sort_by_time_not_arrival() -> None:
     practice = make(script, session, "alice", "session_lifecycle", {"from": "plan", "to": "practice"})
     s = fold([practice, opened, plan]).sessions[session]
     assert s.stage == "practice" and [t.to for t in s.transitions] == ["init", "plan", "practice"]
+
+
+def test_stage_is_the_same_whether_moves_arrive_in_order_or_not() -> None:
+    """Appending a newer move steps the stage; an older one refolds the whole list."""
+    script, session = Script(), str(uuid.uuid4())
+    moves = [(None, "init"), ("init", "plan"), ("init", "practice"), ("plan", "practice"), ("practice", "review"),
+             ("review", "practice"), ("review", "done"), ("practice", "review"), ("review", "done")]
+    events = [make(script, session, COACH, "session_lifecycle", {"from": a, "to": b} if a else {"to": b}) for a, b in moves]
+    expected = [True, True, False, True, True, True, False, True, True]
+    for order in (events, events[::-1], events[1::2] + events[0::2]):
+        s = fold(order).sessions[session]
+        assert [t.applied for t in s.transitions] == expected
+        assert s.stage == "done"
 
 
 def test_plan_progress_and_confidence() -> None:

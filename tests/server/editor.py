@@ -9,6 +9,9 @@ diagnostics, list code actions, run commands.
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
+from concurrent.futures import Future
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -121,6 +124,19 @@ class Editor:
         return await self.client.workspace_execute_command_async(
             types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
         )
+
+    async def raw_request(self, method: str, params: Any) -> Any:
+        """Send a request as raw JSON, bypassing the client's own typing (to send malformed params)."""
+        protocol = self.client.protocol
+        msg_id = f"raw-{uuid.uuid4()}"
+        answer: Future[Any] = Future()
+        protocol._request_futures[msg_id] = answer
+        body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}).encode()
+        self.write_raw(body)
+        return await asyncio.wrap_future(answer)
+
+    def write_raw(self, body: bytes) -> None:
+        self.client.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
     async def request(self, method: str, params: Any = None) -> Any:
         """A custom request's result as plain JSON values."""

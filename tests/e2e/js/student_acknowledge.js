@@ -20,17 +20,24 @@ runDriver(async ({ page, params, result, step, shot }) => {
     await openFile(page, params.path);
     await goToLine(page, params.line);
 
-    step('wait for the diagnostic');
-    await page.locator(SQUIGGLES).first().waitFor({ timeout: 60_000 });
-    result.squiggles = await page.locator(SQUIGGLES).count();
-
-    step('read the Problems panel');
+    step('wait for the diagnostic: a squiggle, or a Problems row at the line');
     await page.keyboard.press('Control+Shift+M');
     const rows = page.locator('.markers-panel .monaco-list-row');
-    await rows.first().waitFor({ timeout: 30_000 });
-    result.problems = (await rows.allTextContents()).map((text) => text.trim());
-    result.problem_at_line = result.problems.find((text) => text.includes(`[Ln ${params.line},`)) ?? null;
+    const atLine = `[Ln ${params.line},`;
+    const deadline = Date.now() + 60_000;
+    do {
+        result.squiggles = await page.locator(SQUIGGLES).count();
+        result.problems = (await rows.allTextContents()).map((text) => text.trim());
+        result.problem_at_line = result.problems.find((text) => text.includes(atLine)) ?? null;
+        if (result.squiggles > 0 || result.problem_at_line) {
+            break;
+        }
+        await page.waitForTimeout(500);
+    } while (Date.now() < deadline);
     await shot('02-diagnostic');
+    if (!result.squiggles && !result.problem_at_line) {
+        throw new Error(`no diagnostic at line ${params.line} within 60 s; Problems: ${JSON.stringify(result.problems)}`);
+    }
 
     step('quick fix on the anchored line');
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();

@@ -120,4 +120,4 @@ async function notificationTexts(page) {
     return page.locator('.notifications-toasts .notification-list-item-message, .notifications-center .notification-list-item-message').allTextContents();
 }
 
-module.exports = { runDriver, openWorkbench, waitForStatus, runCommand, openFile, goToLine, notificationTexts, STATUS_ITEM };
+module.exports = { runDriver, openWorkbench, waitForStatus, runCommand, openFile, goToLine };

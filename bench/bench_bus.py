@@ -1,0 +1,225 @@
+"""Benchmark: the Kafka bus end to end on the embedded broker, in one run.
+
+    python bench/bench_bus.py                  # 10,000 progress events
+    python bench/bench_bus.py --events 2000    # quicker
+
+Figures:
+
+- delivery, student → coach: the student's instance emits N progress events
+  (``Instance.emit``, signed, in the ledger) and publishes them; then the
+  coach's ``KafkaBus`` reads, judges (schema, Ed25519 signature, roster),
+  stores and folds them. Measured: applied events per second at the coach,
+  from its first poll to the N-th event applied (connection set-up excluded).
+- the same messages read by a bare aiokafka consumer (same broker, same topic,
+  same run, same fetch settings, nothing done with them): the ratio of the two
+  rates says what colearner's receiving costs over Kafka itself.
+- CLI-to-CLI latency of one assignment: from starting ``colearner assign`` (a
+  new Python process: start-up, sync, sign, publish) until the student's live
+  bus loop (``KafkaBus.run()``, as in the language server) applied it; and,
+  separately, until a new ``colearner inbox`` process shows it.
+
+Goals: >= 10,000 applied events/s and a ratio >= 0.3. Prints figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # colearner_lsp when not installed
+
+from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
+
+from colearner_lsp.bus.broker import EmbeddedBroker  # noqa: E402
+from colearner_lsp.bus.kafka_bus import KafkaBus, connection_options, partition_for  # noqa: E402
+from colearner_lsp.core import actions  # noqa: E402
+from colearner_lsp.core.events import ProgressUpdate  # noqa: E402
+from colearner_lsp.core.identity import init_instance, trust_peer  # noqa: E402
+from colearner_lsp.core.instance import Instance  # noqa: E402
+
+APPLIED_GOAL = 10_000
+RATIO_GOAL = 0.3
+EMIT_BATCH = 500
+SAMPLE = "def total(items):\n    s = 0\n    for i in items:\n        s += i\n    return s\n"
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pair(base: Path, bootstrap: str) -> tuple[Path, Path]:
+    coach, student = base / "coach", base / "student"
+    coach.mkdir()
+    git(coach, "init", "-q", "-b", "main")
+    git(coach, "-c", "user.email=c@example.com", "-c", "user.name=c", "commit", "-q", "--allow-empty", "-m", "start")
+    (coach / "total.py").write_text(SAMPLE)
+    git(coach, "add", "total.py")
+    git(coach, "-c", "user.email=c@example.com", "-c", "user.name=c", "commit", "-q", "-m", "code")
+    git(base, "clone", "-q", str(coach), str(student))
+    _, coach_key = init_instance(coach, "coach", "carol", bootstrap)
+    _, student_key = init_instance(student, "student", "sam", bootstrap)
+    trust_peer(coach, "sam", student_key)
+    trust_peer(student, "carol", coach_key)
+    return coach, student
+
+
+async def sync(inst: Instance) -> None:
+    bus = KafkaBus(inst)
+    try:
+        await bus.sync(timeout=60)
+    finally:
+        await bus.close()
+
+
+async def coach_apply_rate(coach: Instance, n: int) -> tuple[float, float]:
+    """Seconds for the coach's bus to apply ``n`` waiting events; and events/s."""
+    bus = KafkaBus(coach)
+    await bus.connect()
+    await bus.verify_positions()
+    applied = 0
+    started = time.perf_counter()
+    try:
+        while applied < n:
+            applied += len(await bus.poll(timeout_ms=200))
+        took = time.perf_counter() - started
+    finally:
+        await bus.close()
+    return took, n / took
+
+
+async def raw_rate(coach: Instance, topic: str, partition: int, n: int) -> float:
+    """A bare aiokafka consumer, same settings as the bus, reading the same ``n`` messages."""
+    options = connection_options(coach.config)
+    consumer = AIOKafkaConsumer(
+        group_id=None, enable_auto_commit=False, fetch_max_wait_ms=20, max_partition_fetch_bytes=2_097_152, **options  # type: ignore[arg-type]
+    )
+    await consumer.start()
+    tp = TopicPartition(topic, partition)
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, 0)
+        seen = 0
+        started = time.perf_counter()
+        while seen < n:
+            batch = await consumer.getmany(tp, timeout_ms=200, max_records=500)
+            seen += sum(len(r) for r in batch.values())
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+def cli(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "colearner_lsp", *args], cwd=cwd, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def assignment_latency(coach_root: Path, student_root: Path, session_id: str, rounds: int) -> tuple[list[float], list[float]]:
+    """CLI assign → the student's live loop applied it; CLI assign → a new ``inbox`` shows it."""
+    student = Instance.open(student_root)
+    arrived: dict[str, float] = {}
+
+    def on_applied(events: list) -> None:
+        for e in events:
+            if e.event_type == "exercise_assigned":
+                arrived[e.payload.exercise_id] = time.perf_counter()
+
+    bus = KafkaBus(student, on_applied=on_applied)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(bus.run(idle_ms=50),), daemon=True)
+    thread.start()
+    to_loop: list[float] = []
+    to_inbox: list[float] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not bus.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for i in range(rounds):
+            started = time.perf_counter()
+            exercise_id = cli(coach_root, "assign", session_id, "--topic", f"t{i}", "--exercise", "e", "--expected", "x",
+                              "--file", "total.py", "--lines", "2-4")
+            while exercise_id not in arrived and time.perf_counter() - started < 30:
+                time.sleep(0.002)
+            to_loop.append(arrived[exercise_id] - started)
+        loop.call_soon_threadsafe(bus.stop)
+        thread.join(30)
+        for i in range(rounds):
+            started = time.perf_counter()
+            exercise_id = cli(coach_root, "assign", session_id, "--topic", f"u{i}", "--exercise", "e", "--expected", "x",
+                              "--file", "total.py", "--lines", "2-4")
+            inbox = subprocess.run([sys.executable, "-m", "colearner_lsp", "inbox", "--json"], cwd=student_root,
+                                   capture_output=True, text=True, check=True).stdout
+            assert exercise_id in inbox
+            to_inbox.append(time.perf_counter() - started)
+    finally:
+        if thread.is_alive():
+            loop.call_soon_threadsafe(bus.stop)
+            thread.join(30)
+    return to_loop, to_inbox
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5, help="assignments timed for the latency")
+    parser.add_argument("--profile", action="store_true", help="cProfile the coach's receiving; print the top 25")
+    args = parser.parse_args()
+    n = args.events
+
+    with tempfile.TemporaryDirectory(prefix="colearner-bench-") as tmp, EmbeddedBroker() as broker:
+        base = Path(tmp)
+        os.environ["COLEARNER_KEY_DIR"] = str(base / "keys")
+        os.environ["COLEARNER_BOOTSTRAP"] = broker.bootstrap
+        coach_root, student_root = make_pair(base, broker.bootstrap)
+        coach, student = Instance.open(coach_root), Instance.open(student_root)
+        session_id = actions.start_session(coach, "sam")
+        asyncio.run(sync(coach))
+        asyncio.run(sync(student))
+        print(f"embedded broker on {broker.bootstrap}; {n:,} progress events, student → coach")
+
+        started = time.perf_counter()
+        for i in range(0, n, EMIT_BATCH):
+            student.emit(session_id, "sam", [("progress_update", ProgressUpdate(confidence={"reading": (i + j) % 100 / 100})) for j in range(min(EMIT_BATCH, n - i))])
+        emitted = time.perf_counter() - started
+        started = time.perf_counter()
+        asyncio.run(sync(student))
+        published = time.perf_counter() - started
+        print(f"  student: emitted (signed, in the ledger) at {n / emitted:,.0f}/s; published and read back at {n / published:,.0f}/s")
+
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        took, rate = asyncio.run(coach_apply_rate(coach, n))
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        assert coach.state.events_applied >= n
+        raw = asyncio.run(raw_rate(coach, coach.config.topics.progress, partition_for("sam"), n))
+        print(f"  coach applied {n:,} in {took:.2f}s: {rate:,.0f} events/s (goal {APPLIED_GOAL:,}) "
+              f"{'ok' if rate >= APPLIED_GOAL else 'MISSED'}")
+        print(f"  bare aiokafka read of the same messages: {raw:,.0f} msg/s; ratio {rate / raw:.2f} (goal {RATIO_GOAL}) "
+              f"{'ok' if rate / raw >= RATIO_GOAL else 'MISSED'}")
+
+        to_loop, to_inbox = assignment_latency(coach_root, student_root, session_id, args.rounds)
+        print(f"CLI-to-CLI latency of one assignment, {args.rounds} rounds:")
+        print(f"  'colearner assign' started → student's live bus loop applied it: median {statistics.median(to_loop) * 1000:.0f} ms, "
+              f"max {max(to_loop) * 1000:.0f} ms")
+        print(f"  'colearner assign' started → a new 'colearner inbox' printed it (two processes in turn): median "
+              f"{statistics.median(to_inbox) * 1000:.0f} ms, max {max(to_inbox) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

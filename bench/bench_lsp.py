@@ -1,0 +1,304 @@
+"""Benchmark: the language server (``colearner serve``) in one run on the embedded broker.
+
+    python bench/bench_lsp.py                       # 200 deliveries, 10,000 exercises
+    python bench/bench_lsp.py --deliveries 50 --exercises 2000   # quicker
+
+Figures (p50 / p99):
+
+- delivery: from the coach's assign (``actions.assign_exercise`` + ``KafkaBus.publish``)
+  until the student's server has sent ``publishDiagnostics`` naming the exercise,
+  beside the raw aiokafka round trip (send_and_wait → getone) on the same broker;
+- code action and hover, with 10,000 exercises in the student's ledger (100 anchors
+  in the file asked about);
+- didChange → publishDiagnostics on a 10,000-line file holding 500 anchors (each
+  change inserts or removes a line at the top, so every anchor moves), at a fast
+  typist's pace (one change per 50 ms) and, for reference, in bursts.
+
+Goals: delivery p99 <= 2 x raw p99 + 5 ms; code action and hover p99 <= 10 ms;
+didChange p99 <= 20 ms. The server is timed through a bare JSON client
+(bench/lsp_raw.py) so that a typed client's conversions are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # colearner_lsp when not installed
+
+from pygls.uris import from_fs_path  # noqa: E402
+
+from bench.kafka_baseline import raw_roundtrip_latencies  # noqa: E402
+from bench.lsp_raw import RawClient  # noqa: E402
+from colearner_lsp.bus.broker import EmbeddedBroker  # noqa: E402
+from colearner_lsp.bus.kafka_bus import KafkaBus  # noqa: E402
+from colearner_lsp.core import actions  # noqa: E402
+from colearner_lsp.core.anchoring import head_commit  # noqa: E402
+from colearner_lsp.core.anchors import make_fingerprint  # noqa: E402
+from colearner_lsp.core.events import Anchor, ExerciseAssigned, new_id  # noqa: E402
+from colearner_lsp.core.identity import init_instance, trust_peer  # noqa: E402
+from colearner_lsp.core.instance import Instance  # noqa: E402
+
+FUNCTION = "def f{n}(items):\n    total = 0\n    for item in items:\n        total += item * {n}\n    return total\n"
+BIG = "big.py"
+BIG_LINES, BIG_ANCHORS = 10_000, 500
+PER_FILE = 100  # anchors in each of the other files
+EMIT_BATCH = 500
+TYPING_PAUSE_S = 0.05
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=b@example.com", "-c", "user.name=b", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def source(functions: int) -> str:
+    return "".join(FUNCTION.format(n=n) for n in range(functions))
+
+
+def make_pair(base: Path, bootstrap: str, modules: int) -> tuple[Path, Path, list[str]]:
+    """A coach repository (``modules`` files of PER_FILE functions, and big.py) and the student's clone."""
+    coach, student = base / "coach", base / "student"
+    coach.mkdir()
+    git(coach, "init", "-q", "-b", "main")
+    names = [f"pkg/mod{i:03d}.py" for i in range(modules)]
+    for name in names:
+        (coach / name).parent.mkdir(exist_ok=True)
+        (coach / name).write_text(source(PER_FILE))
+    (coach / BIG).write_text(source(BIG_LINES // 5))
+    git(coach, "add", "-A")
+    git(coach, "commit", "-q", "-m", "bench code")
+    git(base, "clone", "-q", str(coach), str(student))
+    _, coach_key = init_instance(coach, "coach", "carol", bootstrap)
+    _, student_key = init_instance(student, "student", "sam", bootstrap)
+    trust_peer(coach, "sam", student_key)
+    trust_peer(student, "carol", coach_key)
+    return coach, student, names
+
+
+def ms(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+    return at(0.50), at(0.99)
+
+
+class StudentServer:
+    """``colearner serve`` in the student's repository, and what it publishes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.latest: dict[str, dict[str, Any]] = {}  # uri → last publishDiagnostics params
+        self.first_seen: dict[str, float] = {}  # exercise id → arrival of the first diagnostic naming it
+        self.statuses: list[dict[str, Any]] = []
+        self.changed = asyncio.Event()
+
+    async def start(self) -> float:
+        """Start and initialize; returns seconds until the first status (the instance opened, exercises shown)."""
+        started = time.perf_counter()
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        self.client = await RawClient.start(sys.executable, "-m", "colearner_lsp", "serve", cwd=str(self.root), env=env)
+        self.client.listeners.append(self._heard)
+        await self.client.initialize(self.uri(""))
+        await self.until(lambda: self.statuses)
+        return time.perf_counter() - started
+
+    def uri(self, rel: str) -> str:
+        return from_fs_path(str(self.root / rel)) or ""
+
+    def _heard(self, method: str, params: Any, arrived: float) -> None:
+        if method == "textDocument/publishDiagnostics":
+            self.latest[params["uri"]] = {**params, "arrived": arrived}
+            for d in params["diagnostics"]:
+                self.first_seen.setdefault(d["data"]["exercise_id"], arrived)
+        elif method == "colearner/status":
+            self.statuses.append(params)
+        self.changed.set()
+
+    async def until(self, check, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.perf_counter() + timeout
+        while not check():
+            self.changed.clear()
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError("the server did not get there in time")
+            try:
+                await asyncio.wait_for(self.changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    def open(self, rel: str) -> None:
+        text = (self.root / rel).read_text()
+        self.client.notify("textDocument/didOpen", {"textDocument": {"uri": self.uri(rel), "languageId": "python", "version": 1, "text": text}})
+
+
+async def delivery(coach: Instance, server: StudentServer, session_id: str, names: list[str], n: int, warmup: int = 10) -> list[float]:
+    bus = KafkaBus(coach)
+    await bus.connect()
+    latencies = []
+    try:
+        for i in range(warmup + n):
+            first = 1 + 5 * (i // len(names) % PER_FILE)
+            started = time.perf_counter()
+            exercise_id = actions.assign_exercise(coach, session_id, topic="loops", exercise=f"exercise {i}", expected="a loop",
+                                                  path=names[i % len(names)], start_line=first, end_line=first + 4)
+            await bus.publish()
+            await server.until(lambda: exercise_id in server.first_seen, timeout=30)
+            if i >= warmup:
+                latencies.append(server.first_seen[exercise_id] - started)
+    finally:
+        await bus.close()
+    return latencies
+
+
+def bulk_assign(coach: Instance, session_id: str, names: list[str], total: int) -> list[str]:
+    """``total`` signed assignments (100 per module file, 500 in big.py) appended in batches, as the coach's instance writes them."""
+    commit = head_commit(coach.root)
+    places: list[tuple[str, int]] = [(BIG, 1 + 20 * k) for k in range(BIG_ANCHORS)]
+    for name in names:
+        places += [(name, 1 + 5 * k) for k in range(PER_FILE)]
+    places = places[:total]
+    texts = {p: (coach.root / p).read_text() for p, _ in places}
+    payloads = []
+    for path, first in places:
+        anchor = Anchor(path=path, start_line=first, end_line=first + 4, commit=commit, fingerprint=make_fingerprint(texts[path], first, first + 4))
+        payloads.append(("exercise_assigned", ExerciseAssigned(topic="loops", exercise=f"explain {path}:{first}", expected="a clear answer",
+                                                               tests=["pytest -q"], exercise_id=new_id(), anchor=anchor)))
+    ids = []
+    for start in range(0, len(payloads), EMIT_BATCH):
+        coach.emit(session_id, "sam", payloads[start : start + EMIT_BATCH])
+        ids += [p.exercise_id for _, p in payloads[start : start + EMIT_BATCH]]  # type: ignore[attr-defined]
+    return ids
+
+
+async def publish_all(coach: Instance) -> None:
+    bus = KafkaBus(coach)
+    await bus.connect()
+    try:
+        await bus.publish()
+    finally:
+        await bus.close()
+
+
+async def requests(server: StudentServer, rel: str, n: int) -> tuple[list[float], list[float]]:
+    """Code action and hover latencies on anchored lines of ``rel`` (open in the editor)."""
+    uri = server.uri(rel)
+    server.open(rel)
+    await server.until(lambda: uri in server.latest)
+    diagnostics = server.latest[uri]["diagnostics"]
+    lines = sorted({d["range"]["start"]["line"] for d in diagnostics})
+    acting, hovering = [], []
+    rng = random.Random(7)
+    for _ in range(n):
+        line = rng.choice(lines) + rng.randrange(5)
+        here = [d for d in diagnostics if d["range"]["start"]["line"] <= line <= d["range"]["end"]["line"]]
+        point = {"line": line, "character": 0}
+        started = time.perf_counter()
+        actions_ = await server.client.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": {"start": point, "end": point}, "context": {"diagnostics": here}})
+        acting.append(time.perf_counter() - started)
+        assert actions_, f"no code action at line {line}"
+        started = time.perf_counter()
+        shown = await server.client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": point})
+        hovering.append(time.perf_counter() - started)
+        assert shown, f"no hover at line {line}"
+    return acting, hovering
+
+
+async def edits(server: StudentServer, n: int, pause: float) -> list[float]:
+    """didChange → the publishDiagnostics of that version, on big.py."""
+    uri = server.uri(BIG)
+    server.open(BIG)
+    await server.until(lambda: len(server.latest.get(uri, {}).get("diagnostics", ())) == BIG_ANCHORS)
+    version = server.latest[uri].get("version") or 1
+    latencies = []
+    for i in range(n):
+        version += 1
+        change = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "\n"}
+        if i % 2:
+            change = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}, "text": ""}
+        started = time.perf_counter()
+        server.client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
+        await server.until(lambda: (server.latest[uri].get("version") or 0) >= version, timeout=10)
+        latencies.append(server.latest[uri]["arrived"] - started)
+        first = min(d["range"]["start"]["line"] for d in server.latest[uri]["diagnostics"])
+        assert first == (1 if i % 2 == 0 else 0), f"anchor at line {first} after change {i}"
+        await asyncio.sleep(pause)
+    return latencies
+
+
+def report(name: str, values: list[float], goal_ms: float | None = None) -> bool:
+    p50, p99 = ms(values)
+    verdict = "" if goal_ms is None else ("  ok" if p99 <= goal_ms else f"  MISSED (goal p99 <= {goal_ms:.1f} ms)")
+    print(f"{name:<52} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms{verdict}")
+    return goal_ms is None or p99 <= goal_ms
+
+
+async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, samples: int) -> bool:
+    modules = max(1, (exercises - BIG_ANCHORS) // PER_FILE)
+    coach_root, student_root, names = make_pair(base, bootstrap, modules)
+    coach = Instance.open(coach_root)
+    session_id = actions.start_session(coach, "sam")
+    await publish_all(coach)
+
+    server = StudentServer(student_root)
+    await server.start()
+    await server.until(lambda: server.statuses[-1]["broker"] == "connected")
+    raw = await raw_roundtrip_latencies(bootstrap, deliveries)
+    delivered = await delivery(coach, server, session_id, names, deliveries)
+    await server.client.close()
+
+    took = time.perf_counter()
+    ids = bulk_assign(coach, session_id, names, exercises)
+    await publish_all(coach)
+    print(f"{len(ids):,} exercises assigned and published in {time.perf_counter() - took:.1f} s")
+    server = StudentServer(student_root)
+    startup = await server.start()
+    await server.until(lambda: ids[-1] in server.first_seen, timeout=600)
+    print(f"student server: first status after {startup:.2f} s; all {len(ids) + deliveries + 10:,} exercises shown after "
+          f"{server.first_seen[ids[-1]] - took:.1f} s (Kafka delivery of the bulk included)")
+
+    acting, hovering = await requests(server, names[0], samples)
+    typing = await edits(server, samples, TYPING_PAUSE_S)
+    burst = await edits(server, min(samples, 100), 0.0)
+    await server.client.close()
+
+    raw_p99 = ms(raw)[1]
+    print()
+    report("raw aiokafka round trip (send_and_wait -> getone)", raw)
+    ok = report(f"delivery: assign -> student's publishDiagnostics (n={len(delivered)})", delivered, 2 * raw_p99 + 5)
+    print(f"{'':<52} ratio to raw: p50 {ms(delivered)[0] / ms(raw)[0]:.2f}x, p99 {ms(delivered)[1] / raw_p99:.2f}x")
+    ok &= report(f"code action, {len(ids):,} exercises in the ledger", acting, 10)
+    ok &= report(f"hover, {len(ids):,} exercises in the ledger", hovering, 10)
+    ok &= report(f"didChange -> diagnostics, {BIG_LINES:,} lines, {BIG_ANCHORS} anchors", typing, 20)
+    report("  the same, changes back to back (throttled bursts)", burst)
+    coach.close()
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=200)
+    parser.add_argument("--exercises", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=300, help="code action, hover and didChange samples")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="colearner-bench-") as tmp, EmbeddedBroker() as broker:
+        base = Path(tmp)
+        os.environ["COLEARNER_KEY_DIR"] = str(base / "keys")
+        os.environ.pop("COLEARNER_BOOTSTRAP", None)
+        print(f"embedded broker on {broker.bootstrap}")
+        ok = asyncio.run(run(base, broker.bootstrap, args.deliveries, args.exercises, args.samples))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The text model behind anchors: lines as an editor numbers them, their normalised forms,
+hashes and tokens, indentation blocks and enclosing def/class names, indexed per file.
+
+Plain text in, no knowledge of anchors' wire format or of how they are searched for.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import lru_cache
+
+CONTEXT_LINES = 3  # informative lines remembered on each side of an anchor
+
+_HEADER = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class|function|func|fn)[ \t]+([A-Za-z_$][\w$]*)")
+_CLOSER = re.compile(r"[ \t]*[)\]}]")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+LINE_BREAKS = re.compile(r"\r\n|\r|\n")  # what LSP counts as line breaks
+
+
+def normalise(line: str) -> str:
+    # Whitespace and quote style are formatting (a formatter changes them wholesale), not code.
+    return " ".join(line.split()).replace("'", '"')
+
+
+def line_key(norm: str) -> int:
+    # crc32, not hash(): fingerprints are compared on other machines, in other processes.
+    return zlib.crc32(norm.encode("utf-8", "surrogatepass")) & 0xFFFFFF
+
+
+def tokens_of(norm: str) -> list[str]:
+    """Words and single punctuation marks: what short anchors are aligned by."""
+    return _TOKEN.findall(norm)
+
+
+def bracket_depth(tokens: Sequence[str]) -> int:
+    """Brackets opened minus brackets closed."""
+    return sum(1 if t in "([{" else -1 if t in ")]}" else 0 for t in tokens)
+
+
+def block_hash(norms: Sequence[str]) -> int:
+    return zlib.crc32("\n".join(norms).encode("utf-8", "surrogatepass"))
+
+
+BLANK = line_key("")
+
+
+@lru_cache(maxsize=8)
+def lines_of(text: str) -> tuple[str, ...]:
+    """Lines as an editor numbers them: \\n, \\r\\n and \\r break lines; a final break ends the last line."""
+    lines = LINE_BREAKS.split(text) if "\r" in text else text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return tuple(lines)
+
+
+def _indent(line: str) -> int:
+    return len(line[: len(line) - len(line.lstrip())].expandtabs(8))
+
+
+def block_end(lines: Sequence[str], i: int) -> int:
+    """Last line of the indentation block headed by line ``i`` (``i`` when nothing is indented under it).
+
+    A line back at the header's indentation that starts with a closing bracket still
+    belongs to it: ``) -> int:`` after a wrapped signature, ``}`` in C-like code.
+    """
+    base, last = _indent(lines[i]), i
+    for j in range(i + 1, len(lines)):
+        line = lines[j]
+        if not line.strip():
+            continue
+        ind = _indent(line)
+        if ind > base or (ind == base and _CLOSER.match(line)):
+            last = j
+        else:
+            break
+    return last
+
+
+class TextIndex:
+    """A file's lines, their normalised forms and hashes, where each hash occurs, and lazily
+    computed per-line facts (tokens, enclosing names)."""
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        self.lines = lines
+        self.norms = [normalise(line) for line in lines]
+        self.keys = [line_key(s) for s in self.norms]
+        positions: defaultdict[int, list[int]] = defaultdict(list)
+        for i, k in enumerate(self.keys):
+            positions[k].append(i)
+        self.positions = dict(positions)
+        self._tokens: dict[int, list[str]] = {}
+        self._outer: dict[int, tuple[str, ...]] = {}
+
+    def tokens(self, i: int) -> list[str]:
+        if i not in self._tokens:
+            self._tokens[i] = tokens_of(self.norms[i])
+        return self._tokens[i]
+
+    def header(self, i: int) -> str | None:
+        m = _HEADER.match(self.lines[i])
+        return m.group(1) if m else None
+
+    def names(self, i: int) -> tuple[str, ...]:
+        """Up to three def/class names: the one line ``i`` heads, if any, then the enclosing ones."""
+        own = self.header(i)
+        return ((own,) if own else ()) + self._enclosing(i)[: 2 if own else 3]
+
+    def _enclosing(self, i: int) -> tuple[str, ...]:
+        # Memoised through the parent line, so a class's many methods share one upward scan.
+        if i not in self._outer:
+            threshold = _indent(self.lines[i]) if self.norms[i] else 1 << 30
+            parent = None
+            if threshold > 0:  # nothing encloses a line at the left margin
+                parent = next(
+                    (j for j in range(i - 1, max(-1, i - 5000), -1) if self.norms[j] and _indent(self.lines[j]) < threshold),
+                    None,
+                )
+            if parent is None:
+                self._outer[i] = ()
+            else:
+                name = self.header(parent)
+                self._outer[i] = (((name,) if name else ()) + self._enclosing(parent))[:3]
+        return self._outer[i]
+
+    def context(self, i: int, step: int) -> list[tuple[int, int]]:
+        """Context lines from line ``i`` on, walking by ``step`` (see ``walk_context``)."""
+        return walk_context(i, step, len(self.keys), self.tokens, self.keys.__getitem__)
+
+
+def walk_context(i: int, step: int, size: int, tokens, key) -> list[tuple[int, int]]:
+    """Up to CONTEXT_LINES (key, distance) pairs of informative lines (3 tokens or more: not a
+    blank, a bracket or a docstring quote) from line ``i`` on, walking by ``step``; ``tokens`` and
+    ``key`` give a line's tokens and hash."""
+    out: list[tuple[int, int]] = []
+    j = i
+    while 0 <= j < size and len(out) < CONTEXT_LINES and abs(j - i) < 40:
+        if len(tokens(j)) >= 3:
+            out.append((key(j), abs(j - i) + 1))
+        j += step
+    return out
+
+
+def raw_context(lines: Sequence[str], i: int, step: int) -> list[tuple[int, int]]:
+    """``walk_context`` over lines that are not indexed (a few lines are normalised, not the file)."""
+    return walk_context(
+        i, step, len(lines), lambda j: tokens_of(normalise(lines[j])), lambda j: line_key(normalise(lines[j]))
+    )
+
+
+@lru_cache(maxsize=4)
+def index_of(text: str) -> TextIndex:
+    """The index of ``text``, cached: a server relocates every anchor of a file against the same text."""
+    return TextIndex(lines_of(text))

@@ -1,0 +1,225 @@
+"""The real ``colearner`` command: every command's happy path prints what the
+design says, and every user mistake ends as exactly one clear line on stderr
+with a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from colearner_lsp.core import actions
+from tests.instances import last_line, run_cli, sync
+
+UUID_LEN = 36
+
+
+@pytest.fixture
+def live(pair):
+    """A session with a plan and one exercise the student has received."""
+    coach = pair.coach()
+    session_id = actions.start_session(coach, pair.student_id)
+    actions.send_plan(coach, session_id, ["learn"], [("s1", "reading"), ("s2", "fixing")])
+    exercise_id = actions.assign_exercise(
+        coach, session_id, topic="reading", exercise="explain it", expected="a paragraph",
+        path="app/inventory.py", start_line=5, end_line=8,
+    )
+    sync(coach, pair.student())
+    return pair, session_id, exercise_id
+
+
+def mistake(cwd, *args, env, code: int | None = None, says: str | tuple[str, ...] = ()) -> str:
+    """Run a command that must fail with one line on stderr; return that line."""
+    result = run_cli(cwd, *args, env=env)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode != 0, f"colearner {' '.join(args)} succeeded: {result.stdout}"
+    if code is not None:
+        assert result.returncode == code
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, f"colearner {' '.join(args)} wrote {len(lines)} lines: {result.stderr}"
+    for part in (says,) if isinstance(says, str) else says:
+        assert part in lines[0], f"{part!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def ok(cwd, *args, env) -> str:
+    """Run a command that must succeed quietly; return its last stdout line."""
+    result = run_cli(cwd, *args, env=env)
+    assert result.returncode == 0, f"colearner {' '.join(args)}: {result.stderr}"
+    assert result.stderr == "", result.stderr
+    return last_line(result)
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------- happy paths
+
+
+def test_every_command_prints_its_id_on_the_last_line(pair, tmp_path):
+    env, coach, student = pair.env(), pair.coach_root, pair.student_root
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert ok(fresh, "init", "--role", "student", "--id", "ann", env=env).startswith("ed25519:")
+    assert ok(coach, "trust", "ann", ok(fresh, "init", "--role", "student", "--id", "ann", "--force", env=env), env=env) == "trusted student 'ann'"
+
+    session_id = ok(coach, "session", "start", "--student", "sam", env=env)
+    assert is_uuid(session_id)
+    assert is_uuid(ok(coach, "plan", session_id, "--goal", "learn", "--step", "s1:reading", env=env))
+    ok(coach, "scope", session_id, "--allow", "app/**", env=env)
+    exercise_id = ok(coach, "assign", session_id, "--topic", "reading", "--exercise", "explain", "--expected", "text",
+                     "--file", "app/inventory.py", "--lines", "5-8", "--step", "s1", env=env)
+    assert is_uuid(exercise_id)
+
+    inbox = json.loads(run_cli(student, "inbox", "--json", env=env).stdout)
+    assert inbox["sessions"][0]["exercises"][0]["exercise_id"] == exercise_id
+    assert is_uuid(ok(student, "ack", exercise_id, env=env))
+    assert is_uuid(ok(student, "progress", session_id, "--completed", "s1", "--confidence", "reading=0.8", env=env))
+    assert is_uuid(ok(coach, "request-evidence", exercise_id, "--path", "app/*.py", "--reason", "show me", env=env))
+    assert is_uuid(ok(student, "evidence", exercise_id, env=env))
+    assert is_uuid(ok(student, "respond", exercise_id, "done", "--evidence", "app/inventory.py", env=env))
+    assert is_uuid(ok(coach, "feedback", exercise_id, "--grade", "pass", "--next-step", "next", "--confidence-delta", "0.2", env=env))
+    ok(student, "sync", env=env)
+    history = json.loads(run_cli(student, "history", session_id, "--json", env=env).stdout)
+    assert history["stage"] == "done"
+    assert json.loads(run_cli(coach, "dashboard", "--json", env=env).stdout)
+    assert ok(coach, "sync", env=env).startswith("published ")
+    doctor = run_cli(coach, "doctor", env=env)
+    assert doctor.returncode == 0 and "Traceback" not in doctor.stderr, doctor.stdout + doctor.stderr
+
+
+# ---------------------------------------------------------------- mistakes
+
+
+def test_unknown_session_and_exercise(live):
+    pair, session_id, exercise_id = live
+    env = pair.env()
+    missing = str(uuid.uuid4())
+    mistake(pair.coach_root, "plan", missing, "--goal", "g", "--step", "s:t", env=env, says=("no session", missing))
+    mistake(pair.coach_root, "assign", missing, "--topic", "t", "--exercise", "e", "--expected", "x",
+            "--file", "app/inventory.py", "--lines", "1-2", env=env, says="no session")
+    mistake(pair.coach_root, "history", missing, env=env, says="no session")
+    mistake(pair.student_root, "progress", missing, "--completed", "s1", env=env, says="no session")
+    mistake(pair.student_root, "ack", missing, env=env, says=("no exercise", "colearner inbox"))
+    mistake(pair.student_root, "respond", missing, "text", env=env, says="no exercise")
+    mistake(pair.coach_root, "feedback", missing, "--grade", "pass", "--next-step", "n", "--confidence-delta", "0", env=env, says="no exercise")
+    mistake(pair.coach_root, "request-evidence", missing, "--path", "x", "--reason", "r", env=env, says="no exercise")
+
+
+def test_wrong_role(live):
+    pair, session_id, exercise_id = live
+    env = pair.env()
+    mistake(pair.student_root, "assign", session_id, "--topic", "t", "--exercise", "e", "--expected", "x",
+            "--file", "app/inventory.py", "--lines", "1-2", env=env, says=("'assign' is for a coach", "'sam'"))
+    mistake(pair.student_root, "session", "start", "--student", "sam", env=env, says="for a coach")
+    mistake(pair.student_root, "feedback", exercise_id, "--grade", "pass", "--next-step", "n", "--confidence-delta", "0", env=env, says="for a coach")
+    mistake(pair.student_root, "dashboard", env=env, says="for a coach")
+    mistake(pair.coach_root, "ack", exercise_id, env=env, says=("'ack' is for a student", "'carol'"))
+    mistake(pair.coach_root, "respond", exercise_id, "text", env=env, says="for a student")
+    mistake(pair.coach_root, "progress", session_id, env=env, says="for a student")
+    mistake(pair.coach_root, "session", "start", "--student", "nobody", env=env, says="not on your roster")
+
+
+@pytest.mark.parametrize(
+    "lines, says",
+    [("x-y", "write A-B"), ("5-2", "1 <= A <= B"), ("0-3", "1 <= A <= B"), ("18-400", "outside it"), ("", "write A-B")],
+)
+def test_bad_lines(live, lines, says):
+    pair, session_id, _ = live
+    mistake(pair.coach_root, "assign", session_id, "--topic", "t", "--exercise", "e", "--expected", "x",
+            "--file", "app/inventory.py", "--lines", lines, env=pair.env(), says=says)
+
+
+@pytest.mark.parametrize("path", ["../x", "/etc/passwd", "../student/app/inventory.py", ".git/config", "app/nothing.py", "app"])
+def test_files_outside_the_repository_or_missing(live, path):
+    pair, session_id, _ = live
+    line = mistake(pair.coach_root, "assign", session_id, "--topic", "t", "--exercise", "e", "--expected", "x",
+                   "--file", path, "--lines", "1-2", env=pair.env())
+    assert path.split("/")[-1] in line or "outside" in line or "repository" in line, line
+
+
+def test_evidence_outside_the_repository_is_never_shared(live):
+    """Scope refuses such paths; only their count leaves the machine."""
+    pair, _, exercise_id = live
+    dry = run_cli(pair.student_root, "respond", exercise_id, "done", "--evidence", "/etc/passwd", "--evidence", "../coach/README.md", "--dry-run", env=pair.env())
+    assert dry.returncode == 0 and "will share 0 file(s)" in dry.stdout and "held back 2 file(s)" in dry.stdout, dry.stdout
+    ok(pair.student_root, "respond", exercise_id, "done", "--evidence", "/etc/passwd", env=pair.env())
+    [snapshot] = pair.student().state.exercises[exercise_id].evidence
+    assert snapshot["files"] == [] and snapshot["withheld"] == 1
+
+
+def test_bad_values(live):
+    pair, session_id, exercise_id = live
+    env = pair.env()
+    actions.respond(pair.student(), exercise_id, "an answer")
+    sync(pair.student(), pair.coach())
+    for delta in ("3", "-1.5"):
+        mistake(pair.coach_root, "feedback", exercise_id, "--grade", "pass", "--next-step", "n", "--confidence-delta", delta,
+                env=env, says=("--confidence-delta", "between -1 and 1"))
+    mistake(pair.coach_root, "feedback", exercise_id, "--grade", "pass", "--next-step", "n", "--confidence-delta", "lots",
+            env=env, code=2, says="invalid float value")
+    mistake(pair.coach_root, "feedback", exercise_id, "--grade", "great", "--next-step", "n", "--confidence-delta", "0",
+            env=env, code=2, says="invalid choice")
+    mistake(pair.student_root, "progress", session_id, "--confidence", "topic=abc", env=env, says=("--confidence", "TOPIC=VALUE"))
+    mistake(pair.student_root, "progress", session_id, "--confidence", "noequals", env=env, says="TOPIC=VALUE")
+    mistake(pair.student_root, "progress", session_id, "--confidence", "reading=1.5", env=env, says="between 0 and 1")
+    mistake(pair.student_root, "progress", session_id, "--completed", "s2", env=env)  # steps go in order
+    mistake(pair.coach_root, "plan", session_id, "--goal", "g", "--step", "nocolon", env=env, says="ID:TOPIC")
+    mistake(pair.student_root, "respond", exercise_id, "   ", env=env, says="empty")
+
+
+def test_no_configuration_here(tmp_path, broker):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {"COLEARNER_BOOTSTRAP": broker.bootstrap}
+    from tests.instances import cli_env
+
+    env = cli_env(broker.bootstrap)
+    for args in (["inbox"], ["sync"], ["session", "start", "--student", "x"], ["history", "abc"], ["trust", "bob", "ed25519:x"], ["ack", "x"]):
+        mistake(empty, *args, env=env, says="colearner init")
+
+
+def test_bad_agent_yaml(pair):
+    env = pair.env()
+    path = pair.student_root / ".colearner" / "agent.yaml"
+    good = path.read_text()
+    for text, says in [
+        ("identity: [unclosed\n", "not valid YAML"),
+        ("- just\n- a list\n", "expected a mapping"),
+        (good.replace("role: student", "role: teacher"), ("field 'role'", "role: coach or role: student")),
+        (good + "colour: blue\n", "unknown field 'colour'"),
+        (good.replace("security_protocol: PLAINTEXT", "security_protocol: TLS"), ("security_protocol", "PLAINTEXT, SSL")),
+    ]:
+        path.write_text(text)
+        mistake(pair.student_root, "inbox", env=env, says=("agent.yaml", *((says,) if isinstance(says, str) else says)))
+    path.write_text(good)
+    run_cli(pair.student_root, "inbox", env=env).check_returncode()
+
+
+def test_bad_bootstrap_in_the_environment(pair):
+    mistake(pair.student_root, "inbox", env={**pair.env(), "COLEARNER_BOOTSTRAP": "nohost"}, says="COLEARNER_BOOTSTRAP")
+
+
+def test_unknown_command_and_missing_arguments(pair):
+    env = pair.env()
+    mistake(pair.coach_root, "frobnicate", env=env, code=2, says="invalid choice: 'frobnicate'")
+    mistake(pair.coach_root, "assign", env=env, code=2, says="required")
+    mistake(pair.coach_root, "feedback", "abc", "--grade", "pass", env=env, code=2, says="--next-step")
+    mistake(pair.coach_root, "session", env=env, code=2)
+    mistake(pair.coach_root, "init", "--role", "coach", env=env, code=2, says="--id")
+    mistake(pair.coach_root, "trust", env=env, code=2, says="required")
+
+
+def test_init_twice_and_bad_trust(pair):
+    env = pair.env()
+    assert ok(pair.coach_root, "init", "--role", "coach", "--id", "carol", env=env) == pair.coach_key  # idempotent: same key
+    mistake(pair.coach_root, "init", "--role", "coach", "--id", "carl", env=env, says=("already belongs to coach 'carol'", "--force"))
+    mistake(pair.coach_root, "init", "--role", "coach", "--id", "bad name!", "--force", env=env)
+    mistake(pair.coach_root, "trust", "dave", "not-a-key", env=env, says="not a colearner public key")

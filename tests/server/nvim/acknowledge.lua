@@ -1,0 +1,83 @@
+-- Headless Neovim (0.7) as a real LSP client of `colearner serve` (see /recipes/neovim.md in the
+-- design notes): wait for the assignment's diagnostic, list the code actions on its line,
+-- run "Acknowledge", and write what happened as JSON for the test to check.
+--
+-- Inputs (environment): COLEARNER_NVIM_PYTHON, COLEARNER_NVIM_ROOT, COLEARNER_NVIM_FILE,
+-- COLEARNER_NVIM_OUT.
+
+local function main()
+  local root = assert(vim.env.COLEARNER_NVIM_ROOT, "COLEARNER_NVIM_ROOT is not set")
+  local file = root .. "/" .. assert(vim.env.COLEARNER_NVIM_FILE, "COLEARNER_NVIM_FILE is not set")
+  local out = assert(vim.env.COLEARNER_NVIM_OUT, "COLEARNER_NVIM_OUT is not set")
+  local result = {}
+
+  local client_id = vim.lsp.start_client({
+    name = "colearner",
+    cmd = { vim.env.COLEARNER_NVIM_PYTHON, "-m", "colearner_lsp", "serve" },
+    root_dir = root,
+  })
+  assert(client_id, "the language server did not start")
+
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  local bufnr = vim.api.nvim_get_current_buf()
+  vim.lsp.buf_attach_client(bufnr, client_id)
+
+  local arrived = vim.wait(30000, function() return #vim.diagnostic.get(bufnr) > 0 end, 50)
+  assert(arrived, "no diagnostics arrived")
+  local diagnostic = vim.diagnostic.get(bufnr)[1]
+  result.diagnostic = {
+    lnum = diagnostic.lnum,
+    end_lnum = diagnostic.end_lnum,
+    severity = diagnostic.severity,
+    source = diagnostic.source,
+    message = diagnostic.message,
+  }
+
+  local line = diagnostic.lnum
+  local params = {
+    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    range = { start = { line = line, character = 0 }, ["end"] = { line = line, character = 0 } },
+    context = { diagnostics = vim.lsp.diagnostic.get_line_diagnostics(bufnr, line) },
+  }
+  local responses = vim.lsp.buf_request_sync(bufnr, "textDocument/codeAction", params, 10000)
+  assert(responses and responses[client_id], "no answer to textDocument/codeAction")
+  assert(not responses[client_id].err, vim.inspect(responses[client_id].err))
+  local actions = responses[client_id].result or {}
+  result.actions = {}
+  local acknowledge
+  for _, action in ipairs(actions) do
+    table.insert(result.actions, action.title)
+    if vim.startswith(action.title, "Acknowledge") then
+      acknowledge = action
+    end
+  end
+  assert(acknowledge, "no Acknowledge action among: " .. table.concat(result.actions, ", "))
+
+  local client = vim.lsp.get_client_by_id(client_id)
+  local answer = client.request_sync("workspace/executeCommand", {
+    command = acknowledge.command.command,
+    arguments = acknowledge.command.arguments,
+  }, 10000, bufnr)
+  assert(answer and not answer.err, "executeCommand failed: " .. vim.inspect(answer))
+  result.acknowledged = answer.result
+
+  -- The server publishes the new state: the exercise turns into a hint.
+  result.hint = vim.wait(10000, function()
+    local now = vim.diagnostic.get(bufnr)
+    return #now > 0 and now[1].severity == vim.diagnostic.severity.HINT
+  end, 50)
+
+  client.stop()
+  vim.wait(5000, function() return client.is_stopped() end, 50)
+  local handle = assert(io.open(out, "w"))
+  handle:write(vim.fn.json_encode(result))
+  handle:close()
+end
+
+local ok, err = pcall(main)
+if ok then
+  vim.cmd("qa!")
+else
+  io.stderr:write("nvim test failed: " .. tostring(err) .. "\n")
+  vim.cmd("cq 1")
+end

@@ -1,0 +1,60 @@
+"""A real editor: headless Neovim 0.7 drives ``colearner serve`` (recipe: neovim.md in the design notes)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.instances import Pair, sync
+from tests.server.scenario import FILE, assign, coach_sees, start_session
+
+SCRIPT = Path(__file__).parent / "nvim" / "acknowledge.lua"
+
+
+def run_nvim(script: Path, env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        pytest.fail("Neovim is not installed: run ./dev setup (it installs Debian's neovim)")
+    return subprocess.run(
+        ["timeout", "90", nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {script}"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=home,
+    )
+
+
+async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> None:
+    session_id = await asyncio.to_thread(start_session, pair)
+    exercise_id = await asyncio.to_thread(assign, pair, session_id)
+    await asyncio.to_thread(sync, pair.student())
+    home, out = tmp_path / "home", tmp_path / "nvim.json"
+    home.mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "COLEARNER_NVIM_PYTHON": sys.executable,
+        "COLEARNER_NVIM_ROOT": str(pair.student_root),
+        "COLEARNER_NVIM_FILE": FILE,
+        "COLEARNER_NVIM_OUT": str(out),
+    }
+    done = await asyncio.to_thread(run_nvim, SCRIPT, env, home)
+    log = home / ".cache" / "nvim" / "lsp.log"
+    details = f"nvim exit {done.returncode}\nstderr: {done.stderr}\nlsp.log: {log.read_text()[-4000:] if log.exists() else '(none)'}"
+    assert done.returncode == 0 and out.exists(), details
+
+    result = json.loads(out.read_text())
+    assert result["diagnostic"]["lnum"] == 11 and result["diagnostic"]["end_lnum"] == 15, result
+    assert result["diagnostic"]["source"] == "colearner"
+    assert "Acknowledge 'loops'" in result["actions"] and "Respond to 'loops'" in result["actions"]
+    assert result["acknowledged"]["ok"] is True and result["hint"] is True
+
+    _, ex = await coach_sees(pair, exercise_id)
+    assert ex.state == "acknowledged"
