@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .anchor_text import lines_of
 from .anchors import make_fingerprint
 from .errors import InvalidArgument, NotFound
 from .events import Anchor
@@ -44,7 +45,9 @@ def anchor_for(
     except ScopeError as exc:
         raise InvalidArgument(str(exc)) from None
     text = read_text(root, rel)
-    total = max(1, len(text.splitlines()))
+    total = len(lines_of(text))  # lines as LSP counts them, the same the fingerprint uses
+    if total == 0:
+        raise InvalidArgument(f"{rel} is empty; there is no code to anchor an exercise to")
     if start_line < 1 or end_line < start_line:
         raise InvalidArgument(f"lines {start_line}-{end_line} are not a range; write --lines A-B with 1 <= A <= B")
     if end_line > total:
