@@ -44,6 +44,7 @@ PARTITIONS = 4  # what Tansu auto-creates; key routing depends on it staying fix
 BATCH = 500
 WATCH_EVERY_S = 1.0  # how often a live loop compares log ends with what it saw
 VERIFY_EVERY_S = 30.0  # and probes its positions even when nothing looked wrong
+GAPS_EVERY_S = 5.0  # a live loop asks for missing events when new ones arrived, else this often (the query reads every stream)
 PROBE_TIMEOUT_S = 5.0
 
 
@@ -212,7 +213,7 @@ class KafkaBus:
         self._assigned: list[TopicPartition] = []
         self._suspect_reset = True  # verify positions once on every (re)connection
         self._ends: dict[TopicPartition, int] = {}  # highest log end seen, per partition
-        self._watched_at = self._verified_at = 0.0
+        self._watched_at = self._verified_at = self._gaps_at = 0.0
         self._stopping = asyncio.Event()
         self.last_error: str | None = None
 
@@ -505,11 +506,15 @@ class KafkaBus:
                 if self._suspect_reset:
                     await self.verify_positions()
                 await self.publish()
-                if not await self.poll(timeout_ms=idle_ms):
+                applied = await self.poll(timeout_ms=idle_ms)
+                if not applied:
                     self.inst.flush_learning_json()  # idle: write what a busy stream deferred
                 await self._watch()
                 self.inst.refresh()  # the CLI may have written to the same ledger
-                self.inst.request_missing()
+                now = asyncio.get_running_loop().time()
+                if applied or now - self._gaps_at > GAPS_EVERY_S:
+                    self._gaps_at = now
+                    self.inst.request_missing()
             except (BrokerUnreachable, KafkaError, OSError, asyncio.TimeoutError) as exc:
                 if isinstance(exc, BrokerUnreachable):
                     self._set_connected(False, str(exc))

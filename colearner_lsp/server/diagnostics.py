@@ -192,10 +192,12 @@ class DiagnosticJson:
         for f in findings:
             static = now[f] = before.get(f) or self._static_part(f)
             diagnostic = {"range": line_range(self.lines(f.lines, f.exercise_id)), **static}
-            if f.related:
+            # A related location equal to the diagnostic's own adds nothing but bytes.
+            related = [r for r in f.related if (r.path, r.lines) != (f.path, f.lines)]
+            if related:
                 diagnostic["relatedInformation"] = [
                     {"location": {"uri": self.uri_of(r.path), "range": line_range(self.lines(r.lines, f.exercise_id))}, "message": r.message}
-                    for r in f.related
+                    for r in related
                 ]
             diagnostics.append(diagnostic)
         self._static[path] = now

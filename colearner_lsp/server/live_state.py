@@ -81,6 +81,7 @@ class LiveExercises:
     def update(self, exercise_ids: Iterable[str]) -> set[str]:
         """Rebuild what changed exercises show (placing new anchors, dropping passed ones)."""
         touched: set[str] = set()
+        texts: dict[str, str | None] = {}  # a batch of new exercises reads each file once
         for exercise_id in exercise_ids:
             ex = self.exercises.get(exercise_id)
             if ex is None or not self.wants(ex):
@@ -89,7 +90,9 @@ class LiveExercises:
                 continue
             path = anchored_path(ex)
             if path is not None and exercise_id not in self.tracker:
-                self.tracker.add(exercise_id, path, ex.anchor or {}, locate(ex.anchor or {}, self.text_of(path)))
+                if path not in texts:
+                    texts[path] = self.text_of(path)
+                self.tracker.add(exercise_id, path, ex.anchor or {}, locate(ex.anchor or {}, texts[path]))
             touched |= self.store.set(exercise_id, self.findings(ex))
         return touched
 

@@ -94,6 +94,7 @@ class ColearnerServer(LanguageServer):
         self._last_publish: dict[str, float] = {}
         self._status: dict[str, Any] | None = None
         self._mtimes: dict[str, tuple[int, int] | None] = {}
+        self._lens_refresh_pending = False
 
     # ------------------------------------------------------------ background work
 
@@ -150,7 +151,13 @@ class ColearnerServer(LanguageServer):
         self.run_task(self.bus.run(), "kafka bus")
 
     async def stop(self) -> None:
+        """Shut down: try once more to send the outbox, stop the bus and the watch, close the ledger."""
         if self.bus is not None:
+            if self.bus.connected:
+                try:
+                    await asyncio.wait_for(self.bus.publish(), 2.0)
+                except Exception:  # what is not sent stays in the outbox for the next start or 'colearner sync'
+                    log.debug("final publish failed", exc_info=True)
             self.bus.stop()
         pending = [t for t in self.tasks if not t.done()]
         if pending:
@@ -185,6 +192,24 @@ class ColearnerServer(LanguageServer):
         self._cursor = rows[-1].pos
         self.publish(self.live.update(_exercises_named(r.raw for r in rows)))
         self.send_status()
+        self.refresh_lenses()
+
+    def refresh_lenses(self) -> None:
+        """Lenses name the exercise's state: ask the client to ask again (it would only on the next edit)."""
+        workspace = self.client_capabilities.workspace
+        if not (workspace and workspace.code_lens and workspace.code_lens.refresh_support) or self._lens_refresh_pending:
+            return
+        self._lens_refresh_pending = True
+
+        async def refresh() -> None:
+            try:
+                await self.workspace_code_lens_refresh_async(None)
+            except Exception:  # a client that cannot refresh re-asks on its next edit anyway
+                log.debug("workspace/codeLens/refresh refused", exc_info=True)
+            finally:
+                self._lens_refresh_pending = False
+
+        self.run_task(refresh(), "code lens refresh")
 
     def flush_outbox(self) -> None:
         """Publish what a command just wrote now, not at the bus's next turn."""

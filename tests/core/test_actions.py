@@ -423,3 +423,21 @@ def test_a_lost_event_comes_back_through_resync(two: tuple[Instance, Instance, W
     wire.deliver(student)
     assert student.ledger.missing_seqs("coach", "alice") == []
     assert student.state.sessions[session_id].goals == ["g"] and stage_of(student, session_id) == "plan"
+
+
+def test_opening_an_instance_leaves_the_gc_as_it_was(two: tuple[Instance, Instance, Wire]) -> None:
+    """Folding a whole ledger pauses the cyclic GC, and only while it folds."""
+    import gc
+
+    coach, student, wire = two
+    started(coach, student, wire)
+    assert gc.isenabled()
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            again = Instance.open(student.root)
+            assert gc.isenabled() is enabled
+            assert again.state.to_json() == student.state.to_json()
+            again.close()
+        finally:
+            gc.enable()

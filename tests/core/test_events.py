@@ -20,6 +20,7 @@ from colearner_lsp.core.events import (
     SessionLifecycle,
     parse_event,
     parse_payload,
+    parse_stored,
     parse_ts,
     payload_dict,
 )
@@ -354,3 +355,22 @@ def test_models_are_frozen() -> None:
 def test_every_type_has_writers() -> None:
     assert set(WRITERS) == set(PAYLOADS) == set(ENVELOPES)
     assert all(WRITERS[t] <= {"coach", "student"} and WRITERS[t] for t in WRITERS)
+
+
+def test_parse_stored_trusts_only_what_was_checked_before() -> None:
+    """Rows of our own ledger skip the Python-side checks, never pydantic's."""
+    import json
+
+    good = envelope("progress_update", SEED_PROGRESS, ts="2026-01-31T12:00:00.123456Z")
+    assert parse_stored(json.dumps(good)) == parse_event(good)
+    # a time in another spelling is still brought to the one spelling
+    assert parse_stored(json.dumps({**good, "ts": "2026-01-31T12:00:00Z"})).ts == "2026-01-31T12:00:00.000000Z"
+    # what pydantic checks itself still fails
+    for bad in ({**good, "seq": 0}, {**good, "payload": {"confidence": {"t": 2}}}, {**good, "event_type": "nope"}):
+        with pytest.raises(ValidationError):
+            parse_stored(json.dumps(bad))
+    # the skipped checks are the ones a stored row passed on its way in
+    odd = {**good, "event_id": "not-a-uuid"}
+    assert parse_stored(json.dumps(odd)).event_id == "not-a-uuid"
+    with pytest.raises(ValidationError):
+        parse_event(odd)

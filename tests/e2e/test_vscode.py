@@ -61,18 +61,20 @@ def start_vscode(tmp_path: Path, artifacts: Path) -> Iterator[Callable[[], CodeS
         yield start
 
 
-def drive(script: str, params: dict[str, Any], artifacts: Path) -> dict[str, Any]:
-    with harness_failures_fail_the_test():
+def drive(vscode: CodeServer, script: str, params: dict[str, Any], artifacts: Path) -> dict[str, Any]:
+    with harness_failures_fail_the_test(vscode):
         return run_driver(script, params, artifacts)
 
 
 @contextmanager
-def harness_failures_fail_the_test() -> Iterator[None]:
-    """A HarnessError fails the test with its message alone."""
+def harness_failures_fail_the_test(vscode: CodeServer | None = None) -> Iterator[None]:
+    """A HarnessError fails the test with its message alone, plus the
+    extension's Colearner output (server stderr, LSP trace) when code-server runs."""
     try:
         yield
     except HarnessError as error:
-        raise pytest.fail.Exception(str(error), pytrace=False) from None
+        output = f"\n--- Colearner output (end) ---\n{vscode.colearner_output()}" if vscode else ""
+        raise pytest.fail.Exception(f"{error}{output}", pytrace=False) from None
 
 
 def test_student_acknowledges_exercise_with_quick_fix(
@@ -85,6 +87,7 @@ def test_student_acknowledges_exercise_with_quick_fix(
     line = int(student_with_assignment["line"])
 
     result = drive(
+        vscode,
         "student_acknowledge.js",
         {
             "url": vscode.workbench_url(workspace),
@@ -96,9 +99,10 @@ def test_student_acknowledges_exercise_with_quick_fix(
 
     assert "colearner: student" in result["status_bar"], result["status_bar"]
     assert "connected" in result["status_bar"], result["status_bar"]
-    assert result["squiggles"] >= 1 or result["problem_at_line"], f"no diagnostic at line {line}: {result['problems']}"
+    assert result["squiggles"] >= 1, f"no squiggle in the editor: {result}"
+    assert result["problem_at_line"], f"no Problems-panel entry at line {line}: {result['problems']}"
     assert any("Acknowledge" in fix for fix in result["quick_fixes"]), result["quick_fixes"]
-    with harness_failures_fail_the_test():
+    with harness_failures_fail_the_test(vscode):
         wait_until(student_with_assignment["coach_ledger_has_ack"], ACK_TIMEOUT_S, "the coach's ledger has the acknowledgement")
 
 
@@ -110,6 +114,7 @@ def test_coach_dashboard_lists_student(
     student = coach_with_student["student"]
 
     result = drive(
+        vscode,
         "coach_dashboard.js",
         {"url": vscode.workbench_url(Path(coach_with_student["workspace"])), "student": student},
         artifacts,
@@ -119,6 +124,6 @@ def test_coach_dashboard_lists_student(
     assert result["headers"][:4] == ["Student", "Stage", "Completion", "Blockers"], result["headers"]
     row = result["row"]
     assert row["student"] == student
-    assert row["stage"], row
+    assert row["stage"] == coach_with_student["stage"], row
     assert row["completion"].endswith("%"), row
     assert (artifacts / "dashboard.png").is_file()

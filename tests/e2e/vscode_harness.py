@@ -91,6 +91,11 @@ class CodeServer:
     def user_data(self) -> Path:
         return self.home / "user-data"
 
+    def colearner_output(self, lines: int = 40) -> str:
+        """The end of the extension's "Colearner" output channel (server stderr, LSP trace)."""
+        logs = sorted((self.user_data / "logs").glob("*/exthost*/output_logging_*/*-Colearner.log"))
+        return tail(logs[-1], lines) if logs else "(no Colearner output yet)"
+
     def stop(self) -> None:
         """Ends code-server and everything it started (its process group)."""
         if self.process.poll() is not None:

@@ -27,7 +27,6 @@ async def test_assignment_to_pass_through_the_students_editor(pair: Pair) -> Non
         assert d.severity == DiagnosticSeverity.Information and d.source == "colearner"
         assert d.data["exercise_id"] == exercise_id
         assert "Acknowledge" in d.message and "total_value ignores discounts" in d.message
-        assert d.related_information and d.related_information[0].location.uri == ed.uri(FILE)
 
         # Acknowledge through the code action the editor offers on those lines.
         acts = await ed.code_actions(FILE, 12, diags)
@@ -51,6 +50,8 @@ async def test_assignment_to_pass_through_the_students_editor(pair: Pair) -> Non
         (m,) = of_kind(diags, "mistake")
         assert lines_of(m) == (12, 13) and m.severity == DiagnosticSeverity.Warning
         assert "not validated" in m.message and m.data["exercise_id"] == exercise_id
+        (related,) = m.related_information  # the mistake points at the exercise's code
+        assert related.location.uri == ed.uri(FILE) and related.location.range.start.line == 11 and "loops" in related.message
         assert of_kind(diags, "exercise")[0].severity == DiagnosticSeverity.Warning
 
         # Respond again; the coach passes from the CLI: everything clears.

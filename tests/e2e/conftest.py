@@ -1,0 +1,37 @@
+"""Workspaces for the VS Code tests, built with the real CLI, instances and broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.instances import Pair, sync
+from tests.server.scenario import FILE, assign, cli, start_session
+
+
+@pytest.fixture
+def student_with_assignment(pair: Pair) -> dict[str, Any]:
+    """The student's checkout after the coach assigned an exercise on app/inventory.py:12-16."""
+    session_id = start_session(pair)
+    exercise_id = assign(pair, session_id)
+
+    def coach_ledger_has_ack() -> bool:
+        coach = pair.coach()
+        try:
+            sync(coach)
+            return coach.state.exercises[exercise_id].acknowledged_at is not None
+        finally:
+            coach.close()
+
+    return {"workspace": pair.student_root, "path": FILE, "line": 12, "coach_ledger_has_ack": coach_ledger_has_ack}
+
+
+@pytest.fixture
+def coach_with_student(pair: Pair) -> dict[str, Any]:
+    """The coach's checkout with one student who acknowledged an exercise (stage practice)."""
+    session_id = start_session(pair)
+    cli(pair, "coach", "plan", session_id, "--goal", "read the service", "--step", "step-1:loops")
+    exercise_id = assign(pair, session_id)
+    cli(pair, "student", "ack", exercise_id)
+    return {"workspace": pair.coach_root, "student": pair.student_id, "stage": "practice"}
