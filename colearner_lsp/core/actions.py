@@ -7,8 +7,11 @@ lifecycle move is never separated from the action that caused it.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, ParamSpec, Sequence, TypeVar
+
+from pydantic import ValidationError
 
 from . import lifecycle
 from .errors import InvalidArgument, NotFound, WrongRole
@@ -32,6 +35,30 @@ from .events import (
 )
 from .instance import Instance
 from .state import ExerciseState, SessionState
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def user_action(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a payload the user's values cannot make into ``InvalidArgument``.
+
+    The event models hold the value rules (grade pass|revise, confidence 0..1,
+    delta -1..1, …); this keeps them the only copy while every edge (CLI, LSP,
+    demo) still gets one readable sentence instead of a validation dump.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "value"
+            raise InvalidArgument(f"{field}: {err['msg'].lower()} (got {err.get('input')!r})") from None
+
+    return wrapper
 
 
 def require_role(inst: Instance, role: str, action: str) -> None:
@@ -74,6 +101,7 @@ def _states_after(session: SessionState, exercise_id: str, new_state: str) -> li
 # ---------------------------------------------------------------- coach
 
 
+@user_action
 def start_session(inst: Instance, student: str) -> str:
     """Open a coaching session with a rostered student; returns its id."""
     require_role(inst, "coach", "session start")
@@ -85,6 +113,7 @@ def start_session(inst: Instance, student: str) -> str:
     return session_id
 
 
+@user_action
 def send_plan(inst: Instance, session_id: str, goals: Sequence[str], steps: Sequence[tuple[str, str]]) -> EnvelopeBase:
     """Send a learning plan: ``steps`` are ``(id, topic)`` in the order they are to be done."""
     require_role(inst, "coach", "plan")
@@ -99,6 +128,7 @@ def send_plan(inst: Instance, session_id: str, goals: Sequence[str], steps: Sequ
     return out[0]
 
 
+@user_action
 def assign_exercise(
     inst: Instance,
     session_id: str,
@@ -137,6 +167,7 @@ def assign_exercise(
     return exercise_id
 
 
+@user_action
 def set_scope(
     inst: Instance,
     session_id: str,
@@ -156,6 +187,7 @@ def set_scope(
     return version
 
 
+@user_action
 def request_evidence(inst: Instance, exercise_id: str, paths: Sequence[str], reason: str) -> str:
     """Ask the student for more evidence on an exercise; returns the request's event id."""
     require_role(inst, "coach", "request-evidence")
@@ -166,6 +198,7 @@ def request_evidence(inst: Instance, exercise_id: str, paths: Sequence[str], rea
     return out[0].event_id
 
 
+@user_action
 def send_feedback(
     inst: Instance,
     exercise_id: str,
@@ -195,6 +228,7 @@ def send_feedback(
     return out[0].event_id
 
 
+@user_action
 def advance_session(inst: Instance, session_id: str, to: str, reason: str = "") -> str:
     """Move a session by hand (e.g. the coach closes it); refused unless the move is legal."""
     session = find_session(inst, session_id)
@@ -214,6 +248,7 @@ def _own_exercise(inst: Instance, exercise_id: str, action: str) -> ExerciseStat
     return ex
 
 
+@user_action
 def acknowledge(inst: Instance, exercise_id: str) -> str:
     """Acknowledge an assigned exercise; returns the event id."""
     ex = _own_exercise(inst, exercise_id, "ack")
@@ -276,6 +311,7 @@ def _since(inst: Instance, ex: ExerciseState) -> str | None:
     return commit
 
 
+@user_action
 def attach_evidence(
     inst: Instance,
     exercise_id: str,
@@ -299,6 +335,7 @@ def attach_evidence(
     return inst.emit(ex.session_id, ex.student, [("evidence_snapshot", payload)])[0]
 
 
+@user_action
 def respond(inst: Instance, exercise_id: str, text: str, evidence: Sequence[str] | None = None, progress=None) -> str:  # type: ignore[no-untyped-def]
     """Answer an exercise, optionally with an evidence snapshot of ``evidence`` paths; returns the event id.
 
@@ -332,6 +369,7 @@ def respond(inst: Instance, exercise_id: str, text: str, evidence: Sequence[str]
     return out[response_index].event_id
 
 
+@user_action
 def submit_progress(
     inst: Instance,
     session_id: str | None,

@@ -239,7 +239,7 @@ WRITERS: dict[str, frozenset[str]] = {
 # ---------------------------------------------------------------- envelope
 
 _STORED = {"stored": True}  # validation context of parse_stored
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]00:00)$")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]00:00)$")
 # What now_ts() writes, so nearly every message: kept as it is (replay speed).
 _CANONICAL_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
@@ -277,7 +277,7 @@ class EnvelopeBase(Frozen):
         canonical = _CANONICAL_TS.fullmatch(value) is not None
         if canonical and info.context is _STORED:
             return value  # checked before it was stored
-        if not canonical and not _RFC3339.match(value):
+        if not canonical and not RFC3339.match(value):
             raise ValueError(f"{value!r} is not an RFC 3339 UTC time like 2026-01-31T12:00:00Z")
         try:
             moment = parse_ts(value)  # the shape is right; the date and time must exist too

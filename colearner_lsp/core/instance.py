@@ -378,7 +378,9 @@ class Instance:
         path = self.root / CONFIG_DIR / "learning.json"
         tmp = path.with_name(f".learning.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
+            # A student's file is small and read by people; a coach's holds every
+            # student (tens of MB at 100k events), so it is written compact.
+            json.dump(data, fh, indent=2 if self.role == "student" else None, ensure_ascii=False)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

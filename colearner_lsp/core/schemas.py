@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import AgentConfig
-from .events import _RFC3339, EVENT_ADAPTER, PAYLOADS, SCHEMA_VERSION
+from .events import RFC3339, EVENT_ADAPTER, PAYLOADS, SCHEMA_VERSION
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE_FILE = "envelope.schema.json"
@@ -40,7 +40,7 @@ def _envelope_schema() -> dict[str, Any]:
     for name, model in schema["$defs"].items():
         props = model.get("properties", {})
         if name.endswith("Event") and "event_type" in props:
-            props["ts"]["pattern"] = _RFC3339.pattern
+            props["ts"]["pattern"] = RFC3339.pattern
             props["session_id"]["format"] = "uuid"
             props["event_id"]["format"] = "uuid"
     return schema

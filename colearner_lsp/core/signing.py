@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
+from nacl.signing import SigningKey, VerifyKey
 
 from .errors import KeyProblem
 
@@ -41,9 +41,22 @@ def signing_bytes(envelope: dict[str, Any]) -> bytes:
 
 
 def sign_envelope(envelope: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
-    """Return a copy of ``envelope`` with ``sig`` set."""
-    signature = key.sign(signing_bytes(envelope))
+    """Return a copy of ``envelope`` with ``sig`` set.
+
+    Ed25519 signatures are deterministic, so libsodium (about 1.5× faster here,
+    see ``verify_envelope``) gives the very bytes ``cryptography`` would.
+    """
+    signature = _signer(_raw_private(key)).sign(signing_bytes(envelope)).signature
     return {**envelope, "sig": base64.b64encode(signature).decode("ascii")}
+
+
+def _raw_private(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+
+
+@lru_cache(maxsize=16)
+def _signer(seed: bytes) -> SigningKey:
+    return SigningKey(seed)
 
 
 def verify_envelope(envelope: dict[str, Any], public_key: Ed25519PublicKey | bytes) -> bool:

@@ -148,7 +148,7 @@ def anchor_lines(r: Range) -> tuple[int, int]:
 
 def require_saved(ls: ColearnerServer, path: str) -> None:
     """The anchor is taken from the file on disk, so the editor's buffer must match it."""
-    if path in ls.open_docs and ls.text_of(path) != ls.disk_text(path):
+    if ls.is_open(path) and ls.text_of(path) != ls.disk_text(path):
         raise user_error(InvalidArgument(f"save {path} first: the exercise is anchored to the file as saved on disk"))
 
 

@@ -57,7 +57,7 @@ def register(ls: ColearnerServer) -> None:
         path = ls.repo_path(params.text_document.uri)
         if path is None:
             return
-        ls.open_docs[path] = params.text_document.uri
+        ls.opened(path, params.text_document.uri)
         if ls.live is not None:
             ls.publish(ls.live.relocated(path, params.text_document.text) | {path})
 
@@ -82,7 +82,7 @@ def register(ls: ColearnerServer) -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ColearnerServer, params: types.DidCloseTextDocumentParams) -> None:
         path = ls.repo_path(params.text_document.uri)
-        if path is None or ls.open_docs.pop(path, None) is None or ls.live is None:
+        if path is None or not ls.closed(path) or ls.live is None:
             return
         ls.publish(ls.live.relocated(path, ls.disk_text(path)) | {path})
 
@@ -92,7 +92,7 @@ def register(ls: ColearnerServer) -> None:
             return
         for change in params.changes:
             path = ls.repo_path(change.uri)
-            if path is not None and path not in ls.open_docs:
+            if path is not None and not ls.is_open(path):
                 ls.publish(ls.live.relocated(path, ls.disk_text(path)) | ls.live.refresh_path(path))
 
 

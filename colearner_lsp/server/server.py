@@ -15,7 +15,6 @@ import gc
 import importlib.metadata
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
@@ -24,13 +23,14 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import default_converter
-from pygls.uris import from_fs_path, to_fs_path
 
+from ..core.config import find_root
 from ..core.errors import ColearnerError
 from ..core.evidence import EvidenceError
 from ..core.instance import Instance
 from ..core.scope import ScopeError
-from .diagnostics import DiagnosticJson, safe_path
+from .diagnostics import DiagnosticJson
+from .files import Checkout
 from .live_state import LiveExercises, place_all
 from .protocol import ColearnerProtocol
 from .status import status_of
@@ -86,15 +86,15 @@ class ColearnerServer(LanguageServer):
         self.live: LiveExercises | None = None
         self.bus: Any = None  # KafkaBus, imported when started
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.open_docs: dict[str, str] = {}  # repository path → the URI the editor uses for it
+        self.checkout: Checkout | None = None  # set as soon as the repository is known
         self._cursor = 0  # ledger position whose events are shown
         self._published: dict[str, tuple[str, list[Any]]] = {}  # path → (uri, diagnostics sent)
         self._json: DiagnosticJson | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._last_publish: dict[str, float] = {}
         self._status: dict[str, Any] | None = None
-        self._mtimes: dict[str, tuple[int, int] | None] = {}
         self._lens_refresh_pending = False
+        self._watching: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ background work
 
@@ -113,10 +113,6 @@ class ColearnerServer(LanguageServer):
 
     # ------------------------------------------------------------ start and stop
 
-    @property
-    def root(self) -> Path | None:
-        return self.inst.root if self.inst else None
-
     def require(self) -> Instance:
         if self.inst is None:
             raise user_error(ColearnerError(NOT_SET_UP))
@@ -124,6 +120,9 @@ class ColearnerServer(LanguageServer):
 
     async def start(self, folder: Path) -> None:
         """Open the instance for ``folder``, show its exercises, connect to Kafka."""
+        root = find_root(folder)
+        if root is not None:  # so that documents opened while the instance loads are known as open
+            self.checkout = Checkout(root, lambda uri: self.workspace.get_text_document(uri).source)
         try:
             inst, cursor = await asyncio.to_thread(_open_at, folder)
         except ColearnerError as exc:
@@ -134,14 +133,14 @@ class ColearnerServer(LanguageServer):
         self._json = DiagnosticJson(self.uri_of, self.live.place_of)
         placed = await asyncio.to_thread(place_all, self.live.shown(), self.disk_text)
         self.publish(self.live.adopt(placed))
-        for path in list(self.open_docs):
+        for path in list(self._checkout().open_docs):
             self.publish(self.live.relocated(path, self.text_of(path)) | {path})
         self.pull_changes()
         # What start-up loaded lives as long as the server: keep the collector from walking it
         # again and again (a full collection over 10,000 exercises pauses for ~100 ms).
         gc.freeze()
         self.start_bus()
-        self.run_task(self.watch(), "ledger and file watch")
+        self._watching = self.run_task(self.watch(), "ledger and file watch")
         self.send_status()
 
     def start_bus(self) -> None:
@@ -152,6 +151,8 @@ class ColearnerServer(LanguageServer):
 
     async def stop(self) -> None:
         """Shut down: try once more to send the outbox, stop the bus and the watch, close the ledger."""
+        if self._watching is not None:
+            self._watching.cancel()
         if self.bus is not None:
             if self.bus.connected:
                 try:
@@ -172,12 +173,20 @@ class ColearnerServer(LanguageServer):
         """Fold what other processes wrote to the ledger; notice anchored files changed on disk."""
         while True:
             await asyncio.sleep(REFRESH_S)
-            self.pull_changes()
-            self.send_status()
-            changed = await asyncio.to_thread(self._changed_on_disk, self._watched_paths())
-            for path, text in changed.items():
-                if path not in self.open_docs and self.live is not None:
-                    self.publish(self.live.relocated(path, text) | self.live.refresh_path(path))
+            try:
+                await self._look_around()
+            except Exception:  # one bad turn must not stop the watch for the rest of the session
+                log.exception("watching the ledger and files failed; trying again")
+
+    async def _look_around(self) -> None:
+        self.pull_changes()
+        self.send_status()
+        if self.checkout is None or self.live is None:
+            return
+        changed = await asyncio.to_thread(self.checkout.changed_on_disk, self._watched_paths())
+        for path, text in changed.items():
+            if not self.is_open(path):
+                self.publish(self.live.relocated(path, text) | self.live.refresh_path(path))
 
     # ------------------------------------------------------------ ledger → editor
 
@@ -274,7 +283,7 @@ class ColearnerServer(LanguageServer):
         if before_uri != uri:  # the editor opened the file under another URI: clear the old one
             self.protocol.notify(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, PreparedJson({"uri": before_uri, "diagnostics": []}))
             before = None
-        version = self.workspace.get_text_document(uri).version if path in self.open_docs else None
+        version = self.workspace.get_text_document(uri).version if self.is_open(path) else None
         params = self._json.params(path, self.live.store.for_path(path), version)
         if params["diagnostics"] == before:
             return
@@ -288,65 +297,37 @@ class ColearnerServer(LanguageServer):
     # ------------------------------------------------------------ files
 
     def repo_path(self, uri: str) -> str | None:
-        """The repository-relative path of a file URI, or None outside the repository (or in .git)."""
-        root = self.root
-        fs = to_fs_path(uri) if uri.startswith("file:") else None
-        if root is None or fs is None:
-            return None
-        for candidate, base in ((Path(fs), root), (Path(os.path.realpath(fs)), root.resolve())):
-            try:
-                rel = candidate.relative_to(base).as_posix()
-            except ValueError:
-                continue
-            return rel if rel != "." and safe_path(rel) else None
-        return None
+        """The repository path of a file URI; None outside the repository, or before colearner is set up here."""
+        return self.checkout.repo_path(uri) if self.checkout else None
 
     def uri_of(self, path: str) -> str:
-        return self.open_docs.get(path) or from_fs_path(str(self.require().root / path)) or ""
+        return self._checkout().uri_of(path)
 
     def text_of(self, path: str) -> str | None:
-        """A file's text as the user sees it: the editor's buffer when open, else the disk."""
-        uri = self.open_docs.get(path)
-        if uri is not None:
-            return self.workspace.get_text_document(uri).source
-        return self.disk_text(path)
+        return self._checkout().text_of(path)
 
     def disk_text(self, path: str) -> str | None:
-        """The file on disk (None when missing); the first read also sets the baseline the watch compares with."""
-        target = self.require().root / path
-        self._mtimes.setdefault(path, _stamp(target))
-        try:
-            return target.read_text(encoding="utf-8", errors="replace")
-        except (OSError, ValueError):
-            return None
+        return self._checkout().disk_text(path)
+
+    def is_open(self, path: str) -> bool:
+        return self.checkout is not None and path in self.checkout.open_docs
+
+    def opened(self, path: str, uri: str) -> None:
+        self._checkout().open_docs[path] = uri
+
+    def closed(self, path: str) -> bool:
+        """Forget an open document; False when it was not known as open."""
+        return self.checkout is not None and self.checkout.open_docs.pop(path, None) is not None
+
+    def _checkout(self) -> Checkout:
+        if self.checkout is None:
+            raise user_error(ColearnerError(NOT_SET_UP))
+        return self.checkout
 
     def _watched_paths(self) -> list[str]:
         if self.live is None:
             return []
-        paths = set(self.live.anchored_paths()) | set(self.live.store.paths())
-        return [p for p in paths if p not in self.open_docs]
-
-    def _changed_on_disk(self, paths: list[str]) -> dict[str, str | None]:
-        """Files whose mtime or size changed since the last look, with their new text (in a worker thread)."""
-        root = self.root
-        changed: dict[str, str | None] = {}
-        if root is None:
-            return changed
-        for path in paths:
-            seen = _stamp(root / path)
-            if path in self._mtimes and self._mtimes[path] != seen:
-                self._mtimes[path] = seen
-                changed[path] = self.disk_text(path)
-            self._mtimes[path] = seen
-        return changed
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_mtime_ns, info.st_size
+        return list(set(self.live.anchored_paths()) | set(self.live.store.paths()))
 
 
 def _open_at(folder: Path) -> tuple[Instance, int]:

@@ -341,7 +341,7 @@ def test_other_refusals(two: tuple[Instance, Instance, Wire]) -> None:
     actions.respond(student, exercise_id, "answer")
     wire.exchange(coach, student)
     written = coach.ledger.event_count()
-    with pytest.raises(ValueError, match="confidence_delta"):  # the payload model refuses it; nothing is written
+    with pytest.raises(InvalidArgument, match="confidence_delta"):  # the payload model refuses it; nothing is written
         actions.send_feedback(coach, exercise_id, grade="pass", next_step="n", confidence_delta=2.0)
     assert coach.ledger.event_count() == written
     actions.send_feedback(coach, exercise_id, grade="pass", next_step="n", confidence_delta=0.5)

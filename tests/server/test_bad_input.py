@@ -72,7 +72,9 @@ async def test_bad_requests_and_commands_get_errors(pair: Pair) -> None:
         await refused(ed, "colearner.respond", {"exercise_id": exercise_id, "text": "x", "evidence": ["../outside.py"]}, REQUEST_FAILED)
 
         # Documents outside the workspace.
-        outside = Path("/etc/hostname").as_uri()
+        elsewhere = pair.student_root.parent / "elsewhere.py"
+        elsewhere.write_text("x = 1\n")
+        outside = elsewhere.as_uri()
         await refused(ed, "colearner.attachEvidence", {"exercise_id": exercise_id, "uri": outside}, REQUEST_FAILED, "not a file of this repository")
         await refused(ed, "colearner.respond", {"exercise_id": exercise_id, "document": outside}, REQUEST_FAILED, "not a file of this repository")
         hover = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=outside), position=types.Position(line=0, character=0))
@@ -88,7 +90,9 @@ async def test_coach_commands_refuse_bad_input(pair: Pair) -> None:
     async with editor(pair.coach_root) as ed:
         lines = {"start": {"line": 10, "character": 0}, "end": {"line": 14, "character": 0}}
         base = {"uri": ed.uri(FILE), "range": lines, "topic": "t", "exercise": "e", "expected": "x"}
-        await refused(ed, "colearner.assign", {**base, "uri": Path("/etc/hostname").as_uri()}, REQUEST_FAILED, "not a file of this repository")
+        elsewhere = pair.coach_root.parent / "elsewhere.py"
+        elsewhere.write_text("x = 1\n")
+        await refused(ed, "colearner.assign", {**base, "uri": elsewhere.as_uri()}, REQUEST_FAILED, "not a file of this repository")
         await refused(ed, "colearner.assign", {**base, "range": {"start": {"line": 500, "character": 0}, "end": {"line": 501, "character": 0}}},
                       REQUEST_FAILED, "lines")
         await refused(ed, "colearner.assign", {**base, "range": {"start": {"line": 3}}}, INVALID_PARAMS, "range")
