@@ -34,7 +34,9 @@ from .events import now_ts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-    pos        INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- rowid order is ledger order; rows are never deleted, so no AUTOINCREMENT
+    -- (which only guards against reuse after deletes, at a cost on every insert)
+    pos        INTEGER PRIMARY KEY,
     event_id   TEXT NOT NULL UNIQUE,
     session_id TEXT NOT NULL,
     student    TEXT NOT NULL,
@@ -48,6 +50,8 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (sender, student, seq)
 );
 CREATE INDEX IF NOT EXISTS events_session ON events (session_id, pos);
+-- peers' streams and their highest seq, read from the index alone (a live loop asks often)
+CREATE INDEX IF NOT EXISTS events_streams ON events (local, sender, student, seq);
 CREATE TABLE IF NOT EXISTS outbox (
     event_id  TEXT PRIMARY KEY REFERENCES events (event_id),
     status    TEXT NOT NULL CHECK (status IN ('pending', 'sent')),
@@ -302,6 +306,11 @@ class Ledger:
     def missing_seqs(self, sender: str, student: str) -> list[tuple[int, int]]:
         """Gaps in what we hold of one stream: ``[(from, to), …]``, ``to`` inclusive."""
         with self._lock:
+            held, high = self._db.execute(
+                "SELECT count(*), max(seq) FROM events WHERE sender = ? AND student = ?", (sender, student)
+            ).fetchone()
+            if held == (high or 0):  # seqs are unique and start at 1: as many as the highest means no gap
+                return []
             seqs = [
                 r[0]
                 for r in self._db.execute(

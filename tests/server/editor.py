@@ -57,6 +57,7 @@ class Editor:
         self.root = Path(root)
         self.statuses: list[dict[str, Any]] = []
         self.versions: dict[str, int] = {}
+        self.lens_refreshes = 0
 
     def uri(self, rel: str) -> str:
         return from_fs_path(str(self.root / rel)) or ""
@@ -159,6 +160,10 @@ async def editor(root: Path, caps: types.ClientCapabilities | None = None, wait_
     @client.feature("colearner/status")
     def on_status(client: LanguageClient, params: Any) -> None:
         ed.statuses.append(plain(params))
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def on_lens_refresh(client: LanguageClient, params: None) -> None:
+        ed.lens_refreshes += 1
 
     await client.start_io(sys.executable, "-m", "colearner_lsp", "serve", cwd=str(root), env=server_env())
     try:

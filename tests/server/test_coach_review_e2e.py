@@ -103,6 +103,6 @@ async def test_one_file_in_two_students_evidence_shows_both(pair: Pair, tmp_path
         diags = await ed.wait_diagnostics("app/__init__.py", lambda ds: len(of_kind(ds, "evidence")) == 2)
         assert {d.data["student"] for d in diags} == {pair.student_id, "alex"}
         assert all(d.data["match"] == "matches" for d in diags)
-        reviews = of_kind(ed.diagnostics(FILE), "review")
+        reviews = of_kind(await ed.wait_diagnostics(FILE, lambda ds: len(of_kind(ds, "review")) == 2), "review")
         assert {d.data["exercise_id"] for d in reviews} == set(ids.values())
     await asyncio.to_thread(sync, coach)

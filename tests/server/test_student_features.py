@@ -40,6 +40,13 @@ async def test_lens_and_hover_show_the_exercise(pair: Pair) -> None:
         outside = types.HoverParams(text_document=params.text_document, position=types.Position(line=2, character=0))
         assert await ed.client.text_document_hover_async(outside) is None
 
+        # Acknowledged: the client is asked to fetch lenses again, which now offer Respond.
+        refreshes = ed.lens_refreshes
+        await ed.run("colearner.acknowledge", {"exercise_id": exercise_id})
+        await ed.until(lambda: ed.lens_refreshes > refreshes, what="a code lens refresh")
+        (lens,) = await ed.client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE))))
+        assert lens.command.title == "colearner · loops · acknowledged · Respond" and lens.command.command == "colearner.respond"
+
 
 async def test_respond_through_a_response_document(pair: Pair) -> None:
     _, exercise_id = await assigned(pair)
