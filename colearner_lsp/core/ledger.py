@@ -34,7 +34,7 @@ from .events import now_ts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-    -- rowid order is ledger order; rows are never deleted, so no AUTOINCREMENT
+    -- rowid order is ledger order. Rows are never deleted, so no AUTOINCREMENT
     -- (which only guards against reuse after deletes, at a cost on every insert)
     pos        INTEGER PRIMARY KEY,
     event_id   TEXT NOT NULL UNIQUE,
