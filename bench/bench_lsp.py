@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import subprocess
@@ -243,7 +244,8 @@ async def edits(server: StudentServer, n: int, pause: float) -> list[float]:
 
 def report(name: str, values: list[float], goal_ms: float | None = None) -> bool:
     p50, p99 = ms(values)
-    verdict = "" if goal_ms is None else ("  ok" if p99 <= goal_ms else f"  MISSED (goal p99 <= {goal_ms:.1f} ms)")
+    over = sum(1 for v in values if goal_ms is not None and v * 1000 > goal_ms)
+    verdict = "" if goal_ms is None else ("  ok" if p99 <= goal_ms else f"  MISSED (goal p99 <= {goal_ms:.1f} ms; {over}/{len(values)} over)")
     print(f"{name:<52} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms{verdict}")
     return goal_ms is None or p99 <= goal_ms
 
@@ -258,6 +260,7 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     server = StudentServer(student_root)
     await server.start()
     await server.until(lambda: server.statuses[-1]["broker"] == "connected")
+    gc.freeze()
     raw = await raw_roundtrip_latencies(bootstrap, deliveries)
     parts = await delivery(coach, server, session_id, names, deliveries)
     delivered = parts["delivery"]
@@ -273,6 +276,9 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     print(f"student server: first status after {startup:.2f} s; all {len(ids) + deliveries + 10:,} exercises shown after "
           f"{server.first_seen[ids[-1]] - took:.1f} s (Kafka delivery of the bulk included)")
 
+    # The harness holds the coach's 10,000 exercises too: keep its own collector from pausing the timings.
+    gc.collect()
+    gc.freeze()
     acting, hovering = await requests(server, names[0], samples)
     typing = await edits(server, samples, TYPING_PAUSE_S)
     burst = await edits(server, min(samples, 100), 0.0)
@@ -291,6 +297,7 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     ok &= report(f"hover, {len(ids):,} exercises in the ledger", hovering, 10)
     ok &= report(f"didChange -> diagnostics, {BIG_LINES:,} lines, {BIG_ANCHORS} anchors", typing, 20)
     report("  the same, changes back to back (throttled bursts)", burst)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other processes share them)")
     coach.close()
     return ok
 

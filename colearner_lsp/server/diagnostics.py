@@ -184,20 +184,24 @@ class DiagnosticJson:
     def __init__(self, uri_of: Callable[[str], str], place_of: Callable[[str], tuple[int, int]]) -> None:
         self.uri_of = uri_of  # a file's URI
         self.place_of = place_of  # an exercise's anchor lines now (0-based)
-        self._static: dict[str, dict[Finding, dict[str, Any]]] = {}  # per file, what does not move
+        # Per file, what does not move, by finding (keyed by identity: hashing every finding costs more).
+        self._static: dict[str, dict[int, tuple[Finding, dict[str, Any], list[Related]]]] = {}
 
     def params(self, path: str, findings: Iterable[Finding], version: int | None) -> dict[str, Any]:
-        before, now = self._static.get(path, {}), {}
+        before: dict[int, tuple[Finding, dict[str, Any], list[Related]]] = self._static.get(path, {})
+        now = {}
         diagnostics = []
         for f in findings:
-            static = now[f] = before.get(f) or self._static_part(f)
-            diagnostic = {"range": line_range(self.lines(f.lines, f.exercise_id)), **static}
-            # A related location equal to the diagnostic's own adds nothing but bytes.
-            related = [r for r in f.related if (r.path, r.lines) != (f.path, f.lines)]
-            if related:
+            known = before.get(id(f))
+            if known is None or known[0] is not f:
+                # A related location equal to the diagnostic's own adds nothing but bytes.
+                known = (f, self._static_part(f), [r for r in f.related if (r.path, r.lines) != (f.path, f.lines)])
+            now[id(f)] = known
+            diagnostic = {"range": line_range(self.lines(f.lines, f.exercise_id)), **known[1]}
+            if known[2]:
                 diagnostic["relatedInformation"] = [
                     {"location": {"uri": self.uri_of(r.path), "range": line_range(self.lines(r.lines, f.exercise_id))}, "message": r.message}
-                    for r in related
+                    for r in known[2]
                 ]
             diagnostics.append(diagnostic)
         self._static[path] = now

@@ -8,7 +8,7 @@ import sys
 from pygls.exceptions import JsonRpcException
 
 from ..core.errors import InvalidArgument
-from . import code_actions, code_lens, commands, documents, hover, requests
+from . import code_actions, code_lens, commands, documents, hover, queries
 from .server import ColearnerServer
 
 
@@ -22,7 +22,7 @@ class AnsweredErrors(logging.Filter):
 def create_server() -> ColearnerServer:
     """The server with every feature registered."""
     ls = ColearnerServer()
-    for feature in (documents, commands, requests, code_actions, code_lens, hover):
+    for feature in (documents, commands, queries, code_actions, code_lens, hover):
         feature.register(ls)
     return ls
 

@@ -40,6 +40,7 @@ T = TypeVar("T")
 
 REFRESH_S = 0.3  # how often the ledger (CLI writes) and anchored files on disk are looked at
 THROTTLE_S = 0.03  # editing publishes a file's diagnostics at most this often
+INLINE_SCAN = 500  # up to this many anchored files are checked for changes on the event loop itself
 REQUEST_FAILED = types.LSPErrorCodes.RequestFailed.value
 NOT_SET_UP = (
     "colearner is not set up in this folder: run 'colearner init --role coach|student --id NAME' "
@@ -183,7 +184,11 @@ class ColearnerServer(LanguageServer):
         self.send_status()
         if self.checkout is None or self.live is None:
             return
-        changed = await asyncio.to_thread(self.checkout.changed_on_disk, self._watched_paths())
+        paths = self._watched_paths()
+        if len(paths) <= INLINE_SCAN:  # a few stat calls cost less than handing them to a thread
+            changed = self.checkout.changed_on_disk(paths)
+        else:
+            changed = await asyncio.to_thread(self.checkout.changed_on_disk, paths)
         for path, text in changed.items():
             if not self.is_open(path):
                 self.publish(self.live.relocated(path, text) | self.live.refresh_path(path))

@@ -22,7 +22,7 @@ from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient, client_capabilities
 from pytest_lsp.client import make_test_lsp_client
 
-from colearner_lsp.server.requests import plain
+from colearner_lsp.server.queries import plain
 from tests.instances import cli_env
 
 Diagnostics = Sequence[types.Diagnostic]

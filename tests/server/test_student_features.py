@@ -9,7 +9,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from colearner_lsp.core import actions
-from colearner_lsp.server.responses import ANSWER_END, ANSWER_START, EVIDENCE_END, EVIDENCE_START
+from colearner_lsp.server.responses import ANSWER_START, EVIDENCE_START
 from tests.instances import Pair, sync
 from tests.server.editor import editor
 from tests.server.scenario import FILE, assign, cli, coach_sees, of_kind, pick, start_session, synced

@@ -13,7 +13,7 @@ from pytest_lsp import LanguageClient
 from pytest_lsp.client import make_test_lsp_client
 
 from colearner_lsp.bus.broker import free_port
-from colearner_lsp.server.requests import plain
+from colearner_lsp.server.queries import plain
 from tests.instances import Pair, run_cli
 from tests.server.editor import capabilities, server_env
 

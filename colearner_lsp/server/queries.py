@@ -1,4 +1,4 @@
-"""Custom requests: ``colearner/inbox``, ``colearner/dashboard`` and ``colearner/history``.
+"""Custom requests (queries, no writes): ``colearner/inbox``, ``colearner/dashboard`` and ``colearner/history``.
 
 Each returns the same JSON as the CLI's ``--json`` output, from the same core function.
 """
