@@ -233,7 +233,7 @@ class KafkaBus:
     async def _connect(self) -> None:
         options = connection_options(self.inst.config)
         await self._ensure_topics(options)
-        self._producer = AIOKafkaProducer(acks="all", linger_ms=2, max_batch_size=1_048_576, **options)  # type: ignore[arg-type]
+        self._producer = AIOKafkaProducer(acks="all", linger_ms=0, max_batch_size=1_048_576, **options)  # type: ignore[arg-type]
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
             group_id=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from .anchor_text import lines_of
@@ -12,13 +13,25 @@ from .scope import ScopeError, normalize_repo_path
 
 
 def head_commit(root: Path) -> str:
-    """HEAD's sha, or '' for a folder that is not a git repository or has no commit."""
+    """HEAD's sha, or '' for a folder that is not a git repository or has no commit.
+
+    Read from the ref files (no git process, no commit object): an assignment
+    from the editor should not wait on git.
+    """
     import git
 
     try:
-        return git.Repo(root, search_parent_directories=False).head.commit.hexsha
+        repo = _repo(str(root))
+        return git.SymbolicReference.dereference_recursive(repo, "HEAD")
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
         return ""
+
+
+@lru_cache(maxsize=8)
+def _repo(root: str):  # type: ignore[no-untyped-def]
+    import git
+
+    return git.Repo(root, search_parent_directories=False)
 
 
 def read_text(root: Path, rel: str) -> str:

@@ -139,6 +139,7 @@ class Instance:
         return cls(root, config, key, Ledger(root / CONFIG_DIR / "ledger.sqlite"))
 
     def close(self) -> None:
+        self.flush_learning_json()
         self.ledger.close()
 
     @property
@@ -192,7 +193,9 @@ class Instance:
 
         with self._lock:
             written = self.ledger.append_own(self.identity, student, [builder(t, p, event_ids.get(i) or new_id()) for i, (t, p) in enumerate(payloads)])
-            self.refresh()
+            # A coach's learning.json holds every student: rewriting it on each action
+            # would cost more than the action. It follows within a second, and on close.
+            self.refresh(defer_write=self.role == "coach")
         return [EVENT_ADAPTER.validate_python(e) for e in written]
 
     # ------------------------------------------------------------ reading

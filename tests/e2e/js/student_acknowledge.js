@@ -20,7 +20,7 @@ runDriver(async ({ page, params, result, step, shot }) => {
     await openFile(page, params.path);
     await goToLine(page, params.line);
 
-    step('wait for the diagnostic: a squiggle, or a Problems row at the line');
+    step('wait for the diagnostic: a squiggle in the editor and a Problems row at the line');
     await page.keyboard.press('Control+Shift+M');
     const rows = page.locator('.markers-panel .monaco-list-row');
     const atLine = `[Ln ${params.line},`;
@@ -29,14 +29,14 @@ runDriver(async ({ page, params, result, step, shot }) => {
         result.squiggles = await page.locator(SQUIGGLES).count();
         result.problems = (await rows.allTextContents()).map((text) => text.trim());
         result.problem_at_line = result.problems.find((text) => text.includes(atLine)) ?? null;
-        if (result.squiggles > 0 || result.problem_at_line) {
+        if (result.squiggles > 0 && result.problem_at_line) {
             break;
         }
         await page.waitForTimeout(500);
     } while (Date.now() < deadline);
     await shot('02-diagnostic');
-    if (!result.squiggles && !result.problem_at_line) {
-        throw new Error(`no diagnostic at line ${params.line} within 60 s; Problems: ${JSON.stringify(result.problems)}`);
+    if (!result.squiggles || !result.problem_at_line) {
+        throw new Error(`no squiggle and Problems row at line ${params.line} within 60 s (squiggles: ${result.squiggles}); Problems: ${JSON.stringify(result.problems)}`);
     }
 
     step('quick fix on the anchored line');
