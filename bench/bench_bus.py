@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # colearner_lsp
 from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 
 from colearner_lsp.bus.broker import EmbeddedBroker  # noqa: E402
-from colearner_lsp.bus.kafka_bus import KafkaBus, connection_options, partition_for  # noqa: E402
+from colearner_lsp.bus.connection import connection_options  # noqa: E402
+from colearner_lsp.bus.kafka_bus import KafkaBus, partition_for  # noqa: E402
 from colearner_lsp.core import actions  # noqa: E402
 from colearner_lsp.core.events import ProgressUpdate  # noqa: E402
 from colearner_lsp.core.identity import init_instance, trust_peer  # noqa: E402

@@ -18,28 +18,10 @@ from pathlib import Path
 from colearner_lsp.bus.kafka_bus import KafkaBus, SyncReport
 from colearner_lsp.core.identity import init_instance, trust_peer
 from colearner_lsp.core.instance import Instance
+from colearner_lsp.demo import SAMPLE
 
 SAMPLE_FILES = {
-    "app/inventory.py": '''"""A tiny inventory service."""
-
-import json
-
-
-def load_items(path):
-    with open(path) as fh:
-        return json.load(fh)
-
-
-def total_value(items):
-    total = 0
-    for item in items:
-        total += item["price"] * item["qty"]
-    return total
-
-
-def low_stock(items, threshold=3):
-    return [i["name"] for i in items if i["qty"] < threshold]
-''',
+    "app/inventory.py": SAMPLE,  # the demo's service: the tests and the demo coach the same code
     "app/__init__.py": "",
     "README.md": "# inventory\n",
     ".gitignore": ".env\n",

@@ -11,28 +11,29 @@
   own events on it are published again.
 - A live loop (``run``) watches for that too: a log end that moves backwards,
   a failed request, or simply time since the last check.
+
+Connection settings and failure diagnosis are in ``connection``; reading a
+message back to check a position is in ``log_probe``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import ssl
-import struct
 from dataclasses import dataclass, field
 from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, OffsetOutOfRangeError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
 
-from ..core.config import AgentConfig
-from ..core.errors import ColearnerError
 from ..core.events import EnvelopeBase
 from ..core.instance import Instance
 from ..core.ledger import Incoming
+from .connection import BrokerUnreachable, connection_options, diagnose, explain
+from .log_probe import digests_at
 
 log = logging.getLogger(__name__)
 # The bus reports connection trouble itself (``last_error``, ``BrokerUnreachable``);
@@ -48,11 +49,6 @@ ACTIVE_WINDOW_S = 30.0
 WATCH_EVERY_S = 1.0  # how often a live loop compares log ends with what it saw
 VERIFY_EVERY_S = 30.0  # and probes its positions even when nothing looked wrong
 GAPS_EVERY_S = 5.0  # a live loop asks for missing events when new ones arrived, else this often (the query reads every stream)
-PROBE_TIMEOUT_S = 5.0
-
-
-class BrokerUnreachable(ColearnerError):
-    """The configured Kafka cannot be reached (or refuses us); events stay in the outbox."""
 
 
 @dataclass
@@ -64,138 +60,6 @@ class SyncReport:
     quarantined: int = 0
     resets: list[str] = field(default_factory=list)
     polled: int = 0  # messages the last poll returned
-
-
-def connection_options(config: AgentConfig) -> dict[str, object]:
-    """aiokafka keyword arguments for bootstrap servers, TLS and SASL."""
-    import os
-
-    kafka = config.kafka
-    options: dict[str, object] = {
-        "bootstrap_servers": config.bootstrap(),
-        "client_id": f"{kafka.client_id}-{config.identity}",
-        "security_protocol": kafka.security_protocol,
-        "request_timeout_ms": kafka.request_timeout_ms,
-    }
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        tls = kafka.tls
-        try:
-            context = ssl.create_default_context(cafile=tls.cafile if tls else None)
-        except (OSError, ssl.SSLError) as exc:
-            raise BrokerUnreachable(
-                f"kafka.tls.cafile: cannot load {tls.cafile if tls else ''} ({getattr(exc, 'strerror', None) or exc}); "
-                "point it at the PEM file of the CA that signed the broker's certificate"
-            ) from None
-        if tls and tls.certfile:
-            try:
-                context.load_cert_chain(tls.certfile, tls.keyfile)
-            except (OSError, ssl.SSLError) as exc:
-                raise BrokerUnreachable(
-                    f"kafka.tls: cannot load client certificate {tls.certfile} ({getattr(exc, 'strerror', None) or exc}); "
-                    "fix kafka.tls.certfile and kafka.tls.keyfile in .colearner/agent.yaml"
-                ) from None
-        context.check_hostname = tls.check_hostname if tls else True
-        options["ssl_context"] = context
-    if kafka.security_protocol.startswith("SASL"):
-        if kafka.sasl is None:
-            raise BrokerUnreachable("kafka.security_protocol is SASL_* but kafka.sasl is not set; add mechanism and username")
-        password = os.environ.get(kafka.sasl.password_env)
-        if password is None:
-            raise BrokerUnreachable(f"set the SASL password in the environment variable {kafka.sasl.password_env}")
-        options.update(
-            sasl_mechanism=kafka.sasl.mechanism,
-            sasl_plain_username=kafka.sasl.username,
-            sasl_plain_password=password,
-        )
-    return options
-
-
-def explain(exc: BaseException, config: AgentConfig) -> str:
-    """A sentence for a connection failure, with the likely fix."""
-    servers = ", ".join(config.bootstrap())
-    text = str(exc) or exc.__class__.__name__
-    if isinstance(exc, ssl.SSLError) or "SSL" in text or "certificate" in text.lower():
-        return (
-            f"TLS handshake with {servers} failed ({text[:160]}); check kafka.tls.cafile, and that "
-            "kafka.tls.certfile/keyfile hold a client certificate the broker accepts"
-        )
-    if "Unable to bootstrap" in text:
-        text = "no broker answered"
-    return (
-        f"cannot reach Kafka at {servers} ({text[:160]}); start one with 'colearner broker', "
-        "or fix kafka.bootstrap_servers in .colearner/agent.yaml (or COLEARNER_BOOTSTRAP)"
-    )
-
-
-# Kafka ApiVersions v0 request, correlation id 1, no client id: any broker answers it.
-_API_VERSIONS = struct.pack(">ihhih", 10, 18, 0, 1, -1)
-
-
-async def diagnose(config: AgentConfig) -> str | None:
-    """Find out why a connection failed, by hand, where aiokafka only says it did.
-
-    Connects to the first bootstrap server with the configured TLS settings and
-    sends one request, so that a refused client certificate (which TLS 1.3
-    reports only after the handshake) shows up. Returns a sentence with the
-    fix, or None when this probe sees nothing wrong.
-    """
-    server = config.bootstrap()[0]
-    host, _, port = server.rpartition(":")
-    host = host.strip("[]")
-    kafka = config.kafka
-    tls = kafka.security_protocol in ("SSL", "SASL_SSL")
-    context = connection_options(config).get("ssl_context") if tls else None
-    try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, int(port), ssl=context, server_hostname=host if tls else None),
-            PROBE_TIMEOUT_S,
-        )
-    except ssl.SSLCertVerificationError as exc:
-        return (
-            f"the TLS certificate of {server} is not trusted ({exc.verify_message}); set kafka.tls.cafile "
-            "to the CA that signed it" + (", or kafka.tls.check_hostname: false" if "hostname" in str(exc) else "")
-        )
-    except ssl.SSLError as exc:
-        return (
-            f"TLS handshake with {server} failed ({exc.reason or exc}); check that the broker serves TLS "
-            "there and that kafka.tls.cafile is right"
-        )
-    except (OSError, asyncio.TimeoutError) as exc:
-        why = "connection refused" if isinstance(exc, ConnectionRefusedError) else (str(exc) or "no answer")
-        return (
-            f"cannot reach Kafka at {server} ({why}); start one with 'colearner broker', or fix "
-            "kafka.bootstrap_servers in .colearner/agent.yaml (or COLEARNER_BOOTSTRAP)"
-        )
-    try:
-        writer.write(_API_VERSIONS)
-        await writer.drain()
-        head = await asyncio.wait_for(reader.read(4), PROBE_TIMEOUT_S)
-    except ssl.SSLError as exc:
-        reason = (exc.reason or str(exc)).lower()
-        if "certificate_required" in reason or "certificate required" in reason or not kafka.tls or not kafka.tls.certfile:
-            return (
-                f"{server} requires a client certificate (mutual TLS) and none was accepted ({exc.reason}); "
-                "set kafka.tls.certfile and kafka.tls.keyfile to a certificate signed by a CA the broker trusts"
-            )
-        return (
-            f"{server} refused our client certificate in the TLS handshake ({exc.reason}); use a certificate "
-            "signed by a CA the broker trusts in kafka.tls.certfile/keyfile"
-        )
-    except (OSError, asyncio.TimeoutError):
-        head = b""
-    finally:
-        writer.close()
-    if head:
-        return None
-    if tls:
-        return (
-            f"{server} closed the TLS connection without answering; it may require a client certificate "
-            "(kafka.tls.certfile/keyfile) or not be a Kafka broker"
-        )
-    return (
-        f"{server} closed the connection without answering; if the broker serves TLS, set "
-        "kafka.security_protocol: SSL and kafka.tls.cafile in .colearner/agent.yaml"
-    )
 
 
 class KafkaBus:
@@ -320,7 +184,7 @@ class KafkaBus:
             for tp in self._assigned
             if stored.get((tp.topic, tp.partition), (0, None))[0] > 0
         }
-        seen = await self._digests_at({tp: offset - 1 for tp, (offset, _) in wanted.items()}) if wanted else {}
+        seen = await digests_at(self.inst.config, {tp: offset - 1 for tp, (offset, _) in wanted.items()}) if wanted else {}
         reset = {tp for tp, (_, digest) in wanted.items() if seen.get(tp) is None or (digest and seen[tp] != digest)}
         reset |= await self._emptied_partitions(set(wanted))
         for tp in reset:
@@ -356,38 +220,6 @@ class KafkaBus:
         }
         for student in students:
             self.inst.ledger.requeue(self.inst.identity, student, 1)
-
-    async def _digests_at(self, offsets: dict[TopicPartition, int]) -> dict[TopicPartition, str]:
-        """sha1 of the message at each offset; absent where the log no longer reaches it."""
-        probe = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="none", fetch_max_wait_ms=20, **connection_options(self.inst.config))  # type: ignore[arg-type]
-        await probe.start()
-        found: dict[TopicPartition, str] = {}
-        gone: set[TopicPartition] = set()
-        loop = asyncio.get_running_loop()
-        try:
-            probe.assign(list(offsets))
-            for tp, offset in offsets.items():
-                probe.seek(tp, offset)
-            deadline = loop.time() + 3.0
-            while len(found) + len(gone) < len(offsets) and loop.time() < deadline:
-                try:
-                    batch = await probe.getmany(timeout_ms=200)
-                except OffsetOutOfRangeError as exc:
-                    lost = set(exc.args[0]) if exc.args and isinstance(exc.args[0], dict) else set(offsets) - set(found)
-                    gone |= lost
-                    probe.pause(*lost)
-                    continue
-                for tp, records in batch.items():
-                    for r in records:
-                        if r.offset == offsets[tp]:
-                            found[tp] = hashlib.sha1(r.value or b"").hexdigest()
-                        elif r.offset > offsets[tp] and tp not in found:
-                            found[tp] = ""  # another message sits where ours was
-                    if tp in found:
-                        probe.pause(tp)
-        finally:
-            await probe.stop()
-        return found
 
     async def _watch(self) -> None:
         """In a live loop: verify positions when a log end moved backwards, or every so often."""

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from .anchor_text import lines_of
 from .anchors import make_fingerprint
-from .errors import InvalidArgument, NotFound
+from .errors import InvalidArgument, NotFound, ScopeError
 from .events import Anchor
-from .scope import ScopeError, normalize_repo_path
+from .repo_paths import normalize_repo_path
 
 
 def head_commit(root: Path) -> str:

@@ -40,3 +40,20 @@ class IllegalTransition(ColearnerError):
         super().__init__(
             f"cannot move the session from '{current}' to '{wanted}'{extra}; allowed next: {options}"
         )
+
+
+class ScopeError(ColearnerError, ValueError):
+    """A path or a policy the scope refuses, with a message a person can act on.
+
+    `path` and `reason` are set when a path was refused, so callers can list
+    the path and why, without re-parsing the message.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason if reason is not None else message
+
+
+class EvidenceError(ColearnerError, ValueError):
+    """A snapshot that cannot be taken, with a message a person can act on."""

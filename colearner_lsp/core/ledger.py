@@ -251,7 +251,7 @@ class Ledger:
                 if item.topic is not None and item.partition is not None and item.offset is not None:
                     key = (item.topic, item.partition)
                     if item.offset + 1 > positions.get(key, (-1, ""))[0]:
-                        positions[key] = (item.offset + 1, hashlib.sha1(item.raw).hexdigest())
+                        positions[key] = (item.offset + 1, message_digest(item.raw))
                 if item.skip:
                     outcomes.append("skipped")
                     continue
@@ -374,6 +374,11 @@ class Ledger:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def message_digest(raw: bytes) -> str:
+    """What a read position remembers of the message before it (see ``positions``)."""
+    return hashlib.sha1(raw).hexdigest()
 
 
 _COLUMNS = "(event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw)"

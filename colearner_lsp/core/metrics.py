@@ -61,18 +61,8 @@ with stage "none". A student taken off the roster keeps a row, flagged
 blockers (the coach let them go, their sessions would show as stalled forever),
 though its ``quarantined`` count still says what they sent since.
 
-Blockers, each with the moment it began:
-
-- ``unacknowledged``: an exercise still not acknowledged ``unacknowledged_after_hours``
-  after it was assigned (since: the assignment);
-- ``repeated_revise``: an exercise graded ``revise`` two or more times and not
-  passed yet (since: the second revise);
-- ``evidence_unanswered``: an evidence request with no snapshot answering it, on
-  an exercise not passed yet (since: the request);
-- ``stalled``: a session not done with no event for ``stall_after_hours``
-  (since: its last event);
-- ``quarantined``: messages from or about the student were refused (bad
-  signature, schema…) and kept in the quarantine (since: the first of them).
+Blockers, each with the moment it began, are found by ``blockers`` (see its
+docstring for what each kind means).
 """
 
 from __future__ import annotations
@@ -81,9 +71,10 @@ import statistics
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .blockers import _blocker_key, _quarantine_blocker, _session_blockers
 from .config import AgentConfig
-from .events import parse_ts
-from .state import ExerciseState, SessionState, State
+from .dashboard_clock import _Clock, _utc
+from .state import SessionState, State
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -91,16 +82,6 @@ if TYPE_CHECKING:
 DASHBOARD_VERSION = 1
 NO_STAGE = "none"
 STAGE_ORDER: tuple[str, ...] = (NO_STAGE, "init", "plan", "practice", "review", "done")
-BLOCKER_KINDS: tuple[str, ...] = (
-    "unacknowledged",
-    "repeated_revise",
-    "evidence_unanswered",
-    "stalled",
-    "quarantined",
-)
-REPEATED_REVISE = 2  # this many revise grades on one exercise make it a blocker
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def compute_dashboard(
@@ -256,68 +237,7 @@ def _confidence(
     return confidence, trend, deltas
 
 
-# ---------------------------------------------------------------- blockers
-
-
-def _session_blockers(session: SessionState, config: AgentConfig, clock: "_Clock") -> list[dict[str, Any]]:
-    if session.stage == "done":
-        return []  # a finished session blocks nobody, whatever is left in it
-    found: list[dict[str, Any]] = []
-    unack_after = config.unacknowledged_after_hours * 3600
-    for ex in session.exercises():
-        if ex.state == "passed":
-            continue
-        if ex.state == "assigned" and clock.age(ex.assigned_at) >= unack_after:
-            found.append(
-                _blocker(
-                    "unacknowledged",
-                    f"exercise {_label(ex)} not acknowledged for {_hours(clock.age(ex.assigned_at))}",
-                    ex.assigned_at, session, ex, clock,
-                )
-            )
-        revises = [f for f in ex.feedback if f["grade"] == "revise"]
-        if len(revises) >= REPEATED_REVISE:
-            since = sorted((f["ts"] for f in revises), key=clock.parse)[REPEATED_REVISE - 1]
-            found.append(
-                _blocker(
-                    "repeated_revise",
-                    f"exercise {_label(ex)} graded revise {len(revises)} times",
-                    since, session, ex, clock,
-                )
-            )
-        for request in ex.open_requests:
-            paths = ", ".join(request["paths"])
-            found.append(
-                _blocker(
-                    "evidence_unanswered",
-                    f"evidence for {_label(ex)} ({paths}) requested, not sent: {_one_line(request['reason'], 60)}",
-                    request["ts"], session, ex, clock,
-                )
-            )
-    if session.last_activity and clock.age(session.last_activity) >= config.stall_after_hours * 3600:
-        found.append(
-            _blocker(
-                "stalled",
-                f"session in {session.stage} with no activity for {_hours(clock.age(session.last_activity))}",
-                session.last_activity, session, None, clock,
-            )
-        )
-    return found
-
-
-def _quarantine_blocker(name: str, rows: list[dict[str, Any]], clock: "_Clock") -> dict[str, Any]:
-    rows = sorted(rows, key=lambda r: (clock.parse(r["received_at"]), r.get("id") or 0))
-    n = len(rows)
-    reason = f"{n} message{'s' if n != 1 else ''} refused and quarantined; latest: {_one_line(rows[-1]['reason'], 80)}"
-    return {
-        "kind": "quarantined",
-        "reason": reason,
-        "since": rows[0]["received_at"],
-        "age_s": round(clock.age(rows[0]["received_at"]), 3),
-        "student": name,
-        "session_id": None,
-        "exercise_id": None,
-    }
+# ---------------------------------------------------------------- quarantine
 
 
 def _attribute_quarantine(
@@ -336,29 +256,6 @@ def _attribute_quarantine(
         else:
             unattributed += 1
     return per, unattributed
-
-
-def _blocker(
-    kind: str,
-    reason: str,
-    since: str,
-    session: SessionState,
-    ex: ExerciseState | None,
-    clock: "_Clock",
-) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "reason": reason,
-        "since": since,
-        "age_s": round(clock.age(since), 3),
-        "student": session.student,
-        "session_id": session.session_id,
-        "exercise_id": ex.exercise_id if ex else None,
-    }
-
-
-def _blocker_key(b: dict[str, Any]) -> tuple[Any, ...]:
-    return (-b["age_s"], b["student"] or "", BLOCKER_KINDS.index(b["kind"]), b["exercise_id"] or "")
 
 
 # ---------------------------------------------------------------- cohort
@@ -395,49 +292,9 @@ def _cohort(rows: list[dict[str, Any]], quarantined: int, unattributed: int) -> 
 # ---------------------------------------------------------------- small pieces
 
 
-class _Clock:
-    """``now`` and a cache of parsed event times (the same strings recur a lot)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self._cache: dict[str, datetime] = {}
-
-    def parse(self, ts: str | None) -> datetime:
-        if not ts:
-            return _EPOCH
-        value = self._cache.get(ts)
-        if value is None:
-            value = self._cache[ts] = _utc(parse_ts(ts))
-        return value
-
-    def age(self, ts: str) -> float:
-        return max(0.0, (self.now - self.parse(ts)).total_seconds())
-
-    def seconds(self, start: str, end: str) -> float:
-        return (self.parse(end) - self.parse(start)).total_seconds()
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
 def _format_ts(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
-
-
-def _label(ex: ExerciseState) -> str:
-    return f"'{_one_line(ex.topic, 40)}' ({ex.exercise_id[:8]})"
-
-
-def _hours(seconds: float) -> str:
-    hours = seconds / 3600
-    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} h"
-
-
-def _one_line(text: str, limit: int) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
