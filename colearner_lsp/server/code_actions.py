@@ -16,7 +16,7 @@ from ..core import lifecycle
 from ..core.errors import ColearnerError
 from ..core.state import ExerciseState
 from .diagnostics import SOURCE
-from .responses import exercise_of_document
+from .responses import send_argument
 from .server import ColearnerServer
 
 QUICKFIX = types.CodeActionKind.QuickFix
@@ -105,10 +105,9 @@ def register(ls: ColearnerServer) -> None:
         path = ls.repo_path(params.text_document.uri)
         if ls.live is None or ls.inst is None or path is None:
             return None
-        answering = exercise_of_document(ls.inst.root, ls.inst.root / path)
-        if answering is not None:
-            argument = {"exercise_id": answering, "document": params.text_document.uri}
-            return [action("Send response", "colearner.respond", argument)]
+        send = send_argument(ls.inst.root, path, params.text_document.uri)
+        if send is not None:
+            return [action("Send response", "colearner.respond", send)]
         build = student_actions if ls.inst.role == "student" else coach_actions
         found = []
         for ex in exercises_here(ls, path, params):

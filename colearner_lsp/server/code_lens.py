@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from ..core.state import ExerciseState
-from .responses import exercise_of_document
+from .responses import send_argument
 from .server import ColearnerServer
 
 INFO_ONLY = ""  # a lens whose command id is empty is shown as text, not as a link
@@ -42,10 +42,9 @@ def register(ls: ColearnerServer) -> None:
         path = ls.repo_path(params.text_document.uri)
         if ls.live is None or ls.inst is None or path is None:
             return None
-        answering = exercise_of_document(ls.inst.root, ls.inst.root / path)
-        if answering is not None:
-            argument = {"exercise_id": answering, "document": params.text_document.uri}
-            return [lens(0, "colearner: Send response", "colearner.respond", argument)]
+        send = send_argument(ls.inst.root, path, params.text_document.uri)
+        if send is not None:
+            return [lens(0, "colearner: Send response", "colearner.respond", send)]
         build = student_lens if ls.inst.role == "student" else coach_lens
         lenses = []
         for t in ls.live.tracker.in_path(path):

@@ -37,6 +37,12 @@ def exercise_of_document(root: Path, path: Path) -> str | None:
     return name[: -len(".md")] if _NAME.match(name) else None
 
 
+def send_argument(root: Path, path: str, uri: str) -> dict[str, str] | None:
+    """The ``colearner.respond`` argument that sends a response document; None for any other file."""
+    exercise_id = exercise_of_document(root, Path(root) / path)
+    return None if exercise_id is None else {"exercise_id": exercise_id, "document": uri}
+
+
 def render(ex: ExerciseState) -> str:
     """The prefilled document for an exercise."""
     anchor = ex.anchor or {}
