@@ -24,6 +24,7 @@ from typing import Any
 
 from .config import AgentConfig
 from .dashboard_clock import _Clock
+from .events import parse_ts
 from .state import ExerciseState, SessionState
 
 BLOCKER_KINDS: tuple[str, ...] = (
@@ -117,7 +118,9 @@ def _blocker(
 
 
 def _blocker_key(b: dict[str, Any]) -> tuple[Any, ...]:
-    return (-b["age_s"], b["student"] or "", BLOCKER_KINDS.index(b["kind"]), b["exercise_id"] or "")
+    # Oldest first by the exact time, not by the rounded age: two blockers less
+    # than a millisecond apart would otherwise tie and be ordered by name.
+    return (parse_ts(b["since"]), b["student"] or "", BLOCKER_KINDS.index(b["kind"]), b["exercise_id"] or "")
 
 
 # ---------------------------------------------------------------- wording

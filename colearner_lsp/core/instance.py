@@ -42,7 +42,10 @@ from .state import State
 # Delivery plumbing that belongs to no coaching session still needs a session_id.
 NO_SESSION = "00000000-0000-0000-0000-000000000000"
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
-LEARNING_JSON_EVERY_S = 1.0  # while a stream of events arrives, rewrite learning.json at most this often
+# While a stream of events arrives, rewrite learning.json at most this often. A
+# student's file is small; a coach's holds every student (tens of MB, ~0.15 s to
+# write at 100k events), so it is a slower-moving export: the dashboard is live.
+LEARNING_JSON_EVERY_S = {"student": 1.0, "coach": 10.0}
 PARALLEL_FROM = 64  # judge batches at least this big on a thread pool
 
 _judge_pool: ThreadPoolExecutor | None = None
@@ -226,7 +229,7 @@ class Instance:
         to its session makes that session be folded again from its events.
 
         ``defer_write`` (the bus, reading a stream of events) writes
-        ``learning.json`` at most every ``LEARNING_JSON_EVERY_S``; the bus
+        ``learning.json`` at most every ``LEARNING_JSON_EVERY_S[role]``; the bus
         calls ``flush_learning_json`` once it is idle.
         """
         with self._lock, _gc_paused(self._pos == 0):
@@ -249,7 +252,7 @@ class Instance:
                 self._refold_session(session_id)
             if applied:
                 self._learning_dirty = True
-                if not defer_write or time.monotonic() - self._learning_written >= LEARNING_JSON_EVERY_S:
+                if not defer_write or time.monotonic() - self._learning_written >= LEARNING_JSON_EVERY_S[self.role]:
                     self.flush_learning_json()
             return applied
 
