@@ -25,7 +25,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+import pytest
 
 from colearner_lsp.core import actions
 from colearner_lsp.core.events import now_ts, parse_ts
@@ -183,3 +186,15 @@ def build_cohort(tmp_path: Path) -> Cohort:
 
 def hours_after_last(inst: Instance, hours: float) -> datetime:
     return latest_ts(inst) + timedelta(hours=hours)
+
+
+@contextmanager
+def temporary_cohort(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cohort]:
+    """A cohort for one test module, its keys in a folder of its own, closed afterwards."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLEARNER_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
+        cohort = build_cohort(tmp_path_factory.mktemp("cohort"))
+        try:
+            yield cohort
+        finally:
+            cohort.close()

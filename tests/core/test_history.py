@@ -12,16 +12,13 @@ from colearner_lsp.core.events import parse_event, parse_ts
 from colearner_lsp.core.history import replay_key, session_history, summarize
 from colearner_lsp.views.history_text import render_history
 from tests.core.conftest import envelope
-from tests.core.dashboard_scenario import Cohort, build_cohort
+from tests.core.dashboard_scenario import Cohort, temporary_cohort
 
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cohort]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COLEARNER_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
-        built = build_cohort(tmp_path_factory.mktemp("cohort"))
+    with temporary_cohort(tmp_path_factory) as built:
         yield built
-        built.close()
 
 
 def test_coach_and_student_replays_agree(cohort: Cohort) -> None:

@@ -16,7 +16,7 @@ from colearner_lsp.core.events import parse_ts
 from colearner_lsp.core.instance import Instance
 from colearner_lsp.core.metrics import STAGE_ORDER, compute_dashboard, dashboard_for
 from tests.core.conftest import make_pair
-from tests.core.dashboard_scenario import Cohort, assign, build_cohort, exchange, hours_after_last, ship
+from tests.core.dashboard_scenario import Cohort, assign, exchange, hours_after_last, ship, temporary_cohort
 
 STUDENT_KEYS = {
     "student", "on_roster", "session_id", "stage", "sessions", "counts", "completion_rate", "confidence",
@@ -32,11 +32,8 @@ BLOCKER_KEYS = {"kind", "reason", "since", "age_s", "student", "session_id", "ex
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cohort]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COLEARNER_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
-        built = build_cohort(tmp_path_factory.mktemp("cohort"))
+    with temporary_cohort(tmp_path_factory) as built:
         yield built
-        built.close()
 
 
 def rows(data: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -19,7 +19,7 @@ import pytest
 
 from colearner_lsp.core.metrics import dashboard_for
 from colearner_lsp.views.dashboard_html import MAX_BARS, completion_chart, render_dashboard_html
-from tests.core.dashboard_scenario import build_cohort, hours_after_last
+from tests.core.dashboard_scenario import hours_after_last, temporary_cohort
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHART_IDS = ("chart-stages", "chart-completion", "chart-confidence")
@@ -44,14 +44,8 @@ def run_chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COLEARNER_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
-        cohort = build_cohort(tmp_path_factory.mktemp("cohort"))
-        try:
-            # late enough for every kind of blocker
-            yield dashboard_for(cohort.coach, now=hours_after_last(cohort.coach, 80))
-        finally:
-            cohort.close()
+    with temporary_cohort(tmp_path_factory) as cohort:
+        yield dashboard_for(cohort.coach, now=hours_after_last(cohort.coach, 80))  # late enough for every blocker
 
 
 class Dom(HTMLParser):

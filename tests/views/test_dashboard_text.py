@@ -8,18 +8,13 @@ import pytest
 
 from colearner_lsp.core.metrics import dashboard_for
 from colearner_lsp.views.dashboard_text import duration, render_dashboard
-from tests.core.dashboard_scenario import build_cohort, hours_after_last
+from tests.core.dashboard_scenario import hours_after_last, temporary_cohort
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COLEARNER_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
-        cohort = build_cohort(tmp_path_factory.mktemp("cohort"))
-        try:
-            yield dashboard_for(cohort.coach, now=hours_after_last(cohort.coach, 80))
-        finally:
-            cohort.close()
+    with temporary_cohort(tmp_path_factory) as cohort:
+        yield dashboard_for(cohort.coach, now=hours_after_last(cohort.coach, 80))  # late enough for every blocker
 
 
 def test_fits_80_columns_with_blockers_first(data: dict[str, Any]) -> None:
