@@ -35,8 +35,8 @@ from .events import (
 )
 from .fold import apply_event, fold
 from .ledger import Incoming, Ledger, Outcome
-from .receive import Verdict, judge
-from .signing import load_private_key, public_key_text, sign_envelope
+from .receive import Claim, Verdict, conclude, examine
+from .signing import load_private_key, public_key_text, sign_to_json, signature_valid
 from .state import State
 
 # Delivery plumbing that belongs to no coaching session still needs a session_id.
@@ -46,19 +46,35 @@ RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
 # student's file is small; a coach's holds every student (tens of MB, ~0.15 s to
 # write at 100k events), so it is a slower-moving export: the dashboard is live.
 LEARNING_JSON_EVERY_S = {"student": 1.0, "coach": 10.0}
-PARALLEL_FROM = 64  # judge batches at least this big on a thread pool
+PARALLEL_FROM = 64  # check the signatures of batches at least this big on several threads
+CHECK_THREADS = max(2, min(4, os.cpu_count() or 2))
 
-_judge_pool: ThreadPoolExecutor | None = None
-
-
-JUDGE_THREADS = max(2, min(4, os.cpu_count() or 2))
+_check_pool: ThreadPoolExecutor | None = None
 
 
-def _judges() -> ThreadPoolExecutor:
-    global _judge_pool
-    if _judge_pool is None:
-        _judge_pool = ThreadPoolExecutor(max_workers=JUDGE_THREADS, thread_name_prefix="colearner-judge")
-    return _judge_pool
+def _check_signatures(claims: list[Claim]) -> list[bool]:
+    """Ed25519 checks, the largest cost per message, in bulk.
+
+    libsodium runs without the GIL, so a big batch is split between this thread
+    and a small pool; nothing else runs on the pool, so the threads only meet
+    at the GIL between two checks.
+    """
+    global _check_pool
+    items = [(c.signed, c.public_key) for c in claims]
+    if len(items) < PARALLEL_FROM:
+        return _check_part(items)
+    if _check_pool is None:
+        _check_pool = ThreadPoolExecutor(max_workers=CHECK_THREADS - 1, thread_name_prefix="colearner-verify")
+    size = -(-len(items) // CHECK_THREADS)
+    parts = [items[i : i + size] for i in range(0, len(items), size)]
+    others = [_check_pool.submit(_check_part, part) for part in parts[1:]]
+    mine = _check_part(parts[0])
+    return mine + [ok for future in others for ok in future.result()]
+
+
+def _check_part(items: list[tuple[bytes, bytes]]) -> list[bool]:
+    return [signature_valid(signed, key) for signed, key in items]
+
 
 TOPIC_KEY = {
     "learning_plan": "assignments",
@@ -178,7 +194,7 @@ class Instance:
         event_ids = event_ids or {}
 
         def builder(event_type: str, payload: Frozen, event_id: str):  # type: ignore[no-untyped-def]
-            def build(seq: int) -> tuple[dict[str, Any], str]:
+            def build(seq: int) -> tuple[dict[str, Any], str, str]:
                 envelope = {
                     "ts": now_ts(),
                     "actor": self.role,
@@ -190,7 +206,8 @@ class Instance:
                     "student": student,
                     "seq": seq,
                 }
-                return sign_envelope(envelope, self.key), self.topic(event_type)
+                signed, text = sign_to_json(envelope, self.key)
+                return signed, self.topic(event_type), text
 
             return build
 
@@ -293,17 +310,15 @@ class Instance:
             self.reload_config()  # a peer trusted or removed since start-up counts at once
             students = {sid: s.student for sid, s in self.state.sessions.items()}
             known = set(students)
-            verdicts = self._judge_all([m.raw for m in messages if not m.skip], students)
+            examined = [None if m.skip else examine(m.raw, self.config, self.public_key) for m in messages]
+            signatures = iter(_check_signatures([c for c in examined if isinstance(c, Claim)]))
             judged = []
-            for m in messages:
-                if m.skip:
+            for m, first in zip(messages, examined):
+                if first is None:
                     judged.append(m)
                     continue
-                verdict = next(verdicts)
-                event = verdict.event
-                if event is not None and event.session_id not in known and event.session_id in students:
-                    # A session first seen in this batch: judge again with what the batch taught.
-                    verdict = judge(m.raw, self.config, self.public_key, students)
+                # concluded in order, so an event may go into a session started earlier in the batch
+                verdict = first if isinstance(first, Verdict) else conclude(first, next(signatures), self.config, students)
                 env = verdict.envelope or {}
                 judged.append(
                     Incoming(
@@ -331,19 +346,6 @@ class Instance:
                     p = event.payload
                     self.ledger.requeue(self.identity, event.student, p.from_seq, p.to_seq)
             return Received(outcomes, new)
-
-    def _judge_all(self, raws: list[bytes], students: dict[str, str]) -> Iterator[Verdict]:
-        """Judge a batch; a big one on a thread pool, since Ed25519 verification
-        (the largest cost per message) runs without the GIL."""
-        config, public_key = self.config, self.public_key
-        if len(raws) < PARALLEL_FROM:
-            return (judge(raw, config, public_key, students) for raw in raws)
-        snapshot = dict(students)
-        pool = _judges()
-        size = -(-len(raws) // JUDGE_THREADS)
-        slices = [raws[i : i + size] for i in range(0, len(raws), size)]
-        done = pool.map(lambda part: [judge(raw, config, public_key, snapshot) for raw in part], slices)
-        return (verdict for part in done for verdict in part)
 
     def request_missing(self, tail_check: bool = False) -> list[EnvelopeBase]:
         """Ask peers to publish again what we are missing.

@@ -8,7 +8,9 @@ One file holds everything an instance must not lose:
 - ``quarantine``: messages refused, raw bytes and the reason;
 - ``positions``: the next Kafka offset to read per topic-partition, written in
   the same transaction as the events read from it;
-- ``counters``: the instance's own ``seq``, one counter per student stream.
+- ``counters``: the instance's own ``seq``, one counter per student stream;
+- ``heads``: per peer stream, the highest ``seq`` accepted and how many are held
+  (equal counts mean no gap, without reading the stream).
 
 A ``seq`` numbers what one sender wrote about one student (the Kafka key), since
 that stream is what a receiver sees: a student never reads the coach's events
@@ -50,16 +52,25 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (sender, student, seq)
 );
 CREATE INDEX IF NOT EXISTS events_session ON events (session_id, pos);
--- peers' streams and their highest seq, read from the index alone (a live loop asks often)
-CREATE INDEX IF NOT EXISTS events_streams ON events (local, sender, student, seq);
+-- keyed by the event's pos: an integer key is appended in place, where a TEXT
+-- event_id key would be one more random insert into a b-tree per event
 CREATE TABLE IF NOT EXISTS outbox (
-    event_id  TEXT PRIMARY KEY REFERENCES events (event_id),
+    pos       INTEGER PRIMARY KEY REFERENCES events (pos),
     status    TEXT NOT NULL CHECK (status IN ('pending', 'sent')),
     queued_at TEXT NOT NULL,
     sent_at   TEXT,
     attempts  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status) WHERE status = 'pending';
+-- peers' streams, kept per accepted batch rather than indexed per event: the
+-- live loop asks for gaps after every batch
+CREATE TABLE IF NOT EXISTS heads (
+    sender  TEXT NOT NULL,
+    student TEXT NOT NULL,
+    high    INTEGER NOT NULL,
+    held    INTEGER NOT NULL,
+    PRIMARY KEY (sender, student)
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at TEXT NOT NULL,
@@ -92,6 +103,7 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
+SCHEMA_VERSION = 2
 Outcome = Literal["appended", "duplicate", "quarantined", "skipped"]
 MAX_QUARANTINED_BYTES = 1_048_576  # keep a huge hostile value's head, not all of it
 
@@ -130,10 +142,12 @@ class Ledger:
         # FULL: a commit survives an OS crash too, not only a killed process.
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=30000")
-        with self._write():
+        with self._write() as db:
+            _migrate(db)
             for statement in SCHEMA.split(";"):
                 if statement.strip():
-                    self._db.execute(statement)
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self._lock:
@@ -157,11 +171,12 @@ class Ledger:
         self,
         sender: str,
         student: str,
-        builders: Sequence[Callable[[int], tuple[dict[str, Any], str]]],
+        builders: Sequence[Callable[[int], tuple[dict[str, Any], str] | tuple[dict[str, Any], str, str]]],
     ) -> list[dict[str, Any]]:
         """Append this instance's events about ``student`` and queue them, atomically.
 
-        Each ``builder(seq)`` returns ``(signed envelope, topic)``; builders run
+        Each ``builder(seq)`` returns ``(signed envelope, topic)``, or with the
+        envelope's JSON text as a third item when the signer wrote it; builders run
         inside the transaction so each event gets the next ``seq`` of the stream
         and no other process can take the same number.
         """
@@ -172,16 +187,18 @@ class Ledger:
                 "SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)
             ).fetchone()
             seq = row[0] if row else 0
-            rows, queue = [], []
+            rows = []
             for build in builders:
                 seq += 1
-                envelope, topic = build(seq)
-                raw = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+                built = build(seq)
+                envelope, topic = built[0], built[1]
+                raw = built[2] if len(built) > 2 else json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
                 rows.append(_event_row(envelope, topic, 1, raw))
-                queue.append((envelope["event_id"], now))
                 out.append(envelope)
+            before = db.execute("SELECT coalesce(max(pos), 0) FROM events").fetchone()[0]
             db.executemany(_INSERT_EVENT, rows)
-            db.executemany("INSERT INTO outbox (event_id, status, queued_at) VALUES (?, 'pending', ?)", queue)
+            # the write lock is ours, so the new rows are exactly those after ``before``
+            db.execute("INSERT INTO outbox (pos, status, queued_at) SELECT pos, 'pending', ? FROM events WHERE pos > ?", (now, before))
             db.execute(
                 "INSERT INTO counters (sender, student, last_seq) VALUES (?, ?, ?) "
                 "ON CONFLICT (sender, student) DO UPDATE SET last_seq = excluded.last_seq",
@@ -193,8 +210,8 @@ class Ledger:
         """Unsent own events, oldest first: ``(event_id, topic, student, raw)``."""
         with self._lock:
             return self._db.execute(
-                "SELECT e.event_id, e.topic, e.student, e.raw FROM outbox o JOIN events e USING (event_id) "
-                "WHERE o.status = 'pending' ORDER BY e.pos LIMIT ?",
+                "SELECT e.event_id, e.topic, e.student, e.raw FROM outbox o JOIN events e USING (pos) "
+                "WHERE o.status = 'pending' ORDER BY o.pos LIMIT ?",
                 (limit,),
             ).fetchall()
 
@@ -206,7 +223,8 @@ class Ledger:
         now = now_ts()
         with self._write() as db:
             db.executemany(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE event_id = ?",
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
+                "WHERE pos = (SELECT pos FROM events WHERE event_id = ?)",
                 [(now, e) for e in event_ids],
             )
 
@@ -215,8 +233,8 @@ class Ledger:
         upper = to_seq if to_seq is not None else 2**62
         with self._write() as db:
             cur = db.execute(
-                "UPDATE outbox SET status = 'pending' WHERE event_id IN "
-                "(SELECT event_id FROM events WHERE sender = ? AND student = ? AND local = 1 "
+                "UPDATE outbox SET status = 'pending' WHERE pos IN "
+                "(SELECT pos FROM events WHERE sender = ? AND student = ? AND local = 1 "
                 "AND seq BETWEEN ? AND ?)",
                 (sender, student, from_seq, upper),
             )
@@ -226,7 +244,7 @@ class Ledger:
         """``(topic, student)`` pairs where ``sender`` has events the broker acknowledged."""
         with self._lock:
             return self._db.execute(
-                "SELECT DISTINCT e.topic, e.student FROM events e JOIN outbox o USING (event_id) "
+                "SELECT DISTINCT e.topic, e.student FROM events e JOIN outbox o USING (pos) "
                 "WHERE e.sender = ? AND e.local = 1 AND o.sent_at IS NOT NULL",
                 (sender,),
             ).fetchall()
@@ -243,43 +261,76 @@ class Ledger:
     def accept(self, batch: Sequence[Incoming]) -> list[Outcome]:
         """Store a batch read from the bus in ONE transaction: accepted events,
         quarantined messages and the new read positions together."""
-        outcomes: list[Outcome] = []
         now = now_ts()
-        positions: dict[tuple[str, int], tuple[int, str]] = {}
+        outcomes: list[Outcome] = ["skipped"] * len(batch)
+        last: dict[tuple[str, int], Incoming] = {}  # the newest message of each partition
+        rows, accepted = [], []
         with self._write() as db:
-            for item in batch:
+            for i, item in enumerate(batch):
                 if item.topic is not None and item.partition is not None and item.offset is not None:
-                    key = (item.topic, item.partition)
-                    if item.offset + 1 > positions.get(key, (-1, ""))[0]:
-                        positions[key] = (item.offset + 1, message_digest(item.raw))
+                    newest = last.get((item.topic, item.partition))
+                    if newest is None or item.offset > newest.offset:  # type: ignore[operator]
+                        last[(item.topic, item.partition)] = item
                 if item.skip:
-                    outcomes.append("skipped")
                     continue
                 if item.envelope is None:
                     self._quarantine(db, item, item.reason or "refused", now)
-                    outcomes.append("quarantined")
-                    continue
-                env = item.envelope
-                raw = item.raw.decode("utf-8")
-                cur = db.execute(_INSERT_EVENT_OR_IGNORE, _event_row(env, item.topic or "", 0, raw))
-                if cur.rowcount:
-                    outcomes.append("appended")
-                elif db.execute("SELECT 1 FROM events WHERE event_id = ?", (env["event_id"],)).fetchone():
-                    outcomes.append("duplicate")
+                    outcomes[i] = "quarantined"
                 else:
-                    reason = (
-                        f"seq {env['seq']} of sender {env['sender']!r} for student {env['student']!r} "
-                        "is already taken by another event"
-                    )
-                    self._quarantine(db, item, reason, now)
-                    outcomes.append("quarantined")
+                    rows.append(_event_row(item.envelope, item.topic or "", 0, item.raw.decode("utf-8")))
+                    accepted.append(i)
+            if rows:
+                before = db.execute("SELECT coalesce(max(pos), 0) FROM events").fetchone()[0]
+                changes = db.total_changes
+                db.executemany(_INSERT_EVENT_OR_IGNORE, rows)
+                if db.total_changes - changes == len(rows):  # the usual case: every one is new
+                    for i in accepted:
+                        outcomes[i] = "appended"
+                else:
+                    self._classify(db, batch, accepted, before, outcomes, now)
+                self._advance_heads(db, [batch[i].envelope for i in accepted if outcomes[i] == "appended"])  # type: ignore[misc]
             db.executemany(
                 "INSERT INTO positions (topic, partition, next_offset, last_digest) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
                 "last_digest = excluded.last_digest",
-                [(t, p, o, d) for (t, p), (o, d) in positions.items()],
+                [(t, p, item.offset + 1, message_digest(item.raw)) for (t, p), item in last.items()],  # type: ignore[operator]
             )
         return outcomes
+
+    def _classify(
+        self, db: sqlite3.Connection, batch: Sequence[Incoming], accepted: list[int], before: int, outcomes: list[Outcome], now: str
+    ) -> None:
+        """Some of a batch were not inserted: tell redeliveries from a ``seq`` taken by another event."""
+        seen: set[str] = set()
+        for i in accepted:
+            env = batch[i].envelope
+            assert env is not None
+            row = db.execute("SELECT pos FROM events WHERE event_id = ?", (env["event_id"],)).fetchone()
+            if row is not None and row[0] > before and env["event_id"] not in seen:
+                outcomes[i] = "appended"
+            elif row is not None:
+                outcomes[i] = "duplicate"
+            else:
+                reason = (
+                    f"seq {env['seq']} of sender {env['sender']!r} for student {env['student']!r} "
+                    "is already taken by another event"
+                )
+                self._quarantine(db, batch[i], reason, now)
+                outcomes[i] = "quarantined"
+            seen.add(env["event_id"])
+
+    @staticmethod
+    def _advance_heads(db: sqlite3.Connection, appended: list[dict[str, Any]]) -> None:
+        heads: dict[tuple[str, str], list[int]] = {}
+        for env in appended:
+            head = heads.setdefault((env["sender"], env["student"]), [0, 0])
+            head[0] = max(head[0], env["seq"])
+            head[1] += 1
+        db.executemany(
+            "INSERT INTO heads (sender, student, high, held) VALUES (?, ?, ?, ?) ON CONFLICT (sender, student) "
+            "DO UPDATE SET high = max(high, excluded.high), held = held + excluded.held",
+            [(sender, student, high, held) for (sender, student), (high, held) in heads.items()],
+        )
 
     def _quarantine(self, db: sqlite3.Connection, item: Incoming, reason: str, now: str) -> None:
         db.execute(
@@ -306,10 +357,8 @@ class Ledger:
     def missing_seqs(self, sender: str, student: str) -> list[tuple[int, int]]:
         """Gaps in what we hold of one stream: ``[(from, to), …]``, ``to`` inclusive."""
         with self._lock:
-            held, high = self._db.execute(
-                "SELECT count(*), max(seq) FROM events WHERE sender = ? AND student = ?", (sender, student)
-            ).fetchone()
-            if held == (high or 0):  # seqs are unique and start at 1: as many as the highest means no gap
+            head = self._db.execute("SELECT held, high FROM heads WHERE sender = ? AND student = ?", (sender, student)).fetchone()
+            if head is None or head[0] == head[1]:  # seqs are unique and start at 1: as many as the highest means no gap
                 return []
             seqs = [
                 r[0]
@@ -328,9 +377,7 @@ class Ledger:
     def streams(self) -> list[tuple[str, str, int]]:
         """Peers' streams we hold: ``(sender, student, highest seq)``."""
         with self._lock:
-            return self._db.execute(
-                "SELECT sender, student, max(seq) FROM events WHERE local = 0 GROUP BY sender, student"
-            ).fetchall()
+            return self._db.execute("SELECT sender, student, high FROM heads").fetchall()
 
     # ------------------------------------------------------------ reading
 
@@ -374,6 +421,33 @@ class Ledger:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a ledger written by an earlier version to ``SCHEMA_VERSION``, keeping everything.
+
+    Version 1 keyed the outbox by ``event_id`` and indexed every event for the
+    peers' streams; version 2 keys the outbox by ``pos`` and keeps ``heads``.
+    """
+    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    columns = [row[1] for row in db.execute("PRAGMA table_info(outbox)")]
+    if "event_id" in columns:
+        db.execute("ALTER TABLE outbox RENAME TO outbox_v1")
+        db.execute("DROP INDEX IF EXISTS outbox_pending")
+        db.execute(SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS outbox"):].split(";")[0])
+        db.execute(
+            "INSERT INTO outbox (pos, status, queued_at, sent_at, attempts) "
+            "SELECT e.pos, o.status, o.queued_at, o.sent_at, o.attempts FROM outbox_v1 o JOIN events e USING (event_id)"
+        )
+        db.execute("DROP TABLE outbox_v1")
+    db.execute("DROP INDEX IF EXISTS events_streams")
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
+        db.execute(SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS heads"):].split(";")[0])
+        db.execute(
+            "INSERT OR REPLACE INTO heads (sender, student, high, held) "
+            "SELECT sender, student, max(seq), count(*) FROM events WHERE local = 0 GROUP BY sender, student"
+        )
 
 
 def message_digest(raw: bytes) -> str:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from .config import AgentConfig
 from .events import WRITERS, EnvelopeBase, parse_event
-from .signing import parse_public_key, verify_envelope
+from .signing import parse_public_key, raw_public_key, signature_valid, signed_as_received, signed_message
 
 MAX_MESSAGE_BYTES = 1_000_000
 
@@ -38,6 +38,21 @@ def refuse(reason: str, envelope: dict[str, Any] | None = None) -> Verdict:
     return Verdict(None, None, reason) if envelope is None else Verdict(envelope, None, reason)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A message that passed every rule checked before its signature.
+
+    ``signed`` (signature and signed bytes, see ``signing.signed_message``) is
+    checked against ``public_key`` apart, so a big batch can be checked in bulk.
+    """
+
+    envelope: dict[str, Any]
+    event: EnvelopeBase
+    signed: bytes
+    public_key: bytes
+    as_received: bool = False  # ``signed`` taken from the message's own bytes (see signing.signed_as_received)
+
+
 def judge(
     raw: bytes,
     config: AgentConfig,
@@ -51,6 +66,14 @@ def judge(
     ``session_students`` maps the coach's known sessions to their students, so a
     student cannot write into another student's session.
     """
+    claim = examine(raw, config, own_public_key)
+    if isinstance(claim, Verdict):
+        return claim
+    return conclude(claim, signature_valid(claim.signed, claim.public_key), config, session_students)
+
+
+def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | Claim:
+    """The rules up to the signature: a refusal, or the claim whose signature decides."""
     if len(raw) > MAX_MESSAGE_BYTES:
         return refuse(f"message of {len(raw)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
     try:
@@ -83,8 +106,27 @@ def judge(
         if peer.role != event.actor:
             return refuse(f"{event.sender!r} is a trusted {peer.role} but wrote as {event.actor}", data)
         public_text = peer.public_key
-    if not verify_envelope(data, _public_key(public_text)):
-        return refuse(f"bad signature on {event.event_type} {event.event_id} from {event.sender!r}", data)
+    key = _public_key_bytes(public_text)
+    signed = signed_as_received(data, raw)
+    if signed is not None:
+        return Claim(data, event, signed, key, as_received=True)
+    signed = signed_message(data)
+    if signed is None:
+        return refuse(_bad_signature(event), data)
+    return Claim(data, event, signed, key)
+
+
+def conclude(
+    claim: Claim, signature_ok: bool, config: AgentConfig, session_students: dict[str, str] | None = None
+) -> Verdict:
+    """The rules from the signature on, once it has been checked."""
+    event, data = claim.event, claim.envelope
+    if not signature_ok and claim.as_received:
+        # signed as the spec says (canonical JSON) but sent in another layout
+        canonical = signed_message(data)
+        signature_ok = canonical is not None and signature_valid(canonical, claim.public_key)
+    if not signature_ok:
+        return refuse(_bad_signature(event), data)
     if event.actor not in WRITERS[event.event_type]:
         return refuse(f"a {event.actor} may not send {event.event_type}", data)
 
@@ -101,6 +143,10 @@ def judge(
     return Verdict(data, event, None)
 
 
+def _bad_signature(event: EnvelopeBase) -> str:
+    return f"bad signature on {event.event_type} {event.event_id} from {event.sender!r}"
+
+
 @lru_cache(maxsize=256)
-def _public_key(text: str):  # type: ignore[no-untyped-def]
-    return parse_public_key(text)
+def _public_key_bytes(text: str) -> bytes:
+    return raw_public_key(parse_public_key(text))

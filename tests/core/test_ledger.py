@@ -124,7 +124,7 @@ def test_outbox_pending_then_sent(ledger: Ledger) -> None:
     assert [p[0] for p in ledger.pending()] == ids[2:]
     assert ledger.outbox_length() == 1
     assert ledger.pending(limit=0) == []
-    rows = raw_rows(ledger.path, "SELECT event_id, status, attempts, sent_at IS NOT NULL FROM outbox ORDER BY rowid")
+    rows = raw_rows(ledger.path, "SELECT e.event_id, o.status, o.attempts, o.sent_at IS NOT NULL FROM outbox o JOIN events e USING (pos) ORDER BY pos")
     assert rows == [(ids[0], "sent", 1, 1), (ids[1], "sent", 1, 1), (ids[2], "pending", 0, 0)]
 
 
@@ -348,7 +348,7 @@ def check_ledger_after_crash(path: Path, public_key: str, at_least: int) -> int:
             assert seqs == list(range(1, len(seqs) + 1)), student  # contiguous, in order, no gap
             (last,) = db.execute("SELECT last_seq FROM counters WHERE student = ?", (student,)).fetchone()
             assert last == len(seqs)
-        outbox = {r[0] for r in db.execute("SELECT event_id FROM outbox")}
+        outbox = {r[0] for r in db.execute("SELECT event_id FROM outbox JOIN events USING (pos)")}
         assert outbox == {r[0] for r in rows}  # one outbox row per event, none without one
         return len(rows)
     finally:
@@ -394,3 +394,57 @@ def test_killed_writer_leaves_a_sound_ledger(tmp_path: Path) -> None:
     build = builder(student="alice")
     assert led.append_own("coach", "alice", [build])[0]["seq"] == alice + 1
     led.close()
+
+
+def test_mixed_batch_sorts_each_message(ledger: Ledger) -> None:
+    """New, redelivered, seq-clashing and again-new messages in one batch each get their own outcome."""
+    first = incoming(1, offset=0)
+    assert ledger.accept([first]) == ["appended"]
+    batch = [incoming(2, offset=1), first, incoming(2, offset=2), incoming(3, offset=3)]
+    assert ledger.accept(batch) == ["appended", "duplicate", "quarantined", "appended"]
+    assert ledger.event_count() == 3
+    assert [q["offset"] for q in ledger.quarantined()] == [2]
+    # the stream's head counts what was stored, not what was delivered
+    assert ledger.streams() == [("bob", "bob", 3)]
+    assert ledger.missing_seqs("bob", "bob") == []
+
+
+def test_ledger_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
+    """A ledger written before the outbox was keyed by pos opens with its outbox and streams intact."""
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("""
+        PRAGMA journal_mode=WAL;
+        CREATE TABLE events (pos INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, session_id TEXT NOT NULL,
+            student TEXT NOT NULL, sender TEXT NOT NULL, seq INTEGER NOT NULL, event_type TEXT NOT NULL, ts TEXT NOT NULL,
+            topic TEXT NOT NULL, local INTEGER NOT NULL, raw TEXT NOT NULL, UNIQUE (sender, student, seq));
+        CREATE INDEX events_streams ON events (local, sender, student, seq);
+        CREATE TABLE outbox (event_id TEXT PRIMARY KEY REFERENCES events (event_id),
+            status TEXT NOT NULL CHECK (status IN ('pending', 'sent')), queued_at TEXT NOT NULL, sent_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX outbox_pending ON outbox (status) WHERE status = 'pending';
+        INSERT INTO events VALUES (1, 'own-1', 's', 'alice', 'coach', 1, 'progress_update', 't', 'topic-a', 1, '{}');
+        INSERT INTO events VALUES (2, 'own-2', 's', 'alice', 'coach', 2, 'progress_update', 't', 'topic-a', 1, '{}');
+        INSERT INTO events VALUES (3, 'peer-1', 's', 'bob', 'bob', 1, 'progress_update', 't', 'topic-b', 0, '{}');
+        INSERT INTO events VALUES (4, 'peer-3', 's', 'bob', 'bob', 3, 'progress_update', 't', 'topic-b', 0, '{}');
+        INSERT INTO outbox VALUES ('own-1', 'sent', 't', 't', 1);
+        INSERT INTO outbox VALUES ('own-2', 'pending', 't', NULL, 0);
+    """)
+    db.close()
+    ledger = Ledger(path)
+    try:
+        assert [p[0] for p in ledger.pending()] == ["own-2"]
+        assert ledger.own_streams_on("coach") == [("topic-a", "alice")]
+        assert ledger.streams() == [("bob", "bob", 3)]
+        assert ledger.missing_seqs("bob", "bob") == [(2, 2)]
+        ledger.mark_sent(["own-2"])
+        assert ledger.outbox_length() == 0
+        indexes = {r[0] for r in raw_rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "events_streams" not in indexes
+    finally:
+        ledger.close()
+    reopened = Ledger(path)  # opening again changes nothing
+    try:
+        assert reopened.streams() == [("bob", "bob", 3)] and reopened.outbox_length() == 0
+    finally:
+        reopened.close()

@@ -263,3 +263,49 @@ def test_refused_messages_are_quarantined_and_the_rest_applied(tmp_path: Path, w
     finally:
         for inst in (coach, alice, bob):
             inst.close()
+
+
+# ---------------------------------------------------------------- the wire layout
+
+
+def wire_text(data: dict[str, Any], key: Any) -> bytes:
+    """What an instance publishes: canonical JSON with ``sig`` as its last member."""
+    from colearner_lsp.core.signing import sign_to_json
+
+    return sign_to_json({k: v for k, v in data.items() if k != "sig"}, key)[1].encode()
+
+
+def test_wire_text_is_the_signed_object() -> None:
+    data = progress()
+    text = wire_text(data, ALICE_KEY)
+    assert json.loads(text) == data
+    assert text.endswith(b',"sig":"' + data["sig"].encode() + b'"}')
+    verdict = judge(text, COACH, public_key_text(COACH_KEY), ON_COACH)
+    assert verdict.accepted and verdict.envelope == data
+
+
+def test_every_changed_byte_of_the_wire_text_is_refused() -> None:
+    text = wire_text(progress(), ALICE_KEY)
+    for i in range(len(text)):
+        for replacement in {ord("0"), ord(" "), ord('"'), text[i] ^ 1} - {text[i]}:
+            changed = text[:i] + bytes([replacement]) + text[i + 1:]
+            verdict = judge(changed, COACH, public_key_text(COACH_KEY), ON_COACH)
+            assert not verdict.accepted, (i, changed)
+
+
+def test_other_layouts_of_a_signed_event_are_accepted() -> None:
+    """The signature covers the canonical JSON: a sender may lay the object out as it likes."""
+    data = progress()
+    unsorted_sig_last = {k: data[k] for k in reversed(list(data)) if k != "sig"} | {"sig": data["sig"]}
+    for text in (json.dumps(data, indent=2), json.dumps(unsorted_sig_last, separators=(",", ":")),
+                 json.dumps({"sig": data["sig"], **data})):
+        assert on_coach(text.encode()) is None, text
+
+
+def test_forged_wire_text_with_a_valid_signature_elsewhere_is_refused() -> None:
+    """A real signature moved onto other content fails by either path."""
+    genuine = progress()
+    forged = {**progress(), "payload": {"completed": ["step-9"], "confidence": {"t": 1.0}}, "sig": genuine["sig"]}
+    body = json.dumps({k: v for k, v in forged.items() if k != "sig"}, sort_keys=True, separators=(",", ":"))
+    text = (body[:-1] + ',"sig":"' + genuine["sig"] + '"}').encode()
+    assert on_coach(text) is not None and "bad signature" in on_coach(text)  # type: ignore[operator]
