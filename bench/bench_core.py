@@ -5,9 +5,10 @@
 
 Figures, in events (or operations) per second:
 
-- append: ``Ledger.append_own`` in batches of 500 (as the bus batches), with the
-  Ed25519 signature made inside the builder, and again with envelopes signed
-  beforehand, so the two costs separate;
+- append: ``Ledger.append_own`` in batches of 500 (as the bus batches) of
+  envelopes signed beforehand; then with the Ed25519 signature made inside the
+  builder (``sign_to_json``), on one thread and split over two as
+  ``Instance.emit`` does for a big batch, so the two costs separate;
 - accept: ``Ledger.accept`` of received events in batches of 500;
 - replay: what ``Instance.refresh`` does from zero: read every row from SQLite,
   parse it (``parse_stored``), ``apply_event``, with Python's cyclic GC paused;
@@ -46,10 +47,10 @@ from nacl.signing import SigningKey  # noqa: E402
 from colearner_lsp.core import lifecycle  # noqa: E402
 from colearner_lsp.core.config import AgentConfig  # noqa: E402
 from colearner_lsp.core.events import EVENT_ADAPTER, parse_stored  # noqa: E402
-from colearner_lsp.core.instance import Instance  # noqa: E402
+from colearner_lsp.core.instance import Instance, build_in_parallel  # noqa: E402
 from colearner_lsp.core.fold import apply_event  # noqa: E402
 from colearner_lsp.core.ledger import Incoming, Ledger  # noqa: E402
-from colearner_lsp.core.signing import generate_key, sign_envelope, verify_envelope  # noqa: E402
+from colearner_lsp.core.signing import generate_key, sign_envelope, sign_to_json, verify_envelope  # noqa: E402
 from colearner_lsp.core.state import State  # noqa: E402
 
 APPEND_GOAL = 20_000
@@ -240,27 +241,32 @@ def by_stream(envelopes: list[dict[str, Any]]) -> dict[tuple[str, str], list[dic
 def bench_append(folder: Path, events: list[dict[str, Any]], keys: dict[str, Any], signed: list[dict[str, Any]]) -> None:
     """Each stream's events appended in batches of 500, as an instance writes its own."""
 
-    def append_all(ledger: Ledger, streams: dict[tuple[str, str], list[dict[str, Any]]], sign: bool) -> None:
+    def append_all(ledger: Ledger, streams: dict[tuple[str, str], list[dict[str, Any]]], sign: bool, parallel: bool = False) -> None:
         for (sender, student), envs in streams.items():
             key = keys[sender]
             for start in range(0, len(envs), BATCH):
                 chunk = envs[start:start + BATCH]
 
-                def builder(env: dict[str, Any]) -> Callable[[int], tuple[dict[str, Any], str]]:
-                    def build(seq: int) -> tuple[dict[str, Any], str]:
+                def builder(env: dict[str, Any]) -> Callable[[int], tuple[Any, ...]]:
+                    def build(seq: int) -> tuple[Any, ...]:
                         if sign:
-                            return sign_envelope({**env, "seq": seq}, key), TOPIC_OF[env["event_type"]]
+                            signed, text = sign_to_json({**env, "seq": seq}, key)
+                            return signed, TOPIC_OF[env["event_type"]], text
                         return env, TOPIC_OF[env["event_type"]]
                     return build
 
-                ledger.append_own(sender, student, [builder(e) for e in chunk])
+                ledger.append_own(sender, student, [builder(e) for e in chunk], run=build_in_parallel if parallel else None)
 
     streams = by_stream(events)
     batches = sum((len(v) + BATCH - 1) // BATCH for v in streams.values())
     print(f"  {len(streams)} streams (sender, student), {batches} batches of {len(events) / batches:.0f} events on average")
-    for label, envs, sign in [("append_own, signing inside", events, True), ("append_own, pre-signed", signed, False)]:
-        ledger = Ledger(folder / f"append-{sign}.sqlite")
-        timing, _ = clock(lambda: append_all(ledger, by_stream(envs), sign))
+    for label, envs, sign, parallel in [
+        ("append_own, pre-signed", signed, False, False),
+        ("append_own, signing inside, one thread", events, True, False),
+        ("append_own, signing inside on 2 threads (as Instance.emit)", events, True, True),
+    ]:
+        ledger = Ledger(folder / f"append-{sign}-{parallel}.sqlite")
+        timing, _ = clock(lambda: append_all(ledger, by_stream(envs), sign, parallel))
         rate(label, len(envs), timing, APPEND_GOAL)
         ledger.close()
     # What one commit costs on this disk (synchronous=FULL: an fsync per commit).

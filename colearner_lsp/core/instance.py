@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -39,6 +39,8 @@ from .receive import Claim, Verdict, conclude, examine
 from .signing import load_private_key, public_key_text, sign_to_json, signature_valid
 from .state import State
 
+T, R = TypeVar("T"), TypeVar("R")
+
 # Delivery plumbing that belongs to no coaching session still needs a session_id.
 NO_SESSION = "00000000-0000-0000-0000-000000000000"
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
@@ -46,34 +48,38 @@ RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
 # student's file is small; a coach's holds every student (tens of MB, ~0.15 s to
 # write at 100k events), so it is a slower-moving export: the dashboard is live.
 LEARNING_JSON_EVERY_S = {"student": 1.0, "coach": 10.0}
-PARALLEL_FROM = 64  # check the signatures of batches at least this big on several threads
-CHECK_THREADS = max(2, min(4, os.cpu_count() or 2))
+PARALLEL_FROM = 64  # sign, or check the signatures of, batches at least this big on several threads
+CRYPTO_THREADS = max(2, min(4, os.cpu_count() or 2))
 
-_check_pool: ThreadPoolExecutor | None = None
+_crypto_pool: ThreadPoolExecutor | None = None
+
+
+def _in_parallel(work: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
+    """``work(items)``, split between this thread and a small pool when ``items`` is big.
+
+    For Ed25519 work, the largest cost per event: libsodium runs without the
+    GIL, and nothing else runs on the pool, so the threads only meet at the GIL
+    between two signatures.
+    """
+    global _crypto_pool
+    if len(items) < PARALLEL_FROM:
+        return work(items)
+    if _crypto_pool is None:
+        _crypto_pool = ThreadPoolExecutor(max_workers=CRYPTO_THREADS - 1, thread_name_prefix="colearner-crypto")
+    size = -(-len(items) // CRYPTO_THREADS)
+    parts = [items[i : i + size] for i in range(0, len(items), size)]
+    others = [_crypto_pool.submit(work, part) for part in parts[1:]]
+    return work(parts[0]) + [r for future in others for r in future.result()]
+
+
+def build_in_parallel(builders: Sequence[Callable[[int], R]], first_seq: int) -> list[R]:
+    """``Ledger.append_own``'s builders, numbered from ``first_seq``, signing on several threads."""
+    numbered = list(enumerate(builders, first_seq))
+    return _in_parallel(lambda part: [build(seq) for seq, build in part], numbered)
 
 
 def _check_signatures(claims: list[Claim]) -> list[bool]:
-    """Ed25519 checks, the largest cost per message, in bulk.
-
-    libsodium runs without the GIL, so a big batch is split between this thread
-    and a small pool; nothing else runs on the pool, so the threads only meet
-    at the GIL between two checks.
-    """
-    global _check_pool
-    items = [(c.signed, c.public_key) for c in claims]
-    if len(items) < PARALLEL_FROM:
-        return _check_part(items)
-    if _check_pool is None:
-        _check_pool = ThreadPoolExecutor(max_workers=CHECK_THREADS - 1, thread_name_prefix="colearner-verify")
-    size = -(-len(items) // CHECK_THREADS)
-    parts = [items[i : i + size] for i in range(0, len(items), size)]
-    others = [_check_pool.submit(_check_part, part) for part in parts[1:]]
-    mine = _check_part(parts[0])
-    return mine + [ok for future in others for ok in future.result()]
-
-
-def _check_part(items: list[tuple[bytes, bytes]]) -> list[bool]:
-    return [signature_valid(signed, key) for signed, key in items]
+    return _in_parallel(lambda part: [signature_valid(c.signed, c.public_key) for c in part], claims)
 
 
 TOPIC_KEY = {
@@ -192,11 +198,19 @@ class Instance:
         event of the batch must refer to it.
         """
         event_ids = event_ids or {}
+        # One time for the batch, taken under the ledger's write lock (in ``run``):
+        # replay order (ts, sender, seq) then follows seq, across processes too,
+        # even when the events are signed on several threads.
+        batch_ts: list[str] = []
+
+        def run(builders: Sequence[Callable[[int], R]], first_seq: int) -> list[R]:
+            batch_ts.append(now_ts())
+            return build_in_parallel(builders, first_seq)
 
         def builder(event_type: str, payload: Frozen, event_id: str):  # type: ignore[no-untyped-def]
             def build(seq: int) -> tuple[dict[str, Any], str, str]:
                 envelope = {
-                    "ts": now_ts(),
+                    "ts": batch_ts[0],
                     "actor": self.role,
                     "session_id": session_id,
                     "event_type": event_type,
@@ -212,7 +226,8 @@ class Instance:
             return build
 
         with self._lock:
-            written = self.ledger.append_own(self.identity, student, [builder(t, p, event_ids.get(i) or new_id()) for i, (t, p) in enumerate(payloads)])
+            builders = [builder(t, p, event_ids.get(i) or new_id()) for i, (t, p) in enumerate(payloads)]
+            written = self.ledger.append_own(self.identity, student, builders, run=run)
             # A coach's learning.json holds every student: rewriting it on each action
             # would cost more than the action. It follows within a second, and on close.
             self.refresh(defer_write=self.role == "coach")

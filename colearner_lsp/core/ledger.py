@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 SCHEMA_VERSION = 2
+# what an append_own builder returns: (signed envelope, topic[, its JSON text])
+Built = tuple[dict[str, Any], str] | tuple[dict[str, Any], str, str]
 Outcome = Literal["appended", "duplicate", "quarantined", "skipped"]
 MAX_QUARANTINED_BYTES = 1_048_576  # keep a huge hostile value's head, not all of it
 
@@ -171,26 +173,27 @@ class Ledger:
         self,
         sender: str,
         student: str,
-        builders: Sequence[Callable[[int], tuple[dict[str, Any], str] | tuple[dict[str, Any], str, str]]],
+        builders: Sequence[Callable[[int], Built]],
+        run: Callable[[Sequence[Callable[[int], Built]], int], list[Built]] | None = None,
     ) -> list[dict[str, Any]]:
         """Append this instance's events about ``student`` and queue them, atomically.
 
         Each ``builder(seq)`` returns ``(signed envelope, topic)``, or with the
         envelope's JSON text as a third item when the signer wrote it; builders run
         inside the transaction so each event gets the next ``seq`` of the stream
-        and no other process can take the same number.
+        and no other process can take the same number. ``run(builders, first_seq)``
+        calls them (in order, unless it knows better: signing can be parallel).
         """
+        run = run or _run_in_order
         out: list[dict[str, Any]] = []
         now = now_ts()
         with self._write() as db:
             row = db.execute(
                 "SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)
             ).fetchone()
-            seq = row[0] if row else 0
+            last = row[0] if row else 0
             rows = []
-            for build in builders:
-                seq += 1
-                built = build(seq)
+            for built in run(builders, last + 1):
                 envelope, topic = built[0], built[1]
                 raw = built[2] if len(built) > 2 else json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
                 rows.append(_event_row(envelope, topic, 1, raw))
@@ -202,7 +205,7 @@ class Ledger:
             db.execute(
                 "INSERT INTO counters (sender, student, last_seq) VALUES (?, ?, ?) "
                 "ON CONFLICT (sender, student) DO UPDATE SET last_seq = excluded.last_seq",
-                (sender, student, seq),
+                (sender, student, last + len(rows)),
             )
         return out
 
@@ -421,6 +424,10 @@ class Ledger:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def _run_in_order(builders: Sequence[Callable[[int], Built]], first_seq: int) -> list[Built]:
+    return [build(seq) for seq, build in enumerate(builders, first_seq)]
 
 
 def _migrate(db: sqlite3.Connection) -> None:
