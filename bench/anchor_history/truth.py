@@ -1,18 +1,20 @@
-"""Ground truth for anchors between two versions of a Python file, from ``ast`` alone.
+"""Ground truth for anchors drawn from one version of a Python file, in any later version, from
+``ast`` alone.  The two versions are compared directly, however many versions lie between them.
 
-Two kinds of anchor are drawn from the old version:
+Two kinds of anchor are drawn (``draw``) from the first version:
 
 * whole definitions: a def/class, from its ``def``/``class`` line to its last line.  Its truth is
-  the definition with the same qualified name in the new version.  When that name is gone, the
+  the definition with the same qualified name in the later version.  When that name is gone, the
   definition counts as *renamed* (itself or a class around it) if exactly one definition of the same
   kind whose qualified name is new has a body at least 60% similar line by line (difflib over
   whitespace-normalised lines: this one case leans on a similarity measure), as *deleted* (the
   truth is "lost") if none has, and is left out when several have.
 * inside bodies: a run of consecutive sibling statements inside a function, grown until it spans 3
-  lines or more (at most 8).  Each end statement is mapped into the same function of the new
+  lines or more (at most 8).  Each end statement is mapped into the same function of the later
   version by its exact AST (position-free ``ast.dump``, unique in both functions), or, when it was
   edited, by position (same statement path, and the siblings' statement types unchanged).  Runs
-  whose ends cannot be mapped either way are left out and counted, not guessed.
+  whose ends cannot be mapped either way, or whose function is no longer there under its name, are
+  left out (``truth`` returns None) and counted, not guessed.
 
 Names that occur twice in a file (property setters, conditional defs) are left out too.
 """
@@ -22,21 +24,12 @@ from __future__ import annotations
 import ast
 import random
 import zlib
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-@dataclass(frozen=True)
-class Case:
-    kind: str  # "def" (whole definition) or "body" (statements inside a function)
-    change: str  # "in place", "shifted", "edited", "renamed", "deleted"
-    start: int  # the anchor in the old version, 1-based inclusive
-    end: int
-    truth: tuple[int, int] | None  # where it is in the new version; None: it should be lost
 
 
 def _definitions(tree: ast.AST) -> dict[str, list[ast.AST]]:
@@ -84,46 +77,53 @@ def _span(node: ast.AST) -> tuple[int, int]:
     return node.lineno, node.end_lineno
 
 
-def cases_for(old_text: str, new_text: str, per_kind: int, seed: str) -> tuple[list[Case], int]:
-    """Anchors drawn from ``old_text`` with their truth in ``new_text``; also the number left out."""
+@dataclass
+class Parsed:
+    """One version of a file: its lines, and its definitions by qualified name."""
+
+    lines: list[str]
+    defs: dict[str, list[ast.AST]]
+    _dumps: dict = field(default_factory=dict)
+
+    def dumps(self, q: str) -> list[tuple[ast.stmt, str]]:
+        """Every statement of the function named ``q`` with its position-free ``ast.dump``."""
+        if q not in self._dumps:
+            self._dumps[q] = [(st, ast.dump(st)) for _, st, _ in _statements(self.defs[q][0])]
+        return self._dumps[q]
+
+
+def parse(text: str) -> Parsed | None:
     try:
-        old_tree, new_tree = ast.parse(old_text), ast.parse(new_text)
-    except SyntaxError:
-        return [], 0
-    old_lines, new_lines = old_text.splitlines(), new_text.splitlines()
-    old_defs, new_defs = _definitions(old_tree), _definitions(new_tree)
-    unique_old = sorted(q for q, nodes in old_defs.items() if len(nodes) == 1)
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    return Parsed(text.splitlines(), dict(_definitions(tree)))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An anchor drawn from one version of a file."""
+
+    kind: str  # "def" (whole definition) or "body" (statements inside a function)
+    name: str  # qualified name of the definition (for "body": of the function holding it)
+    start: int  # 1-based inclusive
+    end: int
+    first: tuple = ()  # "body": statement paths (as built by _statements) of its first and last statements
+    last: tuple = ()
+
+
+def draw(source: Parsed, per_kind: int, seed: str) -> tuple[list[Anchor], int]:
+    """Up to ``per_kind`` anchors of each kind from ``source``; also the number left out."""
     rng = random.Random(zlib.crc32(seed.encode()))
-
-    def change_of(a: tuple[int, int], b: tuple[int, int]) -> str:
-        if _norm_lines(old_lines, *a) != _norm_lines(new_lines, *b):
-            return "edited"
-        return "in place" if a == b else "shifted"
-
-    cases: list[Case] = []
+    unique = sorted(q for q, nodes in source.defs.items() if len(nodes) == 1)
+    out = [Anchor("def", q, *_span(source.defs[q][0])) for q in rng.sample(unique, min(per_kind, len(unique)))]
+    runs = [
+        (q, path, st, siblings)
+        for q in unique
+        if isinstance(source.defs[q][0], _FUNCS)
+        for path, st, siblings in _statements(source.defs[q][0])
+    ]
     left_out = 0
-    for q in rng.sample(unique_old, min(per_kind, len(unique_old))):
-        node = old_defs[q][0]
-        a = _span(node)
-        if q in new_defs:
-            if len(new_defs[q]) == 1:
-                b = _span(new_defs[q][0])
-                cases.append(Case("def", change_of(a, b), *a, b))
-            continue
-        similar = _similar_new_defs(node, old_lines, old_defs, new_defs, new_lines)
-        if len(similar) == 1:
-            cases.append(Case("def", "renamed", *a, _span(similar[0])))
-        elif not similar:
-            cases.append(Case("def", "deleted", *a, None))
-        else:
-            left_out += 1
-
-    runs = []
-    for q in unique_old:
-        node = old_defs[q][0]
-        if isinstance(node, _FUNCS) and len(new_defs.get(q, ())) == 1:
-            for path, st, siblings in _statements(node):
-                runs.append((q, path, st, siblings))
     for q, path, st, siblings in rng.sample(runs, min(per_kind, len(runs))):
         i = path[-1]
         last = st
@@ -135,16 +135,45 @@ def cases_for(old_text: str, new_text: str, per_kind: int, seed: str) -> tuple[l
         if last.end_lineno - st.lineno + 1 > 8:
             left_out += 1
             continue
-        new_fn = new_defs[q][0]
-        first_new = _map_statement(st, path, old_defs[q][0], new_fn)
-        last_path = path[:-1] + (i,)
-        last_new = _map_statement(last, last_path, old_defs[q][0], new_fn)
-        if first_new is None or last_new is None or last_new.end_lineno < first_new.lineno:
-            left_out += 1
-            continue
-        a, b = (st.lineno, last.end_lineno), (first_new.lineno, last_new.end_lineno)
-        cases.append(Case("body", change_of(a, b), *a, b))
-    return cases, left_out
+        out.append(Anchor("body", q, st.lineno, last.end_lineno, path, path[:-1] + (i,)))
+    return out, left_out
+
+
+def truth(anchor: Anchor, source: Parsed, target: Parsed) -> tuple[str, tuple[int, int] | None] | None:
+    """(change, where the anchor's code is in ``target``) for an anchor drawn from ``source``;
+    the place is None when the code was deleted.  None when there is no reliable ground truth."""
+    a = (anchor.start, anchor.end)
+
+    def change_of(b: tuple[int, int]) -> str:
+        if _norm_lines(source.lines, *a) != _norm_lines(target.lines, *b):
+            return "edited"
+        return "in place" if a == b else "shifted"
+
+    old_fn = source.defs[anchor.name][0]
+    news = target.defs.get(anchor.name, [])
+    if anchor.kind == "def":
+        if news:
+            if len(news) > 1:
+                return None
+            b = _span(news[0])
+            return change_of(b), b
+        similar = _similar_new_defs(old_fn, source.lines, source.defs, target.defs, target.lines)
+        if len(similar) == 1:
+            return "renamed", _span(similar[0])
+        return ("deleted", None) if not similar else None
+    if len(news) != 1 or not isinstance(news[0], _FUNCS):
+        return None
+    olds, new_dumps = source.dumps(anchor.name), target.dumps(anchor.name)
+    first_new = _map_statement(_node_at(old_fn, anchor.first), anchor.first, old_fn, news[0], olds, new_dumps)
+    last_new = _map_statement(_node_at(old_fn, anchor.last), anchor.last, old_fn, news[0], olds, new_dumps)
+    if first_new is None or last_new is None or last_new.end_lineno < first_new.lineno:
+        return None
+    b = (first_new.lineno, last_new.end_lineno)
+    return change_of(b), b
+
+
+def _node_at(fn: ast.AST, path: tuple) -> ast.stmt:
+    return _siblings_at(fn, path)[path[-1]]
 
 
 def _similar_new_defs(node, old_lines, old_defs, new_defs, new_lines) -> list[ast.AST]:
@@ -163,11 +192,14 @@ def _similar_new_defs(node, old_lines, old_defs, new_defs, new_lines) -> list[as
     return out
 
 
-def _map_statement(st: ast.stmt, path: tuple, old_fn: ast.AST, new_fn: ast.AST) -> ast.stmt | None:
-    dump = ast.dump(st)
-    old_dumps = Counter(ast.dump(s) for _, s, _ in _statements(old_fn))
-    same = [s for _, s, _ in _statements(new_fn) if ast.dump(s) == dump]
-    if old_dumps[dump] == 1 and len(same) == 1:
+def _map_statement(
+    st: ast.stmt, path: tuple, old_fn: ast.AST, new_fn: ast.AST, olds: list, news: list
+) -> ast.stmt | None:
+    """Where statement ``st`` (at ``path`` in ``old_fn``) is in ``new_fn``; ``olds`` and ``news``
+    are the two functions' statements with their dumps."""
+    dump = next(d for s, d in olds if s is st)
+    same = [s for s, d in news if d == dump]
+    if sum(d == dump for _, d in olds) == 1 and len(same) == 1:
         return same[0]
     if same:  # unchanged but ambiguous: no reliable truth
         return None

@@ -10,7 +10,11 @@
   rarer lines and context lines (like patience diff's unique lines);
 * two structural hints, harmless outside Python: the chain of enclosing
   ``def``/``class`` names, and whether the anchor is exactly one indentation
-  block (a whole function, a whole ``if``), whose extent it then follows.
+  block (a whole function, a whole ``if``), whose extent it then follows;
+* an anchor on a whole definition is also looked for by name: the one definition
+  under the same name and enclosing names is that definition, however rewritten
+  (an anchor made once is searched for again after every commit, long after its
+  text has drifted from the fingerprint).
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ UNBALANCED = 0.1
 TOP_WINDOWS = 5  # windows of a region, best body first, whose context and names are weighed
 W_BODY, W_CONTEXT, W_NAME = 0.7, 0.2, 0.1  # weights of the evidence, renormalised over what is present
 SURE = 0.9  # an identical copy scoring this much (context and names agree) ends the search
+# A whole definition found again under its own name, inside the same enclosing definitions, and the
+# only one so named there, is the same definition however much its body was rewritten: its score is
+# at least this (above anchors.LOST_BELOW: a fuzzy match, not a lost one); better matches still win.
+NAMED = 0.55
 
 @dataclass(frozen=True)
 class Match:
@@ -75,7 +83,27 @@ def find_block(fp: Fingerprint, index: TextIndex, near: int) -> Match | None:
         windows = sorted(_windows(fp, index, lo, hi), key=lambda w: -w[2])
         for s, e, body in windows[:TOP_WINDOWS]:
             consider(s, e, body)
+    named = _same_definition(fp, index)
+    if named is not None:
+        s, e = named
+        if (s, e) not in found:
+            consider(s, e, _Alignment(fp, index, s, e + 1).body(s, e))
+        m = found[(s, e)]
+        found[(s, e)] = Match(s, e, max(m.score, NAMED), m.identical)
     return _best(found.values(), near)
+
+
+def _same_definition(fp: Fingerprint, index: TextIndex) -> tuple[int, int] | None:
+    """For an anchor on a whole def/class: the definition now heading a block under the same name
+    and the same enclosing names, when there is exactly one."""
+    if not (fp.header and fp.block and fp.names):
+        return None
+    same = [s for s in index.headed(fp.names[0]) if index.names(s) == fp.names]
+    if len(same) != 1:
+        return None
+    s = same[0]
+    e = block_end(index.lines, s)
+    return (s, e) if e > s else None
 
 
 def _best(matches, near: int) -> Match | None:
@@ -232,6 +260,21 @@ class _Alignment:
             self._total.append(self._total[-1] + t)
             self._depth.append(self._depth[-1] + (bracket_depth(index.tokens(lo + j)) if fp.texts else 0))
 
+    def before_edges(self, good: list[int]) -> list[int]:
+        """Lines just above well-matched lines that matched less of their own text, but only units
+        from earlier anchor lines: an anchored line since rewritten, at the anchor's edge."""
+        lo = self.lo
+        return [
+            g - 1 for g in good if g - 1 >= lo and self._hits[g - 1 - lo] and self.last[g - 1 - lo] < self.first[g - lo]
+        ]
+
+    def after_edges(self, good: list[int]) -> list[int]:
+        """The same below well-matched lines: units from later anchor lines only."""
+        lo, size = self.lo, len(self._hits)
+        return [
+            g + 1 for g in good if g + 1 - lo < size and self._hits[g + 1 - lo] and self.first[g + 1 - lo] > self.last[g - lo]
+        ]
+
     def balance(self, s: int, e: int, hi: int, reach: int = 12) -> tuple[int, int]:
         """Widen ``s..e`` until it leaves as many brackets open as the anchor did: a statement
         re-wrapped over more lines is taken whole, up to its closing bracket."""
@@ -299,7 +342,7 @@ def _windows(fp: Fingerprint, index: TextIndex, lo: int, hi: int) -> list[tuple[
     if not fp.texts:  # long anchor: its extent is settled by the first and last matched lines
         starts, ends = good[:EDGE_LINES], good[-EDGE_LINES:]
     else:
-        starts, ends = good, good
+        starts, ends = good + al.before_edges(good), sorted(set(good + al.after_edges(good)))
     starts = [_over_blanks(index, s, -1, first) for s in starts]
     if fp.header:  # the def/class line may have been re-wrapped or renamed: look just above
         starts += [h for s in starts if (h := _header_above(index, s, fp.names[0])) is not None]

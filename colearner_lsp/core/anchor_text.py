@@ -93,6 +93,7 @@ class TextIndex:
         self.positions = dict(positions)
         self._tokens: dict[int, list[str]] = {}
         self._outer: dict[int, tuple[str, ...]] = {}
+        self._headed: dict[str, list[int]] | None = None
 
     def tokens(self, i: int) -> list[str]:
         if i not in self._tokens:
@@ -102,6 +103,17 @@ class TextIndex:
     def header(self, i: int) -> str | None:
         m = _HEADER.match(self.lines[i])
         return m.group(1) if m else None
+
+    def headed(self, name: str) -> list[int]:
+        """The lines heading a def/class named ``name`` (found on first use, for the whole file)."""
+        if self._headed is None:
+            found: defaultdict[str, list[int]] = defaultdict(list)
+            for i in range(len(self.lines)):
+                own = self.header(i)
+                if own is not None:
+                    found[own].append(i)
+            self._headed = dict(found)
+        return self._headed.get(name, [])
 
     def names(self, i: int) -> tuple[str, ...]:
         """Up to three def/class names: the one line ``i`` heads, if any, then the enclosing ones."""

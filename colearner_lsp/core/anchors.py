@@ -50,7 +50,7 @@ _PREFIX = "v1."
 MAX_HASHED = 512  # longer anchors keep only the hashes of their first and last 256 lines
 MAX_TEXT_LINES, MAX_TEXT_CHARS = 60, 2000  # anchors this small keep their text, for token alignment
 # Below this score the best candidate is taken for different code: the anchor is lost.
-# Chosen from bench/bench_anchors.py's threshold sweep on real release histories.
+# Chosen on real release histories with bench/bench_anchors.py (its --lost-below option tries others).
 LOST_BELOW = 0.5
 
 

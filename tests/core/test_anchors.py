@@ -391,3 +391,38 @@ def test_git_code_deleted(repo: Path):
 
 def _span(r: LineRange) -> tuple[int, int]:
     return r.start_line, r.end_line
+
+
+# --- definitions followed by name, edges rewritten ----------------------------------------------
+
+REWRITTEN_TOTAL = '''\
+def total_value(items):
+    """Sum of quantity times price, to the cent."""
+    return round(sum(qty * price for _name, qty, price in items if qty >= 0), 2)
+'''
+
+
+def test_whole_definition_rewritten_beyond_recognition_is_found_by_its_name():
+    """Only the name and the enclosing names are left: the one definition so named is the anchor's."""
+    whole = LineRange(11, 17)  # exactly the def's block
+    new = SOURCE.replace(block(whole) + "\n", "") + "\n\n" + REWRITTEN_TOTAL
+    found = relocate(whole, new)
+    start = lines(new).index("def total_value(items):") + 1
+    assert (found.status, found.range) == ("fuzzy", LineRange(start, start + 2))
+    assert found.score >= 0.5
+
+
+def test_a_name_alone_is_not_enough_when_two_definitions_share_it():
+    """Two methods named like the anchored one, in other classes: nothing to follow by name."""
+    add = LineRange(25, 27)  # Shelf.add
+    assert block(add).startswith("    def add(self, item):")
+    rewritten = "class Shelf:\n    pass\n\n\nclass Bin:\n    def add(self, thing):\n        raise NotImplementedError\n"
+    new = SOURCE[: SOURCE.index("class Shelf:")] + rewritten
+    assert relocate(add, new).status == "lost"  # Bin.add is another method, though named alike
+
+
+def test_a_rewritten_first_line_stays_in_a_short_anchor():
+    old = "def f(rows):\n    count = 0\n    for row in rows:\n        count += row.size\n    return count\n"
+    new = "def f(rows):\n    count: int = 0  # running\n    for row in rows:\n        count += row.size\n    return count\n"
+    found = relocate(LineRange(2, 4), new, old=old)
+    assert found.range == LineRange(2, 4)
