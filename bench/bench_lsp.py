@@ -17,6 +17,10 @@ Figures (p50 / p99):
 Goals: delivery p99 <= 2 x raw p99 + 5 ms; code action and hover p99 <= 10 ms;
 didChange p99 <= 20 ms. The server is timed through a bare JSON client
 (bench/lsp_raw.py) so that a typed client's conversions are not counted.
+
+``--profile DIR`` runs each student server under cProfile (DIR/student-delivery.prof,
+DIR/student-editing.prof) and prints where its time went; the latencies of such a
+run are inflated by the profiler, so read them only against each other.
 """
 
 from __future__ import annotations
@@ -96,8 +100,9 @@ def ms(values: list[float]) -> tuple[float, float]:
 class StudentServer:
     """``colearner serve`` in the student's repository, and what it publishes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, profile: Path | None = None) -> None:
         self.root = root
+        self.profile = profile  # where cProfile writes the server's statistics, if wanted
         self.latest: dict[str, dict[str, Any]] = {}  # uri → last publishDiagnostics params
         self.first_seen: dict[str, float] = {}  # exercise id → arrival of the first diagnostic naming it
         self.statuses: list[dict[str, Any]] = []
@@ -107,7 +112,8 @@ class StudentServer:
         """Start and initialize; returns seconds until the first status (the instance opened, exercises shown)."""
         started = time.perf_counter()
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        self.client = await RawClient.start(sys.executable, "-m", "colearner_lsp", "serve", cwd=str(self.root), env=env)
+        profiled = ("-m", "cProfile", "-o", str(self.profile)) if self.profile else ()
+        self.client = await RawClient.start(sys.executable, *profiled, "-m", "colearner_lsp", "serve", cwd=str(self.root), env=env)
         self.client.listeners.append(self._heard)
         await self.client.initialize(self.uri(""))
         await self.until(lambda: self.statuses)
@@ -250,14 +256,25 @@ def report(name: str, values: list[float], goal_ms: float | None = None) -> bool
     return goal_ms is None or p99 <= goal_ms
 
 
-async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, samples: int) -> bool:
+def print_profile(path: Path, top: int = 20) -> None:
+    """Where a profiled server spent its time: functions by own time, then colearner's by cumulative time."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    print(f"\n--- {path.name}: by own time ---")
+    stats.sort_stats("tottime").print_stats(top)
+    print(f"--- {path.name}: colearner_lsp by cumulative time (imports left out) ---")
+    stats.sort_stats("cumulative").print_stats(r"colearner_lsp.*\((?!<module>)", top)
+
+
+async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, samples: int, profile: Path | None = None) -> bool:
     modules = max(1, (exercises - BIG_ANCHORS) // PER_FILE)
     coach_root, student_root, names = make_pair(base, bootstrap, modules)
     coach = Instance.open(coach_root)
     session_id = actions.start_session(coach, "sam")
     await publish_all(coach)
 
-    server = StudentServer(student_root)
+    server = StudentServer(student_root, profile / "student-delivery.prof" if profile else None)
     await server.start()
     await server.until(lambda: server.statuses[-1]["broker"] == "connected")
     gc.freeze()
@@ -270,7 +287,7 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     ids = bulk_assign(coach, session_id, names, exercises)
     await publish_all(coach)
     print(f"{len(ids):,} exercises assigned and published in {time.perf_counter() - took:.1f} s")
-    server = StudentServer(student_root)
+    server = StudentServer(student_root, profile / "student-editing.prof" if profile else None)
     startup = await server.start()
     await server.until(lambda: ids[-1] in server.first_seen, timeout=600)
     print(f"student server: first status after {startup:.2f} s; all {len(ids) + deliveries + 10:,} exercises shown after "
@@ -299,6 +316,9 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     report("  the same, changes back to back (throttled bursts)", burst)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other processes share them)")
     coach.close()
+    if profile:
+        for name in ("student-delivery.prof", "student-editing.prof"):
+            print_profile(profile / name)
     return ok
 
 
@@ -307,13 +327,16 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=200)
     parser.add_argument("--exercises", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=300, help="code action, hover and didChange samples")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="run the student servers under cProfile, statistics into DIR")
     args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="colearner-bench-") as tmp, EmbeddedBroker() as broker:
         base = Path(tmp)
         os.environ["COLEARNER_KEY_DIR"] = str(base / "keys")
         os.environ.pop("COLEARNER_BOOTSTRAP", None)
         print(f"embedded broker on {broker.bootstrap}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        ok = asyncio.run(run(base, broker.bootstrap, args.deliveries, args.exercises, args.samples))
+        ok = asyncio.run(run(base, broker.bootstrap, args.deliveries, args.exercises, args.samples, args.profile))
     sys.exit(0 if ok else 1)
 
 

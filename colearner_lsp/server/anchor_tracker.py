@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+from ..core.anchor_text import LINE_BREAKS
 from ..core.anchors import LineRange, Relocation, TextEdit, relocate_anchor, shift_range
 
 LIVE = "edited"  # a range carried by the editor's edits, not confirmed by a relocation
@@ -84,6 +85,12 @@ class AnchorTracker:
     def get(self, exercise_id: str) -> Tracked | None:
         return self._by_id.get(exercise_id)
 
+    def place(self, exercise_id: str) -> tuple[int, int]:
+        """0-based first and last line of an anchor now; line 0 when its code is lost (or it is not tracked)."""
+        t = self._by_id.get(exercise_id)
+        r = t.range if t is not None else None
+        return (0, 0) if r is None else (r.start_line - 1, r.end_line - 1)
+
     def in_path(self, path: str) -> list[Tracked]:
         return list(self._by_path.get(path, {}).values())
 
@@ -124,12 +131,21 @@ class AnchorTracker:
         moved: set[str] = set()
         in_file = list(self._by_path.get(path, {}).values())
         for edit in edits:
+            # Most ranges lie wholly above or below a keystroke: they stay, or move by the lines it
+            # added or removed. ``shift_range`` (which says the same for them) handles the rest.
+            delta = edit.start_line + len(LINE_BREAKS.split(edit.new_text)) - 1 - edit.end_line
             for t in in_file:
-                if t.range is None:
+                r = t.range
+                if r is None or edit.start_line > r.end_line:  # the edit starts below the range (edit lines are 0-based)
                     continue
-                new = shift_range(t.range, edit)
-                if new == t.range:
-                    continue
+                if edit.end_line < r.start_line - 1:  # the edit ends on a line above the range
+                    if delta == 0:
+                        continue
+                    new: LineRange | None = LineRange(r.start_line + delta, r.end_line + delta)
+                else:
+                    new = shift_range(r, edit)
+                    if new == r:
+                        continue
                 moved.add(t.exercise_id)
                 if new is None:
                     t.range, t.status = None, "lost"

@@ -4,14 +4,14 @@ A :class:`Finding` is a diagnostic without LSP types: a file, 0-based lines (or
 "wherever the exercise's code is now"), a severity, a message and the exercise
 it is about. ``student_findings`` derives them from an exercise's folded state;
 the :class:`DiagnosticStore` keeps them per exercise and hands out, per file,
-what to publish; :class:`DiagnosticJson` is the one place they become LSP
+what to publish; ``diagnostic_json`` is the one place they become LSP
 diagnostics.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from lsprotocol import types
 
@@ -65,13 +65,6 @@ class Finding:
 def short(text: str, limit: int = 240) -> str:
     one = " ".join(str(text).split())
     return one if len(one) <= limit else one[: limit - 1] + "…"
-
-
-def anchor_place(t: Tracked | None) -> tuple[int, int]:
-    """0-based first and last line of an anchor now; line 0 when its code is lost."""
-    if t is None or t.range is None:
-        return 0, 0
-    return t.range.start_line - 1, t.range.end_line - 1
 
 
 def lost_note(t: Tracked | None) -> str:
@@ -171,49 +164,3 @@ class DiagnosticStore:
 
     def for_exercise(self, exercise_id: str) -> list[Finding]:
         return list(self.by_exercise.get(exercise_id, []))
-
-
-class DiagnosticJson:
-    """Findings as publishDiagnostics JSON.
-
-    Built as plain JSON, once per finding (only the range is redone when the
-    code moves): on a file with hundreds of anchors, making and converting
-    lsprotocol objects on every keystroke costs more than the rest of an edit.
-    """
-
-    def __init__(self, uri_of: Callable[[str], str], place_of: Callable[[str], tuple[int, int]]) -> None:
-        self.uri_of = uri_of  # a file's URI
-        self.place_of = place_of  # an exercise's anchor lines now (0-based)
-        # Per file, what does not move, by finding (keyed by identity: hashing every finding costs more).
-        self._static: dict[str, dict[int, tuple[Finding, dict[str, Any], list[Related]]]] = {}
-
-    def params(self, path: str, findings: Iterable[Finding], version: int | None) -> dict[str, Any]:
-        before: dict[int, tuple[Finding, dict[str, Any], list[Related]]] = self._static.get(path, {})
-        now = {}
-        diagnostics = []
-        for f in findings:
-            known = before.get(id(f))
-            if known is None or known[0] is not f:
-                # A related location equal to the diagnostic's own adds nothing but bytes.
-                known = (f, self._static_part(f), [r for r in f.related if (r.path, r.lines) != (f.path, f.lines)])
-            now[id(f)] = known
-            diagnostic = {"range": line_range(self.lines(f.lines, f.exercise_id)), **known[1]}
-            if known[2]:
-                diagnostic["relatedInformation"] = [
-                    {"location": {"uri": self.uri_of(r.path), "range": line_range(self.lines(r.lines, f.exercise_id))}, "message": r.message}
-                    for r in known[2]
-                ]
-            diagnostics.append(diagnostic)
-        self._static[path] = now
-        return {"uri": self.uri_of(path), "version": version, "diagnostics": diagnostics}
-
-    def lines(self, lines: tuple[int, int] | None, exercise_id: str) -> tuple[int, int]:
-        return self.place_of(exercise_id) if lines is AT_ANCHOR else lines  # type: ignore[return-value]
-
-    @staticmethod
-    def _static_part(f: Finding) -> dict[str, Any]:
-        return {"severity": SEVERITY[f.severity].value, "source": SOURCE, "code": f.kind, "message": f.message, "data": f.data()}
-
-
-def line_range(lines: tuple[int, int]) -> dict[str, Any]:
-    return {"start": {"line": lines[0], "character": 0}, "end": {"line": lines[1], "character": END_OF_LINE}}

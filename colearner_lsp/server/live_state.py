@@ -17,7 +17,7 @@ from ..core.anchors import Relocation, TextEdit
 from ..core.state import ExerciseState
 from .anchor_tracker import AnchorTracker, Tracked, locate
 from .coach_review import LocalBlobs, coach_findings
-from .diagnostics import AT_ANCHOR, DiagnosticStore, Finding, anchor_place, safe_path, student_findings
+from .diagnostics import AT_ANCHOR, DiagnosticStore, Finding, safe_path, student_findings
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class LiveExercises:
 
     def place_of(self, exercise_id: str) -> tuple[int, int]:
         """0-based first and last line of an exercise's code now (line 0 when lost)."""
-        return anchor_place(self.tracker.get(exercise_id))
+        return self.tracker.place(exercise_id)
 
     def lines_of(self, f: Finding) -> tuple[int, int]:
         return self.place_of(f.exercise_id) if f.lines is AT_ANCHOR else f.lines  # type: ignore[return-value]

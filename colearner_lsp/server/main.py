@@ -10,6 +10,7 @@ from pygls.exceptions import JsonRpcException
 from ..core.errors import InvalidArgument
 from . import code_actions, code_lens, commands, documents, hover, queries
 from .server import ColearnerServer
+from .stdio import serve_stdio
 
 
 class AnsweredErrors(logging.Filter):
@@ -45,5 +46,5 @@ def run_server(tcp: str | None = None) -> int:
         host, port = _host_port(tcp)
         ls.start_tcp(host, port)
     else:
-        ls.start_io()
+        serve_stdio(ls)
     return 0

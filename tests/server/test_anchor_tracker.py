@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from colearner_lsp.core.anchors import LineRange, TextEdit, make_fingerprint
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from colearner_lsp.core.anchors import LineRange, Relocation, TextEdit, make_fingerprint, shift_range
 from colearner_lsp.server.anchor_tracker import AnchorTracker, locate
 
 TEXT = "".join(f"def f{n}(x):\n    return x + {n}\n\n" for n in range(10))
@@ -57,3 +60,25 @@ def test_index_by_file() -> None:
     assert {t.exercise_id for t in tracker.in_path("m.py")} == {"ex0", "ex1"}
     tracker.remove("other")
     assert tracker.paths() == ["m.py"] and len(tracker) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ranges=st.lists(st.tuples(st.integers(1, 12), st.integers(0, 3)), min_size=1, max_size=6),
+    edits=st.lists(
+        st.tuples(st.integers(0, 14), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3), st.sampled_from(["", "x", "\n", "a\nb", "\r\n\n", "y\r"])),
+        min_size=1, max_size=4,
+    ),
+)
+def test_edits_move_ranges_as_shift_range_says(ranges: list[tuple[int, int]], edits: list[tuple[int, int, int, int, str]]) -> None:
+    """The tracker's shortcut for ranges above or below an edit agrees with ``shift_range`` everywhere."""
+    tracker = AnchorTracker()
+    expected: dict[str, LineRange | None] = {}
+    for n, (start, length) in enumerate(ranges):
+        tracker.add(f"ex{n}", "m.py", {"start_line": start, "end_line": start + length}, Relocation("exact", LineRange(start, start + length), 1.0))
+        expected[f"ex{n}"] = LineRange(start, start + length)
+    for line, char, lines, end_char, text in edits:
+        edit = TextEdit(line, char, line + lines, end_char if lines else char + end_char, text)
+        tracker.apply_edits("m.py", [edit])
+        expected = {eid: shift_range(r, edit) if r is not None else None for eid, r in expected.items()}
+        assert {eid: tracker.get(eid).range for eid in expected} == expected

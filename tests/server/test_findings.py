@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from colearner_lsp.core.anchors import LineRange, Relocation
@@ -9,7 +10,8 @@ from colearner_lsp.core.evidence import blob_sha_of
 from colearner_lsp.core.state import ExerciseState
 from colearner_lsp.server.anchor_tracker import AnchorTracker
 from colearner_lsp.server.coach_review import LocalBlobs, coach_findings
-from colearner_lsp.server.diagnostics import AT_ANCHOR, DiagnosticJson, DiagnosticStore, safe_path, student_findings
+from colearner_lsp.server.diagnostic_json import DiagnosticJson, params_json
+from colearner_lsp.server.diagnostics import AT_ANCHOR, DiagnosticStore, Finding, Related, safe_path, student_findings
 
 
 def exercise(state: str = "assigned", **fields) -> ExerciseState:  # type: ignore[no-untyped-def]
@@ -67,14 +69,35 @@ def test_json_places_anchored_findings_where_the_code_is_now() -> None:
                                                              "mistakes": [{"text": "m", "path": "app/a.py", "start_line": 9}]}]), tracker.get("e1"))
     place = {"e1": (2, 4)}
     converter = DiagnosticJson(lambda p: f"file:///r/{p}", lambda eid: place[eid])
-    params = converter.params("app/a.py", findings, 3)
+    params = json.loads(params_json("file:///r/app/a.py", 3, converter.diagnostics("app/a.py", findings)))
     main, mistake = params["diagnostics"]
     assert params["version"] == 3 and main["range"]["start"]["line"] == 2 and main["source"] == "colearner"
     assert "relatedInformation" not in main  # it would point at itself
     assert mistake["relatedInformation"][0]["location"]["range"]["start"]["line"] == 2
     place["e1"] = (7, 9)
-    moved = converter.params("app/a.py", findings, 4)["diagnostics"]
+    moved = json.loads(converter.diagnostics("app/a.py", findings))
     assert moved[0]["range"]["start"]["line"] == 7 and moved[0]["data"] == {"exercise_id": "e1", "kind": "exercise", "state": "revise"}
+    assert "version" not in json.loads(params_json("file:///r/app/b.py", None, "[]"))  # a closed file has none
+
+
+def test_json_carries_every_field_of_a_finding() -> None:
+    """The encoded text says what lsprotocol's Diagnostic would: all fields, non-ASCII text escaped."""
+    related = (Related("app/a.py", None, "exercise 'loops' — from carol"), Related("lib/c.py", (4, 6), "see also"))
+    f = Finding("app/b.py", (0, 1), "warning", "Mistake in 'loops': off by one — next: …", "e1", "mistake", related, (("request_id", "r1"),))
+    text = DiagnosticJson(lambda p: f"file:///r/{p}", lambda eid: (9, 12)).diagnostics("app/b.py", [f])
+    assert text.isascii()
+    (d,) = json.loads(text)
+    assert d == {
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 2**31 - 1}},
+        "severity": 2, "source": "colearner", "code": "mistake", "message": f.message,
+        "data": {"exercise_id": "e1", "kind": "mistake", "request_id": "r1"},
+        "relatedInformation": [
+            {"location": {"uri": "file:///r/app/a.py", "range": {"start": {"line": 9, "character": 0}, "end": {"line": 12, "character": 2**31 - 1}}},
+             "message": "exercise 'loops' — from carol"},
+            {"location": {"uri": "file:///r/lib/c.py", "range": {"start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 2**31 - 1}}},
+             "message": "see also"},
+        ],
+    }
 
 
 def test_coach_sees_the_answer_and_marks_evidence(tmp_path: Path) -> None:
