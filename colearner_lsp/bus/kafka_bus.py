@@ -345,8 +345,9 @@ class KafkaBus:
                 sent = await self.publish()
                 applied = await self.poll(timeout_ms=idle_ms)
                 self._pace_fetches(bool(sent or applied))
-                if not applied:
-                    self.inst.flush_learning_json()  # idle: write what a busy stream deferred
+                if self.inst.learning_json_due(idle=not applied):
+                    # on a thread: encoding a big state must not stall the editor's requests
+                    await asyncio.to_thread(self.inst.flush_learning_json)
                 await self._watch()
                 self.inst.refresh()  # the CLI may have written to the same ledger
                 now = asyncio.get_running_loop().time()

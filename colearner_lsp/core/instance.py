@@ -136,7 +136,10 @@ class Instance:
         self._parsed: dict[str, EnvelopeBase] = {}  # events ``receive`` parsed, so ``refresh`` need not again
         self._learning_dirty = False
         self._learning_written = 0.0
+        self._learning_taken = 0  # snapshots of the state taken for learning.json, and the newest on disk
+        self._learning_on_disk = 0
         self._lock = threading.RLock()
+        self._learning_file_lock = threading.Lock()
         self._asked: dict[tuple[str, str, int], float] = {}
         self._config_mtime = self._stat_config()
         self.refresh()
@@ -260,9 +263,9 @@ class Instance:
         ``(ts, sender, seq)``: an event that sorts before one already applied
         to its session makes that session be folded again from its events.
 
-        ``defer_write`` (the bus, reading a stream of events) writes
-        ``learning.json`` at most every ``LEARNING_JSON_EVERY_S[role]``; the bus
-        calls ``flush_learning_json`` once it is idle.
+        ``defer_write`` (the bus, reading a stream of events; a coach's action)
+        leaves ``learning.json`` to whoever holds the instance: the bus writes it
+        when ``learning_json_due``, and ``close`` always does.
         """
         with self._lock, _gc_paused(self._pos == 0):
             rows = self.ledger.events_after(self._pos)
@@ -284,17 +287,36 @@ class Instance:
                 self._refold_session(session_id)
             if applied:
                 self._learning_dirty = True
-                if not defer_write or time.monotonic() - self._learning_written >= LEARNING_JSON_EVERY_S[self.role]:
+                if not defer_write:
                     self.flush_learning_json()
             return applied
 
+    def learning_json_due(self, idle: bool) -> bool:
+        """Whether a deferred ``learning.json`` should be written now: at once when
+        the bus fell idle, at most every ``LEARNING_JSON_EVERY_S[role]`` while busy."""
+        if not self._learning_dirty:
+            return False
+        return idle or time.monotonic() - self._learning_written >= LEARNING_JSON_EVERY_S[self.role]
+
     def flush_learning_json(self) -> None:
-        """Write ``learning.json`` if the state changed since it was last written."""
+        """Write ``learning.json`` if the state changed since it was last written.
+
+        Only the snapshot of the state is taken under the instance's lock: encoding
+        and writing a big state (~0.4 s at 10,000 exercises) must not hold up the
+        bus or the editor, so the bus calls this on a worker thread.
+        """
         with self._lock:
-            if self._learning_dirty:
-                self.write_learning_json()
-                self._learning_dirty = False
-                self._learning_written = time.monotonic()
+            if not self._learning_dirty:
+                return
+            data = self._learning_data()
+            self._learning_dirty = False
+            self._learning_written = time.monotonic()
+            self._learning_taken += 1
+            taken = self._learning_taken
+        with self._learning_file_lock:
+            if taken > self._learning_on_disk:  # a newer snapshot may have been written already
+                self._write_learning_file(data)
+                self._learning_on_disk = taken
 
     def _refold_session(self, session_id: str) -> None:
         """Fold one session again from its events in replay order."""
@@ -392,12 +414,24 @@ class Instance:
     # ------------------------------------------------------------ files
 
     def write_learning_json(self) -> Path:
-        """Write the state for people and tools: temp file, fsync, rename."""
+        """Write the state for people and tools now: temp file, fsync, rename."""
+        with self._lock:
+            self._learning_dirty = True
+        self.flush_learning_json()
+        return self.root / CONFIG_DIR / "learning.json"
+
+    def _learning_data(self) -> dict[str, Any]:
+        # to_json copies every container it returns; the items in them (responses,
+        # feedback, anchors) are never changed once applied, so the snapshot can be
+        # encoded while the fold goes on
         student = self.identity if self.role == "student" else None
         data = self.state.to_json(student=student)
         data["identity"] = self.identity
         data["role"] = self.role
         data["written_at"] = now_ts()
+        return data
+
+    def _write_learning_file(self, data: dict[str, Any]) -> None:
         path = self.root / CONFIG_DIR / "learning.json"
         tmp = path.with_name(f".learning.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -407,4 +441,3 @@ class Instance:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        return path

@@ -111,7 +111,9 @@ def _signature(envelope: dict[str, Any]) -> bytes | None:
         signature = base64.b64decode(sig, validate=True)
     except ValueError:
         return None
-    return signature if len(signature) == crypto_sign_BYTES else None
+    if len(signature) != crypto_sign_BYTES or base64.b64encode(signature).decode("ascii") != sig:
+        return None  # one spelling only: base64 ignores some bits of its last character
+    return signature
 
 
 def signature_valid(signed: bytes, public_key: bytes) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 from colearner_lsp.core import actions
 from colearner_lsp.core.events import ProgressUpdate
 from colearner_lsp.core.instance import PARALLEL_FROM
+from colearner_lsp.core.ledger import Incoming
 from colearner_lsp.core.signing import public_key_text, signed_message, signature_valid
 from colearner_lsp.core.receive import _public_key_bytes
 from tests.core.conftest import Wire, make_pair
@@ -59,6 +60,44 @@ def test_forged_message_in_a_big_batch_is_the_only_one_refused(tmp_path: Path) -
         [row] = coach.ledger.quarantined()
         assert row["reason"].startswith("bad signature on progress_update")
         assert coach.state.sessions[session_id].confidence["t"] == 0.5
+    finally:
+        coach.close()
+        student.close()
+
+
+def test_learning_json_of_a_stream_is_written_when_due_and_off_the_lock(tmp_path: Path) -> None:
+    """The bus defers learning.json while a stream arrives; writing it holds the instance's lock
+    only for the snapshot, so the fold (and an editor's requests) go on meanwhile."""
+    import threading
+
+    coach, (student,) = make_pair(tmp_path)
+    wire = Wire()
+    try:
+        session_id = actions.start_session(coach, "alice")
+        wire.publish(coach)
+        learning = student.root / ".colearner" / "learning.json"
+        before = learning.read_text() if learning.exists() else None
+        positions = student.ledger.positions()
+        batch = [Incoming(raw=raw, topic=topic, partition=0, offset=i)
+                 for topic, log in wire.logs.items() for i, raw in enumerate(log) if (topic, 0) not in positions]
+        student.receive(batch)  # as the bus does: deferred
+        assert (learning.read_text() if learning.exists() else None) == before
+        assert student.learning_json_due(idle=True)
+
+        lock_was_free = []
+        original = student._write_learning_file
+
+        def write(data):  # type: ignore[no-untyped-def]
+            free = threading.Thread(target=lambda: lock_was_free.append(student._lock.acquire(timeout=5) and not student._lock.release()))
+            free.start()
+            free.join()
+            original(data)
+
+        student._write_learning_file = write  # type: ignore[method-assign]
+        student.flush_learning_json()
+        assert lock_was_free == [True]
+        assert session_id in learning.read_text()
+        assert not student.learning_json_due(idle=True)
     finally:
         coach.close()
         student.close()
