@@ -47,10 +47,10 @@ from nacl.signing import SigningKey  # noqa: E402
 from colearner_lsp.core import lifecycle  # noqa: E402
 from colearner_lsp.core.config import AgentConfig  # noqa: E402
 from colearner_lsp.core.events import EVENT_ADAPTER, parse_stored  # noqa: E402
-from colearner_lsp.core.instance import Instance, build_in_parallel  # noqa: E402
+from colearner_lsp.core.instance import Instance, split_work  # noqa: E402
 from colearner_lsp.core.fold import apply_event  # noqa: E402
 from colearner_lsp.core.ledger import Incoming, Ledger  # noqa: E402
-from colearner_lsp.core.signing import generate_key, sign_envelope, sign_to_json, verify_envelope  # noqa: E402
+from colearner_lsp.core.signing import generate_key, sign_envelope, sign_to_json_many, verify_envelope  # noqa: E402
 from colearner_lsp.core.state import State  # noqa: E402
 
 APPEND_GOAL = 20_000
@@ -246,16 +246,16 @@ def bench_append(folder: Path, events: list[dict[str, Any]], keys: dict[str, Any
             key = keys[sender]
             for start in range(0, len(envs), BATCH):
                 chunk = envs[start:start + BATCH]
+                if not sign:
+                    ledger.append_own(sender, student, [lambda seq, env=env: (env, TOPIC_OF[env["event_type"]]) for env in chunk])
+                    continue
 
-                def builder(env: dict[str, Any]) -> Callable[[int], tuple[Any, ...]]:
-                    def build(seq: int) -> tuple[Any, ...]:
-                        if sign:
-                            signed, text = sign_to_json({**env, "seq": seq}, key)
-                            return signed, TOPIC_OF[env["event_type"]], text
-                        return env, TOPIC_OF[env["event_type"]]
-                    return build
+                def build(first: int, chunk: list[dict[str, Any]] = chunk) -> list[tuple[Any, ...]]:
+                    envelopes = [{**env, "seq": seq} for seq, env in enumerate(chunk, first)]
+                    signed = sign_to_json_many(envelopes, key, split=split_work if parallel else None)
+                    return [(env, TOPIC_OF[env["event_type"]], text) for env, text in signed]
 
-                ledger.append_own(sender, student, [builder(e) for e in chunk], run=build_in_parallel if parallel else None)
+                ledger.append_own_batch(sender, student, len(chunk), build)
 
     streams = by_stream(events)
     batches = sum((len(v) + BATCH - 1) // BATCH for v in streams.values())

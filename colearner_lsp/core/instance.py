@@ -36,7 +36,7 @@ from .events import (
 from .fold import apply_event, fold
 from .ledger import Incoming, Ledger, Outcome
 from .receive import Claim, Verdict, conclude, examine
-from .signing import load_private_key, public_key_text, sign_to_json, signature_valid
+from .signing import load_private_key, public_key_text, sign_to_json_many, signature_valid
 from .state import State
 
 T, R = TypeVar("T"), TypeVar("R")
@@ -54,7 +54,7 @@ CRYPTO_THREADS = max(2, min(4, os.cpu_count() or 2))
 _crypto_pool: ThreadPoolExecutor | None = None
 
 
-def _in_parallel(work: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
+def split_work(work: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
     """``work(items)``, split between this thread and a small pool when ``items`` is big.
 
     For Ed25519 work, the largest cost per event: libsodium runs without the
@@ -72,14 +72,8 @@ def _in_parallel(work: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
     return work(parts[0]) + [r for future in others for r in future.result()]
 
 
-def build_in_parallel(builders: Sequence[Callable[[int], R]], first_seq: int) -> list[R]:
-    """``Ledger.append_own``'s builders, numbered from ``first_seq``, signing on several threads."""
-    numbered = list(enumerate(builders, first_seq))
-    return _in_parallel(lambda part: [build(seq) for seq, build in part], numbered)
-
-
 def _check_signatures(claims: list[Claim]) -> list[bool]:
-    return _in_parallel(lambda part: [signature_valid(c.signed, c.public_key) for c in part], claims)
+    return split_work(lambda part: [signature_valid(c.signed, c.public_key) for c in part], claims)
 
 
 TOPIC_KEY = {
@@ -201,36 +195,22 @@ class Instance:
         event of the batch must refer to it.
         """
         event_ids = event_ids or {}
-        # One time for the batch, taken under the ledger's write lock (in ``run``):
-        # replay order (ts, sender, seq) then follows seq, across processes too,
-        # even when the events are signed on several threads.
-        batch_ts: list[str] = []
+        unsigned = [
+            {"actor": self.role, "session_id": session_id, "event_type": t, "payload": payload_dict(p),
+             "event_id": event_ids.get(i) or new_id(), "sender": self.identity, "student": student}
+            for i, (t, p) in enumerate(payloads)
+        ]
 
-        def run(builders: Sequence[Callable[[int], R]], first_seq: int) -> list[R]:
-            batch_ts.append(now_ts())
-            return build_in_parallel(builders, first_seq)
-
-        def builder(event_type: str, payload: Frozen, event_id: str):  # type: ignore[no-untyped-def]
-            def build(seq: int) -> tuple[dict[str, Any], str, str]:
-                envelope = {
-                    "ts": batch_ts[0],
-                    "actor": self.role,
-                    "session_id": session_id,
-                    "event_type": event_type,
-                    "payload": payload_dict(payload),
-                    "event_id": event_id,
-                    "sender": self.identity,
-                    "student": student,
-                    "seq": seq,
-                }
-                signed, text = sign_to_json(envelope, self.key)
-                return signed, self.topic(event_type), text
-
-            return build
+        def build(first_seq: int) -> list[tuple[dict[str, Any], str, str]]:
+            # Called under the ledger's write lock: one time for the batch, taken
+            # there, makes replay order (ts, sender, seq) follow seq across processes.
+            ts = now_ts()
+            envelopes = [{"ts": ts, **env, "seq": seq} for seq, env in enumerate(unsigned, first_seq)]
+            signed = sign_to_json_many(envelopes, self.key, split=split_work)
+            return [(env, self.topic(env["event_type"]), text) for env, text in signed]
 
         with self._lock:
-            builders = [builder(t, p, event_ids.get(i) or new_id()) for i, (t, p) in enumerate(payloads)]
-            written = self.ledger.append_own(self.identity, student, builders, run=run)
+            written = self.ledger.append_own_batch(self.identity, student, len(unsigned), build)
             # A coach's learning.json holds every student: rewriting it on each action
             # would cost more than the action. It follows within a second, and on close.
             self.refresh(defer_write=self.role == "coach")

@@ -184,22 +184,23 @@ class Ledger:
 
     # ------------------------------------------------------------ own events
 
-    def append_own(
-        self,
-        sender: str,
-        student: str,
-        builders: Sequence[Callable[[int], Built]],
-        run: Callable[[Sequence[Callable[[int], Built]], int], list[Built]] | None = None,
-    ) -> list[dict[str, Any]]:
+    def append_own(self, sender: str, student: str, builders: Sequence[Callable[[int], Built]]) -> list[dict[str, Any]]:
         """Append this instance's events about ``student`` and queue them, atomically.
 
         Each ``builder(seq)`` returns ``(signed envelope, topic)``, or with the
         envelope's JSON text as a third item when the signer wrote it; builders run
         inside the transaction so each event gets the next ``seq`` of the stream
-        and no other process can take the same number. ``run(builders, first_seq)``
-        calls them (in order, unless it knows better: signing can be parallel).
+        and no other process can take the same number.
         """
-        run = run or _run_in_order
+        return self.append_own_batch(
+            sender, student, len(builders), lambda first: [build(seq) for seq, build in enumerate(builders, first)]
+        )
+
+    def append_own_batch(
+        self, sender: str, student: str, count: int, build: Callable[[int], list[Built]]
+    ) -> list[dict[str, Any]]:
+        """``append_own`` for a signer that does a batch at once: ``build(first_seq)``
+        returns the ``count`` events numbered ``first_seq``, ``first_seq + 1``, …"""
         out: list[dict[str, Any]] = []
         now = now_ts()
         with self._write() as db:
@@ -208,7 +209,10 @@ class Ledger:
             ).fetchone()
             last = row[0] if row else 0
             rows = []
-            for built in run(builders, last + 1):
+            batch = build(last + 1)
+            if len(batch) != count:
+                raise ValueError(f"asked for {count} events, built {len(batch)}")
+            for built in batch:
                 envelope, topic = built[0], built[1]
                 raw = built[2] if len(built) > 2 else json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
                 rows.append(_event_row(envelope, topic, 1, raw))
@@ -439,10 +443,6 @@ class Ledger:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
-
-
-def _run_in_order(builders: Sequence[Callable[[int], Built]], first_seq: int) -> list[Built]:
-    return [build(seq) for seq, build in enumerate(builders, first_seq)]
 
 
 def _migrate(db: sqlite3.Connection) -> None:

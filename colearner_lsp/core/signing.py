@@ -14,7 +14,7 @@ import os
 import stat
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -38,6 +38,8 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def signing_bytes(envelope: dict[str, Any]) -> bytes:
+    if "sig" not in envelope:  # signing: nothing to leave out, no copy needed
+        return canonical_json(envelope)
     return canonical_json({k: v for k, v in envelope.items() if k != "sig"})
 
 
@@ -55,13 +57,32 @@ def sign_to_json(envelope: dict[str, Any], key: Ed25519PrivateKey) -> tuple[dict
     reader it is the same object. Ed25519 signatures are deterministic, so
     libsodium gives the very bytes ``cryptography`` would.
     """
-    body = signing_bytes(envelope)
-    signature = crypto_sign(body, _libsodium_secret(key))[:crypto_sign_BYTES]
-    sig = base64.b64encode(signature).decode("ascii")
-    signed = {**envelope, "sig": sig}
-    if body == b"{}":  # no member to follow
-        return signed, json.dumps(signed)
-    return signed, body[:-1].decode("utf-8") + SIG_MEMBER + sig + '"}'
+    return sign_to_json_many([envelope], key)[0]
+
+
+def sign_to_json_many(
+    envelopes: list[dict[str, Any]],
+    key: Ed25519PrivateKey,
+    split: Callable[[Callable[[list[bytes]], list[bytes]], list[bytes]], list[bytes]] | None = None,
+) -> list[tuple[dict[str, Any], str]]:
+    """``sign_to_json`` for a batch. ``split(work, bodies)`` may share the signing
+    out between threads: it is pure libsodium work, which runs without the GIL."""
+    secret = _libsodium_secret(key)
+    bodies = [signing_bytes(e) for e in envelopes]
+
+    def sign_all(part: list[bytes]) -> list[bytes]:
+        return [crypto_sign(body, secret)[:crypto_sign_BYTES] for body in part]
+
+    signatures = split(sign_all, bodies) if split is not None else sign_all(bodies)
+    out = []
+    for envelope, body, signature in zip(envelopes, bodies, signatures):
+        sig = base64.b64encode(signature).decode("ascii")
+        signed = {**envelope, "sig": sig}
+        if body == b"{}":  # no member to follow
+            out.append((signed, json.dumps(signed)))
+        else:
+            out.append((signed, body[:-1].decode("utf-8") + SIG_MEMBER + sig + '"}'))
+    return out
 
 
 @lru_cache(maxsize=16)
