@@ -99,11 +99,13 @@ class Received:
 
 @contextmanager
 def _gc_paused(pause: bool) -> Iterator[None]:
-    """Pause Python's cyclic GC around folding a whole ledger (opening an instance).
+    """Pause Python's cyclic GC around folding a whole ledger (opening an instance)
+    or judging and storing a big batch read from the bus.
 
-    The fold makes no reference cycles, and the collector's passes over the
-    growing state cost about a third of a 100,000-event replay
-    (bench/bench_core.py); refcounting still frees everything as usual.
+    Neither makes reference cycles, and the collector's passes over the growing
+    state cost about a third of a 100,000-event replay (bench/bench_core.py) and
+    half of judging a batch (its many short-lived objects trigger collections
+    that walk everything); refcounting still frees everything as usual.
     """
     if not pause or not gc.isenabled():
         yield
@@ -323,7 +325,7 @@ class Instance:
 
     def receive(self, messages: Sequence[Incoming]) -> "Received":
         """Judge, store and apply a batch read from the bus (one ledger transaction)."""
-        with self._lock:
+        with self._lock, _gc_paused(len(messages) >= PARALLEL_FROM):
             self.reload_config()  # a peer trusted or removed since start-up counts at once
             students = {sid: s.student for sid, s in self.state.sessions.items()}
             known = set(students)
