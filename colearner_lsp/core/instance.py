@@ -328,7 +328,6 @@ class Instance:
         with self._lock, _gc_paused(len(messages) >= PARALLEL_FROM):
             self.reload_config()  # a peer trusted or removed since start-up counts at once
             students = {sid: s.student for sid, s in self.state.sessions.items()}
-            known = set(students)
             examined = [None if m.skip else examine(m.raw, self.config, self.public_key) for m in messages]
             signatures = iter(_check_signatures([c for c in examined if isinstance(c, Claim)]))
             judged = []

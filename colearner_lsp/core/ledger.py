@@ -34,7 +34,27 @@ from typing import Any, Callable, Iterator, Literal, NamedTuple, Sequence
 
 from .events import now_ts
 
-SCHEMA = """
+# Two tables the migration of an older ledger makes too.
+# The outbox is keyed by the event's pos: an integer key is appended in place,
+# where a TEXT event_id key would be one more random insert into a b-tree per event.
+OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
+    pos       INTEGER PRIMARY KEY REFERENCES events (pos),
+    status    TEXT NOT NULL CHECK (status IN ('pending', 'sent')),
+    queued_at TEXT NOT NULL,
+    sent_at   TEXT,
+    attempts  INTEGER NOT NULL DEFAULT 0
+)"""
+# Peers' streams, kept per accepted batch rather than indexed per event: the
+# live loop asks for gaps after every batch.
+HEADS_TABLE = """CREATE TABLE IF NOT EXISTS heads (
+    sender  TEXT NOT NULL,
+    student TEXT NOT NULL,
+    high    INTEGER NOT NULL,
+    held    INTEGER NOT NULL,
+    PRIMARY KEY (sender, student)
+)"""
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (
     -- rowid order is ledger order. Rows are never deleted, so no AUTOINCREMENT
     -- (which only guards against reuse after deletes, at a cost on every insert)
@@ -52,25 +72,9 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (sender, student, seq)
 );
 CREATE INDEX IF NOT EXISTS events_session ON events (session_id, pos);
--- keyed by the event's pos: an integer key is appended in place, where a TEXT
--- event_id key would be one more random insert into a b-tree per event
-CREATE TABLE IF NOT EXISTS outbox (
-    pos       INTEGER PRIMARY KEY REFERENCES events (pos),
-    status    TEXT NOT NULL CHECK (status IN ('pending', 'sent')),
-    queued_at TEXT NOT NULL,
-    sent_at   TEXT,
-    attempts  INTEGER NOT NULL DEFAULT 0
-);
+{OUTBOX_TABLE};
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status) WHERE status = 'pending';
--- peers' streams, kept per accepted batch rather than indexed per event: the
--- live loop asks for gaps after every batch
-CREATE TABLE IF NOT EXISTS heads (
-    sender  TEXT NOT NULL,
-    student TEXT NOT NULL,
-    high    INTEGER NOT NULL,
-    held    INTEGER NOT NULL,
-    PRIMARY KEY (sender, student)
-);
+{HEADS_TABLE};
 CREATE TABLE IF NOT EXISTS quarantine (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at TEXT NOT NULL,
@@ -458,7 +462,7 @@ def _migrate(db: sqlite3.Connection) -> None:
     if "event_id" in columns:
         db.execute("ALTER TABLE outbox RENAME TO outbox_v1")
         db.execute("DROP INDEX IF EXISTS outbox_pending")
-        db.execute(SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS outbox"):].split(";")[0])
+        db.execute(OUTBOX_TABLE)
         db.execute(
             "INSERT INTO outbox (pos, status, queued_at, sent_at, attempts) "
             "SELECT e.pos, o.status, o.queued_at, o.sent_at, o.attempts FROM outbox_v1 o JOIN events e USING (event_id)"
@@ -466,7 +470,7 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("DROP TABLE outbox_v1")
     db.execute("DROP INDEX IF EXISTS events_streams")
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
-        db.execute(SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS heads"):].split(";")[0])
+        db.execute(HEADS_TABLE)
         db.execute(
             "INSERT OR REPLACE INTO heads (sender, student, high, held) "
             "SELECT sender, student, max(seq), count(*) FROM events WHERE local = 0 GROUP BY sender, student"
