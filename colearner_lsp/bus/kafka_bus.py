@@ -61,6 +61,7 @@ class SyncReport:
     quarantined: int = 0
     resets: list[str] = field(default_factory=list)
     polled: int = 0  # messages the last poll returned
+    recovered: str | None = None  # what recovering a lost or older ledger did, for the user
 
 
 class KafkaBus:
@@ -255,7 +256,7 @@ class KafkaBus:
             except KafkaError:
                 self._suspect_reset = True
                 raise
-            self.inst.ledger.mark_sent([event_id for event_id, *_ in pending])
+            self.inst.ledger.mark_sent([pos for pos, *_ in pending])
             sent += len(pending)
 
     async def poll(self, timeout_ms: int = 100, report: SyncReport | None = None) -> list[EnvelopeBase]:
@@ -326,11 +327,22 @@ class KafkaBus:
             while loop.time() < deadline:
                 await self.poll(timeout_ms=50, report=report)
                 if report.polled == 0 and await self.caught_up():
+                    self._finish_recovery(report)
                     break
             if self.inst.request_missing() == [] and self.inst.ledger.outbox_length() == 0:
                 break
         report.published += await self.publish()
         self.inst.flush_learning_json()
+
+    def _finish_recovery(self, report: SyncReport | None = None) -> None:
+        """Every partition was read to its end: a ledger being recovered now holds our own events."""
+        if not self.inst.recovering:
+            return
+        recovery = self.inst.complete_recovery()
+        if recovery is not None:
+            log.warning("%s", recovery.describe())
+            if report is not None:
+                report.recovered = recovery.describe()
 
     async def run(self, idle_ms: int = 100) -> None:
         """Stay connected: publish and apply continuously, reconnecting with backoff."""
@@ -343,7 +355,10 @@ class KafkaBus:
                 if self._suspect_reset:
                     await self.verify_positions()
                 sent = await self.publish()
-                applied = await self.poll(timeout_ms=idle_ms)
+                polled = SyncReport()
+                applied = await self.poll(timeout_ms=idle_ms, report=polled)
+                if self.inst.recovering and polled.polled == 0 and await self.caught_up():
+                    self._finish_recovery()
                 self._pace_fetches(bool(sent or applied))
                 if self.inst.learning_json_due(idle=not applied):
                     # on a thread: encoding a big state must not stall the editor's requests

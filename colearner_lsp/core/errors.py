@@ -57,3 +57,12 @@ class ScopeError(ColearnerError, ValueError):
 
 class EvidenceError(ColearnerError, ValueError):
     """A snapshot that cannot be taken, with a message a person can act on."""
+
+
+class LedgerDamaged(ColearnerError):
+    """``.colearner/ledger.sqlite`` cannot be read as a database; ``colearner repair`` rebuilds it."""
+
+
+class LedgerBehind(ColearnerError):
+    """The ledger holds less than this instance published (lost, truncated or restored from
+    an older copy): writing now could reuse a ``seq``, so writes wait for a sync."""

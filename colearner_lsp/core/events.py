@@ -27,6 +27,8 @@ from pydantic import (
 )
 
 SCHEMA_VERSION = 1
+# Delivery plumbing that belongs to no coaching session (resync requests) still needs a session_id.
+NO_SESSION = "00000000-0000-0000-0000-000000000000"
 
 Actor = Literal["coach", "student"]
 Stage = Literal["init", "plan", "practice", "review", "done"]
@@ -41,6 +43,14 @@ Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
 Delta = Annotated[float, Field(ge=-1.0, le=1.0)]
 ShortText = Annotated[str, Field(max_length=20_000)]
 Ident = Annotated[str, Field(min_length=1, max_length=200)]
+# Numbers are bounded where they enter: a seq or a line number past these is a
+# hostile message, not a big classroom (and SQLite stores at most 2**63 - 1).
+MAX_SEQ = 2**53 - 1  # also the largest integer every JSON reader keeps exact
+Count = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+LineNo = Annotated[int, Field(ge=1, le=10_000_000)]
+Column = Annotated[int, Field(ge=0, le=10_000_000)]
+PathText = Annotated[str, Field(min_length=1, max_length=4096)]
+MAX_ITEMS = 1000  # list lengths in payloads
 
 
 class Frozen(BaseModel):
@@ -57,8 +67,8 @@ class PlanStep(Frozen):
 
 
 class LearningPlan(Frozen):
-    goals: list[ShortText] = Field(min_length=1)
-    plan: list[PlanStep] = Field(min_length=1)
+    goals: list[ShortText] = Field(min_length=1, max_length=MAX_ITEMS)
+    plan: list[PlanStep] = Field(min_length=1, max_length=MAX_ITEMS)
 
     @field_validator("plan")
     @classmethod
@@ -70,11 +80,11 @@ class LearningPlan(Frozen):
 
 
 class Anchor(Frozen):
-    path: Annotated[str, Field(min_length=1, max_length=4096)]
-    start_line: Annotated[int, Field(ge=1)]
-    end_line: Annotated[int, Field(ge=1)]
-    start_char: Annotated[int, Field(ge=0)] | None = None
-    end_char: Annotated[int, Field(ge=0)] | None = None
+    path: PathText
+    start_line: LineNo
+    end_line: LineNo
+    start_char: Column | None = None
+    end_char: Column | None = None
     commit: Annotated[str, Field(max_length=64)] = ""
     fingerprint: Annotated[str, Field(max_length=65_536)] = ""
 
@@ -91,7 +101,7 @@ class ExerciseAssigned(Frozen):
     topic: Ident
     exercise: ShortText
     expected: ShortText
-    tests: list[Annotated[str, Field(max_length=2000)]] = []
+    tests: list[Annotated[str, Field(max_length=2000)]] = Field(default=[], max_length=MAX_ITEMS)
     # The seed's own example carries only the four fields above; the design's
     # additions are optional on parse so it stays valid, and the CLI/LSP always
     # fill them in.
@@ -108,8 +118,8 @@ class EvidenceRef(Frozen):
     """Points a response at the evidence_snapshot event that backs it."""
 
     event_id: Ident
-    files: int = 0
-    withheld: int = 0
+    files: Count = 0
+    withheld: Count = 0
 
 
 class ExerciseResponse(Frozen):
@@ -119,23 +129,23 @@ class ExerciseResponse(Frozen):
 
 
 class ProgressUpdate(Frozen):
-    completed: list[Ident] = []
-    confidence: dict[Ident, Confidence] = {}
+    completed: list[Ident] = Field(default=[], max_length=MAX_ITEMS)
+    confidence: dict[Ident, Confidence] = Field(default={}, max_length=MAX_ITEMS)
 
 
 class EvidenceFile(Frozen):
-    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    path: PathText
     blob_sha: Annotated[str, Field(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})?$")]
-    size: Annotated[int, Field(ge=0)]
-    lines: Annotated[int, Field(ge=0)]
+    size: Count
+    lines: Count
     status: Literal["unchanged", "modified", "added", "deleted", "renamed", "untracked"]
-    old_path: str | None = None
+    old_path: PathText | None = None
 
 
 class DiffStat(Frozen):
-    path: str
-    added: Annotated[int, Field(ge=0)]
-    removed: Annotated[int, Field(ge=0)]
+    path: PathText
+    added: Count
+    removed: Count
 
 
 class EvidenceSnapshot(Frozen):
@@ -145,39 +155,39 @@ class EvidenceSnapshot(Frozen):
     dirty: bool
     files: list[EvidenceFile] = Field(default=[], max_length=1000)
     summary: ShortText = ""
-    withheld: Annotated[int, Field(ge=0)] = 0
-    diffstat: list[DiffStat] | None = None
+    withheld: Count = 0
+    diffstat: Annotated[list[DiffStat], Field(max_length=MAX_ITEMS)] | None = None
     diff: Annotated[str, Field(max_length=500_000)] | None = None
     request_id: Ident | None = None  # the evidence_request this answers, if any
 
 
 class EvidenceRequest(Frozen):
     exercise_id: Ident
-    paths: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(min_length=1)
+    paths: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(min_length=1, max_length=MAX_ITEMS)
     reason: ShortText
 
 
 class AnchoredMistake(Frozen):
     text: ShortText
-    path: str | None = None
-    start_line: Annotated[int, Field(ge=1)] | None = None
-    end_line: Annotated[int, Field(ge=1)] | None = None
+    path: PathText | None = None
+    start_line: LineNo | None = None
+    end_line: LineNo | None = None
 
 
 class AssessmentFeedback(Frozen):
     grade: Grade
-    mistakes: list[ShortText | AnchoredMistake] = []
+    mistakes: list[ShortText | AnchoredMistake] = Field(default=[], max_length=MAX_ITEMS)
     next_step: ShortText
     confidence_delta: Delta
     exercise_id: Ident | None = None  # optional so the seed's example parses
 
 
 class ScopePolicy(Frozen):
-    allow: list[Annotated[str, Field(min_length=1, max_length=1024)]] = []
-    deny: list[Annotated[str, Field(min_length=1, max_length=1024)]] = []
+    allow: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=MAX_ITEMS)
+    deny: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=MAX_ITEMS)
     share: ShareMode = "hashes"
     max_files: Annotated[int, Field(ge=0, le=1000)] = 50
-    version: Annotated[int, Field(ge=1)] = 1
+    version: Annotated[int, Field(ge=1, le=MAX_SEQ)] = 1
 
 
 class SessionLifecycle(Frozen):
@@ -190,8 +200,8 @@ class SessionLifecycle(Frozen):
 
 class ResyncRequest(Frozen):
     sender: Identity  # whose events are missing
-    from_seq: Annotated[int, Field(ge=1)]
-    to_seq: Annotated[int, Field(ge=1)] | None = None
+    from_seq: Annotated[int, Field(ge=1, le=MAX_SEQ)]
+    to_seq: Annotated[int, Field(ge=1, le=MAX_SEQ)] | None = None
 
 
 PAYLOADS: dict[str, type[Frozen]] = {
@@ -261,15 +271,15 @@ def _check_uuid(value: str) -> str:
 
 
 class EnvelopeBase(Frozen):
-    ts: str
+    ts: Annotated[str, Field(max_length=40)]
     actor: Actor
-    session_id: str
-    event_type: str
-    event_id: str
+    session_id: Annotated[str, Field(max_length=64)]
+    event_type: Annotated[str, Field(max_length=64)]
+    event_id: Annotated[str, Field(max_length=64)]
     sender: Identity
     student: Identity
-    seq: Annotated[int, Field(ge=1)]
-    sig: str | None = None
+    seq: Annotated[int, Field(ge=1, le=MAX_SEQ)]
+    sig: Annotated[str, Field(max_length=128)] | None = None
 
     @field_validator("ts")
     @classmethod

@@ -37,9 +37,10 @@ def fold(events: Iterable[EnvelopeBase], state: State | None = None) -> State:
 
 def apply_event(state: State, event: EnvelopeBase) -> bool:
     """Apply one accepted event; False when it was already applied."""
-    if event.event_id in state.seen:
+    identity = (event.sender, event.event_id)  # an id names an event only within its sender's events
+    if identity in state.seen:
         return False
-    state.seen.add(event.event_id)
+    state.seen.add(identity)
     state.events_applied += 1
     if event.event_type == "resync_request":
         return True  # delivery plumbing: it changes no session
@@ -156,6 +157,10 @@ def _exercise_of(state: State, session: SessionState, event: Any) -> ExerciseSta
     ex = state.exercises.get(exercise_id) if exercise_id else None
     if ex is None and exercise_id:
         state.waiting.setdefault(exercise_id, []).append(event)
+    elif ex is not None and (ex.session_id != event.session_id or ex.student != event.student):
+        # an exercise id is not a capability: only events of the exercise's own session touch it
+        session.anomalies.append(f"{event.event_type} from {event.sender!r} names exercise {exercise_id} of another session; ignored")
+        return None
     return ex
 
 

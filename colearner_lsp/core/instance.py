@@ -21,9 +21,10 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .config import CONFIG_DIR, AgentConfig, config_path, find_root, load_config
-from .errors import ConfigError
+from .errors import ConfigError, LedgerBehind
 from .events import (
     EVENT_ADAPTER,
+    NO_SESSION,
     EnvelopeBase,
     Frozen,
     ResyncRequest,
@@ -35,19 +36,20 @@ from .events import (
 )
 from .fold import apply_event, fold
 from .ledger import Incoming, Ledger, Outcome
-from .receive import Claim, Verdict, conclude, examine
+from .receive import Claim, Verdict, conclude, examine, refuse
 from .signing import load_private_key, public_key_text, sign_to_json_many, signature_valid
 from .state import State
 
 T, R = TypeVar("T"), TypeVar("R")
 
-# Delivery plumbing that belongs to no coaching session still needs a session_id.
-NO_SESSION = "00000000-0000-0000-0000-000000000000"
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
 # While a stream of events arrives, rewrite learning.json at most this often. A
 # student's file is small; a coach's holds every student (tens of MB, ~0.15 s to
 # write at 100k events), so it is a slower-moving export: the dashboard is live.
 LEARNING_JSON_EVERY_S = {"student": 1.0, "coach": 10.0}
+# A peer's seq this far past the highest we hold of its stream is refused (see
+# Instance._within_reach): far more than any gap a lost broker leaves in a class.
+MAX_SEQ_AHEAD = 100_000
 PARALLEL_FROM = 64  # sign, or check the signatures of, batches at least this big on several threads
 CRYPTO_THREADS = max(2, min(4, os.cpu_count() or 2))
 
@@ -73,7 +75,22 @@ def split_work(work: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
 
 
 def _check_signatures(claims: list[Claim]) -> list[bool]:
-    return split_work(lambda part: [signature_valid(c.signed, c.public_key) for c in part], claims)
+    return split_work(lambda part: [_signature_ok(c) for c in part], claims)
+
+
+def _signature_ok(claim: Claim) -> bool:
+    try:
+        return signature_valid(claim.signed, claim.public_key)
+    except Exception:  # noqa: BLE001 - a signature that cannot be checked is not valid
+        return False
+
+
+def _safely(judge: Callable[..., "Verdict | Claim"], *args: Any) -> "Verdict | Claim":
+    """One step of judging a message; whatever goes wrong refuses that message, never the batch."""
+    try:
+        return judge(*args)
+    except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
+        return refuse(f"could not be examined ({exc.__class__.__name__}: {exc})")
 
 
 TOPIC_KEY = {
@@ -89,6 +106,18 @@ TOPIC_KEY = {
     "session_lifecycle": "events",
     "resync_request": "events",
 }
+
+
+@dataclass(frozen=True)
+class Recovery:
+    own_events: int  # own events read back from the broker into the ledger
+    resync_requests: int  # requests sent to peers for what the broker no longer has
+
+    def describe(self) -> str:
+        return (
+            f"recovered the ledger: {self.own_events} of your own event(s) read back from Kafka; "
+            f"{self.resync_requests} request(s) sent to peers for what Kafka no longer holds"
+        )
 
 
 @dataclass(frozen=True)
@@ -129,7 +158,7 @@ class Instance:
         self.state = State()
         self._pos = 0
         self._session_events: dict[str, list[EnvelopeBase]] = {}  # parsed, in replay order once refolded
-        self._parsed: dict[str, EnvelopeBase] = {}  # events ``receive`` parsed, so ``refresh`` need not again
+        self._parsed: dict[tuple[str, str], EnvelopeBase] = {}  # events ``receive`` parsed, by (sender, id), so ``refresh`` need not again
         self._learning_dirty = False
         self._learning_written = 0.0
         self._learning_taken = 0  # snapshots of the state taken for learning.json, and the newest on disk
@@ -137,8 +166,10 @@ class Instance:
         self._lock = threading.RLock()
         self._learning_file_lock = threading.Lock()
         self._asked: dict[tuple[str, str, int], float] = {}
+        self._answered: dict[tuple[str, int, int | None], float] = {}
         self._config_mtime = self._stat_config()
         self.refresh()
+        self._notice_lost_history()
 
     def _stat_config(self) -> int | None:
         try:
@@ -181,6 +212,56 @@ class Instance:
         t = self.config.topics
         return [t.assignments, t.feedback, t.progress, t.events]
 
+    # ------------------------------------------------------------ recovery
+
+    def _notice_lost_history(self) -> None:
+        """Compare the ledger with what this instance published (``published.seq``).
+
+        A ledger behind it was lost, truncated or restored from an older copy:
+        its counters would hand out seqs peers already hold. Until the bus has
+        read this instance's own events back from the broker (``complete_recovery``),
+        nothing is written.
+        """
+        if self.recovering:
+            return
+        marks = {k: v for k, v in self.ledger.published.read().items() if k[0] == self.identity}
+        behind = {student: seq for (_, student), seq in marks.items() if self.ledger.last_seq(self.identity, student) < seq}
+        if behind:
+            self.ledger.set_meta("recovery", json.dumps({"since_pos": self._pos, "published": behind, "at": now_ts()}))
+
+    def start_rebuild(self) -> None:
+        """A ledger made anew by ``colearner repair``: recover like a lost one, marks or not."""
+        marks = {student: seq for (sender, student), seq in self.ledger.published.read().items() if sender == self.identity}
+        self.ledger.set_meta("recovery", json.dumps({"since_pos": self._pos, "published": marks, "at": now_ts()}))
+
+    @property
+    def recovering(self) -> bool:
+        """Whether writes wait for this instance's own events to be read back from the broker."""
+        return self.ledger.get_meta("recovery") is not None
+
+    def complete_recovery(self) -> "Recovery | None":
+        """The bus read every partition to its end: own events are back, counters are past
+        every published seq, peers are asked to resend what the broker no longer has."""
+        text = self.ledger.get_meta("recovery")
+        if text is None:
+            return None
+        plan = json.loads(text)
+        with self._lock:
+            for student, seq in plan.get("published", {}).items():
+                self.ledger.raise_counter(self.identity, student, int(seq))
+            recovered = self.ledger.own_events_after(int(plan.get("since_pos", 0)))
+            self.ledger.delete_meta("recovery")
+        asked = self.request_missing(tail_check=True)
+        return Recovery(own_events=recovered, resync_requests=len(asked))
+
+    def _refuse_while_recovering(self) -> None:
+        if self.recovering:
+            raise LedgerBehind(
+                "this instance's ledger holds less than it published (it was lost, truncated or restored "
+                "from an older copy); nothing is written until its own events are read back from Kafka: "
+                "run 'colearner sync' (or any command) with Kafka reachable"
+            )
+
     # ------------------------------------------------------------ writing
 
     def emit(
@@ -196,6 +277,7 @@ class Instance:
         ``event_ids`` fixes the id of some of them (by position) when another
         event of the batch must refer to it.
         """
+        self._refuse_while_recovering()
         event_ids = event_ids or {}
         unsigned = [
             {"actor": self.role, "session_id": session_id, "event_type": t, "payload": payload_dict(p),
@@ -254,7 +336,7 @@ class Instance:
             applied = []
             late: set[str] = set()
             for row in rows:
-                event = self._parsed.get(row.event_id) or parse_stored(row.raw)
+                event = self._parsed.get((row.sender, row.event_id)) or parse_stored(row.raw)
                 self._pos = row.pos
                 if not apply_event(self.state, event):
                     continue
@@ -324,46 +406,118 @@ class Instance:
             state.sessions[session_id] = session
 
     def receive(self, messages: Sequence[Incoming]) -> "Received":
-        """Judge, store and apply a batch read from the bus (one ledger transaction)."""
+        """Judge, store and apply a batch read from the bus (one ledger transaction).
+
+        Never raises for what a message holds: each is judged on its own and a
+        refusal (or a failure while judging it) quarantines that message only.
+        """
         with self._lock, _gc_paused(len(messages) >= PARALLEL_FROM):
             self.reload_config()  # a peer trusted or removed since start-up counts at once
-            students = {sid: s.student for sid, s in self.state.sessions.items()}
-            examined = [None if m.skip else examine(m.raw, self.config, self.public_key) for m in messages]
-            signatures = iter(_check_signatures([c for c in examined if isinstance(c, Claim)]))
-            judged = []
-            for m, first in zip(messages, examined):
-                if first is None:
-                    judged.append(m)
-                    continue
-                # concluded in order, so an event may go into a session started earlier in the batch
-                verdict = first if isinstance(first, Verdict) else conclude(first, next(signatures), self.config, students)
-                env = verdict.envelope or {}
-                judged.append(
-                    Incoming(
-                        raw=m.raw,
-                        topic=m.topic,
-                        partition=m.partition,
-                        offset=m.offset,
-                        envelope=env if verdict.accepted else None,
-                        reason=verdict.reason,
-                        sender=str(env.get("sender"))[:200] if env.get("sender") else None,
-                        student=str(env.get("student"))[:200] if env.get("student") else None,
-                    )
-                )
-                if verdict.accepted and verdict.event is not None:
-                    self._parsed[verdict.event.event_id] = verdict.event
-                    if verdict.event.session_id != NO_SESSION:
-                        students.setdefault(verdict.event.session_id, verdict.event.student)
+            students = self._opened_sessions()
+            known_before = set(self.state.sessions)
+            judged = self._judge_all(messages, students)
             try:
-                outcomes = self.ledger.accept(judged)
+                outcomes = self.ledger.accept(judged, own=self.identity)
                 new = self.refresh(defer_write=True)
             finally:
                 self._parsed.clear()
-            for event in new:
-                if event.event_type == "resync_request" and event.payload.sender == self.identity:
-                    p = event.payload
-                    self.ledger.requeue(self.identity, event.student, p.from_seq, p.to_seq)
-            return Received(outcomes, new)
+            self._answer_resync_requests(new)
+            retried = self._judge_again(set(self.state.sessions) - known_before)
+            return Received(outcomes, new + retried)
+
+    def _opened_sessions(self) -> dict[str, str] | None:
+        """On a coach, the sessions it opened and their students; a student's events
+        count only in those. (A student applies every signed event of its coach.)"""
+        if self.role != "coach":
+            return None
+        return {sid: s.student for sid, s in self.state.sessions.items() if s.coach == self.identity}
+
+    def _judge_all(self, messages: Sequence[Incoming], students: dict[str, str] | None) -> list[Incoming]:
+        examined = [None if m.skip else _safely(examine, m.raw, self.config, self.public_key) for m in messages]
+        signatures = iter(_check_signatures([c for c in examined if isinstance(c, Claim)]))
+        highs = {(sender, student): high for sender, student, high in self.ledger.streams()}
+        judged = []
+        for m, first in zip(messages, examined):
+            if first is None:
+                judged.append(m)
+                continue
+            # concluded in order, so an event may go into a session started earlier in the batch
+            verdict = first if isinstance(first, Verdict) else _safely(conclude, first, next(signatures), self.config, students)
+            if verdict.accepted and verdict.event is not None:
+                verdict = self._within_reach(verdict, highs)
+            env = verdict.envelope or {}
+            judged.append(
+                Incoming(
+                    raw=m.raw,
+                    topic=m.topic,
+                    partition=m.partition,
+                    offset=m.offset,
+                    envelope=env if verdict.accepted else None,
+                    reason=verdict.reason,
+                    sender=str(env.get("sender"))[:200] if env.get("sender") else None,
+                    student=str(env.get("student"))[:200] if env.get("student") else None,
+                    retry_session=verdict.retry_session,
+                )
+            )
+            event = verdict.event
+            if verdict.accepted and event is not None:
+                self._parsed[(event.sender, event.event_id)] = event
+                if students is not None and event.session_id != NO_SESSION and event.actor == "coach" and event.sender == self.identity:
+                    students.setdefault(event.session_id, event.student)
+        return judged
+
+    def _within_reach(self, verdict: Verdict, highs: dict[tuple[str, str], int]) -> Verdict:
+        """Refuse a peer's event far ahead of what we hold of its stream (a seq is a
+        claim until the events before it arrive; one far out would open a gap that
+        asks the sender for everything in between). The sender publishes it again
+        once the gap is filled: resync asks for everything after what we hold."""
+        event = verdict.event
+        assert event is not None
+        if event.sender == self.identity:
+            return verdict  # our own, signed by our key: read back while recovering
+        key = (event.sender, event.student)
+        high = highs.get(key, 0)
+        if event.seq > high + MAX_SEQ_AHEAD:
+            return refuse(
+                f"seq {event.seq} of {event.sender!r} for {event.student!r} is more than {MAX_SEQ_AHEAD} ahead of "
+                f"the highest held ({high}); it comes again once the events before it arrive",
+                verdict.envelope,
+            )
+        highs[key] = max(high, event.seq)
+        return verdict
+
+    def _answer_resync_requests(self, new: list[EnvelopeBase]) -> None:
+        """Queue our events again for the peers that asked, once per stream per batch.
+
+        Requests for one stream are merged (the lowest ``from_seq``, the widest
+        end), and the same request is not answered again within
+        ``RESYNC_EVERY_S``: a flood of requests costs one requeue, not one each.
+        """
+        wanted: dict[str, tuple[int, int | None]] = {}
+        for event in new:
+            if event.event_type != "resync_request" or event.payload.sender != self.identity:
+                continue
+            p = event.payload
+            first, last = wanted.get(event.student, (p.from_seq, p.to_seq))
+            wider = None if last is None or p.to_seq is None else max(last, p.to_seq)
+            wanted[event.student] = (min(first, p.from_seq), wider)
+        now = time.monotonic()
+        for student, (first, last) in wanted.items():
+            key = (student, first, last)
+            if now - self._answered.get(key, -1e9) < RESYNC_EVERY_S:
+                continue
+            self._answered[key] = now
+            self.ledger.requeue(self.identity, student, first, last)
+
+    def _judge_again(self, sessions: set[str]) -> list[EnvelopeBase]:
+        """Messages quarantined only because their session was unknown, judged again now that it is."""
+        if not sessions or self.role != "coach":
+            return []
+        waiting = self.ledger.retryable(sorted(sessions))
+        if not waiting:
+            return []
+        self.ledger.release([row_id for row_id, _ in waiting])
+        return self.receive([message for _, message in waiting]).applied
 
     def request_missing(self, tail_check: bool = False) -> list[EnvelopeBase]:
         """Ask peers to publish again what we are missing.
@@ -372,7 +526,9 @@ class Instance:
         broker lost its memory) every stream is also asked for what may follow
         the last event we hold, since a lost tail shows no gap.
         """
-        sent = []
+        sent: list[EnvelopeBase] = []
+        if self.recovering:
+            return sent  # a request is an event of ours: it waits for our seqs to be known
         now = time.monotonic()
         for sender, student, high in self.ledger.streams():
             if sender == self.identity:

@@ -3,9 +3,14 @@
 One file holds everything an instance must not lose:
 
 - ``events``: every event it wrote or accepted, in the order it learned of them;
-  ``event_id`` is unique (a redelivery is a no-op) and so is ``(sender, seq)``;
+  ``(sender, event_id)`` is unique (a redelivery is a no-op) and so is
+  ``(sender, student, seq)``. Identity is scoped to the sender: an ``event_id``
+  is only a sender's own name for its event, so a copy of another sender's id
+  can never take that event's place;
 - ``outbox``: which of its own events still wait for the broker's ack;
-- ``quarantine``: messages refused, raw bytes and the reason;
+- ``quarantine``: messages refused, with the reason, sender, digest and a
+  prefix of the bytes, bounded in rows and bytes (oldest dropped first, still
+  counted);
 - ``positions``: the next Kafka offset to read per topic-partition, written in
   the same transaction as the events read from it;
 - ``counters``: the instance's own ``seq``, one counter per student stream;
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -32,7 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, NamedTuple, Sequence
 
+from .errors import LedgerDamaged
 from .events import now_ts
+from .published import PublishedMarks
 
 # Two tables the migration of an older ledger makes too.
 # The outbox is keyed by the event's pos: an integer key is appended in place,
@@ -54,12 +62,11 @@ HEADS_TABLE = """CREATE TABLE IF NOT EXISTS heads (
     PRIMARY KEY (sender, student)
 )"""
 
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS events (
+EVENTS_TABLE = """CREATE TABLE IF NOT EXISTS events (
     -- rowid order is ledger order. Rows are never deleted, so no AUTOINCREMENT
     -- (which only guards against reuse after deletes, at a cost on every insert)
     pos        INTEGER PRIMARY KEY,
-    event_id   TEXT NOT NULL UNIQUE,
+    event_id   TEXT NOT NULL,
     session_id TEXT NOT NULL,
     student    TEXT NOT NULL,
     sender     TEXT NOT NULL,
@@ -69,23 +76,33 @@ CREATE TABLE IF NOT EXISTS events (
     topic      TEXT NOT NULL,
     local      INTEGER NOT NULL,
     raw        TEXT NOT NULL,
+    UNIQUE (sender, event_id),
     UNIQUE (sender, student, seq)
-);
+)"""
+QUARANTINE_TABLE = """CREATE TABLE IF NOT EXISTS quarantine (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at   TEXT NOT NULL,
+    topic         TEXT,
+    partition     INTEGER,
+    "offset"      INTEGER,
+    sender        TEXT,
+    student       TEXT,
+    reason        TEXT NOT NULL,
+    digest        TEXT,
+    size          INTEGER,
+    -- set when the message may be judged again later (a session not known yet): raw is then whole
+    retry_session TEXT,
+    raw           BLOB NOT NULL
+)"""
+
+SCHEMA = f"""
+{EVENTS_TABLE};
 CREATE INDEX IF NOT EXISTS events_session ON events (session_id, pos);
 {OUTBOX_TABLE};
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status) WHERE status = 'pending';
 {HEADS_TABLE};
-CREATE TABLE IF NOT EXISTS quarantine (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at TEXT NOT NULL,
-    topic       TEXT,
-    partition   INTEGER,
-    "offset"    INTEGER,
-    sender      TEXT,
-    student     TEXT,
-    reason      TEXT NOT NULL,
-    raw         BLOB NOT NULL
-);
+{QUARANTINE_TABLE};
+CREATE INDEX IF NOT EXISTS quarantine_retry ON quarantine (retry_session) WHERE retry_session IS NOT NULL;
 CREATE TABLE IF NOT EXISTS positions (
     topic       TEXT NOT NULL,
     partition   INTEGER NOT NULL,
@@ -107,11 +124,15 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # what an append_own builder returns: (signed envelope, topic[, its JSON text])
 Built = tuple[dict[str, Any], str] | tuple[dict[str, Any], str, str]
 Outcome = Literal["appended", "duplicate", "quarantined", "skipped"]
-MAX_QUARANTINED_BYTES = 1_048_576  # keep a huge hostile value's head, not all of it
+# The quarantine is for people to see what was refused and why, not an archive a
+# flood can grow: a prefix of each message, at most so many rows and bytes.
+QUARANTINE_PREFIX_BYTES = 4096
+QUARANTINE_MAX_ROWS = 1000
+QUARANTINE_MAX_BYTES = 8 * 1_048_576  # messages kept whole for a retry count in full
 
 
 class StoredEvent(NamedTuple):
@@ -120,6 +141,7 @@ class StoredEvent(NamedTuple):
     pos: int
     event_id: str
     raw: str
+    sender: str
 
 
 @dataclass(frozen=True)
@@ -135,6 +157,7 @@ class Incoming:
     sender: str | None = None
     student: str | None = None
     skip: bool = False  # another student's message on a shared partition: only the position moves
+    retry_session: str | None = None  # refused until this session is known (see receive.Verdict)
 
 
 class Ledger:
@@ -143,18 +166,38 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A missing or empty file is a ledger made now: the instance checks whether
+        # it published anything before (see Instance's recovery).
+        self.created = not self.path.exists() or self.path.stat().st_size == 0
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit survives an OS crash too, not only a killed process.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        with self._write() as db:
-            _migrate(db)
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            owner_only(self.path)  # before the WAL exists: SQLite gives its side files the database's mode
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit survives an OS crash too, not only a killed process.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            with self._write() as db:
+                _migrate(db)
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise
+            raise damaged(self.path, exc) from None
+        owner_only(self.path)
+        self.published = PublishedMarks(self.path.with_name("published.seq"))
+
+    def integrity(self) -> list[str]:
+        """What ``PRAGMA quick_check`` finds wrong (empty when the file is sound)."""
+        with self._lock:
+            try:
+                rows = [r[0] for r in self._db.execute("PRAGMA quick_check(20)")]
+            except sqlite3.DatabaseError as exc:
+                return [str(exc)]
+        return [] if rows == ["ok"] else rows
 
     def close(self) -> None:
         with self._lock:
@@ -233,11 +276,11 @@ class Ledger:
             )
         return out
 
-    def pending(self, limit: int = 1000) -> list[tuple[str, str, str, str]]:
-        """Unsent own events, oldest first: ``(event_id, topic, student, raw)``."""
+    def pending(self, limit: int = 1000) -> list[tuple[int, str, str, str]]:
+        """Unsent own events, oldest first: ``(pos, topic, student, raw)``."""
         with self._lock:
             return self._db.execute(
-                "SELECT e.event_id, e.topic, e.student, e.raw FROM outbox o JOIN events e USING (pos) "
+                "SELECT e.pos, e.topic, e.student, e.raw FROM outbox o JOIN events e USING (pos) "
                 "WHERE o.status = 'pending' ORDER BY o.pos LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -246,21 +289,27 @@ class Ledger:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
 
-    def mark_sent(self, event_ids: Sequence[str]) -> None:
+    def mark_sent(self, positions: Sequence[int]) -> None:
+        """The broker acknowledged these own events (by ``pos``, as ``pending`` gave them)."""
         now = now_ts()
         with self._write(redoable=True) as db:
             db.executemany(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
-                "WHERE pos = (SELECT pos FROM events WHERE event_id = ?)",
-                [(now, e) for e in event_ids],
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE pos = ?",
+                [(now, pos) for pos in positions],
             )
+            tips = db.execute(
+                f"SELECT sender, student, max(seq) FROM events WHERE pos IN ({','.join('?' * len(positions))}) GROUP BY sender, student",
+                list(positions),
+            ).fetchall() if positions else []
+        if tips:
+            self.published.record(tips)
 
     def requeue(self, sender: str, student: str, from_seq: int, to_seq: int | None = None) -> int:
         """Queue own events ``from_seq..to_seq`` of one stream again (a peer asked for them)."""
         upper = to_seq if to_seq is not None else 2**62
         with self._write() as db:
             cur = db.execute(
-                "UPDATE outbox SET status = 'pending' WHERE pos IN "
+                "UPDATE outbox SET status = 'pending' WHERE status = 'sent' AND pos IN "
                 "(SELECT pos FROM events WHERE sender = ? AND student = ? AND local = 1 "
                 "AND seq BETWEEN ? AND ?)",
                 (sender, student, from_seq, upper),
@@ -276,6 +325,19 @@ class Ledger:
                 (sender,),
             ).fetchall()
 
+    def raise_counter(self, sender: str, student: str, seq: int) -> None:
+        """Make the stream's next ``seq`` come after ``seq`` (it was published, the ledger forgot)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO counters (sender, student, last_seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (sender, student) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+                (sender, student, seq),
+            )
+
+    def own_events_after(self, pos: int) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM events WHERE local = 1 AND pos > ?", (pos,)).fetchone()[0]
+
     def last_seq(self, sender: str, student: str) -> int:
         with self._lock:
             row = self._db.execute(
@@ -285,13 +347,20 @@ class Ledger:
 
     # ------------------------------------------------------------ received events
 
-    def accept(self, batch: Sequence[Incoming]) -> list[Outcome]:
+    def accept(self, batch: Sequence[Incoming], own: str | None = None) -> list[Outcome]:
         """Store a batch read from the bus in ONE transaction: accepted events,
-        quarantined messages and the new read positions together."""
+        quarantined messages and the new read positions together.
+
+        ``own`` is this instance's identity: its own events read back that the
+        ledger does not hold (it was lost or restored from an older copy) are
+        stored as its own again, already sent, and the stream's counter moves
+        past them so no ``seq`` is handed out twice.
+        """
         now = now_ts()
         outcomes: list[Outcome] = ["skipped"] * len(batch)
         last: dict[tuple[str, int], Incoming] = {}  # the newest message of each partition
         rows, accepted = [], []
+        quarantined = False
         with self._write(redoable=True) as db:
             for i, item in enumerate(batch):
                 if item.topic is not None and item.partition is not None and item.offset is not None:
@@ -303,8 +372,10 @@ class Ledger:
                 if item.envelope is None:
                     self._quarantine(db, item, item.reason or "refused", now)
                     outcomes[i] = "quarantined"
+                    quarantined = True
                 else:
-                    rows.append(_event_row(item.envelope, item.topic or "", 0, item.raw.decode("utf-8")))
+                    local = 1 if own is not None and item.envelope["sender"] == own else 0
+                    rows.append(_event_row(item.envelope, item.topic or "", local, item.raw.decode("utf-8")))
                     accepted.append(i)
             if rows:
                 before = db.execute("SELECT coalesce(max(pos), 0) FROM events").fetchone()[0]
@@ -314,26 +385,54 @@ class Ledger:
                     for i in accepted:
                         outcomes[i] = "appended"
                 else:
-                    self._classify(db, batch, accepted, before, outcomes, now)
-                self._advance_heads(db, [batch[i].envelope for i in accepted if outcomes[i] == "appended"])  # type: ignore[misc]
+                    quarantined |= self._classify(db, batch, accepted, before, outcomes, now)
+                appended = [batch[i].envelope for i in accepted if outcomes[i] == "appended"]
+                peers = [env for env in appended if env["sender"] != own]  # type: ignore[index]
+                self._advance_heads(db, peers)  # type: ignore[arg-type]
+                if len(peers) < len(appended):
+                    self._adopt_own(db, before, now)
             db.executemany(
                 "INSERT INTO positions (topic, partition, next_offset, last_digest) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
                 "last_digest = excluded.last_digest",
                 [(t, p, item.offset + 1, message_digest(item.raw)) for (t, p), item in last.items()],  # type: ignore[operator]
             )
+            if quarantined:
+                self._bound_quarantine(db)
         return outcomes
+
+    @staticmethod
+    def _adopt_own(db: sqlite3.Connection, before: int, now: str) -> None:
+        """Own events just stored from the bus: sent already, and their seqs taken."""
+        db.execute(
+            "INSERT INTO outbox (pos, status, queued_at, sent_at) SELECT pos, 'sent', ?, ? FROM events "
+            "WHERE pos > ? AND local = 1",
+            (now, now, before),
+        )
+        db.execute(
+            "INSERT INTO counters (sender, student, last_seq) SELECT sender, student, max(seq) FROM events "
+            "WHERE pos > ? AND local = 1 GROUP BY sender, student "
+            "ON CONFLICT (sender, student) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+            (before,),
+        )
 
     def _classify(
         self, db: sqlite3.Connection, batch: Sequence[Incoming], accepted: list[int], before: int, outcomes: list[Outcome], now: str
-    ) -> None:
-        """Some of a batch were not inserted: tell redeliveries from a ``seq`` taken by another event."""
-        seen: set[str] = set()
+    ) -> bool:
+        """Some of a batch were not inserted: tell redeliveries from a ``seq`` taken by another event.
+
+        A redelivery is the same sender's event under the same id; another
+        sender's event with that id is a different event (ids are per sender).
+        Returns whether anything was quarantined.
+        """
+        seen: set[tuple[str, str]] = set()
+        quarantined = False
         for i in accepted:
             env = batch[i].envelope
             assert env is not None
-            row = db.execute("SELECT pos FROM events WHERE event_id = ?", (env["event_id"],)).fetchone()
-            if row is not None and row[0] > before and env["event_id"] not in seen:
+            key = (env["sender"], env["event_id"])
+            row = db.execute("SELECT pos FROM events WHERE sender = ? AND event_id = ?", key).fetchone()
+            if row is not None and row[0] > before and key not in seen:
                 outcomes[i] = "appended"
             elif row is not None:
                 outcomes[i] = "duplicate"
@@ -344,7 +443,9 @@ class Ledger:
                 )
                 self._quarantine(db, batch[i], reason, now)
                 outcomes[i] = "quarantined"
-            seen.add(env["event_id"])
+                quarantined = True
+            seen.add(key)
+        return quarantined
 
     @staticmethod
     def _advance_heads(db: sqlite3.Connection, appended: list[dict[str, Any]]) -> None:
@@ -360,11 +461,56 @@ class Ledger:
         )
 
     def _quarantine(self, db: sqlite3.Connection, item: Incoming, reason: str, now: str) -> None:
+        # Whole only when it may be judged again (signed by a rostered peer, who
+        # is also bounded by the caps below); else the head, for people to read.
+        keep = item.raw if item.retry_session is not None else item.raw[:QUARANTINE_PREFIX_BYTES]
         db.execute(
-            'INSERT INTO quarantine (received_at, topic, partition, "offset", sender, student, reason, raw) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (now, item.topic, item.partition, item.offset, item.sender, item.student, reason, item.raw[:MAX_QUARANTINED_BYTES]),
+            'INSERT INTO quarantine (received_at, topic, partition, "offset", sender, student, reason, digest, size, '
+            "retry_session, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (now, item.topic, item.partition, item.offset, item.sender, item.student, reason,
+             hashlib.sha256(item.raw).hexdigest(), len(item.raw), item.retry_session, keep),
         )
+
+    @staticmethod
+    def _bound_quarantine(db: sqlite3.Connection) -> None:
+        """Drop the oldest quarantined messages past the caps; they stay counted."""
+        dropped = db.execute(
+            "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine ORDER BY id DESC LIMIT -1 OFFSET ?)",
+            (QUARANTINE_MAX_ROWS,),
+        ).rowcount
+        dropped += db.execute(
+            "DELETE FROM quarantine WHERE id IN (SELECT id FROM (SELECT id, sum(length(raw)) OVER "
+            "(ORDER BY id DESC) AS kept FROM quarantine) WHERE kept > ?)",
+            (QUARANTINE_MAX_BYTES,),
+        ).rowcount
+        if dropped:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('quarantine_dropped', ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+                (dropped,),
+            )
+
+    def quarantine_dropped(self) -> int:
+        """Quarantined messages dropped to keep the quarantine bounded (oldest first)."""
+        value = self.get_meta("quarantine_dropped")
+        return int(value) if value else 0
+
+    def retryable(self, session_ids: Sequence[str]) -> list[tuple[int, Incoming]]:
+        """Quarantined messages that wait for one of ``session_ids`` to be known: ``(id, message)``."""
+        if not session_ids:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                'SELECT id, topic, partition, raw FROM quarantine WHERE retry_session IN '
+                f"({','.join('?' * len(session_ids))}) ORDER BY id",
+                list(session_ids),
+            ).fetchall()
+        return [(row_id, Incoming(raw=bytes(raw), topic=topic)) for row_id, topic, partition, raw in rows]
+
+    def release(self, quarantine_ids: Sequence[int]) -> None:
+        """Take messages out of the quarantine (they were judged again)."""
+        with self._write() as db:
+            db.executemany("DELETE FROM quarantine WHERE id = ?", [(i,) for i in quarantine_ids])
 
     def positions(self) -> dict[tuple[str, int], tuple[int, str | None]]:
         """``(topic, partition) → (next offset, digest of the message before it)``."""
@@ -409,7 +555,7 @@ class Ledger:
     # ------------------------------------------------------------ reading
 
     def events_after(self, pos: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        sql = "SELECT pos, event_id, raw FROM events WHERE pos > ? ORDER BY pos"
+        sql = "SELECT pos, event_id, raw, sender FROM events WHERE pos > ? ORDER BY pos"
         args: tuple[Any, ...] = (pos,)
         if limit is not None:
             sql += " LIMIT ?"
@@ -420,7 +566,7 @@ class Ledger:
     def session_events(self, session_id: str) -> list[StoredEvent]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT pos, event_id, raw FROM events WHERE session_id = ? ORDER BY pos", (session_id,)
+                "SELECT pos, event_id, raw, sender FROM events WHERE session_id = ? ORDER BY pos", (session_id,)
             ).fetchall()
         return list(map(StoredEvent._make, rows))
 
@@ -431,16 +577,20 @@ class Ledger:
     def quarantined(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
-                'SELECT id, received_at, topic, partition, "offset", sender, student, reason, length(raw) '
-                "FROM quarantine ORDER BY id"
+                'SELECT id, received_at, topic, partition, "offset", sender, student, reason, coalesce(size, length(raw)), '
+                "digest, retry_session FROM quarantine ORDER BY id"
             ).fetchall()
-        keys = ("id", "received_at", "topic", "partition", "offset", "sender", "student", "reason", "size")
+        keys = ("id", "received_at", "topic", "partition", "offset", "sender", "student", "reason", "size", "digest", "waits_for_session")
         return [dict(zip(keys, r)) for r in rows]
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def delete_meta(self, key: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (key,))
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as db:
@@ -454,27 +604,61 @@ def _migrate(db: sqlite3.Connection) -> None:
     """Bring a ledger written by an earlier version to ``SCHEMA_VERSION``, keeping everything.
 
     Version 1 keyed the outbox by ``event_id`` and indexed every event for the
-    peers' streams; version 2 keys the outbox by ``pos`` and keeps ``heads``.
+    peers' streams; version 2 keys the outbox by ``pos`` and keeps ``heads``;
+    version 3 scopes ``event_id`` to its sender and bounds the quarantine.
     """
-    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version >= SCHEMA_VERSION or not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
         return
-    columns = [row[1] for row in db.execute("PRAGMA table_info(outbox)")]
-    if "event_id" in columns:
-        db.execute("ALTER TABLE outbox RENAME TO outbox_v1")
-        db.execute("DROP INDEX IF EXISTS outbox_pending")
-        db.execute(OUTBOX_TABLE)
-        db.execute(
-            "INSERT INTO outbox (pos, status, queued_at, sent_at, attempts) "
-            "SELECT e.pos, o.status, o.queued_at, o.sent_at, o.attempts FROM outbox_v1 o JOIN events e USING (event_id)"
-        )
-        db.execute("DROP TABLE outbox_v1")
-    db.execute("DROP INDEX IF EXISTS events_streams")
-    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
+    if version < 2:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(outbox)")]
+        if "event_id" in columns:
+            db.execute("ALTER TABLE outbox RENAME TO outbox_v1")
+            db.execute("DROP INDEX IF EXISTS outbox_pending")
+            db.execute(OUTBOX_TABLE)
+            db.execute(
+                "INSERT INTO outbox (pos, status, queued_at, sent_at, attempts) "
+                "SELECT e.pos, o.status, o.queued_at, o.sent_at, o.attempts FROM outbox_v1 o JOIN events e USING (event_id)"
+            )
+            db.execute("DROP TABLE outbox_v1")
+        db.execute("DROP INDEX IF EXISTS events_streams")
         db.execute(HEADS_TABLE)
         db.execute(
             "INSERT OR REPLACE INTO heads (sender, student, high, held) "
             "SELECT sender, student, max(seq), count(*) FROM events WHERE local = 0 GROUP BY sender, student"
         )
+    # version 3: a table-level UNIQUE cannot be dropped in SQLite, so the table is
+    # made again with the same rows and positions (the outbox refers to them)
+    db.execute("ALTER TABLE events RENAME TO events_v2")
+    db.execute("DROP INDEX IF EXISTS events_session")
+    db.execute(EVENTS_TABLE)
+    db.execute("INSERT INTO events SELECT pos, event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw FROM events_v2")
+    db.execute("DROP TABLE events_v2")
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'quarantine'").fetchone():
+        columns = {row[1] for row in db.execute("PRAGMA table_info(quarantine)")}
+        for column, kind in (("digest", "TEXT"), ("size", "INTEGER"), ("retry_session", "TEXT")):
+            if column not in columns:
+                db.execute(f"ALTER TABLE quarantine ADD COLUMN {column} {kind}")
+        db.execute(
+            "UPDATE quarantine SET size = length(raw), raw = substr(raw, 1, ?) WHERE size IS NULL",
+            (QUARANTINE_PREFIX_BYTES,),
+        )
+
+
+def damaged(path: Path, exc: BaseException) -> LedgerDamaged:
+    return LedgerDamaged(
+        f"the ledger {path.parent.name}/{path.name} is damaged ({exc}); run 'colearner repair' to set it aside "
+        "and rebuild it from the broker and your peers"
+    )
+
+
+def owner_only(path: Path) -> None:
+    """The ledger and SQLite's side files, readable by their owner only (they hold every event)."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            os.chmod(candidate, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def message_digest(raw: bytes) -> str:

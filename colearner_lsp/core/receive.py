@@ -1,15 +1,18 @@
 """Judging a message read from the bus: accept it, or say why not.
 
-This is the one place the security rules of the design live: the message must be
-JSON, match its schema, carry a valid signature of a pinned peer whose role may
-write that event type, and concern this instance (a student's own events; on a
-coach, a rostered student's own sessions). Anything else is refused with a
-reason and goes to the quarantine; the caller keeps going.
+This is the one boundary every message crosses before anything else touches
+it, and the one place the security rules of the design live: the message must
+be strict, bounded JSON (``strict_json``), match its schema (whose numbers and
+strings are bounded too), carry a valid signature of a pinned peer whose role
+may write that event type, and concern this instance (a student's own events;
+on a coach, a rostered student's own sessions, which the coach opened).
+Anything else is refused with a reason and goes to the quarantine; the caller
+keeps going. ``judge_safely``'s callers rely on it never raising: a bug or an
+unforeseen shape refuses *that* message, it does not stop the reader.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,10 +20,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from .config import AgentConfig
-from .events import WRITERS, EnvelopeBase, parse_event
+from .display import one_line
+from .events import NO_SESSION, WRITERS, EnvelopeBase, parse_event
 from .signing import parse_public_key, raw_public_key, signature_valid, signed_as_received, signed_message
+from .strict_json import MAX_MESSAGE_BYTES, Refused, decode
 
-MAX_MESSAGE_BYTES = 1_000_000
+__all__ = ["MAX_MESSAGE_BYTES", "Claim", "Verdict", "conclude", "examine", "judge", "judge_safely", "refuse"]
+
+MAX_REASON_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -28,14 +35,18 @@ class Verdict:
     envelope: dict[str, Any] | None
     event: EnvelopeBase | None
     reason: str | None
+    # Refused only because this coach does not know the session yet (its own
+    # session start may come later in a recovery): judged again once it does.
+    retry_session: str | None = None
 
     @property
     def accepted(self) -> bool:
         return self.reason is None
 
 
-def refuse(reason: str, envelope: dict[str, Any] | None = None) -> Verdict:
-    return Verdict(None, None, reason) if envelope is None else Verdict(envelope, None, reason)
+def refuse(reason: str, envelope: dict[str, Any] | None = None, retry_session: str | None = None) -> Verdict:
+    """A refusal; the reason is shown to people, so it is made one visible line (it may quote the wire)."""
+    return Verdict(envelope, None, one_line(reason, MAX_REASON_CHARS), retry_session)
 
 
 @dataclass(frozen=True)
@@ -74,18 +85,16 @@ def judge(
 
 def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | Claim:
     """The rules up to the signature: a refusal, or the claim whose signature decides."""
-    if len(raw) > MAX_MESSAGE_BYTES:
-        return refuse(f"message of {len(raw)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return refuse(f"not valid UTF-8 JSON ({exc.__class__.__name__}: {str(exc)[:120]})")
+        data = decode(raw)
+    except Refused as exc:
+        return refuse(str(exc))
     if not isinstance(data, dict):
         return refuse(f"not a JSON object (found {type(data).__name__})")
     try:
         event = parse_event(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = exc.errors(include_url=False, include_input=False)[0]
         loc = ".".join(str(p) for p in err["loc"])
         return refuse(f"fails the schema at '{loc}': {err['msg']}", data)
 
@@ -137,10 +146,28 @@ def conclude(
         if event.actor == "student":
             if event.sender != event.student:
                 return refuse(f"student {event.sender!r} wrote about another student ({event.student!r})", data)
-            known = (session_students or {}).get(event.session_id)
-            if known is not None and known != event.student:
-                return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
+            if session_students is not None and event.session_id != NO_SESSION:
+                known = session_students.get(event.session_id)
+                if known is None:
+                    return refuse(
+                        f"student {event.sender!r} wrote {event.event_type} into session {event.session_id}, "
+                        "which this coach never opened",
+                        data,
+                        retry_session=event.session_id,
+                    )
+                if known != event.student:
+                    return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
     return Verdict(data, event, None)
+
+
+def judge_safely(
+    raw: bytes, config: AgentConfig, own_public_key: str, session_students: dict[str, str] | None = None
+) -> Verdict:
+    """``judge`` that refuses, rather than raises, whatever goes wrong while a message is examined."""
+    try:
+        return judge(raw, config, own_public_key, session_students)
+    except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
+        return refuse(f"could not be examined ({exc.__class__.__name__}: {exc})")
 
 
 def _bad_signature(event: EnvelopeBase) -> str:

@@ -147,7 +147,7 @@ class SessionState:
 class State:
     sessions: dict[str, SessionState] = field(default_factory=dict)
     exercises: dict[str, ExerciseState] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (sender, event_id): ids are per sender
     # Events that name an exercise this instance has not seen yet (another topic
     # may deliver the assignment later); applied when it arrives.
     waiting: dict[str, list[Any]] = field(default_factory=dict)

@@ -20,13 +20,17 @@ from typing import Any, Callable
 import pytest
 
 from colearner_lsp.core.events import parse_event
-from colearner_lsp.core.ledger import MAX_QUARANTINED_BYTES, Incoming, Ledger
+from colearner_lsp.core.ledger import QUARANTINE_PREFIX_BYTES, Incoming, Ledger
 from colearner_lsp.core.signing import generate_key, parse_public_key, public_key_text, save_private_key, sign_envelope, verify_envelope
 from tests.core.conftest import envelope
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION = str(uuid.uuid4())
 KEY = generate_key()
+
+
+def pending_ids(ledger: Ledger) -> list[str]:
+    return [json.loads(raw)["event_id"] for _, _, _, raw in ledger.pending()]
 
 
 @pytest.fixture
@@ -116,12 +120,12 @@ def test_outbox_pending_then_sent(ledger: Ledger) -> None:
     out = ledger.append_own("coach", "alice", [builder(), builder(), builder()])
     ids = [e["event_id"] for e in out]
     pending = ledger.pending()
-    assert [p[0] for p in pending] == ids  # oldest first
+    assert pending_ids(ledger) == ids  # oldest first
     assert pending[0][1:3] == ("colearner.progress.v1", "alice")
     assert json.loads(pending[0][3]) == out[0]
     assert ledger.outbox_length() == 3
-    ledger.mark_sent(ids[:2])
-    assert [p[0] for p in ledger.pending()] == ids[2:]
+    ledger.mark_sent([p[0] for p in pending[:2]])
+    assert pending_ids(ledger) == ids[2:]
     assert ledger.outbox_length() == 1
     assert ledger.pending(limit=0) == []
     rows = raw_rows(ledger.path, "SELECT e.event_id, o.status, o.attempts, o.sent_at IS NOT NULL FROM outbox o JOIN events e USING (pos) ORDER BY pos")
@@ -132,12 +136,12 @@ def test_requeue_sends_a_stream_again(ledger: Ledger) -> None:
     alice = ledger.append_own("coach", "alice", [builder() for _ in range(5)])
     bob = ledger.append_own("coach", "bob", [builder(student="bob") for _ in range(2)])
     ledger.accept([incoming(1)])  # a received event is never ours to send
-    ledger.mark_sent([e["event_id"] for e in alice + bob])
+    ledger.mark_sent([p[0] for p in ledger.pending()])
     assert ledger.outbox_length() == 0
     assert ledger.requeue("coach", "alice", 2, 3) == 2
-    assert [p[0] for p in ledger.pending()] == [alice[1]["event_id"], alice[2]["event_id"]]
+    assert pending_ids(ledger) == [alice[1]["event_id"], alice[2]["event_id"]]
     assert ledger.requeue("coach", "alice", 4) == 2  # open-ended: to the last one
-    assert [p[0] for p in ledger.pending()] == [e["event_id"] for e in alice[1:]]
+    assert pending_ids(ledger) == [e["event_id"] for e in alice[1:]]
     assert ledger.requeue("bob", "bob", 1) == 0
     assert ledger.requeue("coach", "nobody", 1) == 0
 
@@ -212,10 +216,13 @@ def test_refused_message_keeps_raw_bytes_and_reason(ledger: Ledger) -> None:
 
 
 def test_huge_refused_message_keeps_its_head(ledger: Ledger) -> None:
-    huge = b"x" * (MAX_QUARANTINED_BYTES + 10)
+    huge = b"x" * 1_100_000
     ledger.accept([Incoming(raw=huge, topic="t", partition=0, offset=0, reason="too big")])
     [row] = ledger.quarantined()
-    assert row["size"] == MAX_QUARANTINED_BYTES
+    assert row["size"] == len(huge)  # what arrived is counted in full…
+    assert row["digest"] == hashlib.sha256(huge).hexdigest()
+    [(kept,)] = raw_rows(ledger.path, "SELECT length(raw) FROM quarantine")
+    assert kept == QUARANTINE_PREFIX_BYTES  # …and only its head is kept
 
 
 def test_positions_follow_the_batch(ledger: Ledger) -> None:
@@ -435,11 +442,11 @@ def test_ledger_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
     db.close()
     ledger = Ledger(path)
     try:
-        assert [p[0] for p in ledger.pending()] == ["own-2"]
+        assert [p[0] for p in ledger.pending()] == [2]
         assert ledger.own_streams_on("coach") == [("topic-a", "alice")]
         assert ledger.streams() == [("bob", "bob", 3)]
         assert ledger.missing_seqs("bob", "bob") == [(2, 2)]
-        ledger.mark_sent(["own-2"])
+        ledger.mark_sent([2])
         assert ledger.outbox_length() == 0
         indexes = {r[0] for r in raw_rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "events_streams" not in indexes

@@ -74,8 +74,13 @@ def test_student_accepts_its_coachs_assignment() -> None:
 def test_coach_accepts_a_rostered_students_progress() -> None:
     assert on_coach(progress()) is None
     assert on_coach(progress(BOB_KEY, sender="bob", student="bob", session_id=BOB_SESSION)) is None
-    # a session the coach does not know yet is fine as long as it is the student's own
-    assert on_coach(progress(session_id=str(uuid.uuid4()))) is None
+
+
+def test_coach_refuses_a_session_it_never_opened_until_it_knows_it() -> None:
+    phantom = str(uuid.uuid4())
+    verdict = judge(raw(progress(session_id=phantom)), COACH, public_key_text(COACH_KEY), ON_COACH)
+    assert verdict.reason is not None and "which this coach never opened" in verdict.reason
+    assert verdict.retry_session == phantom  # judged again if the coach's own start of it turns up
 
 
 def test_own_events_coming_back_are_accepted() -> None:
@@ -98,7 +103,7 @@ def test_garbage_bytes(data: bytes) -> None:
     assert reason is not None and reason.startswith("not valid UTF-8 JSON (UnicodeDecodeError")
 
 
-@pytest.mark.parametrize("data", [b"", b"{", b"{'a': 1}", b"NaN-ish", b'{"a": 1} trailing'])
+@pytest.mark.parametrize("data", [b"", b"{", b"{'a': 1}", b'{"a": 1} trailing'])
 def test_not_json(data: bytes) -> None:
     reason = on_alice(data)
     assert reason is not None and reason.startswith("not valid UTF-8 JSON (JSONDecodeError")

@@ -1,0 +1,113 @@
+"""Decoding a message value as strict, bounded JSON: the first step of the receive boundary.
+
+``json.loads`` alone lets hostile bytes through in ways that stop a reader or
+change meaning: an integer of thousands of digits raises ``ValueError`` (not a
+``JSONDecodeError``), arrays nested tens of thousands deep raise
+``RecursionError``, ``NaN`` and ``1e999`` become floats no schema expects, and
+a duplicated key silently keeps its last value (so two readers of the same
+bytes could disagree on what was signed). ``decode`` refuses all of these with
+``Refused`` and a short reason; it never raises anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+MAX_MESSAGE_BYTES = 1_000_000
+MAX_DEPTH = 16  # an event nests 5 deep (envelope → payload → files → file → field)
+MAX_INT_DIGITS = 19  # beyond any bound of the schema; the schema then checks the real range
+_CHEAP_DEPTH = MAX_DEPTH + 1  # fewer brackets than this cannot nest deeper than MAX_DEPTH: no walk needed
+
+
+class Refused(ValueError):
+    """The value is not strict, bounded JSON; ``str(exc)`` says why in one line."""
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise Refused(f"an integer of {len(text)} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > 64:
+        raise Refused(f"a number written with {len(text)} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise Refused(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise Refused(f"not valid UTF-8 JSON ({name} is not a JSON number)")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_int=_int, parse_float=_float, parse_constant=_constant)
+
+
+def decode(raw: bytes) -> Any:
+    """The JSON value ``raw`` holds, or ``Refused`` naming the first rule it breaks."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise Refused(f"message of {len(raw)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused(f"not valid UTF-8 JSON (UnicodeDecodeError at byte {exc.start})") from None
+    # Brackets are counted at C speed; only a value with many is walked for its depth,
+    # and the walk is bounded by their number. Deeper than the interpreter's stack
+    # is caught as RecursionError by the decoder itself.
+    if text.count("[") + text.count("{") >= _CHEAP_DEPTH:
+        _check_depth_of_text(text)
+    try:
+        value = _DECODER.decode(text)
+    except Refused:
+        raise
+    except _DuplicateKey as exc:
+        raise Refused(f"the key {str(exc)[:60]!r} appears twice in one object") from None
+    except json.JSONDecodeError as exc:
+        raise Refused(f"not valid UTF-8 JSON (JSONDecodeError: {exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise Refused(f"nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise Refused(f"not valid UTF-8 JSON ({exc.__class__.__name__})") from None
+    return value
+
+
+def _check_depth_of_text(text: str) -> None:
+    """Refuse text whose brackets nest deeper than ``MAX_DEPTH``, strings skipped.
+
+    Runs before decoding, so a value nested a million deep costs one pass over
+    its text and never builds the nested lists. Strings are matched whole by
+    the regex engine, so a big diff full of brackets costs one step, not one
+    per character.
+    """
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        ch = token.group()
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise Refused(f"nested deeper than {MAX_DEPTH} levels")
+        elif ch in "]}":
+            depth -= 1
+
+
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
