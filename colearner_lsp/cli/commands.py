@@ -356,7 +356,46 @@ def sync(args: argparse.Namespace) -> int:
 def doctor(args: argparse.Namespace) -> int:
     from .doctor import run_doctor
 
-    return run_doctor(Path.cwd(), offline=args.offline)
+    return run_doctor(Path.cwd(), offline=args.offline, quarantine=args.quarantine)
+
+
+def repair(args: argparse.Namespace) -> int:
+    """Set a damaged ledger aside and rebuild it from Kafka and the peers."""
+    from ..bus.kafka_bus import BrokerUnreachable, KafkaBus
+    from ..core.config import find_root
+    from ..core.errors import ConfigError
+    from ..core.repair import set_ledger_aside
+
+    root = find_root(Path.cwd())
+    if root is None:
+        raise ConfigError("no .colearner/agent.yaml here or above; run 'colearner init' first")
+    aside = set_ledger_aside(root, force=args.force)
+    if aside is not None:
+        print(f"set the damaged ledger aside as .colearner/{aside.name}")
+    inst = Instance.open(root)
+    inst.start_rebuild()
+    if args.offline:
+        print("the new ledger is rebuilt from Kafka at the next 'colearner sync'; until then nothing is written")
+        return 0
+
+    async def go():  # type: ignore[no-untyped-def]
+        bus = KafkaBus(inst)
+        try:
+            return await bus.sync(timeout=60)
+        finally:
+            await bus.close()
+
+    try:
+        report = asyncio.run(go())
+    except BrokerUnreachable as exc:
+        print(f"colearner: {exc}", file=sys.stderr)
+        print("the new ledger is rebuilt from Kafka at the next 'colearner sync'; until then nothing is written")
+        return 1
+    print(f"rebuilt the ledger: {inst.ledger.event_count()} event(s) read back from Kafka")
+    if inst.recovering:
+        print("Kafka did not answer in time to finish; run 'colearner sync' to finish the rebuild")
+        return 1
+    return 0
 
 
 def schemas(args: argparse.Namespace) -> int:

@@ -14,7 +14,43 @@ def _line(ok: bool, what: str, fix: str = "") -> bool:
     return ok
 
 
-def run_doctor(start: Path, offline: bool = False) -> int:
+def _ledger_lines(root: Path, config_identity: str, quarantine: bool) -> bool:
+    """Integrity, recovery and quarantine of the ledger; False when the user must act."""
+    from ..core.display import one_line
+    from ..core.errors import LedgerDamaged
+    from ..core.ledger import Ledger
+    from ..core.repair import ledger_path, ledger_problems
+
+    problems = ledger_problems(root)
+    if problems:
+        _line(False, "ledger integrity", f"{one_line(problems[0], 200)}; run 'colearner repair' to set it aside and rebuild it from Kafka")
+        return False
+    if not ledger_path(root).exists():
+        _line(True, "ledger: none yet (made by the first command)")
+        return True
+    try:
+        ledger = Ledger(ledger_path(root))
+    except LedgerDamaged as exc:
+        return _line(False, "ledger integrity", str(exc))
+    try:
+        healthy = _line(True, f"ledger integrity: ok ({ledger.event_count()} events)")
+        if ledger.get_meta("recovery") is not None:
+            healthy = _line(False, "ledger complete", "it holds less than this instance published; "
+                            "run 'colearner sync' with Kafka reachable to read your own events back before writing")
+        rows, dropped = ledger.quarantined(), ledger.quarantine_dropped()
+        summary = f"quarantine: {len(rows)} message(s) kept" + (f", {dropped} older one(s) dropped" if dropped else "")
+        _line(True, summary + ("" if quarantine or not rows else " (see 'colearner doctor --quarantine')"))
+        if quarantine:
+            for row in rows:
+                where = f"{row['topic']}[{row['partition']}]@{row['offset']}" if row["topic"] else "re-judged"
+                who = one_line(row["sender"] or "unknown sender", 64)
+                print(f"  {row['received_at']}  {where}  from {who}  {row['size']} bytes: {one_line(row['reason'], 300)}")
+        return healthy
+    finally:
+        ledger.close()
+
+
+def run_doctor(start: Path, offline: bool = False, quarantine: bool = False) -> int:
     root = find_root(start)
     if not _line(root is not None, "configuration found", "run 'colearner init --role coach|student --id NAME' at the top of the repository"):
         return 1
@@ -53,9 +89,13 @@ def run_doctor(start: Path, offline: bool = False) -> int:
         healthy &= _line(ignored, ".colearner/ is ignored by git", "restore .colearner/.gitignore containing '*'")
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         healthy &= _line(False, "git repository", f"{root} is not a git repository; anchors and evidence need one")
+    ledger_ok = _ledger_lines(root, config.identity, quarantine)
+    healthy &= ledger_ok
     if offline:
         print("[--] broker not checked (--offline)")
         return 0 if healthy else 1
+    if not ledger_ok and ledger_problems_block(root):
+        return 1
     from ..bus.kafka_bus import BrokerUnreachable, KafkaBus
     from ..core.instance import Instance
 
@@ -77,5 +117,12 @@ def run_doctor(start: Path, offline: bool = False) -> int:
     ok, detail = asyncio.run(probe())
     healthy &= _line(ok, f"Kafka at {', '.join(config.bootstrap())}" + (f"; {detail}" if ok else ""), detail)
     waiting = inst.ledger.outbox_length()
-    _line(True, f"outbox: {waiting} event(s) waiting; quarantine: {len(inst.ledger.quarantined())} message(s)")
+    _line(True, f"outbox: {waiting} event(s) waiting")
     return 0 if healthy else 1
+
+
+def ledger_problems_block(root: Path) -> bool:
+    """A damaged ledger cannot be opened for the broker checks."""
+    from ..core.repair import ledger_problems
+
+    return bool(ledger_problems(root))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 from typing import Callable, Sequence
 
@@ -127,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--html", metavar="FILE")
 
     cmd("sync", commands.sync, "publish the outbox and apply everything waiting, then exit")
-    cmd("doctor", commands.doctor, "check config, keys, broker, topics and repository")
+    sp = cmd("doctor", commands.doctor, "check config, keys, broker, topics, repository and ledger")
+    sp.add_argument("--quarantine", action="store_true", help="list the messages refused, and why")
+    sp = cmd("repair", commands.repair, "set a damaged ledger aside and rebuild it from Kafka and the peers")
+    sp.add_argument("--force", action="store_true", help="rebuild even a ledger that passes its integrity check")
     sp = cmd("schemas", commands.schemas, "write or check the JSON Schemas in schemas/")
     sp.add_argument("--write", action="store_true")
     sp.add_argument("--dir", default="schemas")
@@ -157,6 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"colearner: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+    except sqlite3.DatabaseError as exc:
+        # the ledger broke under a command (damaged pages, a truncated file)
+        print(f"colearner: the ledger .colearner/ledger.sqlite failed ({exc}); run 'colearner doctor', "
+              "then 'colearner repair' to rebuild it", file=sys.stderr)
+        return 1
         print("colearner: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -57,9 +57,14 @@ def user_action(func: Callable[P, R]) -> Callable[P, R]:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "value"
             raise InvalidArgument(f"{field}: {err['msg'].lower()} (got {err.get('input')!r})") from None
+        except NotFound:
+            # a ledger being recovered does not know everything yet: say that, not "no such session"
+            inst = args[0] if args else None
+            if isinstance(inst, Instance) and inst.recovering:
+                inst.refuse_while_recovering()
+            raise
 
     return wrapper
-
 
 def require_role(inst: Instance, role: str, action: str) -> None:
     if inst.role != role:

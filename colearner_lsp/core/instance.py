@@ -254,7 +254,7 @@ class Instance:
         asked = self.request_missing(tail_check=True)
         return Recovery(own_events=recovered, resync_requests=len(asked))
 
-    def _refuse_while_recovering(self) -> None:
+    def refuse_while_recovering(self) -> None:
         if self.recovering:
             raise LedgerBehind(
                 "this instance's ledger holds less than it published (it was lost, truncated or restored "
@@ -277,7 +277,7 @@ class Instance:
         ``event_ids`` fixes the id of some of them (by position) when another
         event of the batch must refer to it.
         """
-        self._refuse_while_recovering()
+        self.refuse_while_recovering()
         event_ids = event_ids or {}
         unsigned = [
             {"actor": self.role, "session_id": session_id, "event_type": t, "payload": payload_dict(p),
@@ -571,7 +571,8 @@ class Instance:
     def _write_learning_file(self, data: dict[str, Any]) -> None:
         path = self.root / CONFIG_DIR / "learning.json"
         tmp = path.with_name(f".learning.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
+        # owner only, like everything under .colearner/ (it holds answers and grades)
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
             # A student's file is small and read by people; a coach's holds every
             # student (tens of MB at 100k events), so it is written compact.
             json.dump(data, fh, indent=2 if self.role == "student" else None, ensure_ascii=False)
