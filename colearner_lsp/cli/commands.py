@@ -96,8 +96,14 @@ def trust(args: argparse.Namespace) -> int:
         from ..core.errors import ConfigError
 
         raise ConfigError("no .colearner/agent.yaml here or above; run 'colearner init' first")
-    peer = trust_peer(root, args.name, args.public_key)
-    print(f"trusted {peer.role} {args.name!r}")
+    done = trust_peer(root, args.name, args.public_key, replace=args.replace)
+    who = f"{done.peer.role} {args.name!r}"
+    if done.outcome == "unchanged":
+        print(f"already trusted: {who} ({done.fingerprint})")
+    elif done.outcome == "replaced":
+        print(f"replaced the key of {who}: {done.old_fingerprint} -> {done.fingerprint}")
+    else:
+        print(f"trusted {who} ({done.fingerprint})")
     return 0
 
 
@@ -241,14 +247,14 @@ def ack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_share_plan(plan: Any) -> None:
-    print(f"will share {len(plan.shared)} file(s):")
-    for path in plan.shared:
-        print(f"  + {path}")
-    if plan.refused:
-        print(f"held back {len(plan.refused)} file(s) (only their count leaves this machine):")
-        for path, reason in plan.refused:
-            print(f"  - {path}: {reason}")
+def _print_preview(preview: Any, include_ignored: bool) -> None:
+    """What is shared and withheld: the same lines for the dry run and for what was sent."""
+    from ..core.evidence import GIT_IGNORED
+
+    for line in preview.lines():
+        print(line)
+    if not include_ignored and any(item.reason == GIT_IGNORED for item in preview.withheld):
+        print("  (git-ignored files go only with --include-ignored: their hashes would be shared)")
 
 
 def respond(args: argparse.Namespace) -> int:
@@ -256,12 +262,27 @@ def respond(args: argparse.Namespace) -> int:
     evidence = args.evidence
     if evidence is not None:
         evidence = [] if evidence == ["."] else [_repo_path(inst, p) for p in evidence]
+    shown: list[Any] = []
+
+    def act() -> str | None:
+        if args.dry_run:
+            if evidence is not None:
+                shown.append(actions.preview_evidence(inst, args.exercise, evidence, include_ignored=args.include_ignored, for_response=True))
+            else:  # the same refusals as the real command for a wrong role or exercise
+                actions.require_role(inst, "student", "respond")
+                actions.find_exercise(inst, args.exercise)
+            return None
+        return actions.respond(inst, args.exercise, args.text, evidence, include_ignored=args.include_ignored, on_preview=shown.append)
+
+    event_id = _exchange(inst, args, act)
+    if evidence is None:
+        print("no evidence attached (add --evidence PATH, or --evidence . for every change)")
+    for preview in shown:
+        _print_preview(preview, args.include_ignored)
     if args.dry_run:
-        _exchange(inst, args)
-        _print_share_plan(actions.preview_evidence(inst, args.exercise, evidence or None))
+        print("dry run: nothing sent")
         return 0
-    event_id = _exchange(inst, args, lambda: actions.respond(inst, args.exercise, args.text, evidence))
-    print("response sent" + (" with evidence" if evidence is not None else ""))
+    print("response sent")
     _print_id(str(event_id))
     return 0
 
@@ -269,13 +290,23 @@ def respond(args: argparse.Namespace) -> int:
 def evidence(args: argparse.Namespace) -> int:
     inst = _open()
     paths = [_repo_path(inst, p) for p in args.path] if args.path else None
+    shown: list[Any] = []
+
+    def act() -> Any:
+        if args.dry_run:
+            shown.append(actions.preview_evidence(inst, args.exercise, paths, args.request, include_ignored=args.include_ignored))
+            return None
+        return actions.attach_evidence(
+            inst, args.exercise, paths, args.request, include_ignored=args.include_ignored, on_preview=shown.append
+        )
+
+    event = _exchange(inst, args, act)
+    for preview in shown:
+        _print_preview(preview, args.include_ignored)
     if args.dry_run:
-        _exchange(inst, args)
-        _print_share_plan(actions.preview_evidence(inst, args.exercise, paths))
+        print("dry run: nothing sent")
         return 0
-    event = _exchange(inst, args, lambda: actions.attach_evidence(inst, args.exercise, paths, args.request))
-    payload = event.payload  # type: ignore[union-attr]
-    print(f"evidence sent: {payload.summary}")
+    print(f"evidence sent: {event.payload.summary}")  # type: ignore[union-attr]
     _print_id(event.event_id)  # type: ignore[union-attr]
     return 0
 

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd("trust", commands.trust, "pin a peer's public key (a coach adds a student to the roster)")
     sp.add_argument("name")
     sp.add_argument("public_key")
+    sp.add_argument("--replace", action="store_true", help="replace the key already pinned for NAME (shows both fingerprints)")
 
     sp = cmd("broker", commands.broker, "run the embedded Kafka-compatible broker in the foreground")
     sp.add_argument("--port", type=int, default=9092)
@@ -88,13 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("exercise")
     sp.add_argument("text")
     sp.add_argument("--evidence", action="append", metavar="PATH", help="a file to attach (repeat); '.' = changed files")
+    sp.add_argument("--include-ignored", action="store_true", help="also share git-ignored files you attached (their hashes)")
     sp.add_argument("--dry-run", action="store_true", help="show which files would be shared and held back; send nothing")
 
     sp = cmd("evidence", commands.evidence, "send an evidence snapshot (answers the open evidence request)")
     sp.add_argument("exercise")
     sp.add_argument("--path", action="append", metavar="PATH")
     sp.add_argument("--request", metavar="REQUEST_ID")
-    sp.add_argument("--dry-run", action="store_true")
+    sp.add_argument("--include-ignored", action="store_true", help="also share git-ignored files you attached (their hashes)")
+    sp.add_argument("--dry-run", action="store_true", help="show which files would be shared and held back; send nothing")
 
     sp = cmd("progress", commands.progress, "send progress: completed steps and confidence")
     sp.add_argument("session")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Callable, Iterable, ParamSpec, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, ParamSpec, Sequence, TypeVar
 
 from pydantic import ValidationError
 
@@ -35,6 +35,9 @@ from .events import (
 )
 from .instance import Instance
 from .state import ExerciseState, SessionState
+
+if TYPE_CHECKING:  # evidence needs gitpython: imported when evidence is taken
+    from .evidence import EvidencePreview
 
 
 P = ParamSpec("P")
@@ -65,6 +68,7 @@ def user_action(func: Callable[P, R]) -> Callable[P, R]:
             raise
 
     return wrapper
+
 
 def require_role(inst: Instance, role: str, action: str) -> None:
     if inst.role != role:
@@ -279,22 +283,79 @@ def scope_rules(inst: Instance, session: SessionState):  # type: ignore[no-untyp
     )
 
 
-def preview_evidence(inst: Instance, exercise_id: str, paths: Sequence[str] | None = None, globs: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
-    """What a snapshot would share and hold back, before anything is sent (local only)."""
-    from .evidence import candidate_paths
-    from .scope import plan_share
+def preview_evidence(
+    inst: Instance,
+    exercise_id: str,
+    paths: Sequence[str] | None = None,
+    request_id: str | None = None,
+    *,
+    include_ignored: bool = False,
+    for_response: bool = False,
+) -> EvidencePreview:
+    """What ``attach_evidence`` (or, ``for_response``, ``respond``) with the same arguments would
+    share and withhold, every withheld file named with its reason. Local only: nothing is sent.
 
-    ex = _own_exercise(inst, exercise_id, "respond")
+    The real actions take their snapshot from this same decision and hand it
+    to ``on_preview``, so a dry run and the real command say the same.
+    """
+    from .evidence import preview_snapshot
+
+    ex = _own_exercise(inst, exercise_id, "respond" if for_response else "attach evidence")
+    paths, globs, _request = _evidence_target(ex, paths, request_id, follow_requests=not for_response)
     session = inst.state.sessions[ex.session_id]
-    candidates = list(paths) if paths else candidate_paths(inst.root, since_commit=_since(inst, ex), globs=globs)
-    return plan_share(inst.root, candidates, scope_rules(inst, session))
+    return preview_snapshot(
+        inst.root, scope_rules(inst, session), paths=paths, since_commit=_since(inst, ex), globs=globs,
+        include_ignored=include_ignored,
+    )
 
 
-def _snapshot_payload(inst: Instance, ex: ExerciseState, paths: Sequence[str] | None, globs: Sequence[str] | None, request_id: str | None, progress=None) -> EvidenceSnapshot:  # type: ignore[no-untyped-def]
-    from .evidence import take_snapshot
+def _evidence_target(
+    ex: ExerciseState, paths: Sequence[str] | None, request_id: str | None, follow_requests: bool
+) -> tuple[list[str] | None, list[str] | None, str | None]:
+    """(paths, globs, request id) a snapshot is taken of.
+
+    Attached paths win; else the request named, or the first open one, gives
+    its globs (evidence only: an answer's evidence is what the student
+    attached, or what changed); else every change since the assignment.
+    """
+    paths = list(paths) if paths else None
+    if not follow_requests:
+        return paths, None, None
+    if request_id is not None:
+        request = next((r for r in ex.evidence_requests if r["event_id"].startswith(request_id)), None)
+        if request is None:
+            raise NotFound(f"no evidence request {request_id!r} on exercise {ex.exercise_id}")
+        return paths, None if paths else list(request["paths"]), request["event_id"]
+    if not paths and ex.open_requests:
+        request = ex.open_requests[0]
+        return None, list(request["paths"]), request["event_id"]
+    return paths, None, None
+
+
+def _snapshot_payload(  # type: ignore[no-untyped-def]
+    inst: Instance,
+    ex: ExerciseState,
+    paths: Sequence[str] | None,
+    globs: Sequence[str] | None,
+    request_id: str | None,
+    progress=None,
+    include_ignored: bool = False,
+    on_preview: Callable[[EvidencePreview], None] | None = None,
+) -> EvidenceSnapshot:
+    """The snapshot event's payload; ``on_preview`` sees what it shares and withholds first.
+
+    Only the count of withheld files goes into the payload, never their names.
+    ``on_preview`` may raise to stop the action before anything is written.
+    """
+    from .evidence import snapshot_with_preview
 
     session = inst.state.sessions[ex.session_id]
-    snap = take_snapshot(inst.root, scope_rules(inst, session), paths=paths or None, since_commit=_since(inst, ex), globs=globs, progress=progress)
+    snap, preview = snapshot_with_preview(
+        inst.root, scope_rules(inst, session), paths=paths or None, since_commit=_since(inst, ex), globs=globs,
+        progress=progress, include_ignored=include_ignored,
+    )
+    if on_preview is not None:
+        on_preview(preview)
     return EvidenceSnapshot(exercise_id=ex.exercise_id, request_id=request_id, **snap)
 
 
@@ -323,29 +384,38 @@ def attach_evidence(
     paths: Sequence[str] | None = None,
     request_id: str | None = None,
     progress=None,  # type: ignore[no-untyped-def]
+    *,
+    include_ignored: bool = False,
+    on_preview: Callable[[EvidencePreview], None] | None = None,
 ) -> EnvelopeBase:
-    """Send an evidence snapshot for an exercise (answering a request when ``request_id`` is given)."""
+    """Send an evidence snapshot for an exercise (answering a request when ``request_id`` is given).
+
+    Git-ignored files the student attached go only with ``include_ignored``;
+    ``on_preview`` gets what is shared and withheld (see ``preview_evidence``).
+    """
     ex = _own_exercise(inst, exercise_id, "attach evidence")
-    globs = None
-    if request_id is not None:
-        request = next((r for r in ex.evidence_requests if r["event_id"].startswith(request_id)), None)
-        if request is None:
-            raise NotFound(f"no evidence request {request_id!r} on exercise {ex.exercise_id}")
-        request_id = request["event_id"]
-        globs = None if paths else request["paths"]
-    elif not paths and ex.open_requests:
-        request = ex.open_requests[0]
-        request_id, globs = request["event_id"], request["paths"]
-    payload = _snapshot_payload(inst, ex, paths, globs, request_id, progress)
+    paths, globs, request_id = _evidence_target(ex, paths, request_id, follow_requests=True)
+    payload = _snapshot_payload(inst, ex, paths, globs, request_id, progress, include_ignored, on_preview)
     return inst.emit(ex.session_id, ex.student, [("evidence_snapshot", payload)])[0]
 
 
 @user_action
-def respond(inst: Instance, exercise_id: str, text: str, evidence: Sequence[str] | None = None, progress=None) -> str:  # type: ignore[no-untyped-def]
+def respond(  # type: ignore[no-untyped-def]
+    inst: Instance,
+    exercise_id: str,
+    text: str,
+    evidence: Sequence[str] | None = None,
+    progress=None,
+    *,
+    include_ignored: bool = False,
+    on_preview: Callable[[EvidencePreview], None] | None = None,
+) -> str:
     """Answer an exercise, optionally with an evidence snapshot of ``evidence`` paths; returns the event id.
 
-    The snapshot, the response pointing at it and any lifecycle move are appended
-    together: the ledger holds all of them or none.
+    ``evidence=[]`` attaches every change since the assignment. Git-ignored
+    files go only with ``include_ignored``; ``on_preview`` gets what is shared
+    and withheld. The snapshot, the response pointing at it and any lifecycle
+    move are appended together: the ledger holds all of them or none.
     """
     ex = _own_exercise(inst, exercise_id, "respond")
     if ex.state == "passed":
@@ -357,7 +427,8 @@ def respond(inst: Instance, exercise_id: str, text: str, evidence: Sequence[str]
     event_ids: dict[int, str] = {}
     ref = None
     if evidence is not None:
-        snapshot = _snapshot_payload(inst, ex, evidence, None, None, progress)
+        paths, _globs, _request = _evidence_target(ex, evidence, None, follow_requests=False)
+        snapshot = _snapshot_payload(inst, ex, paths, None, None, progress, include_ignored, on_preview)
         event_ids[0] = new_id()
         events.append(("evidence_snapshot", snapshot))
         ref = EvidenceRef(event_id=event_ids[0], files=len(snapshot.files), withheld=snapshot.withheld)

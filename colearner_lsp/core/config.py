@@ -16,9 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .events import IDENTITY_PATTERN
+from .private_files import DIR_MODE, FILE_MODE, narrow, private_dir, write_private
 
 CONFIG_DIR = ".colearner"
 CONFIG_FILE = "agent.yaml"
+IGNORE_FILE = ".gitignore"
+RESPONSES_DIR = "responses"  # the language server's response documents
 BOOTSTRAP_ENV = "COLEARNER_BOOTSTRAP"
 KEY_DIR_ENV = "COLEARNER_KEY_DIR"
 
@@ -137,7 +140,22 @@ def load_config(root: Path) -> AgentConfig:
         raise ConfigError(f"{path}: not valid YAML{where}; fix the syntax or re-run 'colearner init'") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings (identity, role, kafka…), found {type(data).__name__}")
-    return validate_config(data, str(path))
+    config = validate_config(data, str(path))
+    make_private(root)
+    return config
+
+
+def make_private(root: Path) -> None:
+    """Narrow ``.colearner/`` and the files written from here to their owner (an older instance made them 0644)."""
+    folder = Path(root) / CONFIG_DIR
+    narrow(folder, DIR_MODE)
+    for name in (CONFIG_FILE, IGNORE_FILE):
+        narrow(folder / name, FILE_MODE)
+    responses = folder / RESPONSES_DIR
+    narrow(responses, DIR_MODE)
+    if responses.is_dir() and not responses.is_symlink():
+        for document in responses.iterdir():
+            narrow(document, FILE_MODE)
 
 
 def validate_config(data: dict[str, Any], where: str = CONFIG_FILE) -> AgentConfig:
@@ -164,17 +182,15 @@ def describe_error(exc: ValidationError, where: str) -> str:
 
 
 def save_config(root: Path, config: AgentConfig) -> Path:
-    """Write agent.yaml atomically, and keep ``.colearner/`` out of git."""
-    folder = Path(root) / CONFIG_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
+    """Write agent.yaml atomically, readable by its owner only, and keep ``.colearner/`` out of git."""
+    folder = private_dir(Path(root) / CONFIG_DIR)
+    ignore = folder / IGNORE_FILE
     if not ignore.exists():
-        ignore.write_text("# colearner's local state: never commit it\n*\n", encoding="utf-8")
+        write_private(ignore, "# colearner's local state: never commit it\n*\n")
     path = config_path(root)
     text = yaml.safe_dump(config.model_dump(mode="json", exclude_none=True), sort_keys=False)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_private(path, text)
+    make_private(root)
     return path
 
 

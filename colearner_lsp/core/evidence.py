@@ -4,7 +4,9 @@
 cache), passes every candidate path through `scope.plan_share`, and reads
 only the files that will be shared. It never walks the tree or hashes a file
 git did not name, so its cost grows with the changes, not with the
-repository; the git commands it needs run side by side.
+repository; the git commands it needs run side by side. `preview_snapshot`
+makes the same decision without reading a file: the dry run shows it, and
+the real snapshot hands back the one it was taken from, so both say the same.
 
 Asking git and choosing the candidates is in `evidence_git`; the entries,
 the diff and the summary line in `evidence_diff`.
@@ -16,16 +18,28 @@ import hashlib
 import os
 import stat
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .display import one_line
 from .errors import EvidenceError
 from .evidence_diff import MAX_DIFF_CHARS, _Blob, _diff_text, _Entry, _summary
-from .evidence_git import _ARGS_PER_CALL, _git, _Listing, _opened, _Repo, _select
-from .scope import ScopeRules, SharePlan, plan_share
+from .evidence_git import _ARGS_PER_CALL, GIT_IGNORED, _git, _Listing, _opened, _Repo, _select
+from .scope import ScopeRules, plan_share
 
-__all__ = ["MAX_DIFF_CHARS", "EvidenceError", "blob_sha_of", "candidate_paths", "take_snapshot"]
+__all__ = [
+    "GIT_IGNORED",
+    "MAX_DIFF_CHARS",
+    "EvidenceError",
+    "EvidencePreview",
+    "Withheld",
+    "blob_sha_of",
+    "candidate_paths",
+    "preview_snapshot",
+    "snapshot_with_preview",
+    "take_snapshot",
+]
 
 _CHUNK = 1 << 20
 
@@ -85,13 +99,76 @@ def candidate_paths(
     since_commit: str | None = None,
     globs: Sequence[str] | None = None,
 ) -> list[str]:
-    """The paths `take_snapshot` with the same arguments puts to the scope.
-
-    For showing the student, locally, what would go and what would be held
-    back (`plan_share(repo_root, candidate_paths(...), rules)`).
-    """
+    """The paths `take_snapshot` with the same arguments puts to the scope."""
     with _opened(Path(repo_root), since_commit) as ctx:
         return _select(ctx, paths, globs).candidates
+
+
+# --- What goes and what stays ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A file the snapshot does not share, and why. For the student's eyes only."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EvidencePreview:
+    """What a snapshot shares and withholds: the dry run shows it, the real command sends it.
+
+    Only `shared` (with hashes) and the number of `withheld` files leave the
+    machine; the withheld names and reasons are for the student.
+    """
+
+    shared: tuple[str, ...]
+    withheld: tuple[Withheld, ...]
+
+    def lines(self) -> list[str]:
+        """The preview for people: one line per file, shared ones first."""
+        out = [f"sharing {len(self.shared)} file(s)" + (":" if self.shared else "")]
+        out += [f"  + {one_line(path)}" for path in self.shared]
+        if self.withheld:
+            out.append(f"withholding {len(self.withheld)} file(s) (named here only; the coach sees just how many):")
+            out += [f"  - {one_line(item.path)}: {one_line(item.reason)}" for item in self.withheld]
+        return out
+
+    def as_json(self) -> dict:
+        return {"shared": list(self.shared), "withheld": [{"path": w.path, "reason": w.reason} for w in self.withheld]}
+
+
+def preview_snapshot(
+    repo_root: Path,
+    rules: ScopeRules,
+    paths: Sequence[str] | None = None,
+    since_commit: str | None = None,
+    globs: Sequence[str] | None = None,
+    include_ignored: bool = False,
+) -> EvidencePreview:
+    """What `take_snapshot` with the same arguments would share and withhold; reads no file."""
+    with _opened(Path(repo_root), since_commit) as ctx:
+        _listing, entries, withheld = _plan(ctx, rules, paths, globs, include_ignored)
+        return EvidencePreview(tuple(entry.path for entry in entries), tuple(withheld))
+
+
+def _plan(
+    ctx: _Repo, rules: ScopeRules, paths: Sequence[str] | None, globs: Sequence[str] | None, include_ignored: bool
+) -> tuple[_Listing, list[_Entry], list[Withheld]]:
+    """The one decision of what goes: the listing, an entry per shared file, the withheld files."""
+    listing = _select(ctx, paths, globs, include_ignored)
+    plan = plan_share(ctx.root, listing.candidates, rules)
+    withheld = [Withheld(raw, reason) for raw, reason in listing.withheld]
+    withheld += [Withheld(raw, reason) for raw, reason in plan.refused]
+    if listing.ignored:
+        # A scope refusal says more than "git-ignored" (consent would not change it);
+        # these files take no place under max_files, since they do not go.
+        ignored = plan_share(ctx.root, listing.ignored, replace(rules, max_files=len(listing.ignored)))
+        withheld += [Withheld(raw, reason) for raw, reason in ignored.refused]
+        withheld += [Withheld(path, GIT_IGNORED) for path in ignored.shared]
+    entries, renamed_from = _entries(ctx.root, rules, plan.shared, listing)
+    return listing, entries, withheld + renamed_from
 
 
 # --- The snapshot ------------------------------------------------------------
@@ -104,27 +181,40 @@ def take_snapshot(
     since_commit: str | None = None,
     globs: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    include_ignored: bool = False,
 ) -> dict:
     """Describe the student's work for the coach, within `rules`.
 
     Files are the `paths` the student attached (a directory stands for the
-    files git knows in it), else those matching the coach's `globs`, else
-    every file changed since `since_commit` (default HEAD): committed, staged,
+    files git knows in it; a git-ignored file goes only with
+    `include_ignored`), else those matching the coach's `globs`, else every
+    file changed since `since_commit` (default HEAD): committed, staged,
     unstaged and untracked. Every candidate goes through `plan_share`; refused
     ones only add to `withheld`, and their names never appear in the result.
 
     Returns `commit`, `branch`, `dirty`, `files` (each `path`, `blob_sha`,
     `size`, `lines`, `status`, `old_path`), `summary`, `withheld`, and
     `diffstat` / `diff` when `rules.share` asks for them (else None).
-    Raises EvidenceError for a missing repository, commit or attached path.
+    Raises EvidenceError for a missing repository or commit.
     """
+    return snapshot_with_preview(repo_root, rules, paths, since_commit, globs, progress, include_ignored)[0]
+
+
+def snapshot_with_preview(
+    repo_root: Path,
+    rules: ScopeRules,
+    paths: Sequence[str] | None = None,
+    since_commit: str | None = None,
+    globs: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    include_ignored: bool = False,
+) -> tuple[dict, EvidencePreview]:
+    """`take_snapshot`, and the preview it was taken from (what `preview_snapshot` says)."""
     say = progress or (lambda _message: None)
     with _opened(Path(repo_root), since_commit) as ctx:
         say(f"listing files since {ctx.label}")
-        listing = _select(ctx, paths, globs)
-        say(f"checking {len(listing.candidates)} files against the scope")
-        plan = plan_share(ctx.root, listing.candidates, rules)
-        entries, withheld = _entries(ctx.root, rules, plan, listing)
+        listing, entries, withheld = _plan(ctx, rules, paths, globs, include_ignored)
+        preview = EvidencePreview(tuple(entry.path for entry in entries), tuple(withheld))
         say(f"hashing {sum(1 for entry in entries if entry.status != 'deleted')} files")
         _hash_entries(ctx, entries)
         diffstat = [{"path": e.path, "added": e.added, "removed": e.removed} for e in entries]
@@ -133,23 +223,24 @@ def take_snapshot(
             say("building the diff")
             diff = _diff_text(ctx, entries)
         files = [entry.as_file() for entry in entries]
-        return {
+        snapshot = {
             "commit": ctx.commit,
             "branch": ctx.branch,
             "dirty": listing.dirty,
             "files": files,
-            "summary": _summary(files, diffstat, ctx.label, withheld),
-            "withheld": withheld,
+            "summary": _summary(files, diffstat, ctx.label, len(withheld)),
+            "withheld": len(withheld),
             "diffstat": diffstat if rules.share in ("diffstat", "diff") else None,
             "diff": diff,
         }
+        return snapshot, preview
 
 
-def _entries(root: Path, rules: ScopeRules, plan: SharePlan, listing: _Listing) -> tuple[list[_Entry], int]:
-    """File entries for the shared paths, and the withheld count."""
+def _entries(root: Path, rules: ScopeRules, shared: Sequence[str], listing: _Listing) -> tuple[list[_Entry], list[Withheld]]:
+    """File entries for the shared paths, and the old names of renames the scope withholds."""
     by_nfc = {unicodedata.normalize("NFC", name): name for name in listing.changes}
     entries: list[_Entry] = []
-    for path in plan.shared:
+    for path in shared:
         change = listing.changes.get(by_nfc.get(path, path))
         if path in listing.untracked and (change is None or change.status == "deleted"):
             entries.append(_Entry(path, "untracked", own_patch=True))  # also `git rm --cached`
@@ -161,18 +252,20 @@ def _entries(root: Path, rules: ScopeRules, plan: SharePlan, listing: _Listing) 
             entries.append(_Entry(path, "untracked", own_patch=True))
     renames = [entry for entry in entries if entry.old_path]
     if not renames:
-        return entries, plan.withheld
+        return entries, []
     # A rename also tells the old name, so that name must pass the scope too.
     # It is the same file: it does not count against max_files.
     sources = [entry.old_path for entry in renames if entry.old_path]
     sources_plan = plan_share(root, sources, replace(rules, max_files=len(sources)))
-    refused = {raw for raw, _reason in sources_plan.refused}
+    refused = dict(sources_plan.refused)
+    withheld: list[Withheld] = []
     for entry in renames:
         if entry.old_path in refused:  # shown as new, without the withheld name or content
+            withheld.append(Withheld(entry.old_path, f"old name of {entry.path}, {refused[entry.old_path]}"))
             entry.status, entry.old_path, entry.own_patch = "added", None, True
         else:
             entry.old_path = unicodedata.normalize("NFC", entry.old_path or "")
-    return entries, plan.withheld + sources_plan.withheld
+    return entries, withheld
 
 
 def _hash_entries(ctx: _Repo, entries: list[_Entry]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -188,6 +188,13 @@ def _resolve_base(repo: git.Repo, since_commit: str) -> str:
 # --- Choosing the files ------------------------------------------------------
 
 
+# Why an attached path is not even put to the scope (the scope gives its own reasons).
+GIT_IGNORED = "git-ignored"
+DOES_NOT_EXIST = "does not exist"
+NOT_LISTED = "is not listed by git here (inside a nested repository, or reached through a symbolic link)"
+NO_FILES = "is a directory without a file git knows"
+
+
 @dataclass
 class _Listing:
     changes: dict[str, _Change]
@@ -195,10 +202,18 @@ class _Listing:
     untracked: set[str]
     candidates: list[str]
     dirty: bool
+    ignored: list[str] = field(default_factory=list)  # attached git-ignored files, not shared without consent
+    withheld: list[tuple[str, str]] = field(default_factory=list)  # (path as attached, reason)
 
 
-def _select(ctx: _Repo, paths: Sequence[str] | None, globs: Sequence[str] | None) -> _Listing:
-    """Attached paths, else files matching globs, else every change since the base."""
+def _select(
+    ctx: _Repo, paths: Sequence[str] | None, globs: Sequence[str] | None, include_ignored: bool = False
+) -> _Listing:
+    """Attached paths, else files matching globs, else every change since the base.
+
+    Only attached paths can name a git-ignored file (git lists none otherwise):
+    it is a candidate with `include_ignored`, else kept in `ignored`.
+    """
     if isinstance(paths, str) or isinstance(globs, str):
         raise EvidenceError("paths and globs are lists; wrap a single one in a list")
     listing = ("ls-files", "-z", "-t", "--others", "--exclude-standard")
@@ -214,6 +229,7 @@ def _select(ctx: _Repo, paths: Sequence[str] | None, globs: Sequence[str] | None
         jobs["dirty"] = ("status", "--porcelain", "-z")
         if named:
             jobs["files"] = (*listing, "--cached", "--", *named)
+            jobs["ignored"] = ("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", *named)
     else:
         jobs["files"] = (*listing, "--cached") if globs else listing
         if not ctx.head_is_base:
@@ -222,8 +238,15 @@ def _select(ctx: _Repo, paths: Sequence[str] | None, globs: Sequence[str] | None
     changes = _parse_changes(out["changes"][1])
     tracked, untracked = _split_tagged(out["files"][1]) if "files" in out else (set(), set())
     if paths:
-        candidates = _attached(ctx.root, wanted, changes.keys() | tracked | untracked, untracked)
-        return _Listing(changes, tracked, untracked, candidates, bool(out["dirty"][1]))
+        ignored = {os.fsdecode(name) for name in out["ignored"][1].split(b"\0") if name} if "ignored" in out else set()
+        chosen = _attached(ctx.root, wanted, changes.keys() | tracked | untracked, ignored)
+        if include_ignored:
+            chosen.candidates.extend(chosen.ignored)
+            untracked.update(chosen.ignored)
+            chosen.ignored = []
+        return _Listing(
+            changes, tracked, untracked, chosen.candidates, bool(out["dirty"][1]), chosen.ignored, chosen.withheld
+        )
     pool = changes.keys() | tracked | untracked
     if globs:
         spec = _glob_spec(globs)
@@ -241,22 +264,40 @@ def _glob_spec(globs: Sequence[str]) -> pathspec.GitIgnoreSpec:
         raise EvidenceError(f"invalid evidence globs {list(globs)!r}: {exc}") from None
 
 
-def _attached(root: Path, wanted: list[tuple[str, str | None]], known: set[str], untracked: set[str]) -> list[str]:
-    """Expand attached paths (a directory stands for the files git knows in it)."""
+@dataclass
+class _Attached:
+    candidates: list[str]
+    ignored: list[str]
+    withheld: list[tuple[str, str]]
+
+
+def _attached(root: Path, wanted: list[tuple[str, str | None]], known: set[str], ignored: set[str]) -> _Attached:
+    """Expand attached paths (a directory stands for the files git knows in it).
+
+    A path git knows nothing about is not an error: it is withheld with its
+    reason, which the student sees in the preview and in what was sent.
+    """
     ordered = sorted(known)
-    candidates: list[str] = []
-    missing: list[str] = []
+    chosen = _Attached([], [], [])
+    seen: set[str] = set()
     for raw, path in wanted:
         if path is None:
-            candidates.append(raw)
+            chosen.candidates.append(raw)
             continue
+        if path in seen:
+            continue
+        seen.add(path)
         found = [name for name in ordered if name == path or name.startswith(path + "/")]
-        if not found and os.path.lexists(root / path) and not (root / path).is_dir():
-            found = [path]  # a file git ignores, attached on purpose
-            untracked.add(path)
-        if not found:
-            missing.append(repr(path))
-        candidates.extend(found)
-    if missing:
-        raise EvidenceError(f"nothing to share at {', '.join(missing)}: no such file, or only files git ignores")
-    return candidates
+        if found:
+            chosen.candidates.extend(found)
+            continue
+        found = sorted(name for name in ignored if name == path or name.startswith(path + "/"))
+        if found:
+            chosen.ignored.extend(found)
+        elif not os.path.lexists(root / path):
+            chosen.withheld.append((raw, DOES_NOT_EXIST))
+        elif (root / path).is_dir():
+            chosen.withheld.append((raw, NO_FILES))
+        else:
+            chosen.withheld.append((raw, NOT_LISTED))
+    return chosen

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from .config import (
     CONFIG_DIR,
+    RESPONSES_DIR,
     AgentConfig,
     Peer,
     config_path,
@@ -15,9 +18,11 @@ from .config import (
     save_config,
     validate_config,
 )
-from .errors import ConfigError, InvalidArgument
+from .errors import ConfigError, InvalidArgument, KeyProblem
 from .events import IDENTITY_PATTERN
-from .signing import generate_key, load_private_key, parse_public_key, public_key_text, save_private_key
+from .fingerprint import fingerprint, raw_public_key
+from .private_files import private_dir
+from .signing import generate_key, load_private_key, public_key_text, save_private_key
 
 
 def init_instance(
@@ -62,12 +67,27 @@ def init_instance(
     key = generate_key()
     save_private_key(key, key_file)
     save_config(root, config)
-    (root / CONFIG_DIR / "responses").mkdir(exist_ok=True)
+    private_dir(root / CONFIG_DIR / RESPONSES_DIR)
     return config, public_key_text(key)
 
 
-def trust_peer(root: Path, name: str, public_key: str, role: str | None = None) -> Peer:
-    """Pin a peer's key. A coach's peers are its roster of students; a student's are its coaches."""
+@dataclass(frozen=True)
+class Trusted:
+    """What ``trust_peer`` did: ``added``, ``unchanged`` (the same key again) or ``replaced``."""
+
+    peer: Peer
+    outcome: Literal["added", "unchanged", "replaced"]
+    fingerprint: str
+    old_fingerprint: str | None = None
+
+
+def trust_peer(root: Path, name: str, public_key: str, role: str | None = None, replace: bool = False) -> Trusted:
+    """Pin a peer's key. A coach's peers are its roster of students; a student's are its coaches.
+
+    Like an ssh host key, a pinned key is never replaced silently: the same key
+    again changes nothing, a different one is refused (naming both
+    fingerprints) unless ``replace`` is given.
+    """
     import re
 
     config = load_config(root)
@@ -75,14 +95,30 @@ def trust_peer(root: Path, name: str, public_key: str, role: str | None = None) 
         raise InvalidArgument(f"{name!r} is not a valid identity name")
     if name == config.identity:
         raise InvalidArgument(f"{name!r} is this instance's own name; trust the other side's name and key")
-    parse_public_key(public_key)  # raises a clear KeyProblem
+    new_raw = raw_public_key(public_key)  # raises a clear KeyProblem
+    new_fp = fingerprint(public_key)
     peer_role = role or ("student" if config.role == "coach" else "coach")
     if peer_role == config.role:
         raise InvalidArgument(f"a {config.role} trusts {('students' if config.role == 'coach' else 'coaches')}, not another {config.role}")
+    pinned = config.peers.get(name)
+    old_fp = None
+    if pinned is not None:
+        try:
+            same = raw_public_key(pinned.public_key) == new_raw
+            old_fp = fingerprint(pinned.public_key)
+        except KeyProblem:  # a hand-edited agent.yaml: whatever is pinned is not a key
+            same, old_fp = False, "(not a valid key)"
+        if same and pinned.role == peer_role:
+            return Trusted(pinned, "unchanged", new_fp)
+        if not same and not replace:
+            raise KeyProblem(
+                f"{name!r} is already trusted with key {old_fp}, not {new_fp}; "
+                f"if {name} really has a new key, run 'colearner trust {name} KEY --replace'"
+            )
     peer = Peer(role=peer_role, public_key=public_key.strip())  # type: ignore[arg-type]
     config.peers[name] = peer
     save_config(root, config)
-    return peer
+    return Trusted(peer, "added" if pinned is None else "replaced", new_fp, old_fp)
 
 
 def untrust_peer(root: Path, name: str) -> None:

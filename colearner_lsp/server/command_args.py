@@ -30,6 +30,7 @@ class RespondArgs(Args):
     text: Text | None = None
     evidence: PathList | None = None
     document: Annotated[str, Field(min_length=1)] | None = None
+    include_ignored: bool = False  # share git-ignored files the student attached
 
 
 class AttachEvidenceArgs(Args):
@@ -37,6 +38,7 @@ class AttachEvidenceArgs(Args):
     paths: PathList | None = None
     uri: Annotated[str, Field(min_length=1)] | None = None
     request_id: Id | None = None
+    include_ignored: bool = False  # share git-ignored files the student attached
 
 
 class SubmitProgressArgs(Args):
@@ -106,8 +108,8 @@ class SetScopeArgs(Args):
 
 EXAMPLES: dict[type[Args], str] = {
     ExerciseArgs: '{"exercise_id": "…"}',
-    RespondArgs: '{"exercise_id": "…", "text"?: "…", "evidence"?: ["path"], "document"?: "file:///…"}',
-    AttachEvidenceArgs: '{"exercise_id": "…", "paths"?: ["path"], "uri"?: "file:///…", "request_id"?: "…"}',
+    RespondArgs: '{"exercise_id": "…", "text"?: "…", "evidence"?: ["path"], "document"?: "file:///…", "include_ignored"?: false}',
+    AttachEvidenceArgs: '{"exercise_id": "…", "paths"?: ["path"], "uri"?: "file:///…", "request_id"?: "…", "include_ignored"?: false}',
     SubmitProgressArgs: '{"session_id"?: "…", "completed": ["step-id"], "confidence": {"topic": 0.8}}',
     AdvanceSessionArgs: '{"session_id": "…", "to": "done", "reason": "…"}',
     AssignArgs: '{"uri": "file:///…", "range": {"start": {"line": 0, "character": 0}, "end": {…}}, "topic": "…", '

@@ -7,13 +7,15 @@ JSON-RPC errors with the core's message; the server keeps running.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
 from ..core import actions
+from ..core.display import one_line
 from ..core.errors import InvalidArgument, NotFound
+from ..core.evidence import GIT_IGNORED, EvidencePreview
 from .command_args import (
     AdvanceSessionArgs,
     AssignArgs,
@@ -48,11 +50,14 @@ def register(ls: ColearnerServer) -> None:
         if text is None:
             text, listed = answer_in_document(ls, args.document or "", args.exercise_id)
             evidence = evidence if evidence is not None else listed
-        if evidence:
-            await require_shareable(ls, args.exercise_id, evidence)
+        shown: list[EvidencePreview] = []
         async with snapshot_progress(ls, "colearner: evidence for your response", wanted=evidence is not None) as report:
-            event_id = await ls.act(actions.respond, args.exercise_id, text, evidence=evidence, progress=report)
-        return {"ok": True, "event_id": event_id, "exercise_id": args.exercise_id}
+            event_id = await ls.act(
+                actions.respond, args.exercise_id, text, evidence=evidence, progress=report,
+                include_ignored=args.include_ignored, on_preview=shareable(bool(evidence), shown),
+            )
+        result = {"ok": True, "event_id": event_id, "exercise_id": args.exercise_id}
+        return result | (shown[0].as_json() if shown else {})
 
     @ls.command("colearner.attachEvidence")
     async def attach_evidence(ls: ColearnerServer, *arguments: Any) -> dict[str, Any]:
@@ -60,12 +65,13 @@ def register(ls: ColearnerServer) -> None:
         paths = list(args.paths or [])
         if args.uri is not None:
             paths.append(workspace_path(ls, args.uri))
-        if paths:
-            await require_shareable(ls, args.exercise_id, paths)
+        shown: list[EvidencePreview] = []
         async with snapshot_progress(ls, "colearner: evidence snapshot") as report:
-            event = await ls.act(actions.attach_evidence, args.exercise_id, paths or None, args.request_id, progress=report)
-        snapshot = event.payload
-        return {"ok": True, "event_id": event.event_id, "files": len(snapshot.files), "withheld": snapshot.withheld}
+            event = await ls.act(
+                actions.attach_evidence, args.exercise_id, paths or None, args.request_id, progress=report,
+                include_ignored=args.include_ignored, on_preview=shareable(bool(paths), shown),
+            )
+        return {"ok": True, "event_id": event.event_id, "files": len(event.payload.files)} | shown[0].as_json()
 
     @ls.command("colearner.submitProgress")
     async def submit_progress(ls: ColearnerServer, *arguments: Any) -> dict[str, Any]:
@@ -128,12 +134,24 @@ def workspace_path(ls: ColearnerServer, uri: str) -> str:
     return path
 
 
-async def require_shareable(ls: ColearnerServer, exercise_id: str, paths: list[str]) -> None:
-    """Refuse, before anything is sent, files the student named that the scope would hold back."""
-    plan = await ls.act(actions.preview_evidence, exercise_id, paths)
-    if plan.refused:
-        listed = "; ".join(f"{path}: {reason}" for path, reason in plan.refused[:10])
-        raise user_error(InvalidArgument(f"nothing sent: the scope does not let these files be shared ({listed})"))
+def shareable(named: bool, shown: list[EvidencePreview]) -> Callable[[EvidencePreview], None]:
+    """The ``on_preview`` of the editor's evidence: keep the preview for the result, and refuse,
+    before anything is sent, files the student named that would be withheld.
+
+    The editor has no dry run, so a named file that would not go is an error
+    naming each such file and why; what the scope leaves out of a request's
+    globs or of the changed files is listed in the result instead.
+    """
+
+    def check(preview: EvidencePreview) -> None:
+        if named and preview.withheld:
+            listed = "; ".join(f"{one_line(w.path)}: {w.reason}" for w in preview.withheld[:10])
+            more = f"; and {len(preview.withheld) - 10} more" if len(preview.withheld) > 10 else ""
+            hint = ", or pass include_ignored: true for git-ignored files" if any(w.reason == GIT_IGNORED for w in preview.withheld) else ""
+            raise InvalidArgument(f"nothing sent: these files would be withheld ({listed}{more}); leave them out{hint}")
+        shown.append(preview)
+
+    return check
 
 
 def anchor_lines(r: Range) -> tuple[int, int]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..core.config import CONFIG_DIR
+from ..core.config import CONFIG_DIR, RESPONSES_DIR
+from ..core.private_files import private_dir, write_private
 from ..core.state import ExerciseState
 
-RESPONSES_DIR = "responses"
 ANSWER_START, ANSWER_END = "<!-- answer:start -->", "<!-- answer:end -->"
 EVIDENCE_START, EVIDENCE_END = "<!-- evidence:start -->", "<!-- evidence:end -->"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.md$")
@@ -97,6 +97,9 @@ def write_document(root: Path, ex: ExerciseState) -> tuple[Path, bool]:
     path = response_path(root, ex.exercise_id)
     if path.exists():
         return path, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(ex), encoding="utf-8")
+    private_dir(path.parent)
+    try:
+        write_private(path, render(ex), exclusive=True)  # readable by the student only, like all of .colearner/
+    except FileExistsError:  # written meanwhile (a second click): keep that draft
+        return path, False
     return path, True

@@ -11,6 +11,8 @@ import uuid
 import pytest
 
 from colearner_lsp.core import actions
+from colearner_lsp.core.fingerprint import fingerprint
+from colearner_lsp.core.signing import generate_key, public_key_text
 from tests.instances import last_line, run_cli, sync
 
 UUID_LEN = 36
@@ -68,7 +70,8 @@ def test_every_command_prints_its_id_on_the_last_line(pair, tmp_path):
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     assert ok(fresh, "init", "--role", "student", "--id", "ann", env=env).startswith("ed25519:")
-    assert ok(coach, "trust", "ann", ok(fresh, "init", "--role", "student", "--id", "ann", "--force", env=env), env=env) == "trusted student 'ann'"
+    ann_key = ok(fresh, "init", "--role", "student", "--id", "ann", "--force", env=env)
+    assert ok(coach, "trust", "ann", ann_key, env=env) == f"trusted student 'ann' ({fingerprint(ann_key)})"
 
     session_id = ok(coach, "session", "start", "--student", "sam", env=env)
     assert is_uuid(session_id)
@@ -149,7 +152,8 @@ def test_evidence_outside_the_repository_is_never_shared(live):
     """Scope refuses such paths; only their count leaves the machine."""
     pair, _, exercise_id = live
     dry = run_cli(pair.student_root, "respond", exercise_id, "done", "--evidence", "/etc/passwd", "--evidence", "../coach/README.md", "--dry-run", env=pair.env())
-    assert dry.returncode == 0 and "will share 0 file(s)" in dry.stdout and "held back 2 file(s)" in dry.stdout, dry.stdout
+    assert dry.returncode == 0 and "sharing 0 file(s)" in dry.stdout and "withholding 2 file(s)" in dry.stdout, dry.stdout
+    assert "  - /etc/passwd: is absolute" in dry.stdout and "  - ../coach/README.md: escapes the repository" in dry.stdout
     ok(pair.student_root, "respond", exercise_id, "done", "--evidence", "/etc/passwd", env=pair.env())
     [snapshot] = pair.student().state.exercises[exercise_id].evidence
     assert snapshot["files"] == [] and snapshot["withheld"] == 1
@@ -223,3 +227,96 @@ def test_init_twice_and_bad_trust(pair):
     mistake(pair.coach_root, "init", "--role", "coach", "--id", "carl", env=env, says=("already belongs to coach 'carol'", "--force"))
     mistake(pair.coach_root, "init", "--role", "coach", "--id", "bad name!", "--force", env=env)
     mistake(pair.coach_root, "trust", "dave", "not-a-key", env=env, says="not a colearner public key")
+
+
+# ---------------------------------------------------------------- trust
+
+
+def test_a_pinned_key_is_never_replaced_silently(pair):
+    env, coach = pair.env(), pair.coach_root
+    pinned, other = pair.student_key, public_key_text(generate_key())
+    assert ok(coach, "trust", "sam", pinned, env=env) == f"already trusted: student 'sam' ({fingerprint(pinned)})"
+    line = mistake(coach, "trust", "sam", other, env=env, code=1, says=(fingerprint(pinned), fingerprint(other), "--replace"))
+    assert line.startswith("colearner: 'sam' is already trusted")
+    assert pair.coach().config.peers["sam"].public_key == pinned
+    assert ok(coach, "trust", "sam", other, "--replace", env=env) == (
+        f"replaced the key of student 'sam': {fingerprint(pinned)} -> {fingerprint(other)}"
+    )
+    assert pair.coach().config.peers["sam"].public_key == other
+
+
+# ---------------------------------------------------------------- private files
+
+
+def test_colearner_folder_is_private_after_init_and_a_command(tmp_path, broker):
+    import os
+    import stat
+
+    from tests.instances import cli_env, make_origin
+
+    repo = make_origin(tmp_path / "repo")
+    env = cli_env(broker.bootstrap)
+    folder = repo / ".colearner"
+    ok(repo, "init", "--role", "coach", "--id", "carol", env=env)
+    (folder / "agent.yaml").chmod(0o644)  # as an older colearner left it
+    folder.chmod(0o755)
+    ok(repo, "trust", "sam", public_key_text(generate_key()), env=env)
+    ok(repo, "session", "start", "--student", "sam", env=env)
+    modes = {path.name: stat.S_IMODE(os.stat(path).st_mode) for path in (folder, folder / "agent.yaml", folder / ".gitignore", folder / "responses")}
+    assert modes == {".colearner": 0o700, "agent.yaml": 0o600, ".gitignore": 0o600, "responses": 0o700}
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def _out(result) -> list[str]:
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    return result.stdout.splitlines()
+
+
+def test_dry_run_and_respond_say_the_same_and_name_every_withheld_file(live):
+    pair, session_id, exercise_id = live
+    env, student = pair.env(), pair.student_root
+    actions.set_scope(pair.coach(), session_id, allow=["app/**"])
+    sync(pair.coach())
+    (student / ".env").write_text("API_TOKEN=hunter2\n")  # git-ignored in the sample repository
+    (student / "app" / "inventory.py").write_text("changed\n")
+    args = ("respond", exercise_id, "done", "--evidence", "app/inventory.py", "--evidence", "app/typo.py", "--evidence", ".env", "--evidence", "README.md")
+    dry = _out(run_cli(student, *args, "--dry-run", env=env))
+    assert dry[-1] == "dry run: nothing sent"
+    assert dry[:-1] == [
+        "sharing 1 file(s):",
+        "  + app/inventory.py",
+        "withholding 3 file(s) (named here only; the coach sees just how many):",
+        "  - app/typo.py: does not exist",
+        "  - README.md: not in the coach's allow list",
+        "  - .env: denied by student rule '*.env'",
+    ]
+    real = _out(run_cli(student, *args, env=env))
+    assert real[:-2] == dry[:-1] and real[-2] == "response sent"  # the preview's lines, then "sent"
+    sync(pair.coach())
+    [snapshot] = pair.coach().state.exercises[exercise_id].evidence
+    assert [f["path"] for f in snapshot["files"]] == ["app/inventory.py"] and snapshot["withheld"] == 3
+    wire = "".join(r.raw.decode() if isinstance(r.raw, bytes) else r.raw for r in pair.coach().ledger.events_after(0))
+    for name in ("typo", "README", ".env", "hunter2"):
+        assert name not in wire
+
+
+def test_an_ignored_file_goes_only_with_include_ignored(live):
+    pair, session_id, exercise_id = live
+    env, student = pair.env(), pair.student_root
+    actions.set_scope(pair.coach(), session_id, allow=["**"])
+    sync(pair.coach())
+    (student / ".gitignore").write_text(".env\n*.local\n")
+    (student / "settings.local").write_text("token=42\n")
+    dry = _out(run_cli(student, "evidence", exercise_id, "--path", "settings.local", "--dry-run", env=env))
+    assert "  - settings.local: git-ignored" in dry and "sharing 0 file(s)" in dry
+    assert any("--include-ignored" in line for line in dry)
+    sent = _out(run_cli(student, "evidence", exercise_id, "--path", "settings.local", env=env))
+    assert sent[:-2] == dry[:-1] and sent[-2].startswith("evidence sent: 0 files")
+    consented = _out(run_cli(student, "evidence", exercise_id, "--path", "settings.local", "--include-ignored", env=env))
+    assert consented[:2] == ["sharing 1 file(s):", "  + settings.local"]
+    sync(pair.coach())
+    first, second = pair.coach().state.exercises[exercise_id].evidence
+    assert (first["files"], first["withheld"]) == ([], 1)
+    assert [f["path"] for f in second["files"]] == ["settings.local"] and second["withheld"] == 0

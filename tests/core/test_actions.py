@@ -200,6 +200,77 @@ def test_evidence_request_and_answer(two: tuple[Instance, Instance, Wire]) -> No
         actions.attach_evidence(student, exercise_id, request_id="nope")
 
 
+def _sent_by(inst: Instance, event_type: str) -> list[dict[str, Any]]:
+    return [e for e in (json.loads(r.raw) for r in inst.ledger.events_after(0)) if e["sender"] == inst.identity and e["event_type"] == event_type]
+
+
+def test_dry_run_and_response_give_the_same_answer_and_names_stay_home(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    actions.set_scope(coach, session_id, allow=["**"])
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    (student.root / ".gitignore").write_text("*.token\n")
+    (student.root / "api.token").write_text("hunter2\n")
+    (student.root / "service.py").write_text("changed\n")
+    attached = ["service.py", "missing_file.py", "api.token"]
+
+    preview = actions.preview_evidence(student, exercise_id, attached, for_response=True)
+    assert preview.shared == ("service.py",)
+    assert [(w.path, w.reason) for w in preview.withheld] == [("missing_file.py", "does not exist"), ("api.token", "git-ignored")]
+    assert student.ledger.outbox_length() == 0  # a preview sends nothing
+
+    seen = []
+    actions.respond(student, exercise_id, "done", evidence=attached, on_preview=seen.append)
+    assert seen == [preview]
+    [snapshot] = _sent_by(student, "evidence_snapshot")
+    wire.exchange(coach, student)
+    [received] = coach.state.exercises[exercise_id].evidence
+    assert [f["path"] for f in received["files"]] == ["service.py"] and received["withheld"] == 2
+    for name in ("missing_file", "api.token", "token"):
+        assert name not in json.dumps(snapshot) and name not in json.dumps(received)
+
+    # With the student's consent the ignored file goes, and the preview says so beforehand.
+    consented = actions.preview_evidence(student, exercise_id, ["api.token"], for_response=True, include_ignored=True)
+    assert consented.shared == ("api.token",) and consented.withheld == ()
+    actions.respond(student, exercise_id, "with the token file", evidence=["api.token"], include_ignored=True)
+    wire.exchange(coach, student)
+    last = coach.state.exercises[exercise_id].evidence[-1]
+    assert [f["path"] for f in last["files"]] == ["api.token"] and last["withheld"] == 0
+
+
+def test_a_preview_that_raises_stops_the_action(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    before = student.ledger.outbox_length()
+
+    def refuse(_preview: Any) -> None:
+        raise InvalidArgument("not this")
+
+    with pytest.raises(InvalidArgument, match="not this"):
+        actions.respond(student, exercise_id, "done", evidence=["service.py"], on_preview=refuse)
+    assert student.ledger.outbox_length() == before
+
+
+def test_evidence_dry_run_follows_the_open_request_like_the_real_command(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    actions.set_scope(coach, session_id, allow=["**"])
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    actions.request_evidence(coach, exercise_id, ["*.py"], "show me")
+    wire.exchange(coach, student)
+    (student.root / "service.py").write_text("changed\n")
+    (student.root / "notes.md").write_text("not asked for\n")
+    preview = actions.preview_evidence(student, exercise_id)
+    seen = []
+    event = actions.attach_evidence(student, exercise_id, on_preview=seen.append)
+    assert seen == [preview] and "notes.md" not in preview.shared and "service.py" in preview.shared
+    assert [f.path for f in event.payload.files] == list(preview.shared)  # type: ignore[attr-defined]
+
+
 def test_progress_in_order(two: tuple[Instance, Instance, Wire]) -> None:
     coach, student, wire = two
     session_id = started(coach, student, wire, steps=3)

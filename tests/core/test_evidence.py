@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from colearner_lsp.core import evidence
-from colearner_lsp.core.evidence import MAX_DIFF_CHARS, EvidenceError, blob_sha_of, candidate_paths, take_snapshot
+from colearner_lsp.core.evidence import (
+    MAX_DIFF_CHARS,
+    EvidenceError,
+    EvidencePreview,
+    Withheld,
+    blob_sha_of,
+    candidate_paths,
+    preview_snapshot,
+    snapshot_with_preview,
+    take_snapshot,
+)
 from colearner_lsp.core.scope import ScopeRules, plan_share
 
 EVERYTHING = ScopeRules(allow=("**",))
@@ -423,20 +433,100 @@ def test_explicit_paths(repo: Path) -> None:
     assert snapshot["dirty"] is True
 
 
-def test_explicit_path_that_does_not_exist(repo: Path) -> None:
+def test_explicit_path_that_does_not_exist_is_withheld_as_such(repo: Path) -> None:
     write(repo, "a.py", "a\n")
     commit_all(repo)
-    with pytest.raises(EvidenceError, match="'src/typo.py'"):
-        take_snapshot(repo, EVERYTHING, paths=["src/typo.py"])
+    preview = preview_snapshot(repo, EVERYTHING, paths=["src/typo.py", "a.py"])
+    assert preview == EvidencePreview(("a.py",), (Withheld("src/typo.py", "does not exist"),))
+    snapshot, sent = snapshot_with_preview(repo, EVERYTHING, paths=["src/typo.py", "a.py"])
+    assert sent == preview
+    assert [e["path"] for e in snapshot["files"]] == ["a.py"] and snapshot["withheld"] == 1
+    assert "typo" not in json.dumps(snapshot)
 
 
-def test_explicit_ignored_file_can_be_attached(repo: Path) -> None:
+def test_explicit_ignored_file_is_withheld_unless_the_student_consents(repo: Path) -> None:
+    write(repo, ".gitignore", "*.log\nbuild/\n")
+    commit_all(repo)
+    write(repo, "run.log", "token=42\n")
+    write(repo, "build/out.bin", "x")
+    write(repo, "app.py", "print(1)\n")
+    attached = ["run.log", "build", "app.py"]
+    preview = preview_snapshot(repo, EVERYTHING, paths=attached)
+    assert preview.shared == ("app.py",)
+    assert preview.withheld == (Withheld("run.log", "git-ignored"), Withheld("build/out.bin", "git-ignored"))
+    snapshot = take_snapshot(repo, EVERYTHING, paths=attached)
+    assert list(by_path(snapshot)) == ["app.py"] and snapshot["withheld"] == 2
+    assert blob_sha_of(repo / "run.log") not in json.dumps(snapshot)  # not even its hash
+    consented = take_snapshot(repo, EVERYTHING, paths=attached, include_ignored=True)
+    assert by_path(consented)["run.log"] == {
+        "path": "run.log", "blob_sha": blob_sha_of(repo / "run.log"), "size": 9, "lines": 1, "status": "untracked", "old_path": None,
+    }
+    assert set(by_path(consented)) == {"app.py", "run.log", "build/out.bin"} and consented["withheld"] == 0
+    assert preview_snapshot(repo, EVERYTHING, paths=attached, include_ignored=True).withheld == ()
+
+
+def test_an_ignored_file_the_scope_denies_gives_the_scope_reason(repo: Path) -> None:
+    write(repo, ".gitignore", ".env\n")
+    commit_all(repo)
+    write(repo, ".env", "SECRET=1\n")
+    for include_ignored in (False, True):
+        preview = preview_snapshot(repo, EVERYTHING, paths=[".env"], include_ignored=include_ignored)
+        assert preview.withheld == (Withheld(".env", "denied by student rule '*.env'"),)
+
+
+def test_ignored_files_take_no_place_under_max_files(repo: Path) -> None:
     write(repo, ".gitignore", "*.log\n")
     commit_all(repo)
-    write(repo, "run.log", "output\n")
-    snapshot = take_snapshot(repo, EVERYTHING, paths=["run.log"])
-    assert by_path(snapshot)["run.log"]["status"] == "untracked"
-    assert snapshot["dirty"] is False
+    write(repo, "a.log", "a\n")
+    write(repo, "b.py", "b\n")
+    preview = preview_snapshot(repo, ScopeRules(allow=("**",), max_files=1), paths=["a.log", "b.py"])
+    assert preview.shared == ("b.py",) and preview.withheld == (Withheld("a.log", "git-ignored"),)
+
+
+def test_preview_names_every_withheld_file_with_its_reason(repo: Path, tmp_path: Path) -> None:
+    write(repo, "src/a.py", "a\n")
+    write(repo, "notes/todo.md", "t\n")
+    commit_all(repo)
+    (repo / "empty").mkdir()
+    write(repo, "src/a.py", "a2\n")
+    for name in "xyz":
+        write(repo, f"src/{name}.py", name)
+    rules = ScopeRules(allow=("src/**",), max_files=2)
+    attached = ["src", "notes/todo.md", "gone.py", "../outside.py", ".git/config", "empty"]
+    preview = preview_snapshot(repo, rules, paths=attached)
+    assert preview.shared == ("src/a.py", "src/x.py")
+    assert {w.path: w.reason for w in preview.withheld} == {
+        "gone.py": "does not exist",
+        "empty": "is a directory without a file git knows",
+        "../outside.py": "escapes the repository ('..')",
+        ".git/config": "is inside .git",
+        "src/y.py": "over max_files=2",
+        "src/z.py": "over max_files=2",
+        "notes/todo.md": "not in the coach's allow list",
+    }
+    snapshot = take_snapshot(repo, rules, paths=attached)
+    assert snapshot["withheld"] == len(preview.withheld) == 7
+    lines = preview.lines()
+    assert lines[:3] == ["sharing 2 file(s):", "  + src/a.py", "  + src/x.py"]
+    assert lines[3] == "withholding 7 file(s) (named here only; the coach sees just how many):"
+    assert "  - gone.py: does not exist" in lines
+
+
+def test_preview_of_a_rename_names_the_withheld_old_name(repo: Path) -> None:
+    write(repo, "prod.env", "API_KEY=abc123\n")
+    commit_all(repo)
+    git(repo, "mv", "prod.env", "settings.txt")
+    preview = preview_snapshot(repo, EVERYTHING)
+    assert preview.shared == ("settings.txt",)
+    assert preview.withheld == (Withheld("prod.env", "old name of settings.txt, denied by student rule '*.env'"),)
+    assert take_snapshot(repo, EVERYTHING)["withheld"] == 1
+
+
+def test_a_file_name_with_escape_sequences_is_shown_not_obeyed(repo: Path) -> None:
+    write(repo, "a.py", "a\n")
+    commit_all(repo)
+    line = "\n".join(preview_snapshot(repo, EVERYTHING, paths=["evil\x1b[2J.py"]).lines())
+    assert "\x1b" not in line and "evil" in line
 
 
 def test_globs_select_tracked_and_untracked_files(repo: Path) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import hashlib
 import stat
 from pathlib import Path
 
 import pytest
 
 from colearner_lsp.core.config import load_config
+from colearner_lsp.core.config import config_path
 from colearner_lsp.core.errors import ConfigError, InvalidArgument, KeyProblem
+from colearner_lsp.core.fingerprint import fingerprint
 from colearner_lsp.core.identity import init_instance, trust_peer, untrust_peer
 from colearner_lsp.core.signing import generate_key, load_private_key, parse_public_key, public_key_text
 
@@ -93,15 +98,16 @@ def test_trust_adds_the_peer_with_the_opposite_role(tmp_path: Path) -> None:
     (tmp_path / "s").mkdir()
     _, coach_key = init_instance(tmp_path / "c", "coach", "carol")
     _, student_key = init_instance(tmp_path / "s", "student", "alice")
-    peer = trust_peer(tmp_path / "c", "alice", student_key + "\n")
-    assert (peer.role, peer.public_key) == ("student", student_key)
-    peer = trust_peer(tmp_path / "s", "carol", coach_key)
-    assert peer.role == "coach"
+    done = trust_peer(tmp_path / "c", "alice", student_key + "\n")
+    assert (done.outcome, done.peer.role, done.peer.public_key) == ("added", "student", student_key)
+    assert done.fingerprint == fingerprint(student_key)
+    done = trust_peer(tmp_path / "s", "carol", coach_key)
+    assert done.peer.role == "coach"
     assert load_config(tmp_path / "c").peers["alice"].public_key == student_key
     assert load_config(tmp_path / "s").peers["carol"].role == "coach"
-    # re-trusting replaces the pinned key (the peer re-ran init --force)
+    # the peer re-ran init --force: its new key replaces the pinned one only when asked to
     new_key = public_key_text(generate_key())
-    trust_peer(tmp_path / "c", "alice", new_key)
+    trust_peer(tmp_path / "c", "alice", new_key, replace=True)
     assert load_config(tmp_path / "c").peers["alice"].public_key == new_key
     untrust_peer(tmp_path / "c", "alice")
     assert "alice" not in load_config(tmp_path / "c").peers
@@ -133,3 +139,85 @@ def test_trusting_a_bad_name_or_same_role(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="a coach trusts students, not another coach"):
         trust_peer(tmp_path, "dave", key, role="coach")
     assert load_config(tmp_path).peers == {}
+
+
+def test_fingerprint_is_sha256_of_the_raw_key_as_ssh_shows_it() -> None:
+    key = public_key_text(generate_key())
+    raw = base64.b64decode(key.removeprefix("ed25519:"))
+    expected = "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+    assert fingerprint(key) == expected and len(expected) == len("SHA256:") + 43
+    assert fingerprint("  " + key.removeprefix("ed25519:") + "\n") == expected  # one key, one fingerprint
+    assert fingerprint(public_key_text(generate_key())) != expected
+    with pytest.raises(KeyProblem):
+        fingerprint("ed25519:short")
+
+
+def test_trusting_the_same_key_again_changes_nothing(tmp_path: Path) -> None:
+    init_instance(tmp_path, "coach", "carol")
+    key = public_key_text(generate_key())
+    trust_peer(tmp_path, "alice", key)
+    before = config_path(tmp_path).read_bytes()
+    done = trust_peer(tmp_path, "alice", " " + key + "\n")
+    assert (done.outcome, done.fingerprint, done.old_fingerprint) == ("unchanged", fingerprint(key), None)
+    assert config_path(tmp_path).read_bytes() == before
+
+
+def test_a_different_key_for_a_pinned_name_is_refused_naming_both_fingerprints(tmp_path: Path) -> None:
+    init_instance(tmp_path, "coach", "carol")
+    pinned, other = public_key_text(generate_key()), public_key_text(generate_key())
+    trust_peer(tmp_path, "alice", pinned)
+    with pytest.raises(KeyProblem) as exc:
+        trust_peer(tmp_path, "alice", other)
+    message = str(exc.value)
+    assert fingerprint(pinned) in message and fingerprint(other) in message
+    assert "--replace" in message and "\n" not in message
+    assert load_config(tmp_path).peers["alice"].public_key == pinned  # still the pinned key
+
+
+def test_replace_pins_the_new_key_and_says_which_it_replaced(tmp_path: Path) -> None:
+    init_instance(tmp_path, "student", "alice")
+    pinned, other = public_key_text(generate_key()), public_key_text(generate_key())
+    trust_peer(tmp_path, "carol", pinned)
+    done = trust_peer(tmp_path, "carol", other, replace=True)
+    assert (done.outcome, done.old_fingerprint, done.fingerprint) == ("replaced", fingerprint(pinned), fingerprint(other))
+    assert load_config(tmp_path).peers["carol"].public_key == other
+    # --replace for a name not pinned yet simply adds it
+    assert trust_peer(tmp_path, "dora", pinned, replace=True).outcome == "added"
+
+
+# ---------------------------------------------------------------- permissions
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_colearner_folder_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)  # the usual default, which made these files 0644
+    try:
+        init_instance(tmp_path, "student", "alice")
+        trust_peer(tmp_path, "carol", public_key_text(generate_key()))
+    finally:
+        os.umask(old_umask)
+    folder = tmp_path / ".colearner"
+    assert mode(folder) == 0o700
+    assert mode(folder / "responses") == 0o700
+    assert mode(folder / "agent.yaml") == 0o600
+    assert mode(folder / ".gitignore") == 0o600
+    assert not list(folder.glob("*.tmp"))
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_an_older_instance_is_made_private_when_opened(tmp_path: Path) -> None:
+    init_instance(tmp_path, "student", "alice")
+    folder = tmp_path / ".colearner"
+    draft = folder / "responses" / "ex-1.md"
+    draft.write_text("my draft\n")
+    for path, loose in ((folder, 0o755), (folder / "responses", 0o755), (folder / "agent.yaml", 0o644),
+                        (folder / ".gitignore", 0o644), (draft, 0o644)):
+        path.chmod(loose)
+    load_config(tmp_path)  # what opening the instance does first
+    assert [mode(folder), mode(folder / "responses")] == [0o700, 0o700]
+    assert [mode(folder / "agent.yaml"), mode(folder / ".gitignore"), mode(draft)] == [0o600, 0o600, 0o600]
+    assert draft.read_text() == "my draft\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pygls.exceptions import JsonRpcInvalidParams
 
-from colearner_lsp.server.command_args import AssignArgs, ExerciseArgs, FeedbackArgs, parse
+from colearner_lsp.server.command_args import AssignArgs, AttachEvidenceArgs, ExerciseArgs, FeedbackArgs, RespondArgs, parse
 from colearner_lsp.server.responses import ANSWER_END, ANSWER_START, exercise_of_document, read_answer, render, write_document
 from tests.server.test_findings import exercise
 
@@ -43,3 +43,22 @@ def test_arguments_are_one_object_with_named_fields() -> None:
     assign = parse(AssignArgs, ({"uri": "file:///r/a.py", "range": {"start": {"line": 1, "character": 0}, "end": {"line": 3, "character": 0}},
                                  "topic": "t", "exercise": "e", "expected": "x"},), "colearner.assign")
     assert assign.range.end.line == 3 and assign.session_id is None
+
+
+def test_response_documents_are_readable_by_the_student_only(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    if os.name == "nt":
+        pytest.skip("POSIX permissions")
+    path, _created = write_document(tmp_path, exercise("revise"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_evidence_commands_take_include_ignored() -> None:
+    assert parse(RespondArgs, ({"exercise_id": "e1", "text": "t"},), "colearner.respond").include_ignored is False
+    args = parse(AttachEvidenceArgs, ({"exercise_id": "e1", "include_ignored": True},), "colearner.attachEvidence")
+    assert args.include_ignored is True
+    with pytest.raises(JsonRpcInvalidParams, match="include_ignored"):
+        parse(RespondArgs, ({"exercise_id": "e1", "include_ignored": "please"},), "colearner.respond")
