@@ -163,12 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ColearnerError as exc:
         print(f"colearner: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
     except sqlite3.DatabaseError as exc:
         # the ledger broke under a command (damaged pages, a truncated file)
         print(f"colearner: the ledger .colearner/ledger.sqlite failed ({exc}); run 'colearner doctor', "
               "then 'colearner repair' to rebuild it", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
         print("colearner: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
