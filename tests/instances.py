@@ -104,6 +104,22 @@ def add_student(pair: Pair, base: Path, student_id: str) -> Path:
     return root
 
 
+def assigned(pair: Pair) -> tuple[str, str]:
+    """A session with one exercise on app/inventory.py:5-8, delivered to the student: (session_id, exercise_id)."""
+    from colearner_lsp.core import actions
+
+    coach, student = pair.coach(), pair.student()
+    session_id = actions.start_session(coach, pair.student_id)
+    exercise_id = actions.assign_exercise(
+        coach, session_id, topic="reading", exercise="explain it", expected="a paragraph",
+        path="app/inventory.py", start_line=5, end_line=8,
+    )
+    sync(coach, student)
+    coach.close()
+    student.close()
+    return session_id, exercise_id
+
+
 def sync(*instances: Instance, timeout: float = 15.0) -> list[SyncReport]:
     """Run ``colearner sync`` in-process for each instance, in order."""
 

@@ -361,19 +361,23 @@ def dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
-def sync(args: argparse.Namespace) -> int:
+def _sync(inst: Instance, timeout: float) -> Any:
+    """One ``colearner sync`` of ``inst``: the bus's SyncReport, or BrokerUnreachable."""
     from ..bus.kafka_bus import KafkaBus
-
-    inst = _open()
 
     async def go():  # type: ignore[no-untyped-def]
         bus = KafkaBus(inst)
         try:
-            return await bus.sync(timeout=30)
+            return await bus.sync(timeout=timeout)
         finally:
             await bus.close()
 
-    report = asyncio.run(go())
+    return asyncio.run(go())
+
+
+def sync(args: argparse.Namespace) -> int:
+    inst = _open()
+    report = _sync(inst, timeout=30)
     print(
         f"published {report.published}, received {report.received} "
         f"(applied {report.applied}, duplicates {report.duplicates}, quarantined {report.quarantined}); "
@@ -390,9 +394,12 @@ def doctor(args: argparse.Namespace) -> int:
     return run_doctor(Path.cwd(), offline=args.offline, quarantine=args.quarantine)
 
 
+REBUILD_LATER = "the new ledger is rebuilt from Kafka at the next 'colearner sync'; until then nothing is written"
+
+
 def repair(args: argparse.Namespace) -> int:
     """Set a damaged ledger aside and rebuild it from Kafka and the peers."""
-    from ..bus.kafka_bus import BrokerUnreachable, KafkaBus
+    from ..bus.kafka_bus import BrokerUnreachable
     from ..core.config import find_root
     from ..core.errors import ConfigError
     from ..core.repair import set_ledger_aside
@@ -406,21 +413,14 @@ def repair(args: argparse.Namespace) -> int:
     inst = Instance.open(root)
     inst.start_rebuild()
     if args.offline:
-        print("the new ledger is rebuilt from Kafka at the next 'colearner sync'; until then nothing is written")
+        print(REBUILD_LATER)
         return 0
 
-    async def go():  # type: ignore[no-untyped-def]
-        bus = KafkaBus(inst)
-        try:
-            return await bus.sync(timeout=60)
-        finally:
-            await bus.close()
-
     try:
-        report = asyncio.run(go())
+        _sync(inst, timeout=60)
     except BrokerUnreachable as exc:
         print(f"colearner: {exc}", file=sys.stderr)
-        print("the new ledger is rebuilt from Kafka at the next 'colearner sync'; until then nothing is written")
+        print(REBUILD_LATER)
         return 1
     print(f"rebuilt the ledger: {inst.ledger.event_count()} event(s) read back from Kafka")
     if inst.recovering:

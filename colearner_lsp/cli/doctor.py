@@ -14,24 +14,20 @@ def _line(ok: bool, what: str, fix: str = "") -> bool:
     return ok
 
 
-def _ledger_lines(root: Path, config_identity: str, quarantine: bool) -> bool:
-    """Integrity, recovery and quarantine of the ledger; False when the user must act."""
+def _ledger_lines(root: Path, quarantine: bool) -> tuple[bool, bool]:
+    """Integrity, recovery and quarantine of the ledger: (healthy, damaged)."""
     from ..core.display import one_line
-    from ..core.errors import LedgerDamaged
-    from ..core.ledger import Ledger
-    from ..core.repair import ledger_path, ledger_problems
+    from ..core.repair import open_checked
 
-    problems = ledger_problems(root)
+    ledger, problems = open_checked(root)
     if problems:
+        if ledger is not None:
+            ledger.close()
         _line(False, "ledger integrity", f"{one_line(problems[0], 200)}; run 'colearner repair' to set it aside and rebuild it from Kafka")
-        return False
-    if not ledger_path(root).exists():
+        return False, True
+    if ledger is None:
         _line(True, "ledger: none yet (made by the first command)")
-        return True
-    try:
-        ledger = Ledger(ledger_path(root))
-    except LedgerDamaged as exc:
-        return _line(False, "ledger integrity", str(exc))
+        return True, False
     try:
         healthy = _line(True, f"ledger integrity: ok ({ledger.event_count()} events)")
         if ledger.get_meta("recovery") is not None:
@@ -45,7 +41,7 @@ def _ledger_lines(root: Path, config_identity: str, quarantine: bool) -> bool:
                 where = f"{row['topic']}[{row['partition']}]@{row['offset']}" if row["topic"] else "re-judged"
                 who = one_line(row["sender"] or "unknown sender", 64)
                 print(f"  {row['received_at']}  {where}  from {who}  {row['size']} bytes: {one_line(row['reason'], 300)}")
-        return healthy
+        return healthy, False
     finally:
         ledger.close()
 
@@ -89,12 +85,12 @@ def run_doctor(start: Path, offline: bool = False, quarantine: bool = False) -> 
         healthy &= _line(ignored, ".colearner/ is ignored by git", "restore .colearner/.gitignore containing '*'")
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         healthy &= _line(False, "git repository", f"{root} is not a git repository; anchors and evidence need one")
-    ledger_ok = _ledger_lines(root, config.identity, quarantine)
+    ledger_ok, damaged = _ledger_lines(root, quarantine)
     healthy &= ledger_ok
     if offline:
         print("[--] broker not checked (--offline)")
         return 0 if healthy else 1
-    if not ledger_ok and ledger_problems_block(root):
+    if damaged:  # the broker checks open the instance, which a damaged ledger cannot
         return 1
     from ..bus.kafka_bus import BrokerUnreachable, KafkaBus
     from ..core.instance import Instance
@@ -120,9 +116,3 @@ def run_doctor(start: Path, offline: bool = False, quarantine: bool = False) -> 
     _line(True, f"outbox: {waiting} event(s) waiting")
     return 0 if healthy else 1
 
-
-def ledger_problems_block(root: Path) -> bool:
-    """A damaged ledger cannot be opened for the broker checks."""
-    from ..core.repair import ledger_problems
-
-    return bool(ledger_problems(root))

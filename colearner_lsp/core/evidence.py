@@ -149,14 +149,13 @@ def preview_snapshot(
 ) -> EvidencePreview:
     """What `take_snapshot` with the same arguments would share and withhold; reads no file."""
     with _opened(Path(repo_root), since_commit) as ctx:
-        _listing, entries, withheld = _plan(ctx, rules, paths, globs, include_ignored)
-        return EvidencePreview(tuple(entry.path for entry in entries), tuple(withheld))
+        return _plan(ctx, rules, paths, globs, include_ignored)[2]
 
 
 def _plan(
     ctx: _Repo, rules: ScopeRules, paths: Sequence[str] | None, globs: Sequence[str] | None, include_ignored: bool
-) -> tuple[_Listing, list[_Entry], list[Withheld]]:
-    """The one decision of what goes: the listing, an entry per shared file, the withheld files."""
+) -> tuple[_Listing, list[_Entry], EvidencePreview]:
+    """The one decision of what goes: the listing, an entry per shared file, and the preview of it."""
     listing = _select(ctx, paths, globs, include_ignored)
     plan = plan_share(ctx.root, listing.candidates, rules)
     withheld = [Withheld(raw, reason) for raw, reason in listing.withheld]
@@ -168,7 +167,7 @@ def _plan(
         withheld += [Withheld(raw, reason) for raw, reason in ignored.refused]
         withheld += [Withheld(path, GIT_IGNORED) for path in ignored.shared]
     entries, renamed_from = _entries(ctx.root, rules, plan.shared, listing)
-    return listing, entries, withheld + renamed_from
+    return listing, entries, EvidencePreview(tuple(entry.path for entry in entries), tuple(withheld + renamed_from))
 
 
 # --- The snapshot ------------------------------------------------------------
@@ -213,8 +212,7 @@ def snapshot_with_preview(
     say = progress or (lambda _message: None)
     with _opened(Path(repo_root), since_commit) as ctx:
         say(f"listing files since {ctx.label}")
-        listing, entries, withheld = _plan(ctx, rules, paths, globs, include_ignored)
-        preview = EvidencePreview(tuple(entry.path for entry in entries), tuple(withheld))
+        listing, entries, preview = _plan(ctx, rules, paths, globs, include_ignored)
         say(f"hashing {sum(1 for entry in entries if entry.status != 'deleted')} files")
         _hash_entries(ctx, entries)
         diffstat = [{"path": e.path, "added": e.added, "removed": e.removed} for e in entries]
@@ -228,8 +226,8 @@ def snapshot_with_preview(
             "branch": ctx.branch,
             "dirty": listing.dirty,
             "files": files,
-            "summary": _summary(files, diffstat, ctx.label, len(withheld)),
-            "withheld": len(withheld),
+            "summary": _summary(files, diffstat, ctx.label, len(preview.withheld)),
+            "withheld": len(preview.withheld),
             "diffstat": diffstat if rules.share in ("diffstat", "diff") else None,
             "diff": diff,
         }

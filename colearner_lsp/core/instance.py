@@ -224,15 +224,20 @@ class Instance:
         """
         if self.recovering:
             return
-        marks = {k: v for k, v in self.ledger.published.read().items() if k[0] == self.identity}
-        behind = {student: seq for (_, student), seq in marks.items() if self.ledger.last_seq(self.identity, student) < seq}
-        if behind:
-            self.ledger.set_meta("recovery", json.dumps({"since_pos": self._pos, "published": behind, "at": now_ts()}))
+        marks = self._published_marks()
+        if any(self.ledger.last_seq(self.identity, student) < seq for student, seq in marks.items()):
+            self._begin_recovery(marks)
 
     def start_rebuild(self) -> None:
         """A ledger made anew by ``colearner repair``: recover like a lost one, marks or not."""
-        marks = {student: seq for (sender, student), seq in self.ledger.published.read().items() if sender == self.identity}
-        self.ledger.set_meta("recovery", json.dumps({"since_pos": self._pos, "published": marks, "at": now_ts()}))
+        self._begin_recovery(self._published_marks())
+
+    def _published_marks(self) -> dict[str, int]:
+        """Per student stream, the highest seq of ours the broker acknowledged."""
+        return {student: seq for (sender, student), seq in self.ledger.published.read().items() if sender == self.identity}
+
+    def _begin_recovery(self, published: dict[str, int]) -> None:
+        self.ledger.set_meta("recovery", json.dumps({"since_pos": self._pos, "published": published, "at": now_ts()}))
 
     @property
     def recovering(self) -> bool:

@@ -166,9 +166,6 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # A missing or empty file is a ledger made now: the instance checks whether
-        # it published anything before (see Instance's recovery).
-        self.created = not self.path.exists() or self.path.stat().st_size == 0
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)

@@ -7,8 +7,8 @@ strings are bounded too), carry a valid signature of a pinned peer whose role
 may write that event type, and concern this instance (a student's own events;
 on a coach, a rostered student's own sessions, which the coach opened).
 Anything else is refused with a reason and goes to the quarantine; the caller
-keeps going. ``judge_safely``'s callers rely on it never raising: a bug or an
-unforeseen shape refuses *that* message, it does not stop the reader.
+keeps going (``Instance.receive`` also turns an exception while judging into a
+refusal of that message, so nothing here can stop the reader).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .events import NO_SESSION, WRITERS, EnvelopeBase, parse_event
 from .signing import parse_public_key, raw_public_key, signature_valid, signed_as_received, signed_message
 from .strict_json import MAX_MESSAGE_BYTES, Refused, decode
 
-__all__ = ["MAX_MESSAGE_BYTES", "Claim", "Verdict", "conclude", "examine", "judge", "judge_safely", "refuse"]
+__all__ = ["MAX_MESSAGE_BYTES", "Claim", "Verdict", "conclude", "examine", "judge", "refuse"]
 
 MAX_REASON_CHARS = 300
 
@@ -159,15 +159,6 @@ def conclude(
                     return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
     return Verdict(data, event, None)
 
-
-def judge_safely(
-    raw: bytes, config: AgentConfig, own_public_key: str, session_students: dict[str, str] | None = None
-) -> Verdict:
-    """``judge`` that refuses, rather than raises, whatever goes wrong while a message is examined."""
-    try:
-        return judge(raw, config, own_public_key, session_students)
-    except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
-        return refuse(f"could not be examined ({exc.__class__.__name__}: {exc})")
 
 
 def _bad_signature(event: EnvelopeBase) -> str:

@@ -24,19 +24,28 @@ def ledger_path(root: Path) -> Path:
     return Path(root) / CONFIG_DIR / "ledger.sqlite"
 
 
-def ledger_problems(root: Path) -> list[str]:
-    """What is wrong with the ledger's file (empty when it is sound or does not exist yet)."""
+def open_checked(root: Path) -> tuple[Ledger | None, list[str]]:
+    """The ledger, opened, and what ``PRAGMA quick_check`` finds wrong with it.
+
+    ``(None, [])`` when there is no ledger yet; ``(None, [why])`` when it cannot
+    even be opened. The caller closes a ledger it is given.
+    """
     path = ledger_path(root)
     if not path.exists():
-        return []
+        return None, []
     try:
         ledger = Ledger(path)
     except LedgerDamaged as exc:
-        return [str(exc)]
-    try:
-        return ledger.integrity()
-    finally:
+        return None, [str(exc)]
+    return ledger, ledger.integrity()
+
+
+def ledger_problems(root: Path) -> list[str]:
+    """What is wrong with the ledger's file (empty when it is sound or does not exist yet)."""
+    ledger, problems = open_checked(root)
+    if ledger is not None:
         ledger.close()
+    return problems
 
 
 def set_ledger_aside(root: Path, force: bool = False) -> Path | None:

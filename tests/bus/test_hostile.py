@@ -16,7 +16,7 @@ from colearner_lsp.core import actions
 from colearner_lsp.core.events import now_ts
 from colearner_lsp.core.signing import sign_envelope
 from tests.bus.exchange import count_of
-from tests.instances import add_student, sync
+from tests.instances import add_student, assigned, sync
 from tests.kafka_harness import HostileProducer
 
 ASSIGNMENTS, FEEDBACK, PROGRESS, EVENTS = (
@@ -48,14 +48,7 @@ def assert_reasons(quarantined: list[dict], expected_at: dict) -> None:
 @pytest.fixture
 def live(pair):
     """A session with one exercise, delivered; returns (pair, session_id, exercise_id)."""
-    coach = pair.coach()
-    session_id = actions.start_session(coach, pair.student_id)
-    exercise_id = actions.assign_exercise(
-        coach, session_id, topic="reading", exercise="explain it", expected="a paragraph",
-        path="app/inventory.py", start_line=5, end_line=8,
-    )
-    sync(coach, pair.student())
-    return pair, session_id, exercise_id
+    return (pair, *assigned(pair))
 
 
 def test_hostile_messages_to_the_student_are_quarantined(live, broker):

@@ -15,7 +15,7 @@ import pytest
 
 from colearner_lsp.core import actions
 from tests.bus.exchange import count_of
-from tests.instances import last_line, run_cli, sync
+from tests.instances import assigned, last_line, run_cli, sync
 
 
 def ledger_of(root: Path) -> Path:
@@ -42,14 +42,8 @@ def no_seq_reused(inst) -> None:
 
 @pytest.fixture
 def live(pair):
-    coach = pair.coach()
-    session_id = actions.start_session(coach, pair.student_id)
-    first = actions.assign_exercise(
-        coach, session_id, topic="reading", exercise="explain it", expected="a paragraph",
-        path="app/inventory.py", start_line=5, end_line=8,
-    )
-    student = pair.student()
-    sync(coach, student)
+    session_id, first = assigned(pair)
+    coach, student = pair.coach(), pair.student()
     actions.acknowledge(student, first)
     sync(student, coach)
     coach.close()

@@ -157,12 +157,18 @@ def test_learning_json_is_replaced_atomically(two: tuple[Instance, Instance, Wir
     assert not list(path.parent.glob(".learning.*.tmp"))
 
 
-def test_respond_without_ack_and_with_evidence(two: tuple[Instance, Instance, Wire]) -> None:
-    coach, student, wire = two
+def scoped_exercise(coach: Instance, student: Instance, wire: Wire, allow: str) -> tuple[str, str]:
+    """A started session with a scope allowing ``allow`` and one exercise delivered: (session_id, exercise_id)."""
     session_id = started(coach, student, wire)
-    actions.set_scope(coach, session_id, allow=["*.py"])
+    actions.set_scope(coach, session_id, allow=[allow])
     exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
     wire.exchange(coach, student)
+    return session_id, exercise_id
+
+
+def test_respond_without_ack_and_with_evidence(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id, exercise_id = scoped_exercise(coach, student, wire, "*.py")
     (student.root / "service.py").write_text((student.root / "service.py").read_text() + "# tried it\n")
     before = student.ledger.last_seq("alice", "alice")
     response_id = actions.respond(student, exercise_id, "done", evidence=["service.py"])
@@ -184,10 +190,7 @@ def test_respond_without_ack_and_with_evidence(two: tuple[Instance, Instance, Wi
 
 def test_evidence_request_and_answer(two: tuple[Instance, Instance, Wire]) -> None:
     coach, student, wire = two
-    session_id = started(coach, student, wire)
-    actions.set_scope(coach, session_id, allow=["*.py"])
-    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
-    wire.exchange(coach, student)
+    session_id, exercise_id = scoped_exercise(coach, student, wire, "*.py")
     request_id = actions.request_evidence(coach, exercise_id, ["*.py"], "show me")
     wire.exchange(coach, student)
     assert [r["event_id"] for r in student.state.exercises[exercise_id].open_requests] == [request_id]
@@ -206,10 +209,7 @@ def _sent_by(inst: Instance, event_type: str) -> list[dict[str, Any]]:
 
 def test_dry_run_and_response_give_the_same_answer_and_names_stay_home(two: tuple[Instance, Instance, Wire]) -> None:
     coach, student, wire = two
-    session_id = started(coach, student, wire)
-    actions.set_scope(coach, session_id, allow=["**"])
-    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
-    wire.exchange(coach, student)
+    session_id, exercise_id = scoped_exercise(coach, student, wire, "**")
     (student.root / ".gitignore").write_text("*.token\n")
     (student.root / "api.token").write_text("hunter2\n")
     (student.root / "service.py").write_text("changed\n")
@@ -256,10 +256,7 @@ def test_a_preview_that_raises_stops_the_action(two: tuple[Instance, Instance, W
 
 def test_evidence_dry_run_follows_the_open_request_like_the_real_command(two: tuple[Instance, Instance, Wire]) -> None:
     coach, student, wire = two
-    session_id = started(coach, student, wire)
-    actions.set_scope(coach, session_id, allow=["**"])
-    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
-    wire.exchange(coach, student)
+    session_id, exercise_id = scoped_exercise(coach, student, wire, "**")
     actions.request_evidence(coach, exercise_id, ["*.py"], "show me")
     wire.exchange(coach, student)
     (student.root / "service.py").write_text("changed\n")
