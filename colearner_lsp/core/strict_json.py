@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 MAX_MESSAGE_BYTES = 1_000_000
@@ -71,11 +70,6 @@ def decode(raw: bytes) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Refused(f"not valid UTF-8 JSON (UnicodeDecodeError at byte {exc.start})") from None
-    # Brackets are counted at C speed; only a value with many is walked for its depth,
-    # and the walk is bounded by their number. Deeper than the interpreter's stack
-    # is caught as RecursionError by the decoder itself.
-    if text.count("[") + text.count("{") >= _CHEAP_DEPTH:
-        _check_depth_of_text(text)
     try:
         value = _DECODER.decode(text)
     except Refused:
@@ -88,26 +82,24 @@ def decode(raw: bytes) -> Any:
         raise Refused(f"nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, TypeError, OverflowError, MemoryError) as exc:
         raise Refused(f"not valid UTF-8 JSON ({exc.__class__.__name__})") from None
+    # Deeper than the interpreter's stack was refused above, as a RecursionError of
+    # the C decoder, before much was built. Between that and MAX_DEPTH the decoded
+    # value is walked, container by container, but only when its text holds enough
+    # brackets to nest that deep (counted at C speed; strings may hold brackets too).
+    if text.count("[") + text.count("{") >= _CHEAP_DEPTH and _deeper_than(value, MAX_DEPTH):
+        raise Refused(f"nested deeper than {MAX_DEPTH} levels")
     return value
 
 
-def _check_depth_of_text(text: str) -> None:
-    """Refuse text whose brackets nest deeper than ``MAX_DEPTH``, strings skipped.
-
-    Runs before decoding, so a value nested a million deep costs one pass over
-    its text and never builds the nested lists. Strings are matched whole by
-    the regex engine, so a big diff full of brackets costs one step, not one
-    per character.
-    """
-    depth = 0
-    for token in _TOKENS.finditer(text):
-        ch = token.group()
-        if ch in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise Refused(f"nested deeper than {MAX_DEPTH} levels")
-        elif ch in "]}":
-            depth -= 1
-
-
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` deep in ``value`` (a decoded JSON value)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False

@@ -160,3 +160,79 @@ def test_a_value_larger_than_one_fetch_does_not_stall_the_reader(live, broker):
     assert real in student.state.exercises
     [q] = student.ledger.quarantined()
     assert "over the 1000000-byte limit" in q["reason"] and q["size"] == 3_000_000  # counted in full, kept as a prefix
+
+
+def test_a_rostered_student_cannot_break_the_coach_or_erase_another_students_work(live, broker, tmp_path):
+    """Bob is on the roster and signs with his own key: a seq past SQLite's range, an
+    event_id copied from Sam's answer, and a session the coach never opened."""
+    pair, session_id, exercise_id = live
+    bob_root = add_student(pair, tmp_path, "bob")
+    coach = pair.coach()
+    bob_session = actions.start_session(coach, "bob")
+    bob = pair.student().__class__.open(bob_root)
+    sync(coach, bob)
+
+    # Sam answers, but his answer has not reached the broker yet…
+    sam = pair.student()
+    actions.acknowledge(sam, exercise_id)
+    response_id = actions.respond(sam, exercise_id, "it sums price times quantity")
+    as_bob = dict(sender="bob", student="bob", actor="student")
+    phantom = str(uuid.uuid4())
+    cases = [
+        # …when Bob sends an event of his own under the id of Sam's answer
+        ({**envelope("progress_update", {"completed": []}, session_id=bob_session, **as_bob, seq=1), "event_id": response_id}, None),
+        (envelope("progress_update", {"completed": []}, session_id=bob_session, **as_bob, seq=2**63 + 5), "fails the schema at 'progress_update.seq': Input should be less than or equal to 9007199254740991"),
+        (envelope("session_lifecycle", {"from": "init", "to": "plan"}, session_id=phantom, **as_bob, seq=2), "which this coach never opened"),
+    ]
+    expected_at = {}
+    with HostileProducer(pair.bootstrap) as hostile:
+        for env, reason in cases:
+            topic = EVENTS if env["event_type"] == "session_lifecycle" else PROGRESS
+            _, offset = hostile.send(topic, b"bob", json.dumps(sign_envelope(env, bob.key)).encode())
+            if reason:
+                expected_at[(topic, offset)] = reason
+    [report] = sync(coach)
+    assert report.quarantined == 2
+    assert_reasons(coach.ledger.quarantined(), expected_at)
+    assert phantom not in coach.state.sessions  # the dashboard never counts it
+
+    # Sam's real answer still arrives and is applied: ids are per sender
+    sync(sam, coach)
+    ex = coach.state.exercises[exercise_id]
+    assert ex.state == "responded" and [r["event_id"] for r in ex.responses] == [response_id]
+    assert count_of(coach, session_id) == count_of(sam, session_id)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b'{"seq": ' + b"9" * 5000 + b"}", "an integer of 5000 digits"),
+        (b"[" * 50_000 + b"]" * 50_000, "nested deeper than 16 levels"),
+        (b'{"seq": NaN}', "NaN is not a JSON number"),
+        (b'{"sender": "carol", "sender": "mallory"}', "appears twice in one object"),
+        (json.dumps({"event_type": "\x1b]0;owned\x07\x1b[2J" + "x" * 200}).encode(), "fails the schema"),
+    ],
+    ids=["huge-int", "deep", "nan", "duplicate-key", "escape-in-type"],
+)
+def test_one_unsigned_message_stops_no_reader(live, broker, value, reason):
+    """Sent by someone outside (confluent-kafka, no key at all) to both sides' partitions."""
+    pair, session_id, exercise_id = live
+    with HostileProducer(pair.bootstrap) as hostile:
+        hostile.send(ASSIGNMENTS, pair.student_id.encode(), value)
+        hostile.send(PROGRESS, pair.student_id.encode(), value)
+    coach, student = pair.coach(), pair.student()
+    real = actions.assign_exercise(
+        coach, session_id, topic="fixing", exercise="after the attack", expected="a patch",
+        path="app/inventory.py", start_line=12, end_line=16,
+    )
+    sync(coach, student)
+    assert real in student.state.exercises  # the next good event is applied
+    actions.acknowledge(student, real)
+    sync(student, coach)
+    assert coach.state.exercises[real].state == "acknowledged"
+    for inst in (coach, student):  # each reads both topics' partition of the student
+        quarantined = inst.ledger.quarantined()
+        assert sorted(q["topic"] for q in quarantined) == [ASSIGNMENTS, PROGRESS]
+        for q in quarantined:
+            assert reason in q["reason"] and len(q["reason"]) <= 300
+            assert "\x1b" not in q["reason"] and "\x07" not in q["reason"]  # shown, never interpreted
