@@ -13,6 +13,7 @@ from typing import Any
 from lsprotocol import types
 
 from ..core import lifecycle
+from ..core.display import one_line
 from ..core.errors import ColearnerError
 from ..core.state import ExerciseState
 from .diagnostics import SOURCE
@@ -24,11 +25,14 @@ DEFAULT_CONFIDENCE = 0.7  # offered when marking a step complete; the extension 
 
 
 def action(title: str, command: str, argument: dict[str, Any], diagnostics: list[types.Diagnostic] | None = None) -> types.CodeAction:
+    """A quick fix running ``command``. The title quotes wire text (topics, paths, step ids) and is
+    shown by ``one_line``; the argument is data and goes back to the server as it came."""
+    shown = one_line(title)
     return types.CodeAction(
-        title=title,
+        title=shown,
         kind=QUICKFIX,
         diagnostics=diagnostics or None,
-        command=types.Command(title=title, command=command, arguments=[argument]),
+        command=types.Command(title=shown, command=command, arguments=[argument]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from ..core.display import one_line
 from ..core.state import ExerciseState
 from .responses import send_argument
 from .server import ColearnerServer
@@ -12,10 +13,11 @@ INFO_ONLY = ""  # a lens whose command id is empty is shown as text, not as a li
 
 
 def lens(line: int, title: str, command: str = INFO_ONLY, argument: dict | None = None) -> types.CodeLens:
+    """A lens above ``line``; its title quotes wire text (topic, names), so it is shown by ``one_line``."""
     position = types.Position(line=line, character=0)
     return types.CodeLens(
         range=types.Range(start=position, end=position),
-        command=types.Command(title=title, command=command, arguments=[argument] if argument else None),
+        command=types.Command(title=one_line(title), command=command, arguments=[argument] if argument else None),
     )
 
 

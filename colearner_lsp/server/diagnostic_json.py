@@ -8,6 +8,11 @@ encode dicts against ~0.3 ms here). So each finding's unchanging part
 writes the line numbers around it. The result is sent as it is
 (``protocol.PreparedJson``). Text is escaped as ``json.dumps`` does by default
 (ASCII only).
+
+A message quotes wire text (topics, exercises, mistakes, reasons, paths), so
+it passes through ``one_line`` here, where every finding becomes what the
+editor shows: an escape sequence or a bidi override is seen, not obeyed, and
+a message stays one line as editors list it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Iterable
 
+from ..core.display import one_line
 from .diagnostics import AT_ANCHOR, END_OF_LINE, SEVERITY, SOURCE, Finding
 
 COMPACT = (",", ":")
@@ -33,9 +39,9 @@ class _Encoded:
 
     def __init__(self, f: Finding) -> None:
         self.finding = f
-        static = {"severity": SEVERITY[f.severity].value, "source": SOURCE, "code": f.kind, "message": f.message, "data": f.data()}
+        static = {"severity": SEVERITY[f.severity].value, "source": SOURCE, "code": f.kind, "message": one_line(f.message), "data": f.data()}
         # A related location equal to the diagnostic's own adds nothing but bytes.
-        self.related = [(r.path, r.lines, json.dumps(r.message)) for r in f.related if (r.path, r.lines) != (f.path, f.lines)]
+        self.related = [(r.path, r.lines, json.dumps(one_line(r.message))) for r in f.related if (r.path, r.lines) != (f.path, f.lines)]
         members = json.dumps(static, separators=COMPACT)[1:-1]
         self.tail = _CLOSE_RANGE + members + (',"relatedInformation":[' if self.related else "}")
 

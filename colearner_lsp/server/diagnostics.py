@@ -10,6 +10,7 @@ diagnostics.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +63,14 @@ class Finding:
         return {"exercise_id": self.exercise_id, "kind": self.kind, **dict(self.extra)}
 
 
+# Runs of ordinary whitespace fold to one space. Not ``str.split()``: it also
+# takes separators and controls (U+001C, U+2028, …) for whitespace, and those
+# must stay for ``one_line`` to show (``diagnostic_json`` applies it).
+_SPACES = re.compile(r"[ \t\r\n]+")
+
+
 def short(text: str, limit: int = 240) -> str:
-    one = " ".join(str(text).split())
+    one = _SPACES.sub(" ", str(text)).strip(" ")
     return one if len(one) <= limit else one[: limit - 1] + "…"
 
 

@@ -1,4 +1,9 @@
-"""Hover over an anchored range: the exercise in full (student), or the answer under review (coach)."""
+"""Hover over an anchored range: the exercise in full (student), or the answer under review (coach).
+
+Every text that came over the wire goes through ``markdown_text`` (prose) or
+``markdown_code`` (paths, ids, test commands) as the Markdown is built, so it
+is shown as written: no escape sequence, bidi override, link, image or HTML.
+"""
 
 from __future__ import annotations
 
@@ -6,68 +11,101 @@ from typing import Any
 
 from lsprotocol import types
 
+from ..core.display import one_line
 from ..core.state import ExerciseState
 from .anchor_tracker import Tracked
 from .coach_review import MATCH_TEXT, LocalBlobs, match_of, unreviewed_evidence
+from .markdown import markdown_code, markdown_text
 from .server import ColearnerServer
 
 
 def _feedback(feedback: dict[str, Any] | None) -> list[str]:
     if not feedback:
         return []
-    lines = [f"**Latest feedback ({feedback.get('grade')}, {feedback.get('ts', '')[:16]}):** next step: {feedback.get('next_step', '')}"]
-    lines += [f"- {m.get('text', '')}" + (f" ({m['path']}:{m.get('start_line')})" if m.get("path") else "") for m in feedback.get("mistakes", [])]
+    head = f"{markdown_text(feedback.get('grade'))}, {markdown_text(str(feedback.get('ts', ''))[:16])}"
+    lines = [f"**Latest feedback ({head}):** next step: {markdown_text(feedback.get('next_step', ''))}"]
+    lines += [_mistake(m) for m in feedback.get("mistakes", [])]
     return lines
+
+
+def _mistake(m: dict[str, Any]) -> str:
+    where = ""
+    if m.get("path"):
+        where = " (" + markdown_code(f"{m['path']}:{m.get('start_line')}") + ")"
+    # A list item spans one line: a mistake's own newlines would end it.
+    return f"- {markdown_text(one_line(m.get('text', '')))}{where}"
 
 
 def _where(ex: ExerciseState, t: Tracked | None) -> str:
     anchor = ex.anchor or {}
     if t is None:
-        return f"`{anchor.get('path')}`"
+        return markdown_code(anchor.get("path"))
     if t.range is None:
-        return f"`{t.path}`, moved or deleted (was lines {t.last_seen.start_line}-{t.last_seen.end_line})"
-    return f"`{t.path}:{t.range.start_line}-{t.range.end_line}` ({t.status})"
+        return f"{markdown_code(t.path)}, moved or deleted (was lines {t.last_seen.start_line}-{t.last_seen.end_line})"
+    place = markdown_code(f"{t.path}:{t.range.start_line}-{t.range.end_line}")
+    return f"{place} ({t.status})"
 
 
 def student_markdown(ex: ExerciseState, t: Tracked | None) -> str:
-    tests = ", ".join(f"`{x}`" for x in ex.tests) or "none given"
+    tests = ", ".join(markdown_code(x) for x in ex.tests) or "none given"
     lines = [
-        f"### colearner: {ex.topic} — {ex.state}",
-        ex.exercise,
-        f"**Expected:** {ex.expected}",
+        f"### colearner: {_heading(ex.topic)} — {markdown_text(ex.state)}",
+        markdown_text(ex.exercise),
+        f"**Expected:** {markdown_text(ex.expected)}",
         f"**Tests:** {tests}",
-        f"**Anchor:** {_where(ex, t)} · from {ex.coach} · id `{ex.exercise_id}`",
+        f"**Anchor:** {_where(ex, t)} · from {markdown_text(ex.coach)} · id {markdown_code(ex.exercise_id)}",
     ]
     lines += _feedback(ex.latest_feedback)
-    lines += [f"**Evidence requested:** {', '.join(r['paths'])} — {r['reason']}" for r in ex.open_requests]
+    lines += [_request(r) for r in ex.open_requests]
     return "\n\n".join(lines)
+
+
+def _heading(text: str) -> str:
+    """A heading is one line: a topic's newline would end it and start a paragraph."""
+    return markdown_text(one_line(text))
+
+
+def _request(request: dict[str, Any]) -> str:
+    paths = ", ".join(markdown_code(p) for p in request["paths"])
+    return f"**Evidence requested:** {paths} — {markdown_text(request['reason'])}"
 
 
 def history_of(ex: ExerciseState) -> list[tuple[str, str]]:
     """The exercise's events in time order, from its folded state."""
-    steps = [(ex.assigned_at, f"assigned by {ex.coach}")]
+    steps = [(ex.assigned_at, f"assigned by {markdown_text(ex.coach)}")]
     if ex.acknowledged_at:
         steps.append((ex.acknowledged_at, "acknowledged"))
     steps += [(r["ts"], "responded" + (" with evidence" if r.get("evidence") else "")) for r in ex.responses]
     steps += [(e["ts"], f"evidence: {len(e.get('files', []))} file(s), {e.get('withheld', 0)} withheld") for e in ex.evidence]
-    steps += [(r["ts"], f"evidence requested: {', '.join(r['paths'])}") for r in ex.evidence_requests]
-    steps += [(f["ts"], f"feedback: {f['grade']}") for f in ex.feedback]
+    steps += [(r["ts"], f"evidence requested: {', '.join(markdown_code(p) for p in r['paths'])}") for r in ex.evidence_requests]
+    steps += [(f["ts"], f"feedback: {markdown_text(f['grade'])}") for f in ex.feedback]
     return sorted(steps)
 
 
 def coach_markdown(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> str:
-    lines = [f"### colearner: {ex.student} · {ex.topic} — {ex.state}", ex.exercise, f"**Expected:** {ex.expected}",
-             f"**Anchor:** {_where(ex, t)} · id `{ex.exercise_id}`"]
+    lines = [f"### colearner: {_heading(ex.student)} · {_heading(ex.topic)} — {markdown_text(ex.state)}",
+             markdown_text(ex.exercise), f"**Expected:** {markdown_text(ex.expected)}",
+             f"**Anchor:** {_where(ex, t)} · id {markdown_code(ex.exercise_id)}"]
     if ex.responses:
         latest = ex.responses[-1]
-        lines.append(f"**Response ({latest['ts'][:16]}):**\n\n> " + latest["text"].replace("\n", "\n> "))
+        answer = markdown_text(latest["text"]).replace("\n", "\n> ")
+        lines.append(f"**Response ({markdown_text(str(latest['ts'])[:16])}):**\n\n> " + answer)
     snapshot = unreviewed_evidence(ex) or (ex.evidence[-1] if ex.evidence else None)
     if snapshot is not None:
-        lines.append(f"**Evidence ({snapshot.get('ts', '')[:16]}, {snapshot.get('branch')}@{str(snapshot.get('commit'))[:8]}):** {snapshot.get('summary', '')}")
-        lines += [f"- `{f['path']}` {f.get('status')}: {MATCH_TEXT[match_of(f, blobs.sha(f['path']))]}" for f in snapshot.get("files", [])[:20]]
+        lines.append(_evidence_line(snapshot))
+        lines += [
+            f"- {markdown_code(f['path'])} {markdown_text(f.get('status'))}: {MATCH_TEXT[match_of(f, blobs.sha(f['path']))]}"
+            for f in snapshot.get("files", [])[:20]
+        ]
     lines += _feedback(ex.latest_feedback)
-    lines.append("**History:**\n\n" + "\n".join(f"- {ts[:19]} {what}" for ts, what in history_of(ex)))
+    lines.append("**History:**\n\n" + "\n".join(f"- {markdown_text(str(ts)[:19])} {what}" for ts, what in history_of(ex)))
     return "\n\n".join(lines)
+
+
+def _evidence_line(snapshot: dict[str, Any]) -> str:
+    when = markdown_text(str(snapshot.get("ts", ""))[:16])
+    where = markdown_text(f"{snapshot.get('branch')}@{str(snapshot.get('commit'))[:8]}")
+    return f"**Evidence ({when}, {where}):** {markdown_text(snapshot.get('summary', ''))}"
 
 
 def register(ls: ColearnerServer) -> None:

@@ -5,6 +5,11 @@ no script). Charts are inline SVG drawn here: students per stage, completion per
 student, the cohort's confidence per topic. Every element a test or a person
 looks for has an id: ``#summary``, ``#blockers``, ``#students``,
 ``#chart-stages``, ``#chart-completion``, ``#chart-confidence``.
+
+Names, reasons, topics and times came over the wire. Every one goes through
+``_h``: ``visible`` first (a bidi override would reorder the page's text, a
+control character has no business in it), then ``html.escape``, so markup and
+entities such as ``&#x202E;`` are shown as written, in text and attributes alike.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from ..core.display import one_line, visible
 from .dashboard_text import KIND_LABELS, duration, student_order
 
 STAGE_COLOURS = {
@@ -64,10 +70,10 @@ def render_dashboard_html(data: dict[str, Any]) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>colearner dashboard · {escape(data['coach'])}</title>",
+        f"<title>colearner dashboard · {_h(one_line(data['coach']))}</title>",
         f"<style>{CSS}</style></head><body>",
-        f"<h1>colearner dashboard · coach {escape(data['coach'])}</h1>",
-        f'<div class="muted">generated {escape(data["generated_at"])} · stalled after '
+        f"<h1>colearner dashboard · coach {_h(data['coach'])}</h1>",
+        f'<div class="muted">generated {_h(data["generated_at"])} · stalled after '
         f"{data['thresholds']['stall_after_hours']:g} h · unacknowledged after "
         f"{data['thresholds']['unacknowledged_after_hours']:g} h</div>",
         '<div id="summary">',
@@ -91,10 +97,10 @@ def render_dashboard_html(data: dict[str, Any]) -> str:
 
 def _blockers_table(blockers: list[dict[str, Any]]) -> str:
     rows = [
-        f'<tr data-kind="{escape(b["kind"])}" data-student="{escape(b["student"] or "")}">'
-        f'<td class="num">{duration(b["age_s"])}</td><td>{escape(b["student"] or "—")}</td>'
-        f'<td class="kind">{escape(KIND_LABELS.get(b["kind"], b["kind"]))}</td>'
-        f"<td>{escape(b['reason'])}</td><td class=\"muted when\" title=\"{escape(b['since'])}\">{escape(_short_ts(b['since']))}</td></tr>"
+        f'<tr data-kind="{_h(b["kind"])}" data-student="{_h(b["student"] or "")}">'
+        f'<td class="num">{duration(b["age_s"])}</td><td>{_h(b["student"] or "—")}</td>'
+        f'<td class="kind">{_h(KIND_LABELS.get(b["kind"], b["kind"]))}</td>'
+        f"<td>{_h(b['reason'])}</td><td class=\"muted when\" title=\"{_h(b['since'])}\">{_h(_short_ts(b['since']))}</td></tr>"
         for b in blockers
     ]
     if not rows:
@@ -117,22 +123,22 @@ def _students_table(students: list[dict[str, Any]]) -> str:
         c = row["counts"]
         off = "" if row["on_roster"] else ' <span class="off">off roster</span>'
         stage = row["stage"]
-        confidence = ", ".join(f"{escape(t)} {v:.2f}" for t, v in sorted(row["confidence"].items())) or "—"
+        confidence = ", ".join(f"{_h(t)} {v:.2f}" for t, v in sorted(row["confidence"].items())) or "—"
         kinds = ", ".join(sorted({KIND_LABELS.get(b["kind"], b["kind"]) for b in row["blockers"]}))
         cells = [
-            f"<td>{escape(row['student'])}{off}</td>",
-            f'<td><span class="stage" style="background:{STAGE_COLOURS.get(stage, "#5f6368")}">{escape(stage)}</span></td>',
-            f'<td class="muted">{escape((row["session_id"] or "—")[:8])}</td>',
+            f"<td>{_h(row['student'])}{off}</td>",
+            f'<td><span class="stage" style="background:{STAGE_COLOURS.get(stage, "#5f6368")}">{_h(stage)}</span></td>',
+            f'<td class="muted">{_h((row["session_id"] or "—")[:8])}</td>',
             *(f'<td class="num">{c[k]}</td>' for k in ("assigned", "acknowledged", "responded", "passed", "revise")),
             f'<td class="num">{_percent(row["completion_rate"])}</td>',
             f"<td>{confidence}</td>",
-            f'<td class="muted when">{escape(_short_ts(row["last_activity"]) if row["last_activity"] else "—")}</td>',
+            f'<td class="muted when">{_h(_short_ts(row["last_activity"]) if row["last_activity"] else "—")}</td>',
             f'<td class="num">{duration(row["idle_seconds"]) if row["idle_seconds"] is not None else "—"}</td>',
-            f"<td>{len(row['blockers']) or ''} {escape(kinds)}</td>",
+            f"<td>{len(row['blockers']) or ''} {_h(kinds)}</td>",
         ]
         cls = ' class="blocked"' if row["blockers"] else ""
         rows.append(
-            f'<tr{cls} data-student="{escape(row["student"])}" data-stage="{escape(stage)}" '
+            f'<tr{cls} data-student="{_h(row["student"])}" data-stage="{_h(stage)}" '
             f'data-on-roster="{str(row["on_roster"]).lower()}">{"".join(cells)}</tr>'
         )
     return (
@@ -161,11 +167,11 @@ def stage_chart(per_stage: dict[str, int]) -> str:
         x = left + i * bar_w + 4
         y = top + plot_h - h
         items.append(
-            f'<rect class="bar" data-stage="{escape(stage)}" data-value="{n}" x="{x:.1f}" y="{y:.1f}" '
+            f'<rect class="bar" data-stage="{_h(stage)}" data-value="{n}" x="{x:.1f}" y="{y:.1f}" '
             f'width="{bar_w - 8:.1f}" height="{h:.1f}" fill="{STAGE_COLOURS.get(stage, "#5f6368")}">'
-            f"<title>{escape(stage)}: {n}</title></rect>"
+            f"<title>{_h(stage)}: {n}</title></rect>"
             f'<text x="{x + (bar_w - 8) / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{n}</text>'
-            f'<text x="{x + (bar_w - 8) / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(stage)}</text>'
+            f'<text x="{x + (bar_w - 8) / 2:.1f}" y="{height - 8}" text-anchor="middle">{_h(stage)}</text>'
         )
     axis = f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 6}" y2="{top + plot_h}" stroke="#9aa0a6"/>'
     return _svg(width, height, "students per stage", axis + "".join(items))
@@ -201,13 +207,12 @@ def _hbars(bars: list[tuple[str, float, str]], label: str, colour: str, note: st
     for i, (name, value, text) in enumerate(bars):
         y = top + i * row_h
         w = max(0.0, min(1.0, value)) * plot_w
-        short = name if len(name) <= 18 else name[:17] + "…"
         items.append(
-            f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(short)}</text>'
+            f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{_h(one_line(name, 18))}</text>'
             f'<rect x="{left}" y="{y + 2}" width="{plot_w}" height="{row_h - 5}" fill="#f1f3f4"/>'
-            f'<rect class="bar" data-name="{escape(name)}" data-value="{value:.4f}" x="{left}" y="{y + 2}" '
-            f'width="{w:.1f}" height="{row_h - 5}" fill="{colour}"><title>{escape(name)}: {escape(text)}</title></rect>'
-            f'<text x="{left + plot_w + 4}" y="{y + 12}">{escape(text)}</text>'
+            f'<rect class="bar" data-name="{_h(name)}" data-value="{value:.4f}" x="{left}" y="{y + 2}" '
+            f'width="{w:.1f}" height="{row_h - 5}" fill="{colour}"><title>{_h(name)}: {_h(text)}</title></rect>'
+            f'<text x="{left + plot_w + 4}" y="{y + 12}">{_h(text)}</text>'
         )
     return _svg(width, height, label, "".join(items))
 
@@ -217,6 +222,11 @@ def _svg(width: int, height: int, label: str, body: str) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">{body}</svg>'
     )
+
+
+def _h(value: object) -> str:
+    """Wire text for the page: characters shown (``visible``), then markup escaped."""
+    return escape(visible(value))
 
 
 def _short_ts(ts: str) -> str:

@@ -2,6 +2,10 @@
 
 Readable at 80 columns; long reasons fold onto the next line rather than
 widening the table.
+
+Names, reasons and topics came over the wire. Each reaches rich as a ``Text``
+made by ``one_line`` (``_shown``): rich would read a plain string as markup
+(``[link=…]``, ``:emoji:``) and pass an escape sequence through to the terminal.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from ..core.display import one_line
 
 KIND_LABELS = {
     "unacknowledged": "not acked",
@@ -30,7 +37,7 @@ def render_dashboard(data: dict[str, Any], width: int = 80, max_blockers: int = 
     """
     console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False)
     cohort = data["cohort"]
-    console.print(f"colearner dashboard · coach {data['coach']} · {data['generated_at']}", overflow="fold")
+    console.print(_shown(f"colearner dashboard · coach {data['coach']} · {data['generated_at']}"), overflow="fold")
     median = cohort["median_time_to_pass_s"]
     console.print(
         f"{cohort['students']} student{_s(cohort['students'])} · {cohort['open_sessions']} open session{_s(cohort['open_sessions'])}"
@@ -38,7 +45,7 @@ def render_dashboard(data: dict[str, Any], width: int = 80, max_blockers: int = 
         f" · median time to pass {duration(median) if median is not None else '—'}",
         overflow="fold",
     )
-    console.print("stages: " + " · ".join(f"{stage} {n}" for stage, n in cohort["per_stage"].items()), overflow="fold")
+    console.print(_shown("stages: " + " · ".join(f"{stage} {n}" for stage, n in cohort["per_stage"].items())), overflow="fold")
     if cohort["quarantined"]:
         console.print(
             f"quarantine: {cohort['quarantined']} message{_s(cohort['quarantined'])}"
@@ -55,7 +62,7 @@ def render_dashboard(data: dict[str, Any], width: int = 80, max_blockers: int = 
         table.add_column("Kind", no_wrap=True)
         table.add_column("Reason", overflow="fold", ratio=1)
         for b in blockers[:max_blockers]:
-            table.add_row(duration(b["age_s"]), b["student"] or "—", KIND_LABELS.get(b["kind"], b["kind"]), b["reason"])
+            table.add_row(duration(b["age_s"]), _shown(b["student"] or "—"), _shown(KIND_LABELS.get(b["kind"], b["kind"])), _shown(b["reason"]))
         console.print(table)
         if len(blockers) > max_blockers:
             console.print(f"… and {len(blockers) - max_blockers} more: see --json or --html FILE", overflow="fold")
@@ -74,14 +81,14 @@ def render_dashboard(data: dict[str, Any], width: int = 80, max_blockers: int = 
     table.add_column("Conf", no_wrap=True, justify="right")
     off_roster = False
     for row in sorted(data["students"], key=student_order):
-        name = row["student"]
+        name = one_line(row["student"])
         if not row["on_roster"]:
             name += "*"
             off_roster = True
         counts = row["counts"]
         table.add_row(
-            name,
-            row["stage"],
+            Text(name),
+            _shown(row["stage"]),
             f"{counts['passed']}/{counts['assigned']}",
             _percent(row["completion_rate"]),
             str(counts["revise"]),
@@ -123,6 +130,11 @@ def _confidence(row: dict[str, Any]) -> str:
     moves = sum(t[-1] - t[-2] for t in row["confidence_trend"].values() if len(t) >= 2)
     arrow = "↑" if moves > 1e-9 else "↓" if moves < -1e-9 else "→"
     return f"{mean:.2f}{arrow}"
+
+
+def _shown(value: object) -> Text:
+    """Wire text as a table cell or a line: characters shown, never read as markup."""
+    return Text(one_line(value))
 
 
 def _percent(rate: float) -> str:

@@ -35,7 +35,8 @@ async def test_lens_and_hover_show_the_exercise(pair: Pair) -> None:
         hover = await ed.client.text_document_hover_async(params)
         assert hover.contents.kind == types.MarkupKind.Markdown
         text = hover.contents.value
-        assert "### colearner: loops — assigned" in text and "total_value ignores discounts" in text
+        # wire text is Markdown-escaped (shown as written, never read as markup): "total_value" renders as typed
+        assert "### colearner: loops — assigned" in text and "total\\_value ignores discounts" in text
         assert "**Expected:** an optional discount applied" in text and "`pytest -q`" in text
         outside = types.HoverParams(text_document=params.text_document, position=types.Position(line=2, character=0))
         assert await ed.client.text_document_hover_async(outside) is None
