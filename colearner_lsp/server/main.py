@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+import threading
 
 from pygls.exceptions import JsonRpcException
 
-from ..core.errors import InvalidArgument
+from ..core.errors import ColearnerError, InvalidArgument
 from . import code_actions, code_lens, commands, documents, hover, queries
+from .framing import MAX_HEADER_LINE, serve_stream
 from .server import ColearnerServer
-from .stdio import serve_stdio
+from .stdio import TurnTakingReader, serve_stdio
 
 
 class AnsweredErrors(logging.Filter):
@@ -35,16 +38,56 @@ def _host_port(tcp: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def serve_tcp(server: ColearnerServer, host: str, port: int) -> int:
+    """Serve the first client that connects to ``host:port``, until it exits or goes away.
+
+    Like pygls's ``start_tcp``, one connection is served; unlike it, the
+    stream goes through ``framing`` (a malformed frame is skipped, or the server
+    stops with ``UnframeableInput``), and the port closes once a client is in.
+    """
+    server._stop_event = stop = threading.Event()  # pygls's shutdown() sets it
+
+    async def serve() -> None:
+        connected: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.get_running_loop().create_future()
+
+        def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if connected.done():
+                writer.close()
+            else:
+                connected.set_result((reader, writer))
+
+        try:
+            listener = await asyncio.start_server(accept, host, port, limit=MAX_HEADER_LINE)
+        except OSError as exc:
+            raise ColearnerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        try:
+            reader, writer = await connected
+        finally:
+            listener.close()  # without wait_closed(): since Python 3.12 it waits for the client served to leave
+        server.protocol.set_writer(writer)  # type: ignore[arg-type]
+        try:
+            await serve_stream(server, TurnTakingReader(reader), stop)
+        finally:
+            writer.close()
+
+    try:
+        asyncio.run(serve())
+    except (ConnectionError, KeyboardInterrupt):
+        pass
+    except SystemExit as exc:  # the exit notification
+        return exc.code if isinstance(exc.code, int) else 0
+    finally:
+        server.shutdown()
+    return 0
+
+
 def run_server(tcp: str | None = None) -> int:
-    """Serve until the client exits. Logs go to stderr: stdout carries the protocol."""
+    """Serve until the client exits; returns the exit code. Logs go to stderr: stdout carries the protocol."""
     # Under the CLI, logging is already set up (COLEARNER_LOG picks the level); this covers direct use.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="colearner: %(message)s")
     logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message it sends at INFO
     logging.getLogger("pygls.protocol.json_rpc").addFilter(AnsweredErrors())
     ls = create_server()
     if tcp:
-        host, port = _host_port(tcp)
-        ls.start_tcp(host, port)
-    else:
-        serve_stdio(ls)
-    return 0
+        return serve_tcp(ls, *_host_port(tcp))
+    return serve_stdio(ls)

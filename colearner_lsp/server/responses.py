@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from ..core.config import CONFIG_DIR, RESPONSES_DIR
+from ..core.display import one_line, visible
 from ..core.private_files import private_dir, write_private
 from ..core.state import ExerciseState
 
@@ -44,20 +45,25 @@ def send_argument(root: Path, path: str, uri: str) -> dict[str, str] | None:
 
 
 def render(ex: ExerciseState) -> str:
-    """The prefilled document for an exercise."""
+    """The prefilled document for an exercise.
+
+    The editor shows it as text, so the coach's words go through ``visible``
+    (``one_line`` where a line is expected): escape sequences and bidi
+    overrides are seen in the document, not obeyed by it.
+    """
     anchor = ex.anchor or {}
     where = f"{anchor.get('path')}:{anchor.get('start_line')}-{anchor.get('end_line')}" if anchor else "no anchor"
-    tests = "\n".join(f"- `{t}`" for t in ex.tests) or "- (none given)"
+    tests = "\n".join(f"- `{one_line(t)}`" for t in ex.tests) or "- (none given)"
     feedback = ex.latest_feedback
     revise = ""
     if feedback and feedback.get("grade") == "revise":
-        mistakes = "\n".join(f"- {m.get('text', '')}" for m in feedback.get("mistakes", [])) or "- (none listed)"
-        revise = f"\n## Feedback to address\n\nNext step: {feedback.get('next_step', '')}\n\n{mistakes}\n"
+        mistakes = "\n".join(f"- {one_line(m.get('text', ''))}" for m in feedback.get("mistakes", [])) or "- (none listed)"
+        revise = f"\n## Feedback to address\n\nNext step: {visible(feedback.get('next_step', ''))}\n\n{mistakes}\n"
     return (
-        f"# Response: {ex.topic}\n\n"
-        f"Exercise `{ex.exercise_id}` from {ex.coach}, at `{where}`.\n\n"
-        f"## Exercise\n\n{ex.exercise}\n\n"
-        f"## Expected\n\n{ex.expected}\n\n"
+        f"# Response: {one_line(ex.topic)}\n\n"
+        f"Exercise `{one_line(ex.exercise_id)}` from {one_line(ex.coach)}, at `{one_line(where)}`.\n\n"
+        f"## Exercise\n\n{visible(ex.exercise)}\n\n"
+        f"## Expected\n\n{visible(ex.expected)}\n\n"
         f"## Tests\n\n{tests}\n{revise}\n"
         "## Your answer\n\n"
         "Write your answer between the two markers; only that text is sent. "

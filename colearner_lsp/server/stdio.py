@@ -6,8 +6,10 @@ whenever the loop is busy (a Kafka batch, another edit). In bench/bench_lsp.py
 a didChange reached its handler ~0.5 ms after it was written that way, ~0.25 ms
 this way. When stdin is a pipe or a socket (how editors start a language
 server) the loop watches it directly, as pygls's own TCP server does for its
-socket; otherwise (a terminal, a file) pygls reads as it always does. Writing
-stays pygls's.
+socket; otherwise (a terminal, a file) a worker thread reads, as pygls does.
+Either way ``framing`` splits the stream into messages and decides what a
+malformed one does (skipped and answered, or the server stops with one line
+on stderr). Writing stays pygls's.
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ import os
 import stat
 import sys
 import threading
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from pygls import IS_WASM
-from pygls.io_ import StdoutWriter, run_async
-from pygls.server import JsonRPCServer
+from pygls.io_ import StdoutWriter
+
+from .framing import MAX_HEADER_LINE, BlockingReader, serve_stream
+
+if TYPE_CHECKING:
+    from pygls.io_ import AsyncReader
+
+    from .server import ColearnerServer
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +49,34 @@ def watchable(stream: BinaryIO) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-def serve_stdio(server: JsonRPCServer) -> None:
-    """Serve ``server`` on stdin and stdout until the client exits or goes away."""
-    stdin = sys.stdin.buffer
-    if not watchable(stdin):
+def serve_stdio(server: ColearnerServer) -> int:
+    """Serve ``server`` on stdin and stdout until the client exits or goes away; returns the exit code.
+
+    The code is the ``exit`` notification's (0 after ``shutdown``, else 1), or
+    0 when the client closed stdin. A stream that can no longer be split into
+    messages raises ``framing.UnframeableInput``, once the instance is stopped.
+    """
+    if IS_WASM:
         server.start_io()
-        return
+        return 0
+    stdin = sys.stdin.buffer
     server._stop_event = stop = threading.Event()  # as pygls's start_io does: its shutdown() sets it
     server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
     try:
         asyncio.run(_read(server, stdin, stop))
     except BrokenPipeError:
         log.error("the connection to the client is lost; shutting down")
-    except (KeyboardInterrupt, SystemExit):  # the exit notification ends the loop with SystemExit
+    except KeyboardInterrupt:
         pass
+    except SystemExit as exc:  # the exit notification ends the loop with SystemExit
+        return exc.code if isinstance(exc.code, int) else 0
     finally:
         server.shutdown()
+    return 0
 
 
 class TurnTakingReader:
-    """A StreamReader that lets the event loop run once before each line it reads.
+    """A stream reader that lets the event loop run once before each line it reads.
 
     Messages already buffered would otherwise be handled back to back, before
     the task a handler started has run at all: ``initialized`` starts the
@@ -69,7 +85,7 @@ class TurnTakingReader:
     pygls's threaded reader gives the loop these turns as a side effect.
     """
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
+    def __init__(self, reader: AsyncReader) -> None:
         self._reader = reader
 
     async def readline(self) -> bytes:
@@ -80,13 +96,13 @@ class TurnTakingReader:
         return await self._reader.readexactly(n)
 
 
-async def _read(server: JsonRPCServer, stdin: BinaryIO, stop: threading.Event) -> None:
-    stream = asyncio.StreamReader()
+async def _read(server: ColearnerServer, stdin: BinaryIO, stop: threading.Event) -> None:
+    if not watchable(stdin):
+        await serve_stream(server, BlockingReader(stdin), stop)
+        return
+    stream = asyncio.StreamReader(limit=MAX_HEADER_LINE)
     transport, _ = await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
-    reader = TurnTakingReader(stream)
     try:
-        await run_async(stop_event=stop, reader=reader, protocol=server.protocol, logger=log, error_handler=server.report_server_error)
-    except asyncio.IncompleteReadError:
-        log.info("the client closed stdin in the middle of a message")
+        await serve_stream(server, TurnTakingReader(stream), stop)
     finally:
         transport.close()
