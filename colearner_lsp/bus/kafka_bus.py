@@ -86,6 +86,7 @@ class KafkaBus:
         self._traffic_at = -1e9  # no conversation yet: fetch lazily
         self._stopping = asyncio.Event()
         self.last_error: str | None = None
+        self.turns = 0  # loop turns that went through: the language server's supervisor watches it
 
     # ------------------------------------------------------------ connection
 
@@ -148,6 +149,7 @@ class KafkaBus:
                 except Exception:  # closing after a failure must not raise a second one
                     log.debug("error while closing a Kafka client", exc_info=True)
         self._producer = self._consumer = None
+        self._suspect_reset = True  # whoever connects next verifies the stored positions again
         self._set_connected(False, self.last_error)
 
     def _set_connected(self, connected: bool, error: str | None) -> None:
@@ -369,6 +371,7 @@ class KafkaBus:
                 if applied or now - self._gaps_at > GAPS_EVERY_S:
                     self._gaps_at = now
                     self.inst.request_missing()
+                self.turns += 1
             except (BrokerUnreachable, KafkaError, OSError, asyncio.TimeoutError) as exc:
                 if isinstance(exc, BrokerUnreachable):
                     self._set_connected(False, str(exc))

@@ -30,6 +30,7 @@ from ..core.scope import ScopeError
 from .diagnostic_json import DiagnosticJson, params_json
 from .files import Checkout
 from .live_state import LiveExercises, place_all
+from .bus_supervisor import BusSupervisor
 from .protocol import ColearnerProtocol, PreparedJson
 from .status import status_of
 
@@ -68,6 +69,7 @@ class ColearnerServer(LanguageServer):
         self.inst: Instance | None = None
         self.live: LiveExercises | None = None
         self.bus: Any = None  # KafkaBus, imported when started
+        self.supervisor: BusSupervisor | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.checkout: Checkout | None = None  # set as soon as the repository is known
         self._cursor = 0  # ledger position whose events are shown
@@ -130,7 +132,10 @@ class ColearnerServer(LanguageServer):
         from ..bus.kafka_bus import KafkaBus
 
         self.bus = KafkaBus(self.require(), on_applied=lambda _events: self.pull_changes(), on_status=lambda _up: self.send_status())
-        self.run_task(self.bus.run(), "kafka bus")
+        self.supervisor = BusSupervisor(
+            self.bus, on_change=self.send_status, tell_user=lambda text: self.show_message(text, types.MessageType.Error)
+        )
+        self.run_task(self.supervisor.run(), "kafka bus")
 
     async def stop(self) -> None:
         """Shut down: try once more to send the outbox, stop the bus and the watch, close the ledger."""
@@ -142,7 +147,10 @@ class ColearnerServer(LanguageServer):
                     await asyncio.wait_for(self.bus.publish(), 2.0)
                 except Exception:  # what is not sent stays in the outbox for the next start or 'colearner sync'
                     log.debug("final publish failed", exc_info=True)
-            self.bus.stop()
+            if self.supervisor is not None:
+                self.supervisor.stop()
+            else:
+                self.bus.stop()
         pending = [t for t in self.tasks if not t.done()]
         if pending:
             _, late = await asyncio.wait(pending, timeout=2.0)
@@ -239,7 +247,8 @@ class ColearnerServer(LanguageServer):
     def send_status(self) -> None:
         if self.inst is None:
             return
-        status = status_of(self.inst, bool(self.bus and self.bus.connected))
+        health = self.supervisor.health() if self.supervisor is not None else None
+        status = status_of(self.inst, bool(self.bus and self.bus.connected), health)
         if status != self._status:
             if status["broker"] == "offline" and (self._status or {}).get("broker") != "offline" and self.bus and self.bus.last_error:
                 log.warning("Kafka is offline; events wait in the outbox (%s)", self.bus.last_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.instance import Instance
+from .bus_supervisor import BusHealth
 from ..core.state import SessionState
 
 
@@ -17,7 +18,7 @@ def current_session(inst: Instance) -> SessionState | None:
     return max(open_, key=lambda s: (s.last_activity or s.opened_at or "", s.session_id))
 
 
-def status_of(inst: Instance, connected: bool) -> dict[str, Any]:
+def status_of(inst: Instance, connected: bool, bus: BusHealth | None = None) -> dict[str, Any]:
     session = current_session(inst)
     status: dict[str, Any] = {
         "role": inst.role,
@@ -27,6 +28,10 @@ def status_of(inst: Instance, connected: bool) -> dict[str, Any]:
         "stage": session.stage if session else None,
         "session_id": session.session_id if session else None,
     }
+    if bus is not None:
+        status["bus"] = bus.as_status()
+        if bus.state == "failing":
+            status["broker"] = "offline"  # whatever the last connection said: nothing is sent or read now
     if inst.role == "coach":
         status["students"] = sum(1 for p in inst.config.peers.values() if p.role == "student")
     return status

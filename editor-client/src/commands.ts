@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
+import { oneLine } from './display';
 import { DashboardPanel } from './dashboardPanel';
 import { Anchor, anchorRange, ServerCommands, STAGES } from './protocol';
 import {
@@ -121,7 +122,7 @@ async function submitProgress(views: Views): Promise<void> {
     if (!sessionId) return;
     const steps = (await inboxSession(views.client, sessionId))?.plan.steps ?? [];
     const picked = await vscode.window.showQuickPick(
-        steps.map((step) => ({ label: step.topic, description: step.id, picked: step.status === 'done', step })),
+        steps.map((step) => ({ label: oneLine(step.topic, 120), description: oneLine(step.id), picked: step.status === 'done', step })),
         { canPickMany: true, placeHolder: 'Which plan steps have you completed?', ignoreFocusOut: true },
     );
     if (!picked) return;

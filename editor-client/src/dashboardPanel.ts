@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
+import { visible } from './display';
 import { Blocker, Dashboard, Methods, StudentRow } from './protocol';
 
 export class DashboardPanel implements vscode.Disposable {
@@ -130,6 +131,7 @@ function duration(seconds: number | null): string {
     return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** Wire text for the page: shown visibly (see display.ts), then escaped as HTML. */
 function escapeHtml(text: string): string {
-    return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+    return visible(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

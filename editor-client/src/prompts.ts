@@ -3,6 +3,7 @@
 
 import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
+import { oneLine } from './display';
 import { Dashboard, diagnosticData, Inbox, InboxSession, Methods } from './protocol';
 
 /** An argument a command may be given instead of asking (e.g. by a server code action). */
@@ -50,12 +51,14 @@ export async function pickSession(client: ColearnerClient, placeHolder: string):
     const choices: (vscode.QuickPickItem & { sessionId: string })[] =
         client.status?.role === 'coach'
             ? (await client.request<Dashboard>(Methods.dashboard)).students.flatMap((row) =>
-                  row.session_id ? [{ label: row.student, description: row.stage, detail: row.session_id, sessionId: row.session_id }] : [],
+                  row.session_id
+                      ? [{ label: oneLine(row.student), description: oneLine(row.stage), detail: oneLine(row.session_id), sessionId: row.session_id }]
+                      : [],
               )
             : (await client.request<Inbox>(Methods.inbox)).sessions.map((session) => ({
-                  label: `Session with ${session.coach ?? 'your coach'}`,
-                  description: session.stage,
-                  detail: session.session_id,
+                  label: `Session with ${session.coach ? oneLine(session.coach) : 'your coach'}`,
+                  description: oneLine(session.stage),
+                  detail: oneLine(session.session_id),
                   sessionId: session.session_id,
               }));
     if (choices.length === 0) {
@@ -135,7 +138,7 @@ function exercisesUnderCursor(): ExerciseChoice[] {
         const data = diagnosticData(diagnostic);
         if (data && !seen.has(data.exercise_id) && diagnostic.range.start.line <= cursor.line && cursor.line <= diagnostic.range.end.line) {
             seen.add(data.exercise_id);
-            choices.push({ label: diagnostic.message.split('\n')[0], description: data.kind, exerciseId: data.exercise_id });
+            choices.push({ label: oneLine(diagnostic.message.split('\n')[0]), description: oneLine(data.kind), exerciseId: data.exercise_id });
         }
     }
     return choices;
@@ -145,9 +148,9 @@ async function studentExercises(client: ColearnerClient, relevant: ExerciseFilte
     const inbox = await client.request<Inbox>(Methods.inbox);
     return inbox.sessions.flatMap((session) =>
         session.exercises.filter(relevant).map((exercise) => ({
-            label: exercise.topic,
-            description: exercise.anchor ? `${exercise.state} · ${exercise.anchor.path}:${exercise.anchor.start_line}` : exercise.state,
-            detail: exercise.exercise,
+            label: oneLine(exercise.topic, 120),
+            description: oneLine(exercise.anchor ? `${exercise.state} · ${exercise.anchor.path}:${exercise.anchor.start_line}` : exercise.state),
+            detail: oneLine(exercise.exercise, 300),
             exerciseId: exercise.exercise_id,
         })),
     );
@@ -158,8 +161,8 @@ async function coachExercises(client: ColearnerClient, relevant: ExerciseFilter)
     const dashboard = await client.request<Dashboard>(Methods.dashboard);
     return dashboard.students.flatMap((row) =>
         (row.exercises ?? []).filter(relevant).map((exercise) => ({
-            label: exercise.topic,
-            description: `${row.student} · ${exercise.state}`,
+            label: oneLine(exercise.topic, 120),
+            description: oneLine(`${row.student} · ${exercise.state}`),
             exerciseId: exercise.exercise_id,
         })),
     );

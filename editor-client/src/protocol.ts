@@ -36,6 +36,16 @@ export interface Status {
     session_id: string | null;
     /** Coach only: students on the roster. */
     students?: number | null;
+    /** The server's Kafka loop: restarted by the server when it fails. */
+    bus?: BusHealth;
+}
+
+export interface BusHealth {
+    /** `failing`: it failed and has not completed a turn since; `running` otherwise. */
+    state: 'running' | 'failing';
+    restarts: number;
+    /** The last failure, one line; kept after it recovered. */
+    error: string | null;
 }
 
 export interface Anchor {

@@ -3,6 +3,7 @@
 
 import * as vscode from 'vscode';
 import { ConnectionState } from './client';
+import { oneLine } from './display';
 import { Status } from './protocol';
 
 export const SHOW_STATUS_COMMAND = 'colearner.ui.showStatus';
@@ -46,8 +47,11 @@ export class StatusBar implements vscode.Disposable {
 
     showStatus(status: Status): void {
         this.set(statusText(status), statusDetails(status).join('\n'));
-        this.item.backgroundColor =
-            status.broker === 'offline' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+        this.item.backgroundColor = busFailing(status)
+            ? new vscode.ThemeColor('statusBarItem.errorBackground')
+            : status.broker === 'offline'
+              ? new vscode.ThemeColor('statusBarItem.warningBackground')
+              : undefined;
         this.item.show();
     }
 
@@ -63,10 +67,11 @@ export class StatusBar implements vscode.Disposable {
 
 /** `$(mortar-board) colearner: student alice · connected · outbox 0 · practice` */
 export function statusText(status: Status): string {
-    const icon = status.broker === 'connected' ? '$(mortar-board)' : '$(debug-disconnect)';
-    const parts = [`${status.role} ${status.identity}`, status.broker, `outbox ${status.outbox}`];
+    const icon = busFailing(status) ? '$(error)' : status.broker === 'connected' ? '$(mortar-board)' : '$(debug-disconnect)';
+    const broker = busFailing(status) ? 'not receiving' : status.broker;
+    const parts = [`${status.role} ${oneLine(status.identity)}`, broker, `outbox ${status.outbox}`];
     if (status.stage) {
-        parts.push(status.stage);
+        parts.push(oneLine(status.stage));
     }
     if (status.role === 'coach' && typeof status.students === 'number') {
         parts.push(`${status.students} student${status.students === 1 ? '' : 's'}`);
@@ -78,14 +83,24 @@ export function statusText(status: Status): string {
 export function statusDetails(status: Status): string[] {
     const lines = [
         `Role: ${status.role}`,
-        `Identity: ${status.identity}`,
+        `Identity: ${oneLine(status.identity)}`,
         `Broker: ${status.broker}`,
         `Outbox: ${status.outbox} event${status.outbox === 1 ? '' : 's'} waiting`,
-        `Stage: ${status.stage ?? 'no session'}`,
-        `Session: ${status.session_id ?? 'none'}`,
+        `Stage: ${status.stage ? oneLine(status.stage) : 'no session'}`,
+        `Session: ${status.session_id ? oneLine(status.session_id) : 'none'}`,
     ];
+    const bus = status.bus;
+    if (bus && busFailing(status)) {
+        lines.push(`Receiving and sending stopped: ${oneLine(bus.error ?? 'unknown error', 200)}; restarting by itself (${bus.restarts} so far)`);
+    } else if (bus && bus.restarts > 0) {
+        lines.push(`Kafka loop restarted ${bus.restarts} time${bus.restarts === 1 ? '' : 's'}; last failure: ${oneLine(bus.error ?? 'unknown', 200)}`);
+    }
     if (typeof status.students === 'number') {
         lines.push(`Students: ${status.students}`);
     }
     return lines;
+}
+
+function busFailing(status: Status): boolean {
+    return status.bus?.state === 'failing';
 }

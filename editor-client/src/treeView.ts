@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
+import { oneLine, visible } from './display';
 import { Blocker, Dashboard, Exercise, Feedback, Inbox, InboxSession, Methods, mistakeText, PlanStep, StudentRow } from './protocol';
 
 export const OPEN_ANCHOR_COMMAND = 'colearner.ui.openAnchor';
@@ -11,6 +12,8 @@ export const TREE_VIEW_ID = 'colearner.session';
 
 // Exercise states in the order a student meets them; unknown states follow.
 const STATE_ORDER = ['assigned', 'acknowledged', 'responded', 'revise', 'passed'];
+// A label longer than this is cut (the tooltip has the whole text).
+const LABEL_CHARS = 120;
 
 type Node =
     | { kind: 'session'; session: InboxSession }
@@ -86,7 +89,7 @@ function childrenOf(node: Node): Node[] {
         }
         case 'plan':
             return [
-                ...node.goals.map((goal): Node => ({ kind: 'text', label: goal, icon: 'target' })),
+                ...node.goals.map((goal): Node => ({ kind: 'text', label: oneLine(goal, LABEL_CHARS), icon: 'target', tooltip: visible(goal) })),
                 ...node.steps.map((step): Node => ({ kind: 'step', step })),
             ];
         case 'state':
@@ -94,7 +97,7 @@ function childrenOf(node: Node): Node[] {
         case 'exercise':
             return node.exercise.feedback.map((feedback): Node => ({ kind: 'feedback', feedback }));
         case 'feedback':
-            return node.feedback.mistakes.map((mistake): Node => ({ kind: 'text', label: mistakeText(mistake), icon: 'circle-small' }));
+            return node.feedback.mistakes.map((mistake): Node => ({ kind: 'text', label: oneLine(mistakeText(mistake), LABEL_CHARS), icon: 'circle-small' }));
         case 'student':
             return [countsNode(node.row), ...node.row.blockers.map(blockerNode)];
         default:
@@ -119,21 +122,26 @@ function countsNode(row: StudentRow): Node {
         kind: 'text',
         icon: 'checklist',
         label: `${c.passed} passed · ${c.responded} responded · ${c.acknowledged} acknowledged · ${c.assigned} assigned · ${c.revise} to revise`,
-        tooltip: row.last_activity ? `Last activity ${row.last_activity}` : 'No activity yet',
+        tooltip: row.last_activity ? `Last activity ${oneLine(row.last_activity)}` : 'No activity yet',
     };
 }
 
 function blockerNode(blocker: Blocker): Node {
-    return { kind: 'text', icon: 'warning', label: `${blocker.kind}: ${blocker.reason}`, tooltip: blocker.since ? `since ${blocker.since}` : undefined };
+    return {
+        kind: 'text',
+        icon: 'warning',
+        label: oneLine(`${blocker.kind}: ${blocker.reason}`, LABEL_CHARS),
+        tooltip: blocker.since ? `since ${oneLine(blocker.since)}` : undefined,
+    };
 }
 
 function treeItem(node: Node): vscode.TreeItem {
     const { Collapsed, Expanded, None } = vscode.TreeItemCollapsibleState;
     switch (node.kind) {
         case 'session': {
-            const item = new vscode.TreeItem(`Session · ${node.session.stage}`, Expanded);
-            item.description = node.session.coach ? `coach ${node.session.coach}` : undefined;
-            item.tooltip = node.session.session_id;
+            const item = new vscode.TreeItem(`Session · ${oneLine(node.session.stage)}`, Expanded);
+            item.description = node.session.coach ? `coach ${oneLine(node.session.coach)}` : undefined;
+            item.tooltip = oneLine(node.session.session_id);
             item.iconPath = new vscode.ThemeIcon('mortar-board');
             return item;
         }
@@ -145,16 +153,16 @@ function treeItem(node: Node): vscode.TreeItem {
             return item;
         }
         case 'step': {
-            const item = new vscode.TreeItem(node.step.topic, None);
-            item.description = node.step.status;
-            item.tooltip = node.step.id;
+            const item = new vscode.TreeItem(oneLine(node.step.topic, LABEL_CHARS), None);
+            item.description = oneLine(node.step.status);
+            item.tooltip = oneLine(node.step.id);
             item.iconPath = new vscode.ThemeIcon(
                 node.step.status === 'done' ? 'pass' : node.step.status === 'active' ? 'debug-start' : 'circle-outline',
             );
             return item;
         }
         case 'state': {
-            const item = new vscode.TreeItem(`${node.state} (${node.exercises.length})`, Expanded);
+            const item = new vscode.TreeItem(`${oneLine(node.state)} (${node.exercises.length})`, Expanded);
             item.iconPath = new vscode.ThemeIcon('folder');
             return item;
         }
@@ -162,16 +170,17 @@ function treeItem(node: Node): vscode.TreeItem {
             return exerciseItem(node.exercise);
         case 'feedback': {
             const f = node.feedback;
-            const item = new vscode.TreeItem(`${f.grade}: ${f.next_step}`, f.mistakes.length ? Collapsed : None);
+            const item = new vscode.TreeItem(oneLine(`${f.grade}: ${f.next_step}`, LABEL_CHARS), f.mistakes.length ? Collapsed : None);
+            item.tooltip = visible(f.next_step);
             item.description = `confidence ${f.confidence_delta >= 0 ? '+' : ''}${f.confidence_delta}`;
             item.iconPath = new vscode.ThemeIcon(f.grade === 'pass' ? 'pass-filled' : 'edit');
             return item;
         }
         case 'student': {
             const row = node.row;
-            const item = new vscode.TreeItem(row.student, Collapsed);
-            item.description = `${row.stage} · ${Math.round(row.completion_rate * 100)}%${row.blockers.length ? ` · ${row.blockers.length} blocker(s)` : ''}`;
-            item.tooltip = row.session_id ? `Session ${row.session_id}` : 'No session yet';
+            const item = new vscode.TreeItem(oneLine(row.student), Collapsed);
+            item.description = `${oneLine(row.stage)} · ${Math.round(row.completion_rate * 100)}%${row.blockers.length ? ` · ${row.blockers.length} blocker(s)` : ''}`;
+            item.tooltip = row.session_id ? `Session ${oneLine(row.session_id)}` : 'No session yet';
             item.iconPath = new vscode.ThemeIcon(row.blockers.length ? 'warning' : 'person');
             return item;
         }
@@ -185,20 +194,24 @@ function treeItem(node: Node): vscode.TreeItem {
 }
 
 function exerciseItem(exercise: Exercise): vscode.TreeItem {
-    const item = new vscode.TreeItem(exercise.topic, exercise.feedback.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(oneLine(exercise.topic, LABEL_CHARS), exercise.feedback.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = exercise.exercise_id;
     if (exercise.anchor) {
-        item.description = `${exercise.anchor.path}:${exercise.anchor.start_line}`;
+        item.description = oneLine(`${exercise.anchor.path}:${exercise.anchor.start_line}`);
         item.command = { command: OPEN_ANCHOR_COMMAND, title: 'Open Exercise', arguments: [exercise.anchor] };
     }
     const tooltip = new vscode.MarkdownString();
-    tooltip.appendMarkdown(`**${exercise.topic}** (${exercise.state})\n\n`);
-    tooltip.appendText(exercise.exercise);
+    // appendText escapes Markdown; visible() shows what a renderer would not.
+    tooltip.appendText(oneLine(exercise.topic));
+    tooltip.appendMarkdown(' (');
+    tooltip.appendText(oneLine(exercise.state));
+    tooltip.appendMarkdown(')\n\n');
+    tooltip.appendText(visible(exercise.exercise));
     tooltip.appendMarkdown('\n\n**Expected:** ');
-    tooltip.appendText(exercise.expected);
+    tooltip.appendText(visible(exercise.expected));
     if (exercise.tests.length) {
         tooltip.appendMarkdown('\n\n**Tests:** ');
-        tooltip.appendText(exercise.tests.join(', '));
+        tooltip.appendText(oneLine(exercise.tests.join(', ')));
     }
     item.tooltip = tooltip;
     item.iconPath = new vscode.ThemeIcon('book');
