@@ -35,3 +35,19 @@ def coach_with_student(pair: Pair) -> dict[str, Any]:
     exercise_id = assign(pair, session_id)
     cli(pair, "student", "ack", exercise_id)
     return {"workspace": pair.coach_root, "student": pair.student_id, "stage": "practice"}
+
+
+HOSTILE_TOPIC = "loops \x1b[31mRED\x1b[0m\u202eevil"
+HOSTILE_EXERCISE = "Explain \x1b]0;owned\x07 total_value\u200b; ring\x07"
+
+
+@pytest.fixture
+def student_with_hostile_text(pair: Pair) -> dict[str, Any]:
+    """The student's checkout after an exercise whose topic and text hold escape sequences,
+    a bidirectional override, BEL and a zero-width space."""
+    session_id = start_session(pair)
+    cli(
+        pair, "coach", "assign", session_id, "--topic", HOSTILE_TOPIC, "--exercise", HOSTILE_EXERCISE,
+        "--expected", "a paragraph", "--file", FILE, "--lines", "12-16",
+    )
+    return {"workspace": pair.student_root, "path": FILE, "line": 12, "topic_word": "RED"}

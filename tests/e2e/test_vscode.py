@@ -127,3 +127,32 @@ def test_coach_dashboard_lists_student(
     assert row["stage"] == coach_with_student["stage"], row
     assert row["completion"].endswith("%"), row
     assert (artifacts / "dashboard.png").is_file()
+
+
+def test_wire_text_is_shown_not_interpreted(
+    student_with_hostile_text: dict[str, Any], start_vscode: Callable[[], CodeServer], artifacts: Path
+) -> None:
+    """Escape sequences, BEL, a bidi override and a zero-width space in an exercise read as marks
+    in the tree, the Problems panel and the hover (screenshots in the artefacts)."""
+    vscode = start_vscode()
+    workspace = Path(student_with_hostile_text["workspace"])
+    result = drive(
+        vscode,
+        "student_hostile_text.js",
+        {
+            "url": vscode.workbench_url(workspace),
+            "path": student_with_hostile_text["path"],
+            "line": student_with_hostile_text["line"],
+            "topic_word": student_with_hostile_text["topic_word"],
+        },
+        artifacts,
+    )
+
+    shown_topic = "loops ␛[31mRED␛[0m⟨U+202E⟩evil"
+    assert shown_topic in result["tree_row"], result["tree_row"]
+    assert any(shown_topic in row for row in result["problems"]), result["problems"]
+    assert shown_topic in result["hover"] and "␛]0;owned␇" in result["hover"] and "⟨U+200B⟩" in result["hover"], result["hover"]
+    seen = " ".join([*result["tree_rows"], *result["problems"], result["hover"], result["status_bar"]])
+    assert not any(ch in seen for ch in "\x1b\x07\u202e\u200b"), repr(seen)
+    for shot in ("01-tree", "02-problems", "03-hover"):
+        assert (artifacts / f"{shot}.png").is_file()
