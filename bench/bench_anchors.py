@@ -1,10 +1,19 @@
 """Benchmark: how well anchors follow real code through many released versions, and how fast.
 
-    python bench/bench_anchors.py           # 6 packages x 12 versions, anchors made on each of the first 3
+    python bench/bench_anchors.py           # Python (6 packages x 12 versions) and the other languages
     python bench/bench_anchors.py --quick   # anchors made on the first version only, fewer of them
+    python bench/bench_anchors.py --only python|others
 
-The first run downloads wheels with pip and commits each version into a git repository under
-bench/.data/ (git-ignored); later runs reuse it.  Prints figures only; it asserts nothing.
+The first run fetches releases from the package registries with pip and npm and commits each
+version into a git repository under .cache/anchor_history/ (git-ignored); later runs reuse it and
+need no network.  Prints figures only; it asserts nothing.
+
+Two halves.  Python, below, with an `ast` ground truth.  JavaScript, TypeScript, Java, C/C++, CSS
+and markup (anchor_history.multilang, .projects, .brace_truth), with a ground truth from pygments'
+lexers and brackets: the name rule for whole definitions, a line rule (identical unique lines, and
+lines edited in place between them) for blocks, lines inside bodies and single lines.  Both halves
+are then scored together per language group (anchor_history.scoring): exact, close and overlap
+rates, false deletions and false survivals, for ours and for every baseline, including difflib.
 
 What is measured: an exercise is anchored to some lines of a file at one released version (the
 first, and in a full run also the second and third), then the student's checkout moves on release
@@ -62,6 +71,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # anchor_history, and colearner_lsp when not installed
 
+from anchor_history import multilang, scoring  # noqa: E402
 from anchor_history.baselines import diff_hunks, diff_map, keep_lines  # noqa: E402
 from anchor_history.history import History, file_at, histories, python_files  # noqa: E402
 from anchor_history.truth import Parsed, draw, parse, truth  # noqa: E402
@@ -74,6 +84,8 @@ BASELINES = ("keep-line", "diff-chain", "diff-direct", "hunk-chain", "hunk-direc
 METHODS = ("ours",) + BASELINES
 CHANGES = ("in place", "shifted", "edited", "renamed", "deleted")
 STARTS = 3  # anchors are made on each of the first STARTS versions (1 with --quick)
+OTHER_STARTS = 2  # the same for the other languages' shorter histories
+CACHE = HERE.parent / ".cache" / "anchor_history"
 MANY = 5  # the headline pools anchors that crossed this many versions or more
 
 
@@ -128,7 +140,7 @@ def collect(starts: int, per_kind: int) -> tuple[list[dict], dict]:
     later version where its truth is known."""
     stats = {"anchors": 0, "files": 0, "left_out": 0, "gone": 0, "sizes": [], "packages": [], "steps": 0}
     records: list[dict] = []
-    for history in histories(HERE / ".data"):
+    for history in histories(CACHE / "python"):
         vs = Versions(history)
         names = [v for v, _ in history.versions]
         stats["packages"].append(f"{history.package} {names[0]}..{names[-1]} ({len(names)} versions)")
@@ -152,7 +164,7 @@ def _follow(vs: Versions, s: int, path: str, drawn: list, source: Parsed, stats:
     its own way, and score them against the truth at each version."""
     text0 = vs.text(s, path)
     tracker = AnchorTracker()
-    chain = {m: {} for m in ("diff-chain", "hunk-chain")}
+    chain = {m: {} for m in ("diff-chain", "hunk-chain", "difflib-chain")}
     for i, a in enumerate(drawn):
         wire = {"fingerprint": make_fingerprint(text0, a.start, a.end), "start_line": a.start, "end_line": a.end}
         stats["sizes"].append(len(wire["fingerprint"]))
@@ -176,10 +188,15 @@ def _follow(vs: Versions, s: int, path: str, drawn: list, source: Parsed, stats:
         stats["steps"] += len(drawn)
         # An editor marker goes with its file: once the file is gone, so is the marker.
         step = None if text is None or vs.text(v - 1, path) is None else vs.hunks(v - 1, v, path)
-        for m, strict in (("diff-chain", False), ("hunk-chain", True)):
+        for m, strict in (("diff-chain", False), ("hunk-chain", True)):  # difflib-chain: below
             for i, r in chain[m].items():
                 chain[m][i] = None if r is None or step is None else diff_map(step, *r, length, strict=strict)
         direct = [] if text is None else vs.hunks(s, v, path)
+        prev = vs.text(v - 1, path)
+        step = None if text is None or prev is None else multilang.difflib_hunks(prev, text)
+        for i, r in chain["difflib-chain"].items():
+            chain["difflib-chain"][i] = None if r is None or step is None else diff_map(step, *r, length)
+        flat = multilang.difflib_hunks(text0, text) if text is not None else []
         target = vs.parsed(v, path)
         for i, a in enumerate(drawn):
             if target is None:
@@ -191,6 +208,10 @@ def _follow(vs: Versions, s: int, path: str, drawn: list, source: Parsed, stats:
                 continue
             t = tracker.get(str(i))
             out.append({
+                "language": "python",
+                "lines": length,
+                "difflib-chain": chain["difflib-chain"][i],
+                "difflib-direct": diff_map(flat, a.start, a.end, length),
                 "kind": a.kind,
                 "change": known[0],
                 "truth": known[1],
@@ -356,16 +377,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="anchors made on the first version only, fewer of them")
     parser.add_argument("--per-file", type=int, default=None, help="anchors of each kind drawn per file")
     parser.add_argument("--lost-below", type=float, default=None, help="try another lost threshold (LOST_BELOW)")
+    parser.add_argument("--only", choices=("python", "others"), default=None, help="one half of the bench")
     args = parser.parse_args(argv)
     starts = 1 if args.quick else STARTS
     per_kind = args.per_file or (10 if args.quick else 25)
     if args.lost_below is not None:
         anchors.LOST_BELOW = args.lost_below
     t0 = time.perf_counter()
-    records, stats = collect(starts, per_kind)
-    report(records, stats, starts)
+    records: list[dict] = []
+    if args.only != "others":
+        records, stats = collect(starts, per_kind)
+        report(records, stats, starts)
+    if args.only != "python":
+        stats = {"anchors": 0, "files": 0, "left_out": 0, "left_out_files": 0, "gone": 0, "sizes": [], "packages": []}
+        others = multilang.collect(CACHE, 1 if args.quick else OTHER_STARTS, max(3, per_kind // 4), stats)
+        print("\nOther languages: real releases from the npm registry and PyPI")
+        for line in stats["packages"]:
+            print(f"  {line}")
+        print(f"  {stats['anchors']} anchors in {stats['files']} files that change later; {len(others)} pairs scored;"
+              f" left out for lack of a reliable truth: {stats['left_out']} pairs and {stats['left_out_files']} files"
+              f" (unbalanced brackets); file not in that version: {stats['gone']}")
+        records += others
+    scoring.report(records)
     print(f"(history followed and scored in {time.perf_counter() - t0:.0f} s)")
-    del records, stats
+    del records
     gc.collect()  # so that the timing below does not pay for collecting the records' heap
     timing()
 
