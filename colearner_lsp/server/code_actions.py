@@ -17,6 +17,7 @@ from ..core.display import one_line
 from ..core.errors import ColearnerError
 from ..core.state import ExerciseState
 from .diagnostics import SOURCE
+from .next_action import student_next
 from .responses import send_argument
 from .server import ColearnerServer
 
@@ -49,10 +50,16 @@ def exercises_here(ls: ColearnerServer, path: str, params: types.CodeActionParam
 
 
 def student_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: list[types.Diagnostic]) -> list[types.CodeAction]:
+    """The student's moves, the one their diagnostic names as next (``student_next``) first."""
     target = {"exercise_id": ex.exercise_id}
     actions = []
     if ex.state == "assigned":
         actions.append(action(f"Acknowledge '{ex.topic}'", "colearner.acknowledge", target, diags))
+    answers = [action(f"Answer evidence request: {', '.join(request['paths'])}", "colearner.attachEvidence",
+                      {**target, "request_id": request["event_id"]}, diags) for request in ex.open_requests]
+    if student_next(ex) == "answer_request":
+        actions += answers
+        answers = []
     actions.append(action(f"Respond to '{ex.topic}'", "colearner.respond", target, diags))
     actions.append(action(f"Attach evidence from {path} to '{ex.topic}'", "colearner.attachEvidence", {**target, "paths": [path]}))
     step = completable_step(ls, ex)
@@ -61,10 +68,7 @@ def student_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: li
         confidence = round(session.confidence.get(ex.topic, DEFAULT_CONFIDENCE), 2)
         argument = {"session_id": ex.session_id, "completed": [step], "confidence": {ex.topic: confidence}}
         actions.append(action(f"Mark plan step '{step}' complete (confidence {confidence} in '{ex.topic}')", "colearner.submitProgress", argument))
-    for request in ex.open_requests:
-        title = f"Answer evidence request: {', '.join(request['paths'])}"
-        actions.append(action(title, "colearner.attachEvidence", {**target, "request_id": request["event_id"]}, diags))
-    return actions
+    return actions + answers
 
 
 def completable_step(ls: ColearnerServer, ex: ExerciseState) -> str | None:

@@ -1,4 +1,12 @@
-"""Hover over an anchored range: the exercise in full (student), or the answer under review (coach).
+"""Hover over an anchored range (or a mistake's lines): the exercise's thread, short.
+
+The order is the same for both sides: the exercise's text, then the latest
+exchange first (the student sees the coach's latest feedback and open
+requests; the coach sees the latest answer, its evidence and their own
+feedback, newest first), then the rest of the history in one line, then where
+the exercise is and its short id. Nothing shown in full above is repeated in
+the history, and every wire text is cut to a bound, so a typical exercise fits
+without scrolling and a hostile one cannot fill the screen.
 
 Every text that came over the wire goes through ``markdown_text`` (prose) or
 ``markdown_code`` (paths, ids, test commands) as the Markdown is built, so it
@@ -7,7 +15,7 @@ is shown as written: no escape sequence, bidi override, link, image or HTML.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from lsprotocol import types
 
@@ -15,97 +23,148 @@ from ..core.display import one_line
 from ..core.state import ExerciseState
 from .anchor_tracker import Tracked
 from .coach_review import MATCH_TEXT, LocalBlobs, match_of, unreviewed_evidence
+from .diagnostics import short_id
 from .markdown import markdown_code, markdown_text
+from .next_action import STUDENT_ACTION_TITLE, student_next
 from .server import ColearnerServer
 
+# Bounds on what one hover shows (characters, items).
+EXERCISE_CHARS, TEXT_CHARS, ITEM_CHARS = 1500, 600, 300
+LISTED = 10  # mistakes, tests or requests listed
+FILES_LISTED = 5  # evidence files listed
+HISTORY_STEPS = 8  # history entries shown (the oldest are counted)
 
-def _feedback(feedback: dict[str, Any] | None) -> list[str]:
-    if not feedback:
-        return []
-    head = f"{markdown_text(feedback.get('grade'))}, {markdown_text(str(feedback.get('ts', ''))[:16])}"
-    lines = [f"**Latest feedback ({head}):** next step: {markdown_text(feedback.get('next_step', ''))}"]
-    lines += [_mistake(m) for m in feedback.get("mistakes", [])]
-    return lines
+STUDENT_STATE = {"assigned": "new", "acknowledged": "in progress", "responded": "answer sent", "revise": "to revise"}
+
+
+def when(ts: object) -> str:
+    """A wire timestamp as ``2026-01-02 10:00`` (UTC), Markdown-safe."""
+    text = str(ts or "")
+    return markdown_text(text[:16].replace("T", " ") if len(text) >= 16 else text, 40)
+
+
+def _heading(text: object) -> str:
+    """A heading is one line: a topic's newline would end it and start a paragraph."""
+    return markdown_text(one_line(text, 120))
+
+
+def _bounded(items: list[str], limit: int, what: str) -> list[str]:
+    return items[:limit] + ([f"- … and {len(items) - limit} more {what}"] if len(items) > limit else [])
+
+
+def _exercise(ex: ExerciseState) -> list[str]:
+    tests = ", ".join(markdown_code(x) for x in ex.tests[:LISTED]) + (" …" if len(ex.tests) > LISTED else "")
+    return [markdown_text(ex.exercise, EXERCISE_CHARS),
+            f"**Expected:** {markdown_text(ex.expected, TEXT_CHARS)} · **Tests:** {tests or 'none given'}"]
 
 
 def _mistake(m: dict[str, Any]) -> str:
     where = ""
     if m.get("path"):
-        where = " (" + markdown_code(f"{m['path']}:{m.get('start_line')}") + ")"
+        first, last = m.get("start_line"), m.get("end_line")
+        lines = f"{first}-{last}" if last and last != first else f"{first}"
+        where = " (" + markdown_code(f"{m['path']}:{lines}") + ")"
     # A list item spans one line: a mistake's own newlines would end it.
-    return f"- {markdown_text(one_line(m.get('text', '')))}{where}"
+    return f"- {markdown_text(one_line(m.get('text', ''), ITEM_CHARS))}{where}"
+
+
+def _feedback(feedback: dict[str, Any], label: str) -> str:
+    head = f"**{label}** ({markdown_text(feedback.get('grade'), 20)}, {when(feedback.get('ts'))}): {markdown_text(feedback.get('next_step', ''), TEXT_CHARS)}"
+    mistakes = _bounded([_mistake(m) for m in feedback.get("mistakes", [])], LISTED, "mistakes")
+    return "\n".join([head, ""] + mistakes) if mistakes else head
+
+
+def _request(request: dict[str, Any]) -> str:
+    paths = ", ".join(markdown_code(p) for p in request["paths"][:LISTED])
+    return f"**Evidence requested** ({when(request.get('ts'))}): {paths} — {markdown_text(request['reason'], ITEM_CHARS)}"
+
+
+def _answer(response: dict[str, Any]) -> str:
+    answer = markdown_text(response.get("text", ""), TEXT_CHARS).replace("\n", "\n> ")
+    return f"**Answer** ({when(response.get('ts'))}):\n\n> {answer}"
+
+
+def _evidence(snapshot: dict[str, Any], blobs: LocalBlobs) -> str:
+    where = markdown_text(f"{snapshot.get('branch')}@{str(snapshot.get('commit'))[:8]}", 120)
+    files = [f"- {markdown_code(f.get('path'))} {markdown_text(f.get('status'), 20)}: {MATCH_TEXT[match_of(f, blobs.sha(str(f.get('path'))))]}"
+             for f in snapshot.get("files", [])]
+    head = f"**Evidence** ({when(snapshot.get('ts'))}, {where}): {markdown_text(snapshot.get('summary', ''), ITEM_CHARS)}"
+    return "\n".join([head, ""] + _bounded(files, FILES_LISTED, "files")) if files else head
 
 
 def _where(ex: ExerciseState, t: Tracked | None) -> str:
     anchor = ex.anchor or {}
     if t is None:
-        return markdown_code(anchor.get("path"))
-    if t.range is None:
-        return f"{markdown_code(t.path)}, moved or deleted (was lines {t.last_seen.start_line}-{t.last_seen.end_line})"
-    place = markdown_code(f"{t.path}:{t.range.start_line}-{t.range.end_line}")
-    return f"{place} ({t.status})"
+        place = markdown_code(anchor.get("path"))
+    elif t.range is None:
+        place = f"{markdown_code(t.path)}, moved or deleted (was lines {t.last_seen.start_line}-{t.last_seen.end_line})"
+    else:
+        place = markdown_code(f"{t.path}:{t.range.start_line}-{t.range.end_line}")
+    return f"{place} · id {markdown_code(short_id(ex.exercise_id))}"
+
+
+def history_of(ex: ExerciseState, shown: Iterable[dict[str, Any]] = ()) -> list[tuple[str, str]]:
+    """The exercise's steps in time order, from its folded state, leaving out the events in ``shown``."""
+    skip = {id(event) for event in shown}
+    steps = [(ex.assigned_at, f"assigned by {markdown_text(ex.coach, 80)}")]
+    if ex.acknowledged_at:
+        steps.append((ex.acknowledged_at, "acknowledged"))
+    steps += [(r["ts"], "answered" + (" with evidence" if r.get("evidence") else "")) for r in ex.responses if id(r) not in skip]
+    steps += [(e["ts"], f"evidence: {len(e.get('files', []))} file(s)") for e in ex.evidence if id(e) not in skip]
+    steps += [(r["ts"], "evidence requested") for r in ex.evidence_requests if id(r) not in skip]
+    steps += [(f["ts"], f"feedback: {markdown_text(f['grade'], 20)}") for f in ex.feedback if id(f) not in skip]
+    return sorted(steps, key=lambda step: str(step[0]))
+
+
+def _history(steps: list[tuple[str, str]]) -> list[str]:
+    if not steps:
+        return []
+    earlier = len(steps) - HISTORY_STEPS
+    shown, day = [], None
+    for ts, what in steps[-HISTORY_STEPS:]:
+        text = str(ts or "")
+        # A day is said once: the steps after it on the same day show only their time.
+        shown.append(f"{markdown_text(text[11:16]) if text[:10] == day and len(text) >= 16 else when(text)} {what}")
+        day = text[:10]
+    return ["**History:** " + (f"{earlier} earlier · " if earlier > 0 else "") + " · ".join(shown)]
+
+
+def _newest_first(blocks: list[tuple[str, str]]) -> list[str]:
+    return [text for _, text in sorted(blocks, key=lambda block: str(block[0]), reverse=True)]
 
 
 def student_markdown(ex: ExerciseState, t: Tracked | None) -> str:
-    tests = ", ".join(markdown_code(x) for x in ex.tests) or "none given"
-    lines = [
-        f"### colearner: {_heading(ex.topic)} — {markdown_text(ex.state)}",
-        markdown_text(ex.exercise),
-        f"**Expected:** {markdown_text(ex.expected)}",
-        f"**Tests:** {tests}",
-        f"**Anchor:** {_where(ex, t)} · from {markdown_text(ex.coach)} · id {markdown_code(ex.exercise_id)}",
-    ]
-    lines += _feedback(ex.latest_feedback)
-    lines += [_request(r) for r in ex.open_requests]
+    nxt = student_next(ex)
+    state = STUDENT_STATE.get(ex.state, ex.state)
+    title = f"### {_heading(ex.topic)} — {markdown_text(state)}" + (f" · next: {STUDENT_ACTION_TITLE[nxt]}" if nxt else "")
+    latest = ex.latest_feedback
+    blocks = [(r.get("ts", ""), _request(r)) for r in ex.open_requests[:LISTED]]
+    if latest is not None:
+        blocks.append((latest.get("ts", ""), _feedback(latest, "Latest feedback")))
+    shown = ([latest] if latest else []) + ex.open_requests
+    lines = [title, *_exercise(ex), *_newest_first(blocks), *_history(history_of(ex, shown)),
+             f"From {markdown_text(ex.coach, 80)} · {_where(ex, t)}"]
     return "\n\n".join(lines)
-
-
-def _heading(text: str) -> str:
-    """A heading is one line: a topic's newline would end it and start a paragraph."""
-    return markdown_text(one_line(text))
-
-
-def _request(request: dict[str, Any]) -> str:
-    paths = ", ".join(markdown_code(p) for p in request["paths"])
-    return f"**Evidence requested:** {paths} — {markdown_text(request['reason'])}"
-
-
-def history_of(ex: ExerciseState) -> list[tuple[str, str]]:
-    """The exercise's events in time order, from its folded state."""
-    steps = [(ex.assigned_at, f"assigned by {markdown_text(ex.coach)}")]
-    if ex.acknowledged_at:
-        steps.append((ex.acknowledged_at, "acknowledged"))
-    steps += [(r["ts"], "responded" + (" with evidence" if r.get("evidence") else "")) for r in ex.responses]
-    steps += [(e["ts"], f"evidence: {len(e.get('files', []))} file(s), {e.get('withheld', 0)} withheld") for e in ex.evidence]
-    steps += [(r["ts"], f"evidence requested: {', '.join(markdown_code(p) for p in r['paths'])}") for r in ex.evidence_requests]
-    steps += [(f["ts"], f"feedback: {markdown_text(f['grade'])}") for f in ex.feedback]
-    return sorted(steps)
 
 
 def coach_markdown(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> str:
-    lines = [f"### colearner: {_heading(ex.student)} · {_heading(ex.topic)} — {markdown_text(ex.state)}",
-             markdown_text(ex.exercise), f"**Expected:** {markdown_text(ex.expected)}",
-             f"**Anchor:** {_where(ex, t)} · id {markdown_code(ex.exercise_id)}"]
-    if ex.responses:
-        latest = ex.responses[-1]
-        answer = markdown_text(latest["text"]).replace("\n", "\n> ")
-        lines.append(f"**Response ({markdown_text(str(latest['ts'])[:16])}):**\n\n> " + answer)
+    title = f"### {_heading(ex.student)} · {_heading(ex.topic)} — {markdown_text(ex.state)}"
+    blocks, shown = [], []
+    # The student's side of the latest exchange: the answer, then the evidence behind it.
+    student_side = [(r.get("ts", ""), _answer(r), r) for r in ex.responses[-1:]]
     snapshot = unreviewed_evidence(ex) or (ex.evidence[-1] if ex.evidence else None)
     if snapshot is not None:
-        lines.append(_evidence_line(snapshot))
-        lines += [
-            f"- {markdown_code(f['path'])} {markdown_text(f.get('status'))}: {MATCH_TEXT[match_of(f, blobs.sha(f['path']))]}"
-            for f in snapshot.get("files", [])[:20]
-        ]
-    lines += _feedback(ex.latest_feedback)
-    lines.append("**History:**\n\n" + "\n".join(f"- {markdown_text(str(ts)[:19])} {what}" for ts, what in history_of(ex)))
+        student_side.append((snapshot.get("ts", ""), _evidence(snapshot, blobs), snapshot))
+    if student_side:
+        blocks.append((max(str(ts) for ts, _, _ in student_side), "\n\n".join(text for _, text, _ in student_side)))
+        shown += [event for _, _, event in student_side]
+    if ex.latest_feedback is not None:
+        blocks.append((ex.latest_feedback.get("ts", ""), _feedback(ex.latest_feedback, "Your feedback")))
+        shown.append(ex.latest_feedback)
+    blocks += [(r.get("ts", ""), _request(r)) for r in ex.open_requests[:LISTED]]
+    shown += ex.open_requests
+    lines = [title, *_exercise(ex), *_newest_first(blocks), *_history(history_of(ex, shown)), _where(ex, t)]
     return "\n\n".join(lines)
-
-
-def _evidence_line(snapshot: dict[str, Any]) -> str:
-    when = markdown_text(str(snapshot.get("ts", ""))[:16])
-    where = markdown_text(f"{snapshot.get('branch')}@{str(snapshot.get('commit'))[:8]}")
-    return f"**Evidence ({when}, {where}):** {markdown_text(snapshot.get('summary', ''))}"
 
 
 def register(ls: ColearnerServer) -> None:

@@ -16,7 +16,8 @@ from typing import Callable, Iterable
 from ..core.anchors import Relocation, TextEdit
 from ..core.state import ExerciseState
 from .anchor_tracker import AnchorTracker, Tracked, locate
-from .coach_review import LocalBlobs, coach_findings
+from .coach_findings import coach_findings
+from .coach_review import LocalBlobs
 from .diagnostics import AT_ANCHOR, DiagnosticStore, Finding, safe_path, student_findings
 
 log = logging.getLogger(__name__)

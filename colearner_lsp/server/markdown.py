@@ -21,14 +21,20 @@ _MARKUP = re.compile(r"([\\`*_\[\]<>#+\-!|~&])")
 _BACKTICKS = re.compile(r"`+")
 
 
-def markdown_text(text: object) -> str:
-    """Wire text as Markdown prose: characters shown, markup escaped, newlines kept."""
-    return _MARKUP.sub(r"\\\1", visible(text))
+def cut(text: object, limit: int | None) -> str:
+    """``text`` cut to ``limit`` characters with "…", before it is escaped (an escape is never cut in two)."""
+    s = text if isinstance(text, str) else str(text)
+    return s if limit is None or len(s) <= limit else s[: max(0, limit - 1)] + "…"
 
 
-def markdown_code(text: object) -> str:
-    """Wire text as one inline code span (paths, ids, test commands)."""
-    shown = one_line(text)
+def markdown_text(text: object, limit: int | None = None) -> str:
+    """Wire text as Markdown prose: characters shown, markup escaped, newlines kept; cut to ``limit``."""
+    return _MARKUP.sub(r"\\\1", visible(cut(text, limit)))
+
+
+def markdown_code(text: object, limit: int | None = 200) -> str:
+    """Wire text as one inline code span (paths, ids, test commands), cut to ``limit``."""
+    shown = one_line(text, limit)
     longest = max((len(run) for run in _BACKTICKS.findall(shown)), default=0)
     fence = "`" * (longest + 1)
     # A space on each side keeps a leading or trailing backtick off the fence;

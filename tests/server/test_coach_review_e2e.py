@@ -44,28 +44,33 @@ async def test_assign_review_revise_pass_between_two_editors(pair: Pair) -> None
         answer = await student.run("colearner.respond", {"exercise_id": exercise_id, "text": "discount added", "evidence": evidence})
         assert answer["ok"]
 
-        # The coach's editor: the answer to review, and each evidence file marked against the coach's checkout.
-        diags = await coach.wait_diagnostics(FILE, lambda ds: of_kind(ds, "review") and len(of_kind(ds, "evidence")) == 2)
-        (review,) = of_kind(diags, "review")
-        assert lines_of(review) == (10, 14) and "sam responded to 'loops': discount added" in review.message
-        matches = {d.data["match"]: d for d in of_kind(diags, "evidence")}
-        assert set(matches) == {"differs", "missing"}
-        assert lines_of(matches["differs"]) == (10, 14) and "differs from your checkout" in matches["differs"].message
-        assert DISCOUNT in matches["missing"].message and "not available in your checkout" in matches["missing"].message
+        # The coach's editor: the answer to review at the anchor, with the evidence of the anchor's file and of
+        # the file the coach has not folded in; each other evidence file marked against the coach's checkout.
+        diags = await coach.wait_diagnostics(FILE, lambda ds: of_kind(ds, "review"))
+        (review,) = diags
+        assert lines_of(review) == (10, 14) and review.severity == types.DiagnosticSeverity.Information
+        assert review.message.startswith("loops · sam answered · next: Pass or Request revision — discount added.")
+        assert "app/inventory.py differs from your checkout" in review.message
+        assert f"{DISCOUNT} is not in your checkout" in review.message
         (same,) = (await coach.wait_diagnostics("app/__init__.py", lambda ds: of_kind(ds, "evidence")))
         assert same.data["match"] == "matches" and lines_of(same) == (0, 0) and "sam" in same.message
         assert same.severity == types.DiagnosticSeverity.Information
         hover = (await hover_text(coach, FILE, 12)).contents.value
-        assert "discount added" in hover and "**Evidence" in hover and "**History:**" in hover and "responded with evidence" in hover
+        assert "discount added" in hover and "**Evidence" in hover and "**History:**" in hover and "answered with evidence" not in hover
+        assert hover.index("**Answer**") < hover.index("**Evidence") < hover.index("**History:**")
 
-        # Request revision from the coach's code action: warnings in the student's editor.
+        # Request revision from the coach's code action (a mistake on the exercise's lines): the student's
+        # exercise turns into a warning that says it; the coach's anchor keeps the mark of what they filed.
         acts = await coach.code_actions(FILE, 11, diags)
         pick(acts, "Pass"), pick(acts, "Request more evidence")
         assert (await coach.run_action(pick(acts, "Request revision")))["ok"]
-        diags = await student.wait_diagnostics(FILE, lambda ds: of_kind(ds, "mistake"))
-        assert lines_of(of_kind(diags, "mistake")[0]) == (10, 14)
-        assert of_kind(diags, "exercise")[0].severity == types.DiagnosticSeverity.Warning
-        await coach.wait_diagnostics(FILE, lambda ds: not of_kind(ds, "review") and not of_kind(ds, "evidence"))
+        diags = await student.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise")[0].data["state"] == "revise")
+        (d,) = diags
+        assert lines_of(d) == (10, 14) and d.severity == types.DiagnosticSeverity.Warning and "not there yet" in d.message
+        (mark,) = await coach.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        assert lines_of(mark) == (10, 14) and mark.severity == types.DiagnosticSeverity.Information
+        assert "revising" in mark.message and "not there yet" in mark.message
+        assert not coach.diagnostics("app/__init__.py")  # the evidence was reviewed
 
         # Respond again; the coach passes; the student's exercise is done.
         assert (await student.run("colearner.respond", {"exercise_id": exercise_id, "text": "validated now"}))["ok"]

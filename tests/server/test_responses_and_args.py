@@ -13,7 +13,7 @@ from tests.server.test_findings import exercise
 
 
 def test_document_round_trip(tmp_path: Path) -> None:
-    ex = exercise("revise", feedback=[{"grade": "revise", "next_step": "check bounds", "mistakes": [{"text": "off by one"}]}])
+    ex = exercise("revise", exercise_id="e1", feedback=[{"grade": "revise", "next_step": "check bounds", "mistakes": [{"text": "off by one"}]}])
     path, created = write_document(tmp_path, ex)
     assert created and path == tmp_path / ".colearner" / "responses" / "e1.md"
     text = path.read_text()

@@ -36,8 +36,9 @@ async def test_lens_and_hover_show_the_exercise(pair: Pair) -> None:
         assert hover.contents.kind == types.MarkupKind.Markdown
         text = hover.contents.value
         # wire text is Markdown-escaped (shown as written, never read as markup): "total_value" renders as typed
-        assert "### colearner: loops — assigned" in text and "total\\_value ignores discounts" in text
-        assert "**Expected:** an optional discount applied" in text and "`pytest -q`" in text
+        assert text.startswith("### loops — new · next: Acknowledge\n\ntotal\\_value ignores discounts\n\n")
+        assert "**Expected:** an optional discount applied · **Tests:** `pytest -q`" in text
+        assert f"From carol · `{FILE}:12-16` · id `{exercise_id[:8]}`" in text and exercise_id not in text  # a short id
         outside = types.HoverParams(text_document=params.text_document, position=types.Position(line=2, character=0))
         assert await ed.client.text_document_hover_async(outside) is None
 
@@ -84,16 +85,22 @@ async def test_evidence_request_answered_from_a_code_action(pair: Pair) -> None:
     _, exercise_id = await assigned(pair)
     async with editor(pair.student_root) as ed:
         await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        assert (await ed.run("colearner.acknowledge", {"exercise_id": exercise_id}))["ok"]
         coach = pair.coach()
         await synced(coach)
         request_id = actions.request_evidence(coach, exercise_id, ["app/*.py"], "show me the module")
         await synced(coach)
-        diags = await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "evidence_request"))
-        (d,) = of_kind(diags, "evidence_request")
-        assert d.data["request_id"] == request_id and "show me the module" in d.message
-        result = await ed.run_action(pick(await ed.code_actions(FILE, 11, [d]), "Answer evidence request"))
+        # The request is the exercise's next action: said in its one diagnostic, offered first.
+        diags = await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise") and "request_id" in of_kind(ds, "exercise")[0].data)
+        (d,) = diags
+        assert d.data["request_id"] == request_id and d.severity == types.DiagnosticSeverity.Information
+        assert "next: Answer evidence request — carol asks for evidence on app/*.py: show me the module." in d.message
+        acts = await ed.code_actions(FILE, 11, [d])
+        assert acts[0].title == "Answer evidence request: app/*.py" and acts[1].title == "Respond to 'loops'"
+        result = await ed.run_action(acts[0])
         assert result["ok"] is True and result["files"] >= 1
-        await ed.wait_diagnostics(FILE, lambda ds: not of_kind(ds, "evidence_request"))
+        (d,) = await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise") and "request_id" not in of_kind(ds, "exercise")[0].data)
+        assert d.severity == types.DiagnosticSeverity.Hint and "next: Respond" in d.message
         reports = [r for rs in ed.client.progress_reports.values() for r in rs]
         assert reports and isinstance(reports[0], types.WorkDoneProgressBegin) and isinstance(reports[-1], types.WorkDoneProgressEnd)
         _, ex = await coach_sees(pair, exercise_id)
