@@ -22,8 +22,9 @@ Four kinds of anchor (``draw``):
   nearest identically-mapped lines above and below it are as far apart in both versions (the lines
   between them were edited in place, none added or removed).  A line is *deleted* when its text is
   found nowhere in the later definition, no line of the later file keeps 40% of its tokens
-  (difflib ratio), and no position maps it.  A region is deleted when its definition is deleted or
-  every line of it is.  Anything else (a line that moved among duplicates, a neighbourhood that grew)
+  (difflib ratio), and no position maps it.  A region is deleted when every line of it is (its
+  definition deleted, or by the line rule).  A definition is not taken for deleted while a
+  definition of the same short name is found elsewhere in the file (it may have moved).  Anything else (a line that moved among duplicates, a neighbourhood that grew)
   is left out and counted, not guessed.
 """
 
@@ -234,8 +235,9 @@ def truth(a: Anchor, src: Outline, dst: Outline) -> tuple[str, tuple[int, int] |
         got = _by_name(a.name, src, dst)
         if got is None or got == "ambiguous" or got[0] == "renamed":
             return None
-        if got[0] == "deleted":
-            return "deleted", None
+        if got[0] == "deleted":  # its lines are gone too, unless the same text lives on elsewhere
+            gone = all(_gone(src.tokens[i - 1], dst) for i in range(a.start, a.end + 1) if src.tokens[i - 1])
+            return ("deleted", None) if gone else None
     cs, ce = src.span(a.name)
     ds, de = dst.span(a.name)
     old = src.norms[cs - 1 : ce]
@@ -270,6 +272,9 @@ def _by_name(q: str, src: Outline, dst: Outline):
     ]
     if len(similar) == 1:
         return "renamed", similar[0][:2]
+    short = q.rsplit(".", 1)[-1]
+    if not similar and any(nq.rsplit(".", 1)[-1] == short for nq in dst.defs):
+        return "ambiguous"  # a definition of that name elsewhere may be this one, moved
     return ("deleted", None) if not similar else "ambiguous"
 
 
@@ -289,10 +294,12 @@ def _map_line(i: int, old: list[str], new: list[str], src: Outline, dst: Outline
     above, below = -1 if above is None else above, len(old) if below is None else below
     if below - above == down - up and (above >= 0 or below < len(old)):
         return up + i - above
-    toks = src.tokens[cs - 1 + i]
-    if len(toks) >= 3 and not any(_similar(toks, t) for t in dst.tokens if t):
-        return "deleted"
-    return None
+    return "deleted" if _gone(src.tokens[cs - 1 + i], dst) else None
+
+
+def _gone(toks: list[str], dst: Outline) -> bool:
+    """No line of ``dst`` keeps 40% of these tokens (a line of 3 tokens or more)."""
+    return len(toks) >= 3 and not any(_similar(toks, t) for t in dst.tokens if t)
 
 
 def _similar(a: list[str], b: list[str]) -> bool:

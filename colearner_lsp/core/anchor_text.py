@@ -15,6 +15,18 @@ from functools import lru_cache
 CONTEXT_LINES = 3  # informative lines remembered on each side of an anchor
 
 _HEADER = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class|function|func|fn)[ \t]+([A-Za-z_$][\w$]*)")
+# Brace languages (Java, C/C++, JS/TS, PHP, C#): a declaration of a type, or of a function or method
+# (words for modifiers and a return type, then a name and its opening parenthesis).  Lines that end
+# a statement, assign, call a member or start with a control word are not declarations.
+_MODIFIERS = r"(?:(?:export|default|public|private|protected|internal|static|final|abstract|sealed|async|override|" \
+    r"virtual|inline|synchronized|native|readonly|declare|constexpr|explicit|extern|partial|open|data)[ \t]+)*"
+_TYPE_DECL = re.compile(_MODIFIERS + r"[ \t]*(?:class|interface|enum|struct|namespace|trait|record|object|union)"
+                        r"[ \t]+([A-Za-z_$][\w$]*)")
+_FUNC_DECL = re.compile(r"[ \t]*(?:@\w+(?:\([^)]*\))?[ \t]+)*(?:template[ \t]*<[^>]*>[ \t]*)?" + _MODIFIERS +
+                        r"(?:[\w$<>\[\],.:*&?]+[ \t]+[*&]*)*?(?:[\w$]+::)*(~?[A-Za-z_$][\w$]*)[ \t]*\(")
+_NOT_DECL = frozenset("if elif else for foreach while do switch case return raise throw yield await new assert with "
+                      "try catch finally del not and or in is print lambda import from as except sizeof typeof "
+                      "delete instanceof goto echo using".split())
 _CLOSER = re.compile(r"[ \t]*[)\]}]")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 LINE_BREAKS = re.compile(r"\r\n|\r|\n")  # what LSP counts as line breaks
@@ -56,6 +68,35 @@ def lines_of(text: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def header_of(line: str) -> str | None:
+    """The name a line declares: a Python/JS/Go/Rust ``def``/``class``/``function``, a type in a brace
+    language, or a function or method whose signature opens there (``public int size() {``,
+    ``void Foo::bar(int x) const``, ``async load(url) {``); None for any other line."""
+    m = _HEADER.match(line)
+    if m:
+        return m.group(1)
+    if len(line) > 400 or "{" not in line and not line.rstrip().endswith((")", "(", ",")):
+        return None
+    m = _TYPE_DECL.match(line)
+    if m:
+        return m.group(1)
+    m = _FUNC_DECL.match(line)
+    if m is None or m.group(1) in _NOT_DECL:
+        return None
+    before, rest = line[: m.start(1)], line[m.end():]
+    words = before.split()
+    if words and (words[0] in _NOT_DECL or before.rstrip().endswith((".", "->", "="))):
+        return None
+    tail = rest.rstrip()
+    if tail.endswith((";", ":")) or "=>" in rest or "function" in rest or "=" in before:
+        return None
+    if not words and not tail.endswith("{"):
+        return None  # a bare call wrapped over lines, not ``name(args) {`` (a JS method)
+    if not words and re.search(r"[\"'`]", rest):
+        return None  # describe("...", ...) {: a call with a literal, not a declaration
+    return m.group(1)
+
+
 def _indent(line: str) -> int:
     return len(line[: len(line) - len(line.lstrip())].expandtabs(8))
 
@@ -72,7 +113,7 @@ def block_end(lines: Sequence[str], i: int) -> int:
         if not line.strip():
             continue
         ind = _indent(line)
-        if ind > base or (ind == base and _CLOSER.match(line)):
+        if ind > base or (ind == base and (_CLOSER.match(line) or (j == i + 1 and line.strip() == "{"))):
             last = j
         else:
             break
@@ -94,6 +135,7 @@ class TextIndex:
         self._tokens: dict[int, list[str]] = {}
         self._outer: dict[int, tuple[str, ...]] = {}
         self._headed: dict[str, list[int]] | None = None
+        self._header: dict[int, str | None] = {}
 
     def tokens(self, i: int) -> list[str]:
         if i not in self._tokens:
@@ -101,8 +143,9 @@ class TextIndex:
         return self._tokens[i]
 
     def header(self, i: int) -> str | None:
-        m = _HEADER.match(self.lines[i])
-        return m.group(1) if m else None
+        if i not in self._header:
+            self._header[i] = header_of(self.lines[i])
+        return self._header[i]
 
     def headed(self, name: str) -> list[int]:
         """The lines heading a def/class named ``name`` (found on first use, for the whole file)."""

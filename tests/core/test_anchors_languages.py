@@ -1,0 +1,273 @@
+"""Anchors in brace languages, CSS and markup: small real-looking fixtures, one per language and per
+failure kind of issue 16 (a method renamed or rewritten, a block, an edited single line, a deleted
+line or rule), and hostile text that must neither crash relocation nor take seconds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from colearner_lsp.core.anchor_text import header_of
+from colearner_lsp.core.anchors import LineRange, make_fingerprint, relocate_anchor
+
+JAVA = """\
+package com.example.storage;
+
+import java.util.HashMap;
+import java.util.Map;
+
+public class KeyValueStore {
+    private final Map<String, String> values = new HashMap<>();
+
+    public String get(String key) {
+        return values.get(key);
+    }
+
+    public void put(String key, String value) {
+        if (key == null) {
+            throw new IllegalArgumentException("key must not be null");
+        }
+        values.put(key, value);
+    }
+
+    public int size() {
+        return values.size();
+    }
+}
+"""
+
+JS = """\
+'use strict';
+
+var debug = require('debug')('router');
+
+function Layer(path, options, fn) {
+  if (!(this instanceof Layer)) {
+    return new Layer(path, options, fn);
+  }
+  this.handle = fn;
+  this.name = fn.name || '<anonymous>';
+  this.path = undefined;
+}
+
+Layer.prototype.match = function match(path) {
+  return this.regexp.test(path);
+};
+
+module.exports = Layer;
+"""
+
+CPP = """\
+#include <string>
+
+namespace demo {
+
+static int parse_port(const std::string& text) {
+    int port = std::stoi(text);
+    if (port <= 0 || port > 65535) {
+        return -1;
+    }
+    return port;
+}
+
+}  // namespace demo
+"""
+
+CSS = """\
+.btn {
+  display: inline-block;
+  font-weight: 400;
+  padding: 0.375rem 0.75rem;
+}
+
+.btn:hover {
+  color: #212529;
+  text-decoration: none;
+}
+
+.card {
+  position: relative;
+  border: 1px solid rgba(0, 0, 0, 0.125);
+}
+"""
+
+
+def relocate(old: str, lines: tuple[int, int], new: str):
+    fp = make_fingerprint(old, *lines)
+    return relocate_anchor(fp, new, LineRange(*lines))
+
+
+def at(text: str, first: str, last: str | None = None) -> LineRange:
+    """The lines of ``text`` from the one containing ``first`` to the one containing ``last``."""
+    rows = text.split("\n")
+    s = next(i for i, r in enumerate(rows) if first in r)
+    e = s if last is None else next(i for i, r in enumerate(rows) if i >= s and last in r)
+    return LineRange(s + 1, e + 1)
+
+
+# --- declarations are recognised in brace languages ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("    public static void main(String[] args) {", "main"),
+        ("  @Override public void run() {", "run"),
+        ("public class Foo extends Bar {", "Foo"),
+        ("  void Foo::bar(int x) const {", "bar"),
+        ("template <typename T> inline T* get(T x) {", "get"),
+        ("static napi_value Init(napi_env env, napi_value exports) {", "Init"),
+        ("  async load(url) {", "load"),
+        ("export default class Store {", "Store"),
+        ("  private final Map<String, List<Integer>> build(", "build"),
+    ],
+)
+def test_declarations_in_brace_languages_are_headers(line, name):
+    assert header_of(line) == name
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "    if (key == null) {",
+        "  } else if (x) {",
+        "describe('router', () => {",
+        "  app.use(function (req, res) {",
+        "    values.put(key, value);",
+        "    return foo(a,",
+        "    x = compute(y)",
+        "    print(x)",
+        "   raise ValueError(",
+    ],
+)
+def test_statements_and_calls_are_not_headers(line):
+    assert header_of(line) is None
+
+
+# --- brace languages: methods, blocks, single lines ----------------------------------------------
+
+
+def test_java_method_renamed_and_edited_is_found_by_its_signature_and_braces():
+    put = at(JAVA, "public void put(", "values.put(key, value);")
+    put = LineRange(put.start_line, put.end_line + 1)  # its closing brace
+    new = JAVA.replace("public void put(String key, String value)", "public void store(String key, String value)")
+    new = new.replace('"key must not be null"', '"a key is required"')
+    new = new.replace("    public String get(", "    /** The value stored under key. */\n    public String get(")
+    found = relocate(JAVA, (put.start_line, put.end_line), new)
+    assert found.status == "fuzzy"
+    assert found.range == LineRange(put.start_line + 1, put.end_line + 1)
+
+
+def test_java_method_whose_body_was_rewritten_keeps_its_name():
+    size = at(JAVA, "public int size()", "return values.size();")
+    size = LineRange(size.start_line, size.end_line + 1)
+    new = JAVA.replace("        return values.size();\n", "        int n = 0;\n        for (String k : values.keySet()) {\n"
+                       "            n++;\n        }\n        return n;\n")
+    found = relocate(JAVA, (size.start_line, size.end_line), new)
+    assert found.range == LineRange(size.start_line, size.end_line + 4)
+
+
+def test_java_method_deleted_is_lost():
+    put = at(JAVA, "public void put(", "values.put(key, value);")
+    new = JAVA.replace(
+        "\n".join(JAVA.split("\n")[put.start_line - 1 : put.end_line + 2]) + "\n", ""
+    )
+    assert "put(" not in new
+    assert relocate(JAVA, (put.start_line, put.end_line + 1), new).status == "lost"
+
+
+def test_js_function_moved_below_and_edited_is_followed():
+    layer = at(JS, "function Layer(", "this.path = undefined;")
+    layer = LineRange(layer.start_line, layer.end_line + 1)
+    body = "\n".join(JS.split("\n")[layer.start_line - 1 : layer.end_line]) + "\n\n"
+    new = JS.replace(body, "").replace("module.exports = Layer;\n", body.replace("'<anonymous>'", "'<anon>'") + "module.exports = Layer;\n")
+    found = relocate(JS, (layer.start_line, layer.end_line), new)
+    assert found.status in ("moved", "fuzzy")
+    rows = new.split("\n")
+    assert rows[found.range.start_line - 1].startswith("function Layer(")
+    assert rows[found.range.end_line - 1] == "}"
+
+
+def test_cpp_block_inside_a_function_follows_its_braces():
+    check = at(CPP, "if (port <= 0", "return -1;")
+    check = LineRange(check.start_line, check.end_line + 1)
+    new = CPP.replace("    int port = std::stoi(text);\n", "    // ports are 16-bit\n    int port = std::stoi(text);\n")
+    found = relocate(CPP, (check.start_line, check.end_line), new)
+    assert found.range == LineRange(check.start_line + 1, check.end_line + 1)
+
+
+def test_edited_single_line_is_followed_when_most_tokens_survive():
+    line = at(JS, "this.name = fn.name")
+    new = JS.replace("this.name = fn.name || '<anonymous>';", "this.name = fn.name || '<anon>';")
+    new = "// Layer: one route's handler\n" + new
+    found = relocate(JS, (line.start_line, line.end_line), new)
+    assert found.status == "fuzzy"
+    assert found.range == LineRange(line.start_line + 1, line.start_line + 1)
+
+
+def test_single_line_that_is_gone_is_lost():
+    line = at(JAVA, 'throw new IllegalArgumentException("key must not be null");')
+    new = JAVA.replace(
+        '        if (key == null) {\n            throw new IllegalArgumentException("key must not be null");\n        }\n', ""
+    )
+    assert relocate(JAVA, (line.start_line, line.end_line), new).status == "lost"
+
+
+# --- CSS and markup ------------------------------------------------------------------------------
+
+
+def test_css_rule_moved_is_found():
+    hover = at(CSS, ".btn:hover {", "text-decoration: none;")
+    hover = LineRange(hover.start_line, hover.end_line + 1)
+    rule = "\n".join(CSS.split("\n")[hover.start_line - 1 : hover.end_line]) + "\n\n"
+    new = CSS.replace(rule, "") + "\n" + rule.rstrip("\n") + "\n"
+    found = relocate(CSS, (hover.start_line, hover.end_line), new)
+    assert found.status == "moved"
+    assert new.split("\n")[found.range.start_line - 1] == ".btn:hover {"
+
+
+def test_css_rule_deleted_is_lost():
+    card = at(CSS, ".card {", "border: 1px")
+    new = CSS.split("\n.card {")[0] + "\n"
+    assert relocate(CSS, (card.start_line, card.end_line + 1), new).status == "lost"
+
+
+def test_template_line_edited_in_markup_is_followed():
+    vue = '<template>\n  <div class="el-alert" :class="[typeClass]">\n    <span class="el-alert__title">{{ title }}</span>\n' \
+          '  </div>\n</template>\n'
+    new = vue.replace('<span class="el-alert__title">', '<span class="el-alert__title" :class="[isBoldTitle]">')
+    found = relocate(vue, (3, 3), "<!-- alert -->\n" + new)
+    assert found.range == LineRange(4, 4)
+
+
+# --- hostile text ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{" * 50_000 + "\n" + "}" * 10 + "\n",  # unbalanced brackets
+        ("public void f(" + "int a, " * 20_000 + ") {\n") * 3,  # a huge signature line
+        "".join(chr(i % 0x2FF) for i in range(1, 200_000)).replace("\r", "\n"),  # control characters
+        ("x" * 300 + "(" + " " * 300 + "\n") * 200,  # a header pattern's worst case
+    ],
+)
+def test_hostile_text_neither_crashes_nor_takes_seconds(text):
+    fp = make_fingerprint(JAVA, 9, 11)
+    t0 = time.perf_counter()
+    found = relocate_anchor(fp, text, LineRange(9, 11))
+    assert time.perf_counter() - t0 < 2.0
+    assert found.status in ("lost", "fuzzy", "moved", "exact")
+    fp_hostile = make_fingerprint(text, 1, 1)
+    t0 = time.perf_counter()
+    relocate_anchor(fp_hostile, JAVA + text[:1000])
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_header_of_a_very_long_line_is_quick():
+    line = "a " * 200_000 + "b("
+    t0 = time.perf_counter()
+    assert header_of(line) is None
+    assert header_of("  " + "Map<" * 100 + " name(") in (None, "name")
+    assert time.perf_counter() - t0 < 0.5
