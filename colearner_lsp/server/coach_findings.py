@@ -41,10 +41,10 @@ def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> l
         found.append(_anchor_finding(ex, t, snapshot, evidence_here, here, elsewhere))
     related = exercise_related(ex, t, ex.student)
     for m in elsewhere:
-        message = f"{short(ex.topic, 60)} · {ex.student} · mistake you filed, waiting for the revision — {short(m.text, 300)}"
+        message = f"{short(ex.topic, 60)} · {short(ex.student, 60)} · mistake you filed, waiting for the revision — {short(m.text, 300)}"
         found.append(Finding(m.path or "", m.lines, "information", message, ex.exercise_id, MISTAKE, related, (("student", ex.student),)))
     for path, file, match in evidence_elsewhere:
-        message = f"{short(ex.topic, 60)} · {ex.student}'s evidence: {path} ({file.get('status', 'changed')}) {MATCH_TEXT[match]}"
+        message = f"{short(ex.topic, 60)} · {short(ex.student, 60)}'s evidence: {short(path, 200)} ({short(file.get('status', 'changed'), 20)}) {MATCH_TEXT[match]}"
         found.append(Finding(path, (0, 0), "information", message, ex.exercise_id, EVIDENCE, related,
                              (("student", ex.student), ("match", match), ("path", path), ("evidence_id", (snapshot or {}).get("event_id")))))
     return found
@@ -52,7 +52,7 @@ def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> l
 
 def _anchor_finding(ex: ExerciseState, t: Tracked, snapshot: dict[str, Any] | None, evidence_here: list[str],
                     here: list[Mistake], elsewhere: list[Mistake]) -> Finding:
-    topic, who = short(ex.topic, 60), ex.student
+    topic, who = short(ex.topic, 60), short(ex.student, 60)
     details = []
     if ex.state == "responded" and ex.responses:
         again = " again" if ex.revise_count else ""
@@ -67,10 +67,10 @@ def _anchor_finding(ex: ExerciseState, t: Tracked, snapshot: dict[str, Any] | No
     if evidence_here:
         details.append("Evidence: " + "; ".join(evidence_here) + ".")
     if ex.state == "revise":
-        details.append(sentence(f"You asked: {short((ex.latest_feedback or {}).get('next_step', ''), 160)}"))
+        details.append(sentence(f"You asked: {short((ex.latest_feedback or {}).get('next_step', ''), 120)}"))
         details.append(mistakes_said(here, elsewhere, t))
     if ex.open_requests and ex.state != "responded":
-        details.append(f"Waiting for evidence on {short(', '.join(ex.open_requests[0]['paths']), 120)}.")
+        details.append(f"Waiting for evidence on {short(', '.join(ex.open_requests[0]['paths']), 80)}.")
     waiting_for_you = ex.state == "responded" or snapshot is not None
     kind = REVIEW if waiting_for_you else EXERCISE
     severity = "information" if waiting_for_you or ex.state == "revise" else "hint"
@@ -97,10 +97,10 @@ def _evidence(ex: ExerciseState, t: Tracked | None, snapshot: dict[str, Any] | N
         if match == "missing":
             absent.append(path)
         elif t is not None and path == t.path:
-            here.append(f"{path} {MATCH_TEXT[match]}")
+            here.append(f"{short(path, 200)} {MATCH_TEXT[match]}")
         else:
             elsewhere.append((path, file, match))
     if absent and t is not None:
-        named = ", ".join(absent[:NAMED_FILES]) + (f" and {len(absent) - NAMED_FILES} more" if len(absent) > NAMED_FILES else "")
+        named = ", ".join(short(p, 100) for p in absent[:NAMED_FILES]) + (f" and {len(absent) - NAMED_FILES} more" if len(absent) > NAMED_FILES else "")
         here.append(f"{named} {'is' if len(absent) == 1 else 'are'} not in your checkout")
     return here, elsewhere

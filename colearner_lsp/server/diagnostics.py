@@ -122,7 +122,7 @@ def exercise_related(ex: ExerciseState, t: Tracked | None, who: str) -> tuple[Re
     """A pointer from a finding elsewhere back to the exercise's code."""
     if t is None:
         return ()
-    return (Related(t.path, AT_ANCHOR, f"exercise '{short(ex.topic, 60)}' ({short_id(ex.exercise_id)}) from {who}"),)
+    return (Related(t.path, AT_ANCHOR, f"exercise '{short(ex.topic, 60)}' ({short_id(ex.exercise_id)}) from {short(who, 60)}"),)
 
 
 def safe_path(path: str) -> bool:
@@ -189,11 +189,11 @@ def mistakes_said(here: list[Mistake], elsewhere: list[Mistake], t: Tracked | No
     """The anchor's sentence about mistakes: the texts of those it holds, the places of the others."""
     parts = []
     if here:
-        shown = [short(m.text, 160) + (f" ({m.where})" if m.where and not on_exercise_lines(m, t) else "") for m in here[:FOLDED_MISTAKES]]
+        shown = [short(m.text, 100) + (f" ({short(m.where, 60)})" if m.where and not on_exercise_lines(m, t) else "") for m in here[:FOLDED_MISTAKES]]
         more = f"; {len(here) - FOLDED_MISTAKES} more (hover)" if len(here) > FOLDED_MISTAKES else ""
         parts.append(sentence(("Mistake: " if len(here) == 1 else "Mistakes: ") + "; ".join(shown) + more))
     if elsewhere:
-        places = ", ".join(m.where for m in elsewhere[:POINTED_PLACES]) + (", …" if len(elsewhere) > POINTED_PLACES else "")
+        places = ", ".join(short(m.where, 60) for m in elsewhere[:POINTED_PLACES]) + (", …" if len(elsewhere) > POINTED_PLACES else "")
         parts.append(f"{len(elsewhere)} {'mistake' if len(elsewhere) == 1 else 'mistakes'} on other lines: {places}.")
     return " ".join(parts)
 
@@ -210,11 +210,11 @@ def student_severity(ex: ExerciseState) -> str:
 
 
 def _student_message(ex: ExerciseState, t: Tracked | None, here: list[Mistake], elsewhere: list[Mistake]) -> str:
-    topic, nxt = short(ex.topic, 60), student_next(ex)
+    topic, nxt, coach = short(ex.topic, 60), student_next(ex), short(ex.coach, 60)
     state = {
-        "assigned": f"new from {ex.coach}",
+        "assigned": f"new from {coach}",
         "acknowledged": "in progress",
-        "responded": f"answer sent, waiting for {ex.coach}'s review",
+        "responded": f"answer sent, waiting for {coach}'s review",
         "revise": "to revise",
     }.get(ex.state, ex.state)
     head = f"{topic} · {state}"
@@ -224,11 +224,11 @@ def _student_message(ex: ExerciseState, t: Tracked | None, here: list[Mistake], 
     if ex.open_requests:
         request = ex.open_requests[0]
         more = f" (+{len(ex.open_requests) - 1} more)" if len(ex.open_requests) > 1 else ""
-        paths = short(", ".join(request["paths"]), 120)
-        details.append(sentence(f"{ex.coach} asks for evidence on {paths}: {short(request['reason'], 160)}") + more)
+        paths = short(", ".join(request["paths"]), 80)
+        details.append(sentence(f"{coach} asks for evidence on {paths}: {short(request['reason'], 120)}{more}"))
     if ex.state == "revise":
         feedback = ex.latest_feedback or {}
-        details.append(sentence(f"{ex.coach}: {short(feedback.get('next_step', ''), 160)}"))
+        details.append(sentence(f"{coach}: {short(feedback.get('next_step', ''), 120)}"))
         details.append(mistakes_said(here, elsewhere, t))
     elif not ex.open_requests and ex.state in ("assigned", "acknowledged"):
         details.append(short(ex.exercise, 120))

@@ -23,14 +23,15 @@ from ..core.display import one_line
 from ..core.state import ExerciseState
 from .anchor_tracker import Tracked
 from .coach_review import MATCH_TEXT, LocalBlobs, match_of, unreviewed_evidence
-from .diagnostics import short_id
+from .diagnostics import safe_path, short_id
 from .markdown import markdown_code, markdown_text
 from .next_action import STUDENT_ACTION_TITLE, student_next
 from .server import ColearnerServer
 
 # Bounds on what one hover shows (characters, items).
 EXERCISE_CHARS, TEXT_CHARS, ITEM_CHARS = 1500, 600, 300
-LISTED = 10  # mistakes, tests or requests listed
+LISTED = 10  # mistakes or tests listed
+REQUESTS_LISTED = 3  # open evidence requests listed (and as many paths of each as FILES_LISTED)
 FILES_LISTED = 5  # evidence files listed
 HISTORY_STEPS = 8  # history entries shown (the oldest are counted)
 
@@ -75,7 +76,7 @@ def _feedback(feedback: dict[str, Any], label: str) -> str:
 
 
 def _request(request: dict[str, Any]) -> str:
-    paths = ", ".join(markdown_code(p) for p in request["paths"][:LISTED])
+    paths = ", ".join(markdown_code(p) for p in request["paths"][:FILES_LISTED]) + (" …" if len(request["paths"]) > FILES_LISTED else "")
     return f"**Evidence requested** ({when(request.get('ts'))}): {paths} — {markdown_text(request['reason'], ITEM_CHARS)}"
 
 
@@ -86,10 +87,16 @@ def _answer(response: dict[str, Any]) -> str:
 
 def _evidence(snapshot: dict[str, Any], blobs: LocalBlobs) -> str:
     where = markdown_text(f"{snapshot.get('branch')}@{str(snapshot.get('commit'))[:8]}", 120)
-    files = [f"- {markdown_code(f.get('path'))} {markdown_text(f.get('status'), 20)}: {MATCH_TEXT[match_of(f, blobs.sha(str(f.get('path'))))]}"
+    files = [f"- {markdown_code(f.get('path'))} {markdown_text(f.get('status'), 20)}: {MATCH_TEXT[match_of(f, _local_sha(f, blobs))]}"
              for f in snapshot.get("files", [])]
     head = f"**Evidence** ({when(snapshot.get('ts'))}, {where}): {markdown_text(snapshot.get('summary', ''), ITEM_CHARS)}"
     return "\n".join([head, ""] + _bounded(files, FILES_LISTED, "files")) if files else head
+
+
+def _local_sha(file: dict[str, Any], blobs: LocalBlobs) -> str | None:
+    """The coach's blob of a file a student named; a path no peer may name (absolute, '..', NUL) is never looked up."""
+    path = str(file.get("path", ""))
+    return blobs.sha(path) if safe_path(path) else None
 
 
 def _where(ex: ExerciseState, t: Tracked | None) -> str:
@@ -110,7 +117,9 @@ def history_of(ex: ExerciseState, shown: Iterable[dict[str, Any]] = ()) -> list[
     if ex.acknowledged_at:
         steps.append((ex.acknowledged_at, "acknowledged"))
     steps += [(r["ts"], "answered" + (" with evidence" if r.get("evidence") else "")) for r in ex.responses if id(r) not in skip]
-    steps += [(e["ts"], f"evidence: {len(e.get('files', []))} file(s)") for e in ex.evidence if id(e) not in skip]
+    answered_with = {r.get("evidence") for r in ex.responses}  # said by "answered with evidence"
+    steps += [(e["ts"], f"evidence: {len(e.get('files', []))} file(s)") for e in ex.evidence
+              if id(e) not in skip and e.get("event_id") not in answered_with]
     steps += [(r["ts"], "evidence requested") for r in ex.evidence_requests if id(r) not in skip]
     steps += [(f["ts"], f"feedback: {markdown_text(f['grade'], 20)}") for f in ex.feedback if id(f) not in skip]
     return sorted(steps, key=lambda step: str(step[0]))
@@ -138,7 +147,7 @@ def student_markdown(ex: ExerciseState, t: Tracked | None) -> str:
     state = STUDENT_STATE.get(ex.state, ex.state)
     title = f"### {_heading(ex.topic)} — {markdown_text(state)}" + (f" · next: {STUDENT_ACTION_TITLE[nxt]}" if nxt else "")
     latest = ex.latest_feedback
-    blocks = [(r.get("ts", ""), _request(r)) for r in ex.open_requests[:LISTED]]
+    blocks = [(r.get("ts", ""), _request(r)) for r in ex.open_requests[:REQUESTS_LISTED]]
     if latest is not None:
         blocks.append((latest.get("ts", ""), _feedback(latest, "Latest feedback")))
     shown = ([latest] if latest else []) + ex.open_requests
@@ -161,7 +170,7 @@ def coach_markdown(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> s
     if ex.latest_feedback is not None:
         blocks.append((ex.latest_feedback.get("ts", ""), _feedback(ex.latest_feedback, "Your feedback")))
         shown.append(ex.latest_feedback)
-    blocks += [(r.get("ts", ""), _request(r)) for r in ex.open_requests[:LISTED]]
+    blocks += [(r.get("ts", ""), _request(r)) for r in ex.open_requests[:REQUESTS_LISTED]]
     shown += ex.open_requests
     lines = [title, *_exercise(ex), *_newest_first(blocks), *_history(history_of(ex, shown)), _where(ex, t)]
     return "\n\n".join(lines)
