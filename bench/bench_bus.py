@@ -190,7 +190,7 @@ def main() -> None:
 
         started = time.perf_counter()
         for i in range(0, n, EMIT_BATCH):
-            student.emit(session_id, "sam", [("progress_update", ProgressUpdate(confidence={"reading": (i + j) % 100 / 100})) for j in range(min(EMIT_BATCH, n - i))])
+            student.emit(session_id, "sam", [ProgressUpdate(confidence={"reading": (i + j) % 100 / 100}) for j in range(min(EMIT_BATCH, n - i))])
         emitted = time.perf_counter() - started
         started = time.perf_counter()
         asyncio.run(sync(student))

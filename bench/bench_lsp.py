@@ -183,12 +183,12 @@ def bulk_assign(coach: Instance, session_id: str, names: list[str], total: int) 
     payloads = []
     for path, first in places:
         anchor = Anchor(path=path, start_line=first, end_line=first + 4, commit=commit, fingerprint=make_fingerprint(texts[path], first, first + 4))
-        payloads.append(("exercise_assigned", ExerciseAssigned(topic="loops", exercise=f"explain {path}:{first}", expected="a clear answer",
-                                                               tests=["pytest -q"], exercise_id=new_id(), anchor=anchor)))
+        payloads.append(ExerciseAssigned(topic="loops", exercise=f"explain {path}:{first}", expected="a clear answer",
+                                         tests=["pytest -q"], exercise_id=new_id(), anchor=anchor))
     ids = []
     for start in range(0, len(payloads), EMIT_BATCH):
         coach.emit(session_id, "sam", payloads[start : start + EMIT_BATCH])
-        ids += [p.exercise_id for _, p in payloads[start : start + EMIT_BATCH]]  # type: ignore[attr-defined]
+        ids += [p.exercise_id or "" for p in payloads[start : start + EMIT_BATCH]]
     return ids
 
 

@@ -27,6 +27,7 @@ from .events import (
     ExerciseAssigned,
     ExerciseResponse,
     LearningPlan,
+    Payload,
     PlanStep,
     ProgressUpdate,
     ScopePolicy,
@@ -95,12 +96,12 @@ def find_exercise(inst: Instance, exercise_id: str) -> ExerciseState:
     return ex
 
 
-def _move(stage: str, event_type: str, states_after: list[str], grade: str | None, reason: str) -> list[tuple[str, Any]]:
-    """The lifecycle event an action brings with it, if any."""
-    to = lifecycle.automatic_move(stage, states_after, event_type, grade)
+def _move(stage: str, cause: type[Payload], states_after: list[str], grade: str | None, reason: str) -> list[SessionLifecycle]:
+    """The lifecycle event an action sending a ``cause`` brings with it, if any."""
+    to = lifecycle.automatic_move(stage, states_after, cause.event_type, grade)
     if to is None:
         return []
-    return [("session_lifecycle", SessionLifecycle(from_=stage, to=to, reason=reason))]  # type: ignore[arg-type]
+    return [SessionLifecycle(from_=stage, to=to, reason=reason)]  # type: ignore[arg-type]
 
 
 def _states_after(session: SessionState, exercise_id: str, new_state: str) -> list[str]:
@@ -118,7 +119,7 @@ def start_session(inst: Instance, student: str) -> str:
     if peer is None or peer.role != "student":
         raise NotFound(f"{student!r} is not on your roster; add them with 'colearner trust {student} PUBLIC_KEY'")
     session_id = new_id()
-    inst.emit(session_id, student, [("session_lifecycle", SessionLifecycle(from_=None, to="init", reason="session opened"))])
+    inst.emit(session_id, student, SessionLifecycle(from_=None, to="init", reason="session opened"))
     return session_id
 
 
@@ -133,7 +134,7 @@ def send_plan(inst: Instance, session_id: str, goals: Sequence[str], steps: Sequ
         goals=list(goals),
         plan=[PlanStep(id=i, topic=t, status="active" if n == 0 else "next") for n, (i, t) in enumerate(steps)],
     )
-    out = inst.emit(session.session_id, session.student, [("learning_plan", plan), *_move(session.stage, "learning_plan", [], None, "learning plan sent")])
+    out = inst.emit(session.session_id, session.student, [plan, *_move(session.stage, LearningPlan, [], None, "learning plan sent")])
     return out[0]
 
 
@@ -168,10 +169,10 @@ def assign_exercise(
         topic=topic, exercise=exercise, expected=expected, tests=list(tests),
         exercise_id=exercise_id, step_id=step_id, anchor=anchor,
     )
-    events: list[tuple[str, Any]] = [("exercise_assigned", payload)]
+    events: list[Payload] = [payload]
     if session.stage == "review":
         # A new exercise reopens practice: the session is not all answered any more.
-        events.append(("session_lifecycle", SessionLifecycle(from_="review", to="practice", reason="new exercise assigned")))
+        events.append(SessionLifecycle(from_="review", to="practice", reason="new exercise assigned"))
     inst.emit(session.session_id, session.student, events)
     return exercise_id
 
@@ -192,7 +193,7 @@ def set_scope(
         raise InvalidArgument(f"--share must be hashes, diffstat or diff, not {share!r}")
     version = (session.scope or {}).get("version", 0) + 1
     policy = ScopePolicy(allow=list(allow), deny=list(deny), share=share, max_files=max_files, version=version)  # type: ignore[arg-type]
-    inst.emit(session.session_id, session.student, [("scope_policy", policy)])
+    inst.emit(session.session_id, session.student, policy)
     return version
 
 
@@ -203,7 +204,7 @@ def request_evidence(inst: Instance, exercise_id: str, paths: Sequence[str], rea
     ex = find_exercise(inst, exercise_id)
     if not paths:
         raise InvalidArgument("name at least one path or glob with --path")
-    out = inst.emit(ex.session_id, ex.student, [("evidence_request", EvidenceRequest(exercise_id=ex.exercise_id, paths=list(paths), reason=reason))])
+    out = inst.emit(ex.session_id, ex.student, EvidenceRequest(exercise_id=ex.exercise_id, paths=list(paths), reason=reason))
     return out[0].event_id
 
 
@@ -231,8 +232,8 @@ def send_feedback(
         exercise_id=ex.exercise_id,
     )
     new_state = "passed" if grade == "pass" else "revise"
-    events = [("assessment_feedback", feedback)]
-    events += _move(session.stage, "assessment_feedback", _states_after(session, ex.exercise_id, new_state), grade, f"feedback: {grade}")
+    events: list[Payload] = [feedback]
+    events += _move(session.stage, AssessmentFeedback, _states_after(session, ex.exercise_id, new_state), grade, f"feedback: {grade}")
     out = inst.emit(ex.session_id, ex.student, events)
     return out[0].event_id
 
@@ -242,7 +243,7 @@ def advance_session(inst: Instance, session_id: str, to: str, reason: str = "") 
     """Move a session by hand (e.g. the coach closes it); refused unless the move is legal."""
     session = find_session(inst, session_id)
     lifecycle.check_transition(session.stage, to)
-    out = inst.emit(session.session_id, session.student, [("session_lifecycle", SessionLifecycle(from_=session.stage, to=to, reason=reason or f"moved by {inst.identity}"))])  # type: ignore[arg-type]
+    out = inst.emit(session.session_id, session.student, SessionLifecycle(from_=session.stage, to=to, reason=reason or f"moved by {inst.identity}"))  # type: ignore[arg-type]
     return out[0].event_id
 
 
@@ -264,8 +265,8 @@ def acknowledge(inst: Instance, exercise_id: str) -> str:
     if ex.state != "assigned":
         raise InvalidArgument(f"exercise {ex.exercise_id} is already {ex.state}")
     session = inst.state.sessions[ex.session_id]
-    events: list[tuple[str, Any]] = [("exercise_acknowledged", ExerciseAcknowledged(exercise_id=ex.exercise_id))]
-    events += _move(session.stage, "exercise_acknowledged", _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged")
+    events: list[Payload] = [ExerciseAcknowledged(exercise_id=ex.exercise_id)]
+    events += _move(session.stage, ExerciseAcknowledged, _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged")
     return inst.emit(ex.session_id, ex.student, events)[0].event_id
 
 
@@ -396,7 +397,7 @@ def attach_evidence(
     ex = _own_exercise(inst, exercise_id, "attach evidence")
     paths, globs, request_id = _evidence_target(ex, paths, request_id, follow_requests=True)
     payload = _snapshot_payload(inst, ex, paths, globs, request_id, progress, include_ignored, on_preview)
-    return inst.emit(ex.session_id, ex.student, [("evidence_snapshot", payload)])[0]
+    return inst.emit(ex.session_id, ex.student, payload)[0]
 
 
 @user_action
@@ -423,24 +424,24 @@ def respond(  # type: ignore[no-untyped-def]
     if not text.strip():
         raise InvalidArgument("the response is empty; say what you did or found")
     session = inst.state.sessions[ex.session_id]
-    events: list[tuple[str, Any]] = []
+    events: list[Payload] = []
     event_ids: dict[int, str] = {}
     ref = None
     if evidence is not None:
         paths, _globs, _request = _evidence_target(ex, evidence, None, follow_requests=False)
         snapshot = _snapshot_payload(inst, ex, paths, None, None, progress, include_ignored, on_preview)
         event_ids[0] = new_id()
-        events.append(("evidence_snapshot", snapshot))
+        events.append(snapshot)
         ref = EvidenceRef(event_id=event_ids[0], files=len(snapshot.files), withheld=snapshot.withheld)
     stage = session.stage
     if ex.state == "assigned":
-        events.append(("exercise_acknowledged", ExerciseAcknowledged(exercise_id=ex.exercise_id)))
-        moved = _move(stage, "exercise_acknowledged", _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged")
+        events.append(ExerciseAcknowledged(exercise_id=ex.exercise_id))
+        moved = _move(stage, ExerciseAcknowledged, _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged")
         events += moved
-        stage = moved[0][1].to if moved else stage
+        stage = moved[0].to if moved else stage
     response_index = len(events)
-    events.append(("exercise_response", ExerciseResponse(exercise_id=ex.exercise_id, response=text, evidence=ref)))
-    events += _move(stage, "exercise_response", _states_after(session, ex.exercise_id, "responded"), None, "every exercise answered")
+    events.append(ExerciseResponse(exercise_id=ex.exercise_id, response=text, evidence=ref))
+    events += _move(stage, ExerciseResponse, _states_after(session, ex.exercise_id, "responded"), None, "every exercise answered")
     out = inst.emit(ex.session_id, ex.student, events, event_ids=event_ids)
     return out[response_index].event_id
 
@@ -464,7 +465,7 @@ def submit_progress(
         if not 0.0 <= value <= 1.0:
             raise InvalidArgument(f"confidence for {topic!r} must be between 0 and 1, not {value}")
     payload = ProgressUpdate(completed=completed, confidence=dict(confidence or {}))
-    return inst.emit(session.session_id, session.student, [("progress_update", payload)])[0].event_id
+    return inst.emit(session.session_id, session.student, payload)[0].event_id
 
 
 def _student_session(inst: Instance, session_id: str | None) -> SessionState:

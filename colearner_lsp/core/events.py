@@ -1,5 +1,8 @@
 """The wire format (v1): one envelope, one payload model per event type.
 
+Each event type is declared once, on its payload model (``@declare_event``:
+its wire name, who may write it, its topic; see ``event_types``).
+
 Models are frozen pydantic v2 models. The envelope is a discriminated union on
 ``event_type`` so that parsing a message picks its payload model in one step and
 an unknown type is a precise error rather than a silent pass-through.
@@ -14,10 +17,9 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -26,11 +28,12 @@ from pydantic import (
     field_validator,
 )
 
+from .event_types import COACH, EITHER, PAYLOADS, STUDENT, Actor, Frozen, Payload, declare_event
+
 SCHEMA_VERSION = 1
 # Delivery plumbing that belongs to no coaching session (resync requests) still needs a session_id.
 NO_SESSION = "00000000-0000-0000-0000-000000000000"
 
-Actor = Literal["coach", "student"]
 Stage = Literal["init", "plan", "practice", "review", "done"]
 Grade = Literal["pass", "revise"]
 StepStatus = Literal["next", "active", "done"]
@@ -53,30 +56,13 @@ PathText = Annotated[str, Field(min_length=1, max_length=4096)]
 MAX_ITEMS = 1000  # list lengths in payloads
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-# ---------------------------------------------------------------- payloads
+# ---------------------------------------------------------------- parts of payloads
 
 
 class PlanStep(Frozen):
     id: Ident
     topic: Ident
     status: StepStatus = "next"
-
-
-class LearningPlan(Frozen):
-    goals: list[ShortText] = Field(min_length=1, max_length=MAX_ITEMS)
-    plan: list[PlanStep] = Field(min_length=1, max_length=MAX_ITEMS)
-
-    @field_validator("plan")
-    @classmethod
-    def _unique_step_ids(cls, steps: list[PlanStep]) -> list[PlanStep]:
-        ids = [s.id for s in steps]
-        if len(ids) != len(set(ids)):
-            raise ValueError("plan step ids must be unique")
-        return steps
 
 
 class Anchor(Frozen):
@@ -97,40 +83,12 @@ class Anchor(Frozen):
         return end
 
 
-class ExerciseAssigned(Frozen):
-    topic: Ident
-    exercise: ShortText
-    expected: ShortText
-    tests: list[Annotated[str, Field(max_length=2000)]] = Field(default=[], max_length=MAX_ITEMS)
-    # The seed's own example carries only the four fields above; the design's
-    # additions are optional on parse so it stays valid, and the CLI/LSP always
-    # fill them in.
-    exercise_id: Ident | None = None
-    step_id: Ident | None = None
-    anchor: Anchor | None = None
-
-
-class ExerciseAcknowledged(Frozen):
-    exercise_id: Ident
-
-
 class EvidenceRef(Frozen):
     """Points a response at the evidence_snapshot event that backs it."""
 
     event_id: Ident
     files: Count = 0
     withheld: Count = 0
-
-
-class ExerciseResponse(Frozen):
-    exercise_id: Ident
-    response: ShortText
-    evidence: EvidenceRef | None = None
-
-
-class ProgressUpdate(Frozen):
-    completed: list[Ident] = Field(default=[], max_length=MAX_ITEMS)
-    confidence: dict[Ident, Confidence] = Field(default={}, max_length=MAX_ITEMS)
 
 
 class EvidenceFile(Frozen):
@@ -148,7 +106,91 @@ class DiffStat(Frozen):
     removed: Count
 
 
-class EvidenceSnapshot(Frozen):
+class AnchoredMistake(Frozen):
+    text: ShortText
+    path: PathText | None = None
+    start_line: LineNo | None = None
+    end_line: LineNo | None = None
+
+
+# ---------------------------------------------------------------- event types
+# One declaration each (see event_types). The order is the envelope union's.
+# No docstrings on these classes: pydantic would put them in the schemas.
+
+
+@declare_event("learning_plan", writers=COACH, topic="assignments")
+class LearningPlan(Payload):
+    goals: list[ShortText] = Field(min_length=1, max_length=MAX_ITEMS)
+    plan: list[PlanStep] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @field_validator("plan")
+    @classmethod
+    def _unique_step_ids(cls, steps: list[PlanStep]) -> list[PlanStep]:
+        ids = [s.id for s in steps]
+        if len(ids) != len(set(ids)):
+            raise ValueError("plan step ids must be unique")
+        return steps
+
+
+@declare_event("exercise_assigned", writers=COACH, topic="assignments")
+class ExerciseAssigned(Payload):
+    topic: Ident
+    exercise: ShortText
+    expected: ShortText
+    tests: list[Annotated[str, Field(max_length=2000)]] = Field(default=[], max_length=MAX_ITEMS)
+    # The seed's own example carries only the four fields above; the design's
+    # additions are optional on parse so it stays valid, and the CLI/LSP always
+    # fill them in.
+    exercise_id: Ident | None = None
+    step_id: Ident | None = None
+    anchor: Anchor | None = None
+
+
+@declare_event("scope_policy", writers=COACH, topic="assignments")
+class ScopePolicy(Payload):
+    allow: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=MAX_ITEMS)
+    deny: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=MAX_ITEMS)
+    share: ShareMode = "hashes"
+    max_files: Annotated[int, Field(ge=0, le=1000)] = 50
+    version: Annotated[int, Field(ge=1, le=MAX_SEQ)] = 1
+
+
+@declare_event("evidence_request", writers=COACH, topic="assignments")
+class EvidenceRequest(Payload):
+    exercise_id: Ident
+    paths: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(min_length=1, max_length=MAX_ITEMS)
+    reason: ShortText
+
+
+@declare_event("assessment_feedback", writers=COACH, topic="feedback")
+class AssessmentFeedback(Payload):
+    grade: Grade
+    mistakes: list[ShortText | AnchoredMistake] = Field(default=[], max_length=MAX_ITEMS)
+    next_step: ShortText
+    confidence_delta: Delta
+    exercise_id: Ident | None = None  # optional so the seed's example parses
+
+
+@declare_event("progress_update", writers=STUDENT, topic="progress")
+class ProgressUpdate(Payload):
+    completed: list[Ident] = Field(default=[], max_length=MAX_ITEMS)
+    confidence: dict[Ident, Confidence] = Field(default={}, max_length=MAX_ITEMS)
+
+
+@declare_event("exercise_acknowledged", writers=STUDENT, topic="progress")
+class ExerciseAcknowledged(Payload):
+    exercise_id: Ident
+
+
+@declare_event("exercise_response", writers=STUDENT, topic="progress")
+class ExerciseResponse(Payload):
+    exercise_id: Ident
+    response: ShortText
+    evidence: EvidenceRef | None = None
+
+
+@declare_event("evidence_snapshot", writers=STUDENT, topic="progress")
+class EvidenceSnapshot(Payload):
     exercise_id: Ident
     commit: Annotated[str, Field(max_length=64)]
     branch: Annotated[str, Field(max_length=512)]
@@ -161,36 +203,8 @@ class EvidenceSnapshot(Frozen):
     request_id: Ident | None = None  # the evidence_request this answers, if any
 
 
-class EvidenceRequest(Frozen):
-    exercise_id: Ident
-    paths: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(min_length=1, max_length=MAX_ITEMS)
-    reason: ShortText
-
-
-class AnchoredMistake(Frozen):
-    text: ShortText
-    path: PathText | None = None
-    start_line: LineNo | None = None
-    end_line: LineNo | None = None
-
-
-class AssessmentFeedback(Frozen):
-    grade: Grade
-    mistakes: list[ShortText | AnchoredMistake] = Field(default=[], max_length=MAX_ITEMS)
-    next_step: ShortText
-    confidence_delta: Delta
-    exercise_id: Ident | None = None  # optional so the seed's example parses
-
-
-class ScopePolicy(Frozen):
-    allow: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=MAX_ITEMS)
-    deny: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=MAX_ITEMS)
-    share: ShareMode = "hashes"
-    max_files: Annotated[int, Field(ge=0, le=1000)] = 50
-    version: Annotated[int, Field(ge=1, le=MAX_SEQ)] = 1
-
-
-class SessionLifecycle(Frozen):
+@declare_event("session_lifecycle", writers=EITHER, topic="events")
+class SessionLifecycle(Payload):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     from_: Stage | None = Field(default=None, alias="from")
@@ -198,53 +212,12 @@ class SessionLifecycle(Frozen):
     reason: ShortText = ""
 
 
-class ResyncRequest(Frozen):
+@declare_event("resync_request", writers=EITHER, topic="events")
+class ResyncRequest(Payload):
     sender: Identity  # whose events are missing
     from_seq: Annotated[int, Field(ge=1, le=MAX_SEQ)]
     to_seq: Annotated[int, Field(ge=1, le=MAX_SEQ)] | None = None
 
-
-PAYLOADS: dict[str, type[Frozen]] = {
-    "learning_plan": LearningPlan,
-    "exercise_assigned": ExerciseAssigned,
-    "scope_policy": ScopePolicy,
-    "evidence_request": EvidenceRequest,
-    "assessment_feedback": AssessmentFeedback,
-    "progress_update": ProgressUpdate,
-    "exercise_acknowledged": ExerciseAcknowledged,
-    "exercise_response": ExerciseResponse,
-    "evidence_snapshot": EvidenceSnapshot,
-    "session_lifecycle": SessionLifecycle,
-    "resync_request": ResyncRequest,
-}
-EventType = Literal[
-    "learning_plan",
-    "exercise_assigned",
-    "scope_policy",
-    "evidence_request",
-    "assessment_feedback",
-    "progress_update",
-    "exercise_acknowledged",
-    "exercise_response",
-    "evidence_snapshot",
-    "session_lifecycle",
-    "resync_request",
-]
-
-# Who may write each type: the direction rules of the topics table.
-WRITERS: dict[str, frozenset[str]] = {
-    "learning_plan": frozenset({"coach"}),
-    "exercise_assigned": frozenset({"coach"}),
-    "scope_policy": frozenset({"coach"}),
-    "evidence_request": frozenset({"coach"}),
-    "assessment_feedback": frozenset({"coach"}),
-    "progress_update": frozenset({"student"}),
-    "exercise_acknowledged": frozenset({"student"}),
-    "exercise_response": frozenset({"student"}),
-    "evidence_snapshot": frozenset({"student"}),
-    "session_lifecycle": frozenset({"coach", "student"}),
-    "resync_request": frozenset({"coach", "student"}),
-}
 
 # ---------------------------------------------------------------- envelope
 
@@ -280,6 +253,8 @@ class EnvelopeBase(Frozen):
     student: Identity
     seq: Annotated[int, Field(ge=1, le=MAX_SEQ)]
     sig: Annotated[str, Field(max_length=128)] | None = None
+    if TYPE_CHECKING:  # each envelope model adds its payload (a field there, not here)
+        payload: Payload
 
     @field_validator("ts")
     @classmethod
@@ -307,7 +282,7 @@ class EnvelopeBase(Frozen):
         return parse_ts(self.ts)
 
 
-def _envelope_model(event_type: str, payload: type[Frozen]) -> type[EnvelopeBase]:
+def _envelope_model(event_type: str, payload: type[Payload]) -> type[EnvelopeBase]:
     name = "".join(part.title() for part in event_type.split("_")) + "Event"
     return create_model(  # type: ignore[call-overload]
         name,
@@ -339,7 +314,7 @@ def parse_stored(raw: str | bytes) -> EnvelopeBase:
     return EVENT_ADAPTER.validate_json(raw, context=_STORED)
 
 
-def parse_payload(event_type: str, payload: dict[str, Any]) -> Frozen:
+def parse_payload(event_type: str, payload: dict[str, Any]) -> Payload:
     """Validate a payload alone; an unknown type is a ValueError naming the known ones."""
     try:
         model = PAYLOADS[event_type]

@@ -14,15 +14,31 @@ one topic's events come before another's:
 from __future__ import annotations
 
 from bisect import insort
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import lifecycle
+from .event_types import PayloadHandlers
 from .events import (
     AnchoredMistake,
+    AssessmentFeedback,
     EnvelopeBase,
+    EvidenceRequest,
+    EvidenceSnapshot,
+    ExerciseAcknowledged,
+    ExerciseAssigned,
+    ExerciseResponse,
+    LearningPlan,
+    ProgressUpdate,
+    ResyncRequest,
+    ScopePolicy,
+    SessionLifecycle,
     payload_dict,
 )
 from .state import ExerciseState, SessionState, State, Transition
+
+# What applying one type does to its session: found by the payload's class.
+FoldHandler = Callable[[State, SessionState, Any], None]
+FOLDS: PayloadHandlers[FoldHandler] = PayloadHandlers("fold handler")
 
 NEUTRAL_CONFIDENCE = 0.5  # where a topic starts when feedback moves it before the student rated it
 
@@ -42,14 +58,13 @@ def apply_event(state: State, event: EnvelopeBase) -> bool:
         return False
     state.seen.add(identity)
     state.events_applied += 1
-    if event.event_type == "resync_request":
-        return True  # delivery plumbing: it changes no session
+    handler = FOLDS.of(type(event.payload))
+    if handler is None:
+        return True  # a type declared to change no session (see nothing_for below)
     session = _session(state, event)
     if session.last_activity is None or event.ts > session.last_activity:
         session.last_activity = event.ts
-    handler = _HANDLERS.get(event.event_type)
-    if handler is not None:
-        handler(state, session, event)
+    handler(state, session, event)
     return True
 
 
@@ -68,7 +83,11 @@ def _session(state: State, event: EnvelopeBase) -> SessionState:
 
 # ---------------------------------------------------------------- handlers
 
+# Delivery plumbing: a resync request opens, and changes, no session.
+FOLDS.nothing_for(ResyncRequest)
 
+
+@FOLDS.handles(SessionLifecycle)
 def _lifecycle(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     transition = Transition(
@@ -108,6 +127,7 @@ def _recompute_stage(session: SessionState) -> None:
     session.stage = stage
 
 
+@FOLDS.handles(LearningPlan)
 def _plan(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     session.goals = list(p.goals)
@@ -127,6 +147,7 @@ def _activate_next_step(session: SessionState) -> None:
             return
 
 
+@FOLDS.handles(ExerciseAssigned)
 def _assigned(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     exercise_id = p.exercise_id or event.event_id
@@ -149,7 +170,9 @@ def _assigned(state: State, session: SessionState, event: Any) -> None:
     state.exercises[exercise_id] = ex
     session.exercise_ids.append(exercise_id)
     for waiting in state.waiting.pop(exercise_id, []):
-        _HANDLERS[waiting.event_type](state, state.sessions[waiting.session_id], waiting)
+        handler = FOLDS.of(type(waiting.payload))
+        assert handler is not None  # only events of a session wait for an exercise
+        handler(state, state.sessions[waiting.session_id], waiting)
 
 
 def _exercise_of(state: State, session: SessionState, event: Any) -> ExerciseState | None:
@@ -164,6 +187,7 @@ def _exercise_of(state: State, session: SessionState, event: Any) -> ExerciseSta
     return ex
 
 
+@FOLDS.handles(ExerciseAcknowledged)
 def _acknowledged(state: State, session: SessionState, event: Any) -> None:
     ex = _exercise_of(state, session, event)
     if ex and ex.state == "assigned":
@@ -171,6 +195,7 @@ def _acknowledged(state: State, session: SessionState, event: Any) -> None:
         ex.acknowledged_at = event.ts
 
 
+@FOLDS.handles(ExerciseResponse)
 def _response(state: State, session: SessionState, event: Any) -> None:
     ex = _exercise_of(state, session, event)
     if ex is None:
@@ -190,6 +215,7 @@ def _response(state: State, session: SessionState, event: Any) -> None:
         ex.acknowledged_at = ex.acknowledged_at or event.ts
 
 
+@FOLDS.handles(EvidenceSnapshot)
 def _evidence(state: State, session: SessionState, event: Any) -> None:
     ex = _exercise_of(state, session, event)
     if ex is None:
@@ -206,6 +232,7 @@ def _evidence(state: State, session: SessionState, event: Any) -> None:
                 break
 
 
+@FOLDS.handles(EvidenceRequest)
 def _evidence_request(state: State, session: SessionState, event: Any) -> None:
     ex = _exercise_of(state, session, event)
     if ex is None:
@@ -216,6 +243,7 @@ def _evidence_request(state: State, session: SessionState, event: Any) -> None:
     )
 
 
+@FOLDS.handles(AssessmentFeedback)
 def _feedback(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     ex = _exercise_of(state, session, event) if p.exercise_id else None
@@ -249,6 +277,7 @@ def _feedback(state: State, session: SessionState, event: Any) -> None:
     )
 
 
+@FOLDS.handles(ProgressUpdate)
 def _progress(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     for step_id in p.completed:
@@ -263,6 +292,7 @@ def _progress(state: State, session: SessionState, event: Any) -> None:
         session.confidence_trend.append({"ts": event.ts, "topic": topic, "delta": None, "value": value, "source": "student"})
 
 
+@FOLDS.handles(ScopePolicy)
 def _scope(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     current = session.scope
@@ -270,17 +300,3 @@ def _scope(state: State, session: SessionState, event: Any) -> None:
         session.anomalies.append(f"scope policy version {p.version} is older than {current['version']}; ignored")
         return
     session.scope = {**payload_dict(p), "sender": event.sender, "event_id": event.event_id, "ts": event.ts}
-
-
-_HANDLERS = {
-    "session_lifecycle": _lifecycle,
-    "learning_plan": _plan,
-    "exercise_assigned": _assigned,
-    "exercise_acknowledged": _acknowledged,
-    "exercise_response": _response,
-    "evidence_snapshot": _evidence,
-    "evidence_request": _evidence_request,
-    "assessment_feedback": _feedback,
-    "progress_update": _progress,
-    "scope_policy": _scope,
-}

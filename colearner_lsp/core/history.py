@@ -18,14 +18,35 @@ Shape of ``session_history``::
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .events import EnvelopeBase, payload_dict, replay_key
+from .event_types import PayloadHandlers
+from .events import (
+    PAYLOADS,
+    AssessmentFeedback,
+    EnvelopeBase,
+    EvidenceRequest,
+    EvidenceSnapshot,
+    ExerciseAcknowledged,
+    ExerciseAssigned,
+    ExerciseResponse,
+    LearningPlan,
+    ProgressUpdate,
+    ResyncRequest,
+    ScopePolicy,
+    SessionLifecycle,
+    payload_dict,
+    replay_key,
+)
 
 if TYPE_CHECKING:
     from .instance import Instance
 
 SUMMARY_LIMIT = 160
+
+# One line per type, from the payload as JSON (the ledger's rows are read as JSON).
+Summary = Callable[[Mapping[str, Any], Mapping[str, str]], str]
+SUMMARIES: PayloadHandlers[Summary] = PayloadHandlers("history summary")
 
 
 def session_history(inst: "Instance", session_id: str) -> dict[str, Any]:
@@ -69,11 +90,12 @@ def session_history(inst: "Instance", session_id: str) -> dict[str, Any]:
 def summarize(event: EnvelopeBase | Mapping[str, Any], topics: Mapping[str, str] | None = None) -> str:
     """One line saying what ``event`` did; ``topics`` names exercises by id when known."""
     if isinstance(event, EnvelopeBase):
-        event_type, payload = event.event_type, payload_dict(event.payload)  # type: ignore[attr-defined]
+        event_type, payload = event.event_type, payload_dict(event.payload)
         sender = event.sender
     else:
         event_type, payload, sender = event["event_type"], event.get("payload") or {}, event.get("sender", "")
-    describe = _SUMMARIES.get(event_type)
+    declared = PAYLOADS.get(event_type)
+    describe = SUMMARIES.of(declared) if declared else None  # every declared type has one (a test checks)
     text = describe(payload, topics or {}) if describe else f"{event_type} from {sender}"
     return _one_line(text, SUMMARY_LIMIT)
 
@@ -87,6 +109,7 @@ def _exercise(payload: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"'{topic}'" if topic else f"exercise {exercise_id[:8] or '?'}"
 
 
+@SUMMARIES.handles(LearningPlan)
 def _plan(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     steps = p.get("plan", [])
     goals = p.get("goals", [])
@@ -95,6 +118,7 @@ def _plan(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"plan of {len(steps)} step{_s(len(steps))}: {path}{goal}"
 
 
+@SUMMARIES.handles(ExerciseAssigned)
 def _assigned(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     anchor = p.get("anchor")
     where = ""
@@ -104,10 +128,12 @@ def _assigned(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"assigned '{p.get('topic', '?')}'{where}: {p.get('exercise', '')}"
 
 
+@SUMMARIES.handles(ExerciseAcknowledged)
 def _acknowledged(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"acknowledged {_exercise(p, topics)}"
 
 
+@SUMMARIES.handles(ExerciseResponse)
 def _response(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     evidence = p.get("evidence")
     extra = ""
@@ -117,6 +143,7 @@ def _response(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"responded to {_exercise(p, topics)}{extra}: {p.get('response', '')}"
 
 
+@SUMMARIES.handles(EvidenceSnapshot)
 def _snapshot(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     files = len(p.get("files", []))
     withheld = f", {p['withheld']} withheld" if p.get("withheld") else ""
@@ -126,10 +153,12 @@ def _snapshot(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"evidence for {_exercise(p, topics)}: {files} file{_s(files)}{withheld} at {commit} on {p.get('branch') or '?'}{dirty}{answers}"
 
 
+@SUMMARIES.handles(EvidenceRequest)
 def _request(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"requested evidence for {_exercise(p, topics)}: {', '.join(p.get('paths', []))} — {p.get('reason', '')}"
 
 
+@SUMMARIES.handles(AssessmentFeedback)
 def _feedback(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     n = len(p.get("mistakes", []))
     on = f" on {_exercise(p, topics)}" if p.get("exercise_id") else ""
@@ -137,6 +166,7 @@ def _feedback(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"feedback {p.get('grade', '?')}{on}: {n} mistake{_s(n)}, Δ{delta:+g}; next: {p.get('next_step', '')}"
 
 
+@SUMMARIES.handles(ProgressUpdate)
 def _progress(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     parts = []
     if p.get("completed"):
@@ -146,12 +176,14 @@ def _progress(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return "progress: " + ("; ".join(parts) or "nothing new")
 
 
+@SUMMARIES.handles(ScopePolicy)
 def _scope(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     allow = ", ".join(p.get("allow", [])) or "nothing"
     deny = f", deny {', '.join(p['deny'])}" if p.get("deny") else ""
     return f"scope v{p.get('version', 1)}: allow {allow}{deny}, share {p.get('share', 'hashes')}"
 
 
+@SUMMARIES.handles(SessionLifecycle)
 def _lifecycle(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     reason = f" ({p['reason']})" if p.get("reason") else ""
     if p.get("from") is None:
@@ -159,24 +191,11 @@ def _lifecycle(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     return f"stage {p['from']} → {p.get('to')}{reason}"
 
 
+@SUMMARIES.handles(ResyncRequest)
 def _resync(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     upto = f" to {p['to_seq']}" if p.get("to_seq") else ""
     return f"asked {p.get('sender')} to resend from seq {p.get('from_seq')}{upto}"
 
-
-_SUMMARIES = {
-    "learning_plan": _plan,
-    "exercise_assigned": _assigned,
-    "exercise_acknowledged": _acknowledged,
-    "exercise_response": _response,
-    "evidence_snapshot": _snapshot,
-    "evidence_request": _request,
-    "assessment_feedback": _feedback,
-    "progress_update": _progress,
-    "scope_policy": _scope,
-    "session_lifecycle": _lifecycle,
-    "resync_request": _resync,
-}
 
 
 def _s(n: int) -> str:

@@ -25,8 +25,9 @@ from .errors import ConfigError, LedgerBehind
 from .events import (
     EVENT_ADAPTER,
     NO_SESSION,
+    PAYLOADS,
     EnvelopeBase,
-    Frozen,
+    Payload,
     ResyncRequest,
     new_id,
     now_ts,
@@ -91,21 +92,6 @@ def _safely(judge: Callable[..., "Verdict | Claim"], *args: Any) -> "Verdict | C
         return judge(*args)
     except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
         return refuse(f"could not be examined ({exc.__class__.__name__}: {exc})")
-
-
-TOPIC_KEY = {
-    "learning_plan": "assignments",
-    "exercise_assigned": "assignments",
-    "scope_policy": "assignments",
-    "evidence_request": "assignments",
-    "assessment_feedback": "feedback",
-    "progress_update": "progress",
-    "exercise_acknowledged": "progress",
-    "exercise_response": "progress",
-    "evidence_snapshot": "progress",
-    "session_lifecycle": "events",
-    "resync_request": "events",
-}
 
 
 @dataclass(frozen=True)
@@ -206,7 +192,8 @@ class Instance:
         return self.config.role
 
     def topic(self, event_type: str) -> str:
-        return getattr(self.config.topics, TOPIC_KEY[event_type])
+        """The topic that carries ``event_type``, as declared with its payload class."""
+        return getattr(self.config.topics, PAYLOADS[event_type].topic_key)
 
     def topics(self) -> list[str]:
         t = self.config.topics
@@ -273,22 +260,25 @@ class Instance:
         self,
         session_id: str,
         student: str,
-        payloads: Sequence[tuple[str, Frozen]],
+        payloads: Payload | Sequence[Payload],
         event_ids: dict[int, str] | None = None,
     ) -> list[EnvelopeBase]:
         """Sign and append this instance's events atomically; they go out with the outbox.
 
-        ``payloads`` is ``[(event_type, payload), …]``, all about ``student``;
-        ``event_ids`` fixes the id of some of them (by position) when another
-        event of the batch must refer to it.
+        ``payloads`` (one, or several in order) are all about ``student``; each
+        one's event type and topic come from its class. ``event_ids`` fixes the
+        id of some of them (by position) when another event of the batch must
+        refer to it.
         """
         self.refuse_while_recovering()
+        batch = [payloads] if isinstance(payloads, Payload) else list(payloads)
         event_ids = event_ids or {}
         unsigned = [
-            {"actor": self.role, "session_id": session_id, "event_type": t, "payload": payload_dict(p),
+            {"actor": self.role, "session_id": session_id, "event_type": p.event_type, "payload": payload_dict(p),
              "event_id": event_ids.get(i) or new_id(), "sender": self.identity, "student": student}
-            for i, (t, p) in enumerate(payloads)
+            for i, p in enumerate(batch)
         ]
+        topics = [getattr(self.config.topics, p.topic_key) for p in batch]
 
         def build(first_seq: int) -> list[tuple[dict[str, Any], str, str]]:
             # Called under the ledger's write lock: one time for the batch, taken
@@ -296,7 +286,7 @@ class Instance:
             ts = now_ts()
             envelopes = [{"ts": ts, **env, "seq": seq} for seq, env in enumerate(unsigned, first_seq)]
             signed = sign_to_json_many(envelopes, self.key, split=split_work)
-            return [(env, self.topic(env["event_type"]), text) for env, text in signed]
+            return [(env, topic, text) for (env, text), topic in zip(signed, topics)]
 
         with self._lock:
             written = self.ledger.append_own_batch(self.identity, student, len(unsigned), build)
@@ -546,21 +536,10 @@ class Instance:
                 if now - self._asked.get(key, -1e9) < RESYNC_EVERY_S:
                     continue
                 self._asked[key] = now
-                sent += self.emit(
-                    NO_SESSION,
-                    student,
-                    [("resync_request", ResyncRequest(sender=sender, from_seq=first, to_seq=last))],
-                )
+                sent += self.emit(NO_SESSION, student, ResyncRequest(sender=sender, from_seq=first, to_seq=last))
         return sent
 
     # ------------------------------------------------------------ files
-
-    def write_learning_json(self) -> Path:
-        """Write the state for people and tools now: temp file, fsync, rename."""
-        with self._lock:
-            self._learning_dirty = True
-        self.flush_learning_json()
-        return self.root / CONFIG_DIR / "learning.json"
 
     def _learning_data(self) -> dict[str, Any]:
         # to_json copies every container it returns; the items in them (responses,

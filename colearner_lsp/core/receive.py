@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from .config import AgentConfig
 from .display import one_line
-from .events import NO_SESSION, WRITERS, EnvelopeBase, parse_event
+from .events import NO_SESSION, EnvelopeBase, parse_event
 from .signing import parse_public_key, raw_public_key, signature_valid, signed_as_received, signed_message
 from .strict_json import MAX_MESSAGE_BYTES, Refused, decode
 
@@ -136,7 +136,7 @@ def conclude(
         signature_ok = canonical is not None and signature_valid(canonical, claim.public_key)
     if not signature_ok:
         return refuse(_bad_signature(event), data)
-    if event.actor not in WRITERS[event.event_type]:
+    if event.actor not in event.payload.writers:  # declared with its payload class
         return refuse(f"a {event.actor} may not send {event.event_type}", data)
 
     if config.role == "student":

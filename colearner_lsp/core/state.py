@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-EXERCISE_STATES = ("assigned", "acknowledged", "responded", "revise", "passed")
-
 
 @dataclass
 class Transition:
@@ -152,9 +150,6 @@ class State:
     # may deliver the assignment later); applied when it arrives.
     waiting: dict[str, list[Any]] = field(default_factory=dict)
     events_applied: int = 0
-
-    def session_for_student(self, student: str) -> list[SessionState]:
-        return [s for s in self.sessions.values() if s.student == student]
 
     def to_json(self, student: str | None = None) -> dict[str, Any]:
         sessions = [

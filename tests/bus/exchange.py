@@ -163,7 +163,7 @@ def emit_progress(student: Instance, session_id: str, n: int, start: int = 0) ->
     student.emit(
         session_id,
         student.identity,
-        [("progress_update", ProgressUpdate(confidence={"reading": round((start + i) % 100 / 100, 2)})) for i in range(n)],
+        [ProgressUpdate(confidence={"reading": round((start + i) % 100 / 100, 2)}) for i in range(n)],
     )
 
 

@@ -23,7 +23,7 @@ def test_big_batch_is_numbered_in_order_and_applied(tmp_path: Path) -> None:
     try:
         session_id = actions.start_session(coach, "alice")
         wire.exchange(coach, student)
-        payloads = [("progress_update", ProgressUpdate(confidence={"reading": i / SIZE})) for i in range(SIZE)]
+        payloads = [ProgressUpdate(confidence={"reading": i / SIZE}) for i in range(SIZE)]
         written = student.emit(session_id, "alice", payloads)
         assert [e.payload.confidence["reading"] for e in written] == [i / SIZE for i in range(SIZE)]
         rows = student.ledger.pending(limit=10 * SIZE)
@@ -50,7 +50,7 @@ def test_forged_message_in_a_big_batch_is_the_only_one_refused(tmp_path: Path) -
     try:
         session_id = actions.start_session(coach, "alice")
         wire.exchange(coach, student)
-        student.emit(session_id, "alice", [("progress_update", ProgressUpdate(confidence={"t": 0.5})) for _ in range(SIZE)])
+        student.emit(session_id, "alice", [ProgressUpdate(confidence={"t": 0.5}) for _ in range(SIZE)])
         wire.publish(student)
         log = wire.logs[student.config.topics.progress]
         forged_at = len(log) - SIZE + SIZE // 2
