@@ -15,9 +15,16 @@ import re
 
 from ..core.display import one_line, visible
 
-# ASCII punctuation that opens or closes some Markdown construct: emphasis,
-# code, links, images, HTML, entities, headings, tables, strikethrough, quotes.
-_MARKUP = re.compile(r"([\\`*_\[\]<>#+\-!|~&])")
+# Escaped wherever they stand: what opens or closes emphasis, code, links (and
+# so images), HTML, entities, tables, strikethrough and quotes. An underscore
+# between two letters or digits cannot open or close emphasis (CommonMark's
+# flanking rule), so ``total_value`` stays as typed.
+_ANYWHERE = re.compile(r"[\\`*\[\]<>|~&]|(?<![^\W_])_|_(?![^\W_])")
+# Markup only at the start of a line (after up to three spaces): headings,
+# list items (bullets and numbers), setext underlines and thematic breaks.
+# Elsewhere these characters are plain text, so dates and hyphens read as
+# typed in clients that show Markdown as its source (Neovim's hover).
+_LINE_START = re.compile(r"(?m)^( {0,3})([-+#=]|\d{1,9}(?=[.)]))")
 _BACKTICKS = re.compile(r"`+")
 
 
@@ -29,7 +36,15 @@ def cut(text: object, limit: int | None) -> str:
 
 def markdown_text(text: object, limit: int | None = None) -> str:
     """Wire text as Markdown prose: characters shown, markup escaped, newlines kept; cut to ``limit``."""
-    return _MARKUP.sub(r"\\\1", visible(cut(text, limit)))
+    escaped = _ANYWHERE.sub(lambda m: "\\" + m.group(), visible(cut(text, limit)))
+    return _LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    indent, mark = m.group(1), m.group(2)
+    if mark.isdigit():  # "1." or "1)" would start a numbered list: escape what follows the number
+        return indent + mark + "\\"
+    return indent + "\\" + mark
 
 
 def markdown_code(text: object, limit: int | None = 200) -> str:

@@ -1,4 +1,4 @@
-"""A real editor: headless Neovim 0.7 drives ``colearner serve`` (recipe: neovim.md in the design notes)."""
+"""A real editor: headless Neovim 0.7, set up as the README says, drives ``colearner serve`` (recipe: neovim.md in the design notes)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,21 @@ from tests.instances import Pair, sync
 from tests.server.scenario import FILE, assign, coach_sees, start_session
 
 SCRIPT = Path(__file__).parent / "nvim" / "acknowledge.lua"
+README = Path(__file__).parents[2] / "README.md"
 
 
-def run_nvim(script: Path, env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:
+def readme_setup() -> str:
+    """The README's Neovim setup, as a user copies it into init.lua."""
+    section = README.read_text().split("### Neovim", 1)[1]
+    return section.split("```lua\n", 1)[1].split("```", 1)[0]
+
+
+def run_nvim(script: Path, init: Path, env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:
     nvim = shutil.which("nvim")
     if nvim is None:
         pytest.fail("Neovim is not installed: run ./dev setup (it installs Debian's neovim)")
     return subprocess.run(
-        ["timeout", "90", nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {script}"],
+        ["timeout", "90", nvim, "--headless", "-u", str(init), "-i", "NONE", "-n", "-c", f"luafile {script}"],
         env=env, capture_output=True, text=True, timeout=120, cwd=home,
     )
 
@@ -34,25 +41,33 @@ async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> 
     await asyncio.to_thread(sync, pair.student())
     home, out = tmp_path / "home", tmp_path / "nvim.json"
     home.mkdir()
+    init = home / "init.lua"
+    init.write_text(readme_setup())
     env = {
         **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # `colearner`, as the README runs it
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_STATE_HOME": str(home / ".local" / "state"),
         "XDG_CACHE_HOME": str(home / ".cache"),
-        "COLEARNER_NVIM_PYTHON": sys.executable,
         "COLEARNER_NVIM_ROOT": str(pair.student_root),
         "COLEARNER_NVIM_FILE": FILE,
         "COLEARNER_NVIM_OUT": str(out),
     }
-    done = await asyncio.to_thread(run_nvim, SCRIPT, env, home)
+    done = await asyncio.to_thread(run_nvim, SCRIPT, init, env, home)
     log = home / ".cache" / "nvim" / "lsp.log"
     details = f"nvim exit {done.returncode}\nstderr: {done.stderr}\nlsp.log: {log.read_text()[-4000:] if log.exists() else '(none)'}"
     assert done.returncode == 0 and out.exists(), details
 
     result = json.loads(out.read_text())
     assert result["diagnostic"]["lnum"] == 11 and result["diagnostic"]["end_lnum"] == 15, result
-    assert result["diagnostic"]["source"] == "colearner"
+    assert result["diagnostic"]["source"] == "colearner" and result["diagnostic"]["code"] == "exercise"
+    assert result["diagnostic"]["severity"] == 3  # information: a new exercise, not a lint warning
+    assert result["diagnostic"]["message"] == "loops · new from carol · next: Acknowledge — total_value ignores discounts"
+    # The hover's float: the exercise's text first, then its expectation, and a short id, never the UUID.
+    hover = "\n".join(result["hover"])
+    assert "loops — new · next: Acknowledge" in hover and "total_value ignores discounts" in hover, hover
+    assert hover.index("total_value ignores discounts") < hover.index("Expected:") and exercise_id[:8] in hover and exercise_id not in hover
     assert "Acknowledge 'loops'" in result["actions"] and "Respond to 'loops'" in result["actions"]
     assert result["acknowledged"]["ok"] is True and result["hint"] is True
 

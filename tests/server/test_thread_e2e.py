@@ -106,8 +106,8 @@ async def test_revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pai
         # The student's hover, on the anchor or on the mistake: the exercise, the latest feedback, the rest in short.
         text = await hover(student, 12)
         assert text == await hover(student, 17)
-        in_order(text, "### loops — to revise · next: Respond", "total\\_value ignores discounts", "**Latest feedback** (revise,",
-                 "validate the discount", ON_THE_EXERCISE, "low\\_stock should use the same threshold", "**History:**",
+        in_order(text, "### loops — to revise · next: Respond", "total_value ignores discounts", "**Latest feedback** (revise,",
+                 "validate the discount", ON_THE_EXERCISE, "low_stock should use the same threshold", "**History:**",
                  "acknowledged", "answered", f"id `{exercise_id[:8]}`")
         assert text.count(ON_THE_EXERCISE) == 1 and text.count("feedback") == 1 and exercise_id not in text
         assert len(text.splitlines()) <= 14
@@ -118,6 +118,6 @@ async def test_revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pai
         assert review.message == "loops · sam answered again · next: Pass or Request revision — validated now."
         await student.wait_diagnostics(FILE, lambda ds: len(ds) == 1 and ds[0].severity == types.DiagnosticSeverity.Hint)
         text = await hover(coach, 12)
-        in_order(text, "### sam · loops — responded", "total\\_value ignores discounts", "**Answer**", "validated now",
+        in_order(text, "### sam · loops — responded", "total_value ignores discounts", "**Answer**", "validated now",
                  "**Your feedback** (revise,", ON_THE_EXERCISE, "**History:**", "answered", f"id `{exercise_id[:8]}`")
         assert text.count("validated now") == 1 and text.count(ON_THE_EXERCISE) == 1 and "discount added" not in text

@@ -1,9 +1,10 @@
 -- Headless Neovim (0.7) as a real LSP client of `colearner serve` (see /recipes/neovim.md in the
--- design notes): wait for the assignment's diagnostic, list the code actions on its line,
--- run "Acknowledge", and write what happened as JSON for the test to check.
+-- design notes, and the README's Neovim setup): wait for the assignment's diagnostic, read the
+-- hover's floating window, list the code actions on its line, run "Acknowledge", and write what
+-- happened as JSON for the test to check.
 --
--- Inputs (environment): COLEARNER_NVIM_PYTHON, COLEARNER_NVIM_ROOT, COLEARNER_NVIM_FILE,
--- COLEARNER_NVIM_OUT.
+-- Inputs (environment): COLEARNER_NVIM_ROOT, COLEARNER_NVIM_FILE, COLEARNER_NVIM_OUT; `colearner`
+-- on PATH, and the README's setup as init.lua.
 
 local function main()
   local root = assert(vim.env.COLEARNER_NVIM_ROOT, "COLEARNER_NVIM_ROOT is not set")
@@ -11,16 +12,16 @@ local function main()
   local out = assert(vim.env.COLEARNER_NVIM_OUT, "COLEARNER_NVIM_OUT is not set")
   local result = {}
 
-  local client_id = vim.lsp.start_client({
-    name = "colearner",
-    cmd = { vim.env.COLEARNER_NVIM_PYTHON, "-m", "colearner_lsp", "serve" },
-    root_dir = root,
-  })
-  assert(client_id, "the language server did not start")
-
+  -- The README's Neovim setup (the test's init.lua) starts the server when a file of the repository opens.
   vim.cmd("edit " .. vim.fn.fnameescape(file))
   local bufnr = vim.api.nvim_get_current_buf()
-  vim.lsp.buf_attach_client(bufnr, client_id)
+  local client_id
+  vim.wait(10000, function()
+    client_id = next(vim.lsp.buf_get_clients(bufnr))
+    return client_id ~= nil
+  end, 50)
+  assert(client_id, "the README's setup attached no language server")
+  assert(vim.lsp.get_client_by_id(client_id).config.root_dir == root, "the server is not rooted at the repository")
 
   local arrived = vim.wait(30000, function() return #vim.diagnostic.get(bufnr) > 0 end, 50)
   assert(arrived, "no diagnostics arrived")
@@ -30,10 +31,29 @@ local function main()
     end_lnum = diagnostic.end_lnum,
     severity = diagnostic.severity,
     source = diagnostic.source,
+    code = diagnostic.code,
     message = diagnostic.message,
   }
 
   local line = diagnostic.lnum
+
+  -- The thread text, as the README's setup shows it: K (vim.lsp.buf.hover) on the exercise's line
+  -- opens a floating window with the exercise's Markdown.
+  vim.api.nvim_win_set_cursor(0, { line + 2, 0 })
+  vim.cmd("normal K")
+  local float
+  vim.wait(10000, function()
+    for _, win in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(win).relative ~= "" then
+        float = win
+        return true
+      end
+    end
+    return false
+  end, 50)
+  assert(float, "K (hover) opened no floating window")
+  result.hover = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(float), 0, -1, false)
+  vim.api.nvim_win_close(float, true)
   local params = {
     textDocument = { uri = vim.uri_from_bufnr(bufnr) },
     range = { start = { line = line, character = 0 }, ["end"] = { line = line, character = 0 } },
