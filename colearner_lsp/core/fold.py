@@ -175,6 +175,14 @@ def _assigned(state: State, session: SessionState, event: Any) -> None:
         handler(state, state.sessions[waiting.session_id], waiting)
 
 
+def exercise_named(event: EnvelopeBase) -> str | None:
+    """The exercise an event is about: its payload's ``exercise_id``, or an assignment's own id."""
+    exercise_id = getattr(event.payload, "exercise_id", None)
+    if not exercise_id and isinstance(event.payload, ExerciseAssigned):
+        exercise_id = event.event_id
+    return exercise_id if isinstance(exercise_id, str) else None
+
+
 def _exercise_of(state: State, session: SessionState, event: Any) -> ExerciseState | None:
     exercise_id = event.payload.exercise_id
     ex = state.exercises.get(exercise_id) if exercise_id else None

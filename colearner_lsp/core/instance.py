@@ -35,7 +35,7 @@ from .events import (
     payload_dict,
     replay_key,
 )
-from .fold import apply_event, fold
+from .fold import apply_event, exercise_named, fold
 from .ledger import Incoming, Ledger, Outcome
 from .receive import Claim, Verdict, conclude, examine, refuse
 from .signing import load_private_key, public_key_text, sign_to_json_many, signature_valid
@@ -151,6 +151,9 @@ class Instance:
         self._learning_on_disk = 0
         self._lock = threading.RLock()
         self._learning_file_lock = threading.Lock()
+        # Told which exercises each fold touched, whoever folded (the bus, an action, a look at
+        # what the CLI wrote): the language server shows what changed from this alone.
+        self._fold_listeners: list[Callable[[set[str]], None]] = []
         self._asked: dict[tuple[str, str, int], float] = {}
         self._answered: dict[tuple[str, int, int | None], float] = {}
         self._config_mtime = self._stat_config()
@@ -348,7 +351,24 @@ class Instance:
                 self._learning_dirty = True
                 if not defer_write:
                     self.flush_learning_json()
+                self._tell_listeners(applied, late)
             return applied
+
+    def on_fold(self, listener: Callable[[set[str]], None]) -> None:
+        """Call ``listener`` with the ids of the exercises every later fold touched (possibly none:
+        a session's stage may have moved). It runs on the thread that folded, under the
+        instance's lock: it must only take note and return."""
+        self._fold_listeners.append(listener)
+
+    def _tell_listeners(self, applied: list[EnvelopeBase], refolded: set[str]) -> None:
+        if not self._fold_listeners:
+            return
+        touched = {x for x in map(exercise_named, applied) if x is not None}
+        for session_id in refolded:
+            session = self.state.sessions.get(session_id)
+            touched.update(session.exercise_ids if session else ())
+        for listener in self._fold_listeners:
+            listener(touched)
 
     def learning_json_due(self, idle: bool) -> bool:
         """Whether a deferred ``learning.json`` should be written now: at once when

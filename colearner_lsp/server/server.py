@@ -3,9 +3,10 @@
 State that belongs to the server lives here; the LSP handlers (the feature
 modules) stay short and call these methods. Changes reach the editor through
 one path, whoever caused them (the bus, the CLI writing to the same ledger, a
-command run here): ``pull_changes`` reads the ledger rows it has not seen,
-folds them, rebuilds the exercises they name and publishes the files whose
-diagnostics changed.
+command run here): the instance tells ``_folded`` which exercises each fold
+touched, on whatever thread folded; ``show_folded`` rebuilds them on the event
+loop and publishes the files whose diagnostics changed. Nothing re-reads the
+ledger for the editor's sake.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib.metadata
-import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
@@ -40,7 +41,7 @@ T = TypeVar("T")
 REFRESH_S = 0.3  # how often the ledger (CLI writes) and anchored files on disk are looked at
 THROTTLE_S = 0.03  # editing publishes a file's diagnostics at most this often
 INLINE_SCAN = 500  # up to this many anchored files are checked for changes on the event loop itself
-FREEZE_AFTER_ROWS = 100  # a batch of events this large is a catch-up: see pull_changes
+FREEZE_AFTER_ROWS = 100  # a fold touching this many exercises is a catch-up: see show_folded
 REQUEST_FAILED = types.LSPErrorCodes.RequestFailed.value
 NOT_SET_UP = (
     "colearner is not set up in this folder: run 'colearner init --role coach|student --id NAME' "
@@ -72,7 +73,9 @@ class ColearnerServer(LanguageServer):
         self.supervisor: BusSupervisor | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.checkout: Checkout | None = None  # set as soon as the repository is known
-        self._cursor = 0  # ledger position whose events are shown
+        self._unshown: set[str] | None = None  # exercises folded but not yet shown; None: nothing waits
+        self._unshown_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._published: dict[str, tuple[str, str]] = {}  # path → (uri, diagnostics sent, as JSON text)
         self._json: DiagnosticJson | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -109,18 +112,19 @@ class ColearnerServer(LanguageServer):
         if root is not None:  # so that documents opened while the instance loads are known as open
             self.checkout = Checkout(root, lambda uri: self.workspace.get_text_document(uri).source)
         try:
-            inst, cursor = await asyncio.to_thread(_open_at, folder)
+            inst = await asyncio.to_thread(Instance.open, folder)
         except ColearnerError as exc:
             self.show_message(f"colearner is off here: {exc}", types.MessageType.Warning)
             return
-        self.inst, self._cursor = inst, cursor
+        self.inst, self._loop = inst, asyncio.get_running_loop()
+        inst.on_fold(self._folded)
         self.live = LiveExercises(inst.identity, inst.role, inst.root, inst.state.exercises, self.text_of)
         self._json = DiagnosticJson(self.uri_of, self.live.place_of)
         placed = await asyncio.to_thread(place_all, self.live.shown(), self.disk_text)
         self.publish(self.live.adopt(placed))
         for path in list(self._checkout().open_docs):
             self.publish(self.live.relocated(path, self.text_of(path)) | {path})
-        self.pull_changes()
+        self.refresh_from_ledger()
         # What start-up loaded lives as long as the server: keep the collector from walking it
         # again and again (a full collection over 10,000 exercises pauses for ~100 ms).
         gc.freeze()
@@ -131,7 +135,7 @@ class ColearnerServer(LanguageServer):
     def start_bus(self) -> None:
         from ..bus.kafka_bus import KafkaBus
 
-        self.bus = KafkaBus(self.require(), on_applied=lambda _events: self.pull_changes(), on_status=lambda _up: self.send_status())
+        self.bus = KafkaBus(self.require(), on_status=lambda _up: self.send_status())
         self.supervisor = BusSupervisor(
             self.bus, on_change=self.send_status, tell_user=lambda text: self.show_message(text, types.MessageType.Error)
         )
@@ -170,7 +174,7 @@ class ColearnerServer(LanguageServer):
                 log.exception("watching the ledger and files failed; trying again")
 
     async def _look_around(self) -> None:
-        self.pull_changes()
+        self.refresh_from_ledger()
         self.send_status()
         if self.checkout is None or self.live is None:
             return
@@ -185,19 +189,30 @@ class ColearnerServer(LanguageServer):
 
     # ------------------------------------------------------------ ledger → editor
 
-    def pull_changes(self) -> None:
-        """Show every event the ledger gained since the last look, whoever wrote it."""
-        if self.inst is None or self.live is None:
+    def refresh_from_ledger(self) -> None:
+        """Fold what other processes (the CLI) appended to the ledger; ``_folded`` hears of it."""
+        if self.inst is not None:
+            self.inst.refresh()
+        self.show_folded()
+
+    def _folded(self, exercise_ids: set[str]) -> None:
+        """The instance folded events (on any thread, under its lock): note them, show them on the loop."""
+        with self._unshown_lock:
+            first = self._unshown is None
+            self._unshown = (self._unshown or set()) | exercise_ids
+        if first and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.show_folded)
+
+    def show_folded(self) -> None:
+        """Show what the folds since the last call touched: diagnostics, status, lenses."""
+        with self._unshown_lock:
+            exercise_ids, self._unshown = self._unshown, None
+        if exercise_ids is None or self.live is None:
             return
-        rows = self.inst.ledger.events_after(self._cursor)
-        self.inst.refresh()  # after reading the rows: everything they hold is folded
-        if not rows:
-            return
-        self._cursor = rows[-1].pos
-        self.publish(self.live.update(_exercises_named(r.raw for r in rows)))
+        self.publish(self.live.update(exercise_ids))
         self.send_status()
         self.refresh_lenses()
-        if len(rows) >= FREEZE_AFTER_ROWS:
+        if len(exercise_ids) >= FREEZE_AFTER_ROWS:
             # A catch-up (a course's worth of exercises arriving) builds state that lives as long as
             # the server, like what start() loaded: freeze it too, or every full collection walks it
             # again (100-200 ms with 10,000 exercises, in the middle of someone's typing).
@@ -240,7 +255,7 @@ class ColearnerServer(LanguageServer):
             result = await asyncio.to_thread(action, inst, *args, **kwargs)
         except USER_ERRORS as exc:
             raise user_error(exc) from None
-        self.pull_changes()
+        self.show_folded()  # before answering: the editor shows what the command changed
         self.flush_outbox()
         return result
 
@@ -329,27 +344,3 @@ class ColearnerServer(LanguageServer):
         if self.live is None:
             return []
         return list(set(self.live.anchored_paths()) | set(self.live.store.paths()))
-
-
-def _open_at(folder: Path) -> tuple[Instance, int]:
-    """Open the instance and note the ledger position its state covers (run in a worker thread)."""
-    inst = Instance.open(folder)
-    rows = inst.ledger.events_after(0)
-    inst.refresh()
-    return inst, rows[-1].pos if rows else 0
-
-
-def _exercises_named(raws: Iterable[str]) -> set[str]:
-    ids: set[str] = set()
-    for raw in raws:
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            continue
-        payload = event.get("payload") or {}
-        exercise_id = payload.get("exercise_id")
-        if not exercise_id and event.get("event_type") == "exercise_assigned":
-            exercise_id = event.get("event_id")
-        if isinstance(exercise_id, str):
-            ids.add(exercise_id)
-    return ids
