@@ -15,8 +15,7 @@ from typing import Any
 
 from ..core.evidence import EvidenceError, blob_sha_of
 from ..core.state import ExerciseState
-from .anchor_tracker import Tracked
-from .diagnostics import AT_ANCHOR, Finding, exercise_related, lost_note, safe_path, short
+from .diagnostics import safe_path
 
 MATCH_TEXT = {
     "matches": "matches your checkout",
@@ -33,10 +32,14 @@ class LocalBlobs:
         self._cache: dict[str, tuple[int, int, str]] = {}
 
     def sha(self, path: str) -> str | None:
+        """The blob id of the coach's file at ``path``; None when there is none, or when a peer
+        named a path that is not a plain repository path (absolute, '..', .git, a NUL)."""
+        if not safe_path(path):
+            return None
         target = self.root / path
         try:
             info = os.stat(target)
-        except (FileNotFoundError, NotADirectoryError):
+        except (OSError, ValueError):  # ValueError: a path the OS cannot even name
             return None
         if not os.path.isfile(target):
             return None
@@ -66,46 +69,3 @@ def unreviewed_evidence(ex: ExerciseState) -> dict[str, Any] | None:
     if feedback and feedback.get("ts", "") >= latest.get("ts", ""):
         return None
     return latest
-
-
-def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> list[Finding]:
-    """The review and evidence findings of one exercise, in the coach's checkout."""
-    if ex.state == "passed":
-        return []
-    related = exercise_related(ex, t, ex.student)
-    found: list[Finding] = []
-    if ex.state == "responded" and ex.responses and t is not None:
-        answer = short(ex.responses[-1].get("text", ""), 300)
-        message = (
-            f"{lost_note(t)}{ex.student} responded to '{ex.topic}': {answer} — review it "
-            "(code actions: Pass, Request revision, Request more evidence)."
-        )
-        found.append(Finding(t.path, AT_ANCHOR, "information", message, ex.exercise_id, "review", related,
-                             (("student", ex.student),)))
-    snapshot = unreviewed_evidence(ex)
-    if snapshot is not None:
-        found += _evidence_findings(ex, t, snapshot, blobs, related)
-    return found
-
-
-def _evidence_findings(ex: ExerciseState, t: Tracked | None, snapshot: dict[str, Any], blobs: LocalBlobs, related) -> list[Finding]:  # type: ignore[no-untyped-def]
-    found: list[Finding] = []
-    absent: list[str] = []
-    who = f"Evidence from {ex.student} for '{ex.topic}' ({ex.exercise_id[:8]})"
-    for file in snapshot.get("files", []):
-        path = file.get("path", "")
-        if not safe_path(path):
-            continue
-        match = match_of(file, blobs.sha(path))
-        if match == "missing":
-            absent.append(path)
-            continue
-        where = AT_ANCHOR if t is not None and path == t.path else (0, 0)
-        message = f"{who}: {path} ({file.get('status', 'changed')}) {MATCH_TEXT[match]}."
-        found.append(Finding(path, where, "information", message, ex.exercise_id, "evidence", related,
-                             (("student", ex.student), ("match", match), ("path", path), ("evidence_id", snapshot.get("event_id")))))
-    if absent and t is not None:
-        message = f"{who}: {', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not available in your checkout."
-        found.append(Finding(t.path, AT_ANCHOR, "information", message, ex.exercise_id, "evidence", related,
-                             (("student", ex.student), ("match", "missing"), ("paths", tuple(absent)))))
-    return found

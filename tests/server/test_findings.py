@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pytest
 from pathlib import Path
 
 from colearner_lsp.core.anchors import LineRange, Relocation
@@ -237,3 +238,14 @@ def test_coach_sees_a_quiet_hint_while_the_student_has_the_turn(tmp_path: Path) 
 
 def test_paths_a_peer_may_name() -> None:
     assert safe_path("app/a.py") and not safe_path("/etc/passwd") and not safe_path("../x") and not safe_path(".git/config")
+
+
+@pytest.mark.parametrize("path", ["app/a\0.py", "/etc/passwd", "../outside.py", "app/../../x", ".git/config", "", "a" * 5000])
+def test_coach_blob_lookup_refuses_paths_a_peer_should_not_name(tmp_path: Path, path: str) -> None:
+    """An evidence path comes over the wire: a NUL (which the OS refuses to name), an absolute
+    path, '..', .git or a name too long for the OS answers 'not here', never an exception."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("[core]\n")
+    blobs = coach_checkout(tmp_path)
+    assert blobs.sha(path) is None
+    assert blobs.sha("app/a.py") == blob_sha_of(tmp_path / "app" / "a.py")  # and the lookup still works
