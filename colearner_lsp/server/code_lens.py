@@ -6,6 +6,7 @@ from lsprotocol import types
 
 from ..core.display import one_line
 from ..core.state import ExerciseState
+from .next_action import STUDENT_ACTION_TITLE, student_next
 from .responses import send_argument
 from .server import ColearnerServer
 
@@ -22,11 +23,16 @@ def lens(line: int, title: str, command: str = INFO_ONLY, argument: dict | None 
 
 
 def student_lens(ex: ExerciseState, line: int) -> types.CodeLens:
+    """Names the same next move as the diagnostic and the first code action (``student_next``)."""
     head = f"colearner · {ex.topic} · {ex.state}"
     target = {"exercise_id": ex.exercise_id}
-    if ex.state == "assigned":
+    nxt = student_next(ex)
+    if nxt == "acknowledge":
         return lens(line, f"{head} · Acknowledge", "colearner.acknowledge", target)
-    if ex.state in ("acknowledged", "revise"):
+    if nxt == "answer_request":
+        request = ex.open_requests[0]
+        return lens(line, f"{head} · {STUDENT_ACTION_TITLE[nxt]}", "colearner.attachEvidence", {**target, "request_id": request["event_id"]})
+    if nxt == "respond":
         return lens(line, f"{head} · Respond", "colearner.respond", target)
     return lens(line, f"{head} · waiting for {ex.coach}'s review")
 

@@ -12,6 +12,7 @@ from colearner_lsp.core.state import ExerciseState
 from colearner_lsp.server.anchor_tracker import AnchorTracker
 from colearner_lsp.server.coach_findings import coach_findings
 from colearner_lsp.server.coach_review import LocalBlobs
+from colearner_lsp.server.code_lens import student_lens
 from colearner_lsp.server.diagnostic_json import DiagnosticJson, params_json
 from colearner_lsp.server.diagnostics import AT_ANCHOR, KINDS, DiagnosticStore, Finding, Related, safe_path, student_findings
 from colearner_lsp.server.next_action import student_next
@@ -120,6 +121,11 @@ def test_an_evidence_request_is_the_next_action_of_the_exercise() -> None:
     assert student_next(exercise(evidence_requests=[request])) == "acknowledge"  # acknowledging comes first
     answered = exercise("acknowledged", evidence_requests=[{**request, "answered_by": "ev1"}])
     assert student_next(answered) == "respond" and "request_id" not in student_findings(answered, t)[0].data()
+    # the lens above the anchor names the same move and runs it
+    lens = student_lens(exercise("responded", evidence_requests=[request]), 2)
+    assert lens.command is not None and lens.command.command == "colearner.attachEvidence"
+    assert lens.command.title.endswith("· Answer evidence request") and lens.command.arguments == [{"exercise_id": EID, "request_id": "r1"}]
+    assert student_lens(answered, 2).command.command == "colearner.respond"  # type: ignore[union-attr]
 
 
 def test_lost_anchor_says_where_it_was() -> None:
