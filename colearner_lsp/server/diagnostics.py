@@ -280,6 +280,3 @@ class DiagnosticStore:
 
     def paths(self) -> list[str]:
         return [p for p, by in self.by_path.items() if by]
-
-    def for_exercise(self, exercise_id: str) -> list[Finding]:
-        return list(self.by_exercise.get(exercise_id, []))
