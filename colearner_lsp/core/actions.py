@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from . import lifecycle
 from .errors import InvalidArgument, NotFound, WrongRole
+from .event_types import Payload
 from .events import (
     Anchor,
     AnchoredMistake,
@@ -27,7 +28,6 @@ from .events import (
     ExerciseAssigned,
     ExerciseResponse,
     LearningPlan,
-    Payload,
     PlanStep,
     ProgressUpdate,
     ScopePolicy,
@@ -101,7 +101,7 @@ def _move(stage: str, cause: type[Payload], states_after: list[str], grade: str 
     to = lifecycle.automatic_move(stage, states_after, cause.event_type, grade)
     if to is None:
         return []
-    return [SessionLifecycle(from_=stage, to=to, reason=reason)]  # type: ignore[arg-type]
+    return [SessionLifecycle(from_=stage, to=to, reason=reason)]
 
 
 def _states_after(session: SessionState, exercise_id: str, new_state: str) -> list[str]:
@@ -191,8 +191,8 @@ def set_scope(
     session = find_session(inst, session_id)
     if share not in ("hashes", "diffstat", "diff"):
         raise InvalidArgument(f"--share must be hashes, diffstat or diff, not {share!r}")
-    version = (session.scope or {}).get("version", 0) + 1
-    policy = ScopePolicy(allow=list(allow), deny=list(deny), share=share, max_files=max_files, version=version)  # type: ignore[arg-type]
+    version = int((session.scope or {}).get("version", 0)) + 1
+    policy = ScopePolicy(allow=list(allow), deny=list(deny), share=share, max_files=max_files, version=version)
     inst.emit(session.session_id, session.student, policy)
     return version
 
@@ -228,7 +228,7 @@ def send_feedback(
         raise InvalidArgument(f"exercise {ex.exercise_id} has no response yet (it is {ex.state}); wait for the student's answer")
     parsed = [AnchoredMistake.model_validate(m) if isinstance(m, dict) else m for m in mistakes]
     feedback = AssessmentFeedback(
-        grade=grade, mistakes=parsed, next_step=next_step, confidence_delta=confidence_delta,  # type: ignore[arg-type]
+        grade=grade, mistakes=parsed, next_step=next_step, confidence_delta=confidence_delta,
         exercise_id=ex.exercise_id,
     )
     new_state = "passed" if grade == "pass" else "revise"
@@ -243,7 +243,7 @@ def advance_session(inst: Instance, session_id: str, to: str, reason: str = "") 
     """Move a session by hand (e.g. the coach closes it); refused unless the move is legal."""
     session = find_session(inst, session_id)
     lifecycle.check_transition(session.stage, to)
-    out = inst.emit(session.session_id, session.student, SessionLifecycle(from_=session.stage, to=to, reason=reason or f"moved by {inst.identity}"))  # type: ignore[arg-type]
+    out = inst.emit(session.session_id, session.student, SessionLifecycle(from_=session.stage, to=to, reason=reason or f"moved by {inst.identity}"))
     return out[0].event_id
 
 
@@ -333,13 +333,13 @@ def _evidence_target(
     return paths, None, None
 
 
-def _snapshot_payload(  # type: ignore[no-untyped-def]
+def _snapshot_payload(
     inst: Instance,
     ex: ExerciseState,
     paths: Sequence[str] | None,
     globs: Sequence[str] | None,
     request_id: str | None,
-    progress=None,
+    progress: Callable[[str], None] | None = None,
     include_ignored: bool = False,
     on_preview: Callable[[EvidencePreview], None] | None = None,
 ) -> EvidenceSnapshot:
@@ -375,7 +375,7 @@ def _since(inst: Instance, ex: ExerciseState) -> str | None:
         git.Repo(inst.root).commit(commit)
     except (ValueError, git.BadName, git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
-    return commit
+    return str(commit)
 
 
 @user_action
@@ -384,7 +384,7 @@ def attach_evidence(
     exercise_id: str,
     paths: Sequence[str] | None = None,
     request_id: str | None = None,
-    progress=None,  # type: ignore[no-untyped-def]
+    progress: Callable[[str], None] | None = None,
     *,
     include_ignored: bool = False,
     on_preview: Callable[[EvidencePreview], None] | None = None,
@@ -401,12 +401,12 @@ def attach_evidence(
 
 
 @user_action
-def respond(  # type: ignore[no-untyped-def]
+def respond(
     inst: Instance,
     exercise_id: str,
     text: str,
     evidence: Sequence[str] | None = None,
-    progress=None,
+    progress: Callable[[str], None] | None = None,
     *,
     include_ignored: bool = False,
     on_preview: Callable[[EvidencePreview], None] | None = None,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
@@ -106,7 +106,7 @@ def _same_definition(fp: Fingerprint, index: TextIndex) -> tuple[int, int] | Non
     return (s, e) if e > s else None
 
 
-def _best(matches, near: int) -> Match | None:
+def _best(matches: Iterable[Match], near: int) -> Match | None:
     return min(matches, key=lambda m: (-round(m.score, 9), abs(m.start - near)), default=None)
 
 
@@ -278,7 +278,9 @@ class _Alignment:
     def balance(self, s: int, e: int, hi: int, reach: int = 12) -> tuple[int, int]:
         """Widen ``s..e`` until it leaves as many brackets open as the anchor did: a statement
         re-wrapped over more lines is taken whole, up to its closing bracket."""
-        depth = lambda a, b: self._depth[b - self.lo + 1] - self._depth[a - self.lo]  # noqa: E731
+        def depth(a: int, b: int) -> int:
+            return self._depth[b - self.lo + 1] - self._depth[a - self.lo]
+
         want = self.fp.depth
         e2 = e
         while depth(s, e2) > want and e2 + 1 < min(hi, e + reach):
@@ -391,7 +393,7 @@ def _score(fp: Fingerprint, index: TextIndex, s: int, e: int, body: float) -> fl
             keys = {k for k, _ in theirs}
             parts.append((W_CONTEXT / 2, sum(k in keys for k, _ in mine) / len(mine)))
     if fp.names:
-        theirs = index.names(s)
-        agree = sum(a == b for a, b in zip(fp.names, theirs))
+        their_names = index.names(s)
+        agree = sum(a == b for a, b in zip(fp.names, their_names))
         parts.append((W_NAME, agree / len(fp.names)))
     return sum(w * v for w, v in parts) / sum(w for w, _ in parts)

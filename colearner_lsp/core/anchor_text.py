@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 CONTEXT_LINES = 3  # informative lines remembered on each side of an anchor
@@ -185,7 +185,9 @@ class TextIndex:
         return walk_context(i, step, len(self.keys), self.tokens, self.keys.__getitem__)
 
 
-def walk_context(i: int, step: int, size: int, tokens, key) -> list[tuple[int, int]]:
+def walk_context(
+    i: int, step: int, size: int, tokens: Callable[[int], Sequence[str]], key: Callable[[int], int]
+) -> list[tuple[int, int]]:
     """Up to CONTEXT_LINES (key, distance) pairs of informative lines (3 tokens or more: not a
     blank, a bracket or a docstring quote) from line ``i`` on, walking by ``step``; ``tokens`` and
     ``key`` give a line's tokens and hash."""

@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from colearner_lsp.core.anchor_match import find_block
 from colearner_lsp.core.anchor_text import (
@@ -140,9 +140,9 @@ class Fingerprint:
             block=e > s and block_end(index.lines, s) == e and (index.header(s) is not None or norms[0].endswith((":", "{"))),
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Compact JSON-ready form: short keys, hashes packed as base64 (4 characters a line)."""
-        obj: dict = {"n": self.n, "s": self.start + 1, "h": _pack(self.head), "w": self.whole}
+        obj: dict[str, Any] = {"n": self.n, "s": self.start + 1, "h": _pack(self.head), "w": self.whole}
         if self.tail:
             obj["t"] = _pack(self.tail)
         if self.texts:
@@ -155,7 +155,7 @@ class Fingerprint:
         return obj
 
     @classmethod
-    def from_json(cls, obj: dict) -> Fingerprint:
+    def from_json(cls, obj: dict[str, Any]) -> Fingerprint:
         flags = int(obj.get("f", 0))
         return cls(
             n=int(obj["n"]),
@@ -182,7 +182,7 @@ class Fingerprint:
         return sum(bracket_depth(toks) for toks in self.line_tokens)
 
     @cached_property
-    def units(self) -> list:
+    def units(self) -> list[Any]:
         """What alignment compares: tokens of the text for small anchors, line hashes otherwise."""
         if self.texts:
             return [tok for toks in self.line_tokens for tok in toks]

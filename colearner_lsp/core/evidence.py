@@ -20,7 +20,7 @@ import stat
 import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .display import one_line
 from .errors import EvidenceError
@@ -135,7 +135,7 @@ class EvidencePreview:
             out += [f"  - {one_line(item.path)}: {one_line(item.reason)}" for item in self.withheld]
         return out
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"shared": list(self.shared), "withheld": [{"path": w.path, "reason": w.reason} for w in self.withheld]}
 
 
@@ -181,7 +181,7 @@ def take_snapshot(
     globs: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
     include_ignored: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Describe the student's work for the coach, within `rules`.
 
     Files are the `paths` the student attached (a directory stands for the
@@ -207,7 +207,7 @@ def snapshot_with_preview(
     globs: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
     include_ignored: bool = False,
-) -> tuple[dict, EvidencePreview]:
+) -> tuple[dict[str, Any], EvidencePreview]:
     """`take_snapshot`, and the preview it was taken from (what `preview_snapshot` says)."""
     say = progress or (lambda _message: None)
     with _opened(Path(repo_root), since_commit) as ctx:

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .evidence_git import _ARGS_PER_CALL, _DIFF_OPTS, _git, _Repo
 
@@ -40,7 +41,7 @@ class _Entry:
     own_patch: bool = False  # git cannot diff it (untracked) or must not (its old name is withheld)
     blob: _Blob | None = None
 
-    def as_file(self) -> dict:
+    def as_file(self) -> dict[str, Any]:
         blob = self.blob or _Blob("", 0, 0, "")
         return {
             "path": self.path,
@@ -124,7 +125,7 @@ def _quote(name: str) -> str:
 _SUMMARY_ORDER = ("modified", "added", "deleted", "renamed", "untracked", "unchanged")
 
 
-def _summary(files: list[dict], diffstat: list[dict], label: str, withheld: int) -> str:
+def _summary(files: list[dict[str, Any]], diffstat: list[dict[str, Any]], label: str, withheld: int) -> str:
     """One line for people: "3 files (2 modified, 1 added), +40 −12 lines since abc1234; 1 withheld"."""
     counts = Counter(file["status"] for file in files)
     kinds = ", ".join(f"{counts[status]} {status}" for status in _SUMMARY_ORDER if counts[status])

@@ -46,7 +46,8 @@ _STATUS = {
 
 def _start(repo: git.Repo, command: str, *args: str) -> git.Git.AutoInterrupt:
     """Start one git command in the work tree, without waiting for it."""
-    return getattr(repo.git, command.replace("-", "_"))(*args, as_process=True, env=_GIT_ENV)
+    started: git.Git.AutoInterrupt = getattr(repo.git, command.replace("-", "_"))(*args, as_process=True, env=_GIT_ENV)
+    return started
 
 
 def _finish(handle: git.Git.AutoInterrupt, command: str, args: tuple[str, ...]) -> tuple[int, bytes]:
@@ -55,8 +56,10 @@ def _finish(handle: git.Git.AutoInterrupt, command: str, args: tuple[str, ...]) 
     `diff --quiet` answers with its status (1 = differences); any other
     non-zero status is a failure.
     """
-    out, err = handle.proc.communicate()
-    status = handle.proc.returncode
+    proc = handle.proc
+    assert proc is not None  # as_process=True always starts one
+    out, err = proc.communicate()
+    status = proc.returncode
     if status != 0 and not (status == 1 and "--quiet" in args):
         message = err.decode("utf-8", "replace").strip() or f"exit status {status}"
         raise EvidenceError(f"git {command} failed: {message}")
@@ -217,7 +220,7 @@ def _select(
     if isinstance(paths, str) or isinstance(globs, str):
         raise EvidenceError("paths and globs are lists; wrap a single one in a list")
     listing = ("ls-files", "-z", "-t", "--others", "--exclude-standard")
-    jobs = {"changes": ("diff", ctx.base, "--raw", "--numstat", "-M", "-z", *_DIFF_OPTS)}
+    jobs: dict[str, tuple[str, ...]] = {"changes": ("diff", ctx.base, "--raw", "--numstat", "-M", "-z", *_DIFF_OPTS)}
     wanted: list[tuple[str, str | None]] = []
     if paths:
         for raw in paths:

@@ -20,9 +20,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .event_types import PayloadHandlers
+from .event_types import PAYLOADS, PayloadHandlers
 from .events import (
-    PAYLOADS,
     AssessmentFeedback,
     EnvelopeBase,
     EvidenceRequest,

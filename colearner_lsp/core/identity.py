@@ -115,7 +115,7 @@ def trust_peer(root: Path, name: str, public_key: str, role: str | None = None, 
                 f"{name!r} is already trusted with key {old_fp}, not {new_fp}; "
                 f"if {name} really has a new key, run 'colearner trust {name} KEY --replace'"
             )
-    peer = Peer(role=peer_role, public_key=public_key.strip())  # type: ignore[arg-type]
+    peer = Peer(role=peer_role, public_key=public_key.strip())
     config.peers[name] = peer
     save_config(root, config)
     return Trusted(peer, "added" if pinned is None else "replaced", new_fp, old_fp)

@@ -22,12 +22,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .config import CONFIG_DIR, AgentConfig, config_path, find_root, load_config
 from .errors import ConfigError, LedgerBehind
+from .event_types import PAYLOADS, Payload
 from .events import (
     EVENT_ADAPTER,
     NO_SESSION,
-    PAYLOADS,
     EnvelopeBase,
-    Payload,
     ResyncRequest,
     new_id,
     now_ts,
@@ -36,12 +35,13 @@ from .events import (
     replay_key,
 )
 from .fold import apply_event, exercise_named, fold
-from .ledger import Incoming, Ledger, Outcome
+from .ledger import Built, Incoming, Ledger, Outcome
 from .receive import Claim, Verdict, conclude, examine, refuse
 from .signing import load_private_key, public_key_text, sign_to_json_many, signature_valid
 from .state import State
 
-T, R = TypeVar("T"), TypeVar("R")
+T = TypeVar("T")
+R = TypeVar("R")
 
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
 # While a stream of events arrives, rewrite learning.json at most this often. A
@@ -86,7 +86,10 @@ def _signature_ok(claim: Claim) -> bool:
         return False
 
 
-def _safely(judge: Callable[..., "Verdict | Claim"], *args: Any) -> "Verdict | Claim":
+J = TypeVar("J", Verdict, Claim, "Verdict | Claim")
+
+
+def _safely(judge: Callable[..., J], *args: Any) -> J | Verdict:
     """One step of judging a message; whatever goes wrong refuses that message, never the batch."""
     try:
         return judge(*args)
@@ -196,7 +199,7 @@ class Instance:
 
     def topic(self, event_type: str) -> str:
         """The topic that carries ``event_type``, as declared with its payload class."""
-        return getattr(self.config.topics, PAYLOADS[event_type].topic_key)
+        return str(getattr(self.config.topics, PAYLOADS[event_type].topic_key))
 
     def topics(self) -> list[str]:
         t = self.config.topics
@@ -283,7 +286,7 @@ class Instance:
         ]
         topics = [getattr(self.config.topics, p.topic_key) for p in batch]
 
-        def build(first_seq: int) -> list[tuple[dict[str, Any], str, str]]:
+        def build(first_seq: int) -> list[Built]:
             # Called under the ledger's write lock: one time for the batch, taken
             # there, makes replay order (ts, sender, seq) follow seq across processes.
             ts = now_ts()
@@ -510,9 +513,9 @@ class Instance:
         """
         wanted: dict[str, tuple[int, int | None]] = {}
         for event in new:
-            if event.event_type != "resync_request" or event.payload.sender != self.identity:
-                continue
             p = event.payload
+            if not isinstance(p, ResyncRequest) or p.sender != self.identity:
+                continue
             first, last = wanted.get(event.student, (p.from_seq, p.to_seq))
             wider = None if last is None or p.to_seq is None else max(last, p.to_seq)
             wanted[event.student] = (min(first, p.from_seq), wider)

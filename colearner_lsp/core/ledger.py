@@ -284,7 +284,7 @@ class Ledger:
 
     def outbox_length(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+            return int(self._db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0])
 
     def mark_sent(self, positions: Sequence[int]) -> None:
         """The broker acknowledged these own events (by ``pos``, as ``pending`` gave them)."""
@@ -333,7 +333,7 @@ class Ledger:
 
     def own_events_after(self, pos: int) -> int:
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM events WHERE local = 1 AND pos > ?", (pos,)).fetchone()[0]
+            return int(self._db.execute("SELECT count(*) FROM events WHERE local = 1 AND pos > ?", (pos,)).fetchone()[0])
 
     def last_seq(self, sender: str, student: str) -> int:
         with self._lock:
@@ -569,7 +569,7 @@ class Ledger:
 
     def event_count(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM events").fetchone()[0]
+            return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def quarantined(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -632,9 +632,9 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO events SELECT pos, event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw FROM events_v2")
     db.execute("DROP TABLE events_v2")
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'quarantine'").fetchone():
-        columns = {row[1] for row in db.execute("PRAGMA table_info(quarantine)")}
+        quarantine_columns = {row[1] for row in db.execute("PRAGMA table_info(quarantine)")}
         for column, kind in (("digest", "TEXT"), ("size", "INTEGER"), ("retry_session", "TEXT")):
-            if column not in columns:
+            if column not in quarantine_columns:
                 db.execute(f"ALTER TABLE quarantine ADD COLUMN {column} {kind}")
         db.execute(
             "UPDATE quarantine SET size = length(raw), raw = substr(raw, 1, ?) WHERE size IS NULL",

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import AgentConfig
-from .events import RFC3339, EVENT_ADAPTER, PAYLOADS, SCHEMA_VERSION
+from .event_types import PAYLOADS
+from .events import EVENT_ADAPTER, RFC3339, SCHEMA_VERSION
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE_FILE = "envelope.schema.json"

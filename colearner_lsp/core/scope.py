@@ -25,7 +25,7 @@ import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Any, Iterable, Literal
 
 import pathspec
 
@@ -132,7 +132,7 @@ def _compile(lines: tuple[str, ...], fold: bool, owner: str) -> _CompiledRules:
     if len(lines) > MAX_RULES:
         raise ScopeError(f"{owner} has {len(lines)} rules; at most {MAX_RULES} are accepted")
     originals: list[str] = []
-    patterns: list[pathspec.Pattern] = []
+    patterns: list[Any] = []  # the pattern class GitIgnoreSpec compiles to differs between pathspec releases
     for line in lines:
         if len(line) > MAX_RULE_CHARS:
             raise ScopeError(f"{owner} rule {_show(line)} is longer than {MAX_RULE_CHARS} characters")
