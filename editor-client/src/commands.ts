@@ -20,6 +20,8 @@ import {
     splitList,
 } from './prompts';
 import { SHOW_STATUS_COMMAND, statusDetails } from './statusBar';
+import { CommentThreads } from './threads';
+import { nextLabel, waitingText, waitsForYou } from './viewModel';
 import { OPEN_ANCHOR_COMMAND, SessionTree } from './treeView';
 
 const UiCommands = {
@@ -35,26 +37,31 @@ const UiCommands = {
     requestEvidence: 'colearner.ui.requestEvidence',
     setScope: 'colearner.ui.setScope',
     advanceSession: 'colearner.ui.advanceSession',
+    threadReply: 'colearner.ui.threadReply',
+    threadEvidence: 'colearner.ui.threadEvidence',
+    openThread: 'colearner.ui.openThread',
 } as const;
 
 interface Views {
     client: ColearnerClient;
     tree: SessionTree;
     dashboard: DashboardPanel;
+    threads: CommentThreads;
 }
 
 type Handler = (argument?: ExerciseArgument) => Promise<unknown> | unknown;
 
 export function registerCommands(views: Views): vscode.Disposable[] {
-    const { client, tree, dashboard } = views;
+    const { client, tree, dashboard, threads } = views;
     const handlers: Record<string, Handler> = {
         [UiCommands.restart]: () => client.restart(),
         [UiCommands.openDashboard]: () => dashboard.show(),
         [UiCommands.refresh]: () => {
             tree.refresh();
+            void threads.refresh();
             return dashboard.refresh();
         },
-        [SHOW_STATUS_COMMAND]: () => showStatus(client, dashboard),
+        [SHOW_STATUS_COMMAND]: () => showStatus(views),
         [OPEN_ANCHOR_COMMAND]: (anchor) => openAnchor(anchor as unknown as Anchor),
         [UiCommands.acknowledge]: (arg) => acknowledge(views, arg),
         [UiCommands.respond]: (arg) => respond(views, arg),
@@ -65,6 +72,9 @@ export function registerCommands(views: Views): vscode.Disposable[] {
         [UiCommands.requestEvidence]: (arg) => requestEvidence(views, arg),
         [UiCommands.setScope]: () => setScope(views),
         [UiCommands.advanceSession]: () => advanceSession(views),
+        [UiCommands.threadReply]: (arg) => threadReply(views, arg as unknown as vscode.CommentReply),
+        [UiCommands.threadEvidence]: (arg) => threadEvidence(views, arg as unknown as vscode.CommentThread),
+        [UiCommands.openThread]: (arg) => openThread(views, arg),
     };
     return Object.entries(handlers).map(([id, handler]) =>
         vscode.commands.registerCommand(id, async (argument?: ExerciseArgument) => {
@@ -82,6 +92,66 @@ async function send(views: Views, command: string, argument: object, done: strin
     await views.client.execute(command, argument);
     void vscode.window.showInformationMessage(`colearner: ${done}`);
     views.tree.refresh();
+    void views.threads.refresh();
+}
+
+/** The reply box of an exercise's thread: the student's reply is an answer; the coach's is
+ *  feedback (pass or revise, asked) or a request for evidence. */
+async function threadReply(views: Views, reply: vscode.CommentReply): Promise<void> {
+    const exercise = reply?.thread ? views.threads.exerciseOf(reply.thread) : undefined;
+    if (!exercise) {
+        reply?.thread?.dispose();
+        void vscode.window.showWarningMessage('colearner: this thread is not on an exercise; reply in the exercise\'s own thread.');
+        return;
+    }
+    if (reply.thread.comments.length === 0) {
+        reply.thread.dispose(); // a thread the user opened on the exercise's lines: the reply goes to the exercise's own
+    }
+    const text = reply.text.trim();
+    if (!text) {
+        void vscode.window.showWarningMessage('colearner: write your reply first.');
+        return;
+    }
+    const id = exercise.exercise_id;
+    const name = `"${oneLine(exercise.topic, 60)}" (${oneLine(exercise.short_id)})`;
+    if (views.client.status?.role !== 'coach') {
+        await send(views, ServerCommands.respond, { exercise_id: id, text }, `answer sent on ${name}.`);
+        return;
+    }
+    type Choice = vscode.QuickPickItem & { grade?: 'pass' | 'revise' };
+    const choice = await vscode.window.showQuickPick<Choice>(
+        [
+            { label: '$(pass) Pass', description: 'the answer meets what you expected; your reply is the next step', grade: 'pass' },
+            { label: '$(edit) Request revision', description: 'send it back; your reply says what to change', grade: 'revise' },
+            { label: '$(file-add) Request evidence', description: 'ask for files; your reply is the reason' },
+        ],
+        { placeHolder: `Your reply on ${name} is…`, ignoreFocusOut: true },
+    );
+    if (!choice) return;
+    if (choice.grade) {
+        const argument = { exercise_id: id, grade: choice.grade, mistakes: [], next_step: text, confidence_delta: choice.grade === 'pass' ? 0.2 : -0.1 };
+        await send(views, ServerCommands.sendFeedback, argument, `feedback sent (${choice.grade}) on ${name}.`);
+        return;
+    }
+    const paths = await askText({ prompt: 'Paths or globs to ask for, comma-separated', value: exercise.path ?? '' });
+    if (paths === undefined) return;
+    await send(views, ServerCommands.requestEvidence, { exercise_id: id, paths: splitList(paths), reason: text }, `evidence requested on ${name}.`);
+}
+
+async function threadEvidence(views: Views, thread: vscode.CommentThread): Promise<void> {
+    const exercise = thread ? views.threads.exerciseOf(thread) : undefined;
+    await attachEvidence(views, exercise ? { exercise_id: exercise.exercise_id } : undefined);
+}
+
+async function openThread(views: Views, given?: ExerciseArgument): Promise<void> {
+    const exerciseId = typeof given?.exercise_id === 'string' ? given.exercise_id : undefined;
+    if (!exerciseId) return;
+    if (!(await views.threads.reveal(exerciseId))) {
+        await views.threads.refresh();
+        if (!(await views.threads.reveal(exerciseId))) {
+            void vscode.window.showWarningMessage('colearner: that exercise has no thread in this checkout (its file is not here).');
+        }
+    }
 }
 
 const notPassed = (exercise: { state: string }) => exercise.state !== 'passed';
@@ -250,19 +320,33 @@ async function openAnchor(anchor: Anchor): Promise<void> {
     editor?.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }
 
-async function showStatus(client: ColearnerClient, dashboard: DashboardPanel): Promise<void> {
+async function showStatus(views: Views): Promise<void> {
+    const { client, dashboard, threads } = views;
     const status = client.status;
     const state = client.state;
     const facts = status ? statusDetails(status) : [state.kind === 'failed' ? `Not running: ${state.reason}` : `Server: ${state.kind}`];
     type Item = vscode.QuickPickItem & { run?: () => unknown };
+    const role = status?.role;
+    const waiting = role ? (threads.data?.threads ?? []).filter((t) => waitsForYou(role, t)) : [];
+    const todo: Item[] = waiting.map((t) => ({
+        label: `$(comment-discussion) ${nextLabel(t.next) ?? 'Open'}: ${oneLine(t.topic, 80)}`,
+        description: `${role === 'coach' ? `${oneLine(t.student, 40)} · ` : ''}${oneLine(t.short_id)}${t.path ? ` · ${oneLine(t.path, 80)}:${t.range?.start_line ?? ''}` : ''}`,
+        run: () => openThread(views, { exercise_id: t.exercise_id }),
+    }));
     const items: Item[] = [
+        ...(todo.length
+            ? [{ label: waitingText(role ?? 'student', todo.length) ?? '', kind: vscode.QuickPickItemKind.Separator }, ...todo]
+            : status
+              ? [{ label: role === 'coach' ? 'Nothing waits for your review.' : 'Nothing waits for your answer.' }]
+              : []),
+        { label: 'Status', kind: vscode.QuickPickItemKind.Separator },
         ...facts.map((label): Item => ({ label })),
         { label: '', kind: vscode.QuickPickItemKind.Separator },
-        ...(status?.role === 'coach' ? [{ label: '$(dashboard) Open dashboard', run: () => dashboard.show() }] : []),
+        ...(role === 'coach' ? [{ label: '$(dashboard) Open dashboard', run: () => dashboard.show() }] : []),
         { label: '$(debug-restart) Restart server', run: () => client.restart() },
         { label: '$(output) Show output', run: () => client.showOutput() },
     ];
-    const choice = await vscode.window.showQuickPick(items, { title: 'Colearner' });
+    const choice = await vscode.window.showQuickPick(items, { title: 'Colearner: what waits for you' });
     await choice?.run?.();
 }
 

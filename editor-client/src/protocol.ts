@@ -10,6 +10,7 @@ export const Methods = {
     inbox: 'colearner/inbox',
     dashboard: 'colearner/dashboard',
     history: 'colearner/history',
+    threads: 'colearner/threads',
 } as const;
 
 /** Commands the server registers; the language client exposes them as VS Code commands of the same id. */
@@ -97,6 +98,7 @@ export interface Blocker {
     kind: string;
     reason: string;
     since: string | null;
+    age_s?: number;
     student?: string | null;
     exercise_id?: string | null;
 }
@@ -119,13 +121,77 @@ export interface StudentRow {
     blockers: Blocker[];
     last_activity: string | null;
     exercises?: ExerciseSummary[];
+    sessions?: { session_id: string; stage: string; opened_at: string | null; last_activity: string | null }[];
+    on_roster?: boolean;
+    idle_seconds?: number | null;
+    confidence?: Record<string, number>;
 }
 
 export interface Dashboard {
     generated_at: string;
+    coach?: string;
     students: StudentRow[];
-    cohort: { completion_rate: number; median_time_to_pass_s: number | null; per_stage: Record<string, number> };
+    cohort: {
+        completion_rate: number;
+        median_time_to_pass_s: number | null;
+        per_stage: Record<string, number>;
+        students?: number;
+        open_sessions?: number;
+        quarantined?: number;
+    };
     blockers: Blocker[];
+}
+
+/** One step of an exercise's conversation, as `colearner/threads` gives it (wire text already made visible). */
+export interface ThreadEntry {
+    kind: 'exercise' | 'answer' | 'evidence' | 'evidence_request' | 'feedback' | string;
+    author: string;
+    ts: string;
+    text: string;
+    expected?: string;
+    tests?: string[];
+    grade?: string;
+    mistakes?: { text: string; path?: string; start_line?: number; end_line?: number }[];
+    mistakes_left_off?: number;
+    evidence_summary?: string;
+    paths?: string;
+    answered?: boolean;
+}
+
+/** A mistake of the latest `revise` on lines outside the exercise's: a thread of its own. */
+export interface ThreadPlace {
+    path: string;
+    start_line: number;
+    end_line: number;
+    text: string;
+}
+
+export interface ExerciseThread {
+    exercise_id: string;
+    short_id: string;
+    session_id: string;
+    topic: string;
+    state: string;
+    student: string;
+    coach: string;
+    /** Whose move it is; null once passed. */
+    turn: 'student' | 'coach' | null;
+    /** acknowledge | answer_request | respond (the student's) or review (the coach's). */
+    next: string | null;
+    path: string | null;
+    /** 1-based, inclusive: where the server tracks the exercise's code now. */
+    range: { start_line: number; end_line: number } | null;
+    lost: boolean;
+    entries: ThreadEntry[];
+    entries_left_off: number;
+    places: ThreadPlace[];
+}
+
+export interface Threads {
+    role: Role;
+    identity: string;
+    threads: ExerciseThread[];
+    left_off: number;
 }
 
 export function mistakeText(mistake: Mistake): string {

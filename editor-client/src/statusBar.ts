@@ -1,15 +1,19 @@
-// The status bar item: who this instance is, whether the broker is reachable,
-// how many events wait in the outbox and the session's stage.
+// The status bar item: what waits for you ("2 to answer", "3 to review"), and
+// only when something is wrong, that the broker is out of reach; its tooltip
+// has the facts (who, broker, outbox, stage) and its menu the items waiting.
 
 import * as vscode from 'vscode';
 import { ConnectionState } from './client';
 import { oneLine } from './display';
-import { Status } from './protocol';
+import { Status, Threads } from './protocol';
+import { waitingText, waitsForYou } from './viewModel';
 
 export const SHOW_STATUS_COMMAND = 'colearner.ui.showStatus';
 
 export class StatusBar implements vscode.Disposable {
     private readonly item = vscode.window.createStatusBarItem('colearner.status', vscode.StatusBarAlignment.Left, 50);
+    private waiting: number | undefined;
+    private status: Status | undefined;
 
     constructor() {
         this.item.name = 'Colearner';
@@ -20,6 +24,9 @@ export class StatusBar implements vscode.Disposable {
 
     /** Shows the connection state; once running, the server's last status if it sent one already. */
     showState(state: ConnectionState, status?: Status): void {
+        if (state.kind !== 'running') {
+            this.status = undefined;
+        }
         if (state.kind === 'running' && status) {
             return this.showStatus(status);
         }
@@ -45,8 +52,17 @@ export class StatusBar implements vscode.Disposable {
         this.item.show();
     }
 
+    /** What waits for you, from the latest threads (undefined: not known yet). */
+    showWaiting(threads: Threads | undefined): void {
+        this.waiting = threads ? threads.threads.filter((t) => waitsForYou(threads.role, t)).length : undefined;
+        if (this.status) {
+            this.showStatus(this.status);
+        }
+    }
+
     showStatus(status: Status): void {
-        this.set(statusText(status), statusDetails(status).join('\n'));
+        this.status = status;
+        this.set(statusText(status, this.waiting), [...statusDetails(status), '', 'Click for what waits for you.'].join('\n'));
         this.item.backgroundColor = busFailing(status)
             ? new vscode.ThemeColor('statusBarItem.errorBackground')
             : status.broker === 'offline'
@@ -65,16 +81,18 @@ export class StatusBar implements vscode.Disposable {
     }
 }
 
-/** `$(mortar-board) colearner: student alice · connected · outbox 0 · practice` */
-export function statusText(status: Status): string {
+/** `$(mortar-board) colearner: 2 to answer`; `… · offline · 3 to send` when the broker is out of reach. */
+export function statusText(status: Status, waiting?: number): string {
     const icon = busFailing(status) ? '$(error)' : status.broker === 'connected' ? '$(mortar-board)' : '$(debug-disconnect)';
-    const broker = busFailing(status) ? 'not receiving' : status.broker;
-    const parts = [`${status.role} ${oneLine(status.identity)}`, broker, `outbox ${status.outbox}`];
-    if (status.stage) {
-        parts.push(oneLine(status.stage));
+    const todo = waiting === undefined ? oneLine(status.identity, 40) : (waitingText(status.role, waiting) ?? `nothing to ${status.role === 'coach' ? 'review' : 'answer'}`);
+    const parts = [todo];
+    if (busFailing(status)) {
+        parts.push('not receiving');
+    } else if (status.broker !== 'connected') {
+        parts.push('offline');
     }
-    if (status.role === 'coach' && typeof status.students === 'number') {
-        parts.push(`${status.students} student${status.students === 1 ? '' : 's'}`);
+    if (status.outbox > 0 && status.broker !== 'connected') {
+        parts.push(`${status.outbox} to send`);
     }
     return `${icon} colearner: ${parts.join(' · ')}`;
 }
@@ -85,7 +103,7 @@ export function statusDetails(status: Status): string[] {
         `Role: ${status.role}`,
         `Identity: ${oneLine(status.identity)}`,
         `Broker: ${status.broker}`,
-        `Outbox: ${status.outbox} event${status.outbox === 1 ? '' : 's'} waiting`,
+        `Outbox: ${status.outbox} event${status.outbox === 1 ? '' : 's'} waiting to be sent`,
         `Stage: ${status.stage ? oneLine(status.stage) : 'no session'}`,
         `Session: ${status.session_id ? oneLine(status.session_id) : 'none'}`,
     ];

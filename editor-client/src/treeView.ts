@@ -1,28 +1,30 @@
-// The "Colearner" activity-bar tree. A student sees each session's plan steps
-// and exercises grouped by state, with the coach's feedback under each; a
-// coach sees each student with stage, completion and blockers.
+// The "Colearner" activity-bar tree: students → sessions → exercises by
+// state, each exercise once (a student sees their own sessions, with the
+// plan). The grouping and counts are viewModel.ts's; the exercises come from
+// `colearner/threads`, the sessions from `colearner/inbox` (student) or
+// `colearner/dashboard` (coach). The view's badge counts what waits for you.
 
 import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
 import { oneLine, visible } from './display';
-import { Blocker, Dashboard, Exercise, Feedback, Inbox, InboxSession, Methods, mistakeText, PlanStep, StudentRow } from './protocol';
+import { Blocker, Dashboard, ExerciseThread, Inbox, InboxSession, Methods, PlanStep, Role, StudentRow } from './protocol';
+import { CommentThreads } from './threads';
+import { countsText, groupTree, nextLabel, SessionGroup, SessionInfo, StateGroup, StudentGroup, waitingText, waitsForYou } from './viewModel';
 
 export const OPEN_ANCHOR_COMMAND = 'colearner.ui.openAnchor';
+export const OPEN_THREAD_COMMAND = 'colearner.ui.openThread';
 export const TREE_VIEW_ID = 'colearner.session';
 
-// Exercise states in the order a student meets them; unknown states follow.
-const STATE_ORDER = ['assigned', 'acknowledged', 'responded', 'revise', 'passed'];
 // A label longer than this is cut (the tooltip has the whole text).
 const LABEL_CHARS = 120;
 
 type Node =
-    | { kind: 'session'; session: InboxSession }
+    | { kind: 'student'; group: StudentGroup; row?: StudentRow }
+    | { kind: 'session'; group: SessionGroup; session?: InboxSession; student?: string }
     | { kind: 'plan'; steps: PlanStep[]; goals: string[] }
     | { kind: 'step'; step: PlanStep }
-    | { kind: 'state'; state: string; exercises: Exercise[] }
-    | { kind: 'exercise'; exercise: Exercise }
-    | { kind: 'feedback'; feedback: Feedback }
-    | { kind: 'student'; row: StudentRow }
+    | { kind: 'state'; group: StateGroup; session_id: string }
+    | { kind: 'exercise'; exercise_id: string; thread: ExerciseThread }
     | { kind: 'text'; label: string; icon: string; tooltip?: string };
 
 export class SessionTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -30,8 +32,21 @@ export class SessionTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     readonly onDidChangeTreeData = this.changes.event;
     private readonly view: vscode.TreeView<Node>;
 
-    constructor(private readonly client: ColearnerClient) {
+    constructor(
+        private readonly client: ColearnerClient,
+        private readonly threads: CommentThreads,
+    ) {
         this.view = vscode.window.createTreeView(TREE_VIEW_ID, { treeDataProvider: this, showCollapseAll: true });
+        // The badge is set whenever the threads change, whether or not the view has been opened.
+        this.subscription = threads.onDidChange((data) => this.showBadge(data?.role, data?.threads ?? []));
+    }
+
+    private readonly subscription: vscode.Disposable;
+
+    private showBadge(role: Role | undefined, exercises: ExerciseThread[]): void {
+        const waiting = role ? exercises.filter((t) => waitsForYou(role, t)).length : 0;
+        const tooltip = role ? waitingText(role, waiting) : undefined;
+        this.view.badge = tooltip ? { value: waiting, tooltip } : undefined;
     }
 
     refresh(): void {
@@ -39,17 +54,18 @@ export class SessionTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     }
 
     dispose(): void {
+        this.subscription.dispose();
         this.view.dispose();
         this.changes.dispose();
     }
 
     getTreeItem(node: Node): vscode.TreeItem {
-        return treeItem(node);
+        return treeItem(node, this.client.status?.role ?? 'student');
     }
 
     async getChildren(node?: Node): Promise<Node[]> {
         if (node) {
-            return childrenOf(node);
+            return childrenOf(node, this.threads);
         }
         return this.roots();
     }
@@ -62,12 +78,39 @@ export class SessionTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
                 : 'Waiting for the colearner language server…';
             return [];
         }
+        const role = status.role;
+        const exercises = this.threads.data?.threads ?? [];
+        this.showBadge(role, exercises);
         try {
-            const roots =
-                status.role === 'student'
-                    ? (await this.client.request<Inbox>(Methods.inbox)).sessions.map((session): Node => ({ kind: 'session', session }))
-                    : (await this.client.request<Dashboard>(Methods.dashboard)).students.map((row): Node => ({ kind: 'student', row }));
-            this.view.message = roots.length === 0 ? emptyMessage(status.role) : undefined;
+            let roots: Node[];
+            if (role === 'student') {
+                const sessions = (await this.client.request<Inbox>(Methods.inbox)).sessions;
+                const infos: SessionInfo[] = sessions.map((s) => ({ session_id: s.session_id, student: status.identity, stage: s.stage }));
+                const students = groupTree(role, infos, exercises.map((t) => ({ ...t, student: status.identity })));
+                const byId = new Map(sessions.map((s) => [s.session_id, s]));
+                roots = students.flatMap((g) => g.sessions.map((group): Node => ({ kind: 'session', group, session: byId.get(group.session_id) })));
+            } else {
+                const rows = (await this.client.request<Dashboard>(Methods.dashboard)).students;
+                const infos: SessionInfo[] = rows.flatMap((r) =>
+                    r.sessions?.length
+                        ? r.sessions.map((s) => ({ session_id: s.session_id, student: r.student, stage: s.stage }))
+                        : r.session_id
+                          ? [{ session_id: r.session_id, student: r.student, stage: r.stage }]
+                          : [],
+                );
+                const groups = new Map(groupTree(role, infos, exercises).map((g) => [g.student, g]));
+                roots = rows.map((row): Node => ({
+                    kind: 'student',
+                    row,
+                    group: groups.get(row.student) ?? { student: row.student, sessions: [], total: 0, counts: {} },
+                }));
+                for (const [student, group] of groups) {
+                    if (!rows.some((r) => r.student === student)) {
+                        roots.push({ kind: 'student', group });
+                    }
+                }
+            }
+            this.view.message = roots.length === 0 ? emptyMessage(role) : undefined;
             return roots;
         } catch (error) {
             this.view.message = `colearner: ${error instanceof Error ? error.message : String(error)}`;
@@ -80,12 +123,17 @@ function emptyMessage(role: string): string {
     return role === 'student' ? 'No coaching session yet: your coach starts one.' : 'No students yet: `colearner session start --student NAME`.';
 }
 
-function childrenOf(node: Node): Node[] {
+function childrenOf(node: Node, threads: CommentThreads): Node[] {
     switch (node.kind) {
+        case 'student':
+            return [
+                ...node.group.sessions.map((group): Node => ({ kind: 'session', group, student: node.group.student })),
+                ...(node.row?.blockers ?? []).map(blockerNode),
+            ];
         case 'session': {
-            const { steps, goals } = node.session.plan;
-            const plan: Node[] = steps.length || goals.length ? [{ kind: 'plan', steps, goals }] : [];
-            return [...plan, ...byState(node.session.exercises)];
+            const plan = node.session?.plan;
+            const planNode: Node[] = plan && (plan.steps.length || plan.goals.length) ? [{ kind: 'plan', steps: plan.steps, goals: plan.goals }] : [];
+            return [...planNode, ...node.group.groups.map((group): Node => ({ kind: 'state', group, session_id: node.group.session_id }))];
         }
         case 'plan':
             return [
@@ -93,37 +141,13 @@ function childrenOf(node: Node): Node[] {
                 ...node.steps.map((step): Node => ({ kind: 'step', step })),
             ];
         case 'state':
-            return node.exercises.map((exercise): Node => ({ kind: 'exercise', exercise }));
-        case 'exercise':
-            return node.exercise.feedback.map((feedback): Node => ({ kind: 'feedback', feedback }));
-        case 'feedback':
-            return node.feedback.mistakes.map((mistake): Node => ({ kind: 'text', label: oneLine(mistakeText(mistake), LABEL_CHARS), icon: 'circle-small' }));
-        case 'student':
-            return [countsNode(node.row), ...node.row.blockers.map(blockerNode)];
+            return node.group.exercises.flatMap((row): Node[] => {
+                const thread = threads.exercise(row.exercise_id);
+                return thread ? [{ kind: 'exercise', exercise_id: row.exercise_id, thread }] : [];
+            });
         default:
             return [];
     }
-}
-
-function byState(exercises: Exercise[]): Node[] {
-    const groups = new Map<string, Exercise[]>();
-    for (const exercise of exercises) {
-        groups.set(exercise.state, [...(groups.get(exercise.state) ?? []), exercise]);
-    }
-    const rank = (state: string) => (STATE_ORDER.includes(state) ? STATE_ORDER.indexOf(state) : STATE_ORDER.length);
-    return [...groups.entries()]
-        .sort(([a], [b]) => rank(a) - rank(b))
-        .map(([state, group]): Node => ({ kind: 'state', state, exercises: group }));
-}
-
-function countsNode(row: StudentRow): Node {
-    const c = row.counts;
-    return {
-        kind: 'text',
-        icon: 'checklist',
-        label: `${c.passed} passed · ${c.responded} responded · ${c.acknowledged} acknowledged · ${c.assigned} assigned · ${c.revise} to revise`,
-        tooltip: row.last_activity ? `Last activity ${oneLine(row.last_activity)}` : 'No activity yet',
-    };
 }
 
 function blockerNode(blocker: Blocker): Node {
@@ -135,14 +159,31 @@ function blockerNode(blocker: Blocker): Node {
     };
 }
 
-function treeItem(node: Node): vscode.TreeItem {
+function treeItem(node: Node, role: Role): vscode.TreeItem {
     const { Collapsed, Expanded, None } = vscode.TreeItemCollapsibleState;
     switch (node.kind) {
+        case 'student': {
+            const { group, row } = node;
+            const item = new vscode.TreeItem(oneLine(group.student, LABEL_CHARS), Expanded);
+            const parts = [countsText(role, group.counts) || 'no exercises'];
+            if (row) {
+                parts.push(`${Math.round(row.completion_rate * 100)}% done`);
+                if (row.blockers.length) parts.push(`${row.blockers.length} blocker(s)`);
+            }
+            item.description = parts.join(' · ');
+            item.tooltip = `${group.total} exercise${group.total === 1 ? '' : 's'}${row?.last_activity ? ` · last activity ${oneLine(row.last_activity)}` : ''}`;
+            item.iconPath = new vscode.ThemeIcon(row?.blockers.length ? 'warning' : 'person');
+            item.id = `student:${group.student}`;
+            return item;
+        }
         case 'session': {
-            const item = new vscode.TreeItem(`Session · ${oneLine(node.session.stage)}`, Expanded);
-            item.description = node.session.coach ? `coach ${oneLine(node.session.coach)}` : undefined;
-            item.tooltip = oneLine(node.session.session_id);
+            const g = node.group;
+            const item = new vscode.TreeItem(`Session · ${oneLine(g.stage || 'unknown stage', 40)}`, Expanded);
+            const coach = node.session?.coach ? ` · coach ${oneLine(node.session.coach, 40)}` : '';
+            item.description = `${countsText(role, g.counts) || 'no exercises yet'}${coach}`;
+            item.tooltip = `Session ${oneLine(g.session_id.slice(0, 8))} · ${g.total} exercise${g.total === 1 ? '' : 's'}`;
             item.iconPath = new vscode.ThemeIcon('mortar-board');
+            item.id = `session:${g.session_id}`;
             return item;
         }
         case 'plan': {
@@ -162,28 +203,13 @@ function treeItem(node: Node): vscode.TreeItem {
             return item;
         }
         case 'state': {
-            const item = new vscode.TreeItem(`${oneLine(node.state)} (${node.exercises.length})`, Expanded);
-            item.iconPath = new vscode.ThemeIcon('folder');
+            const item = new vscode.TreeItem(`${node.group.label} (${node.group.exercises.length})`, node.group.state === 'passed' ? Collapsed : Expanded);
+            item.iconPath = new vscode.ThemeIcon(node.group.state === 'passed' ? 'pass' : 'folder');
+            item.id = `state:${node.session_id}:${node.group.state}`;
             return item;
         }
         case 'exercise':
-            return exerciseItem(node.exercise);
-        case 'feedback': {
-            const f = node.feedback;
-            const item = new vscode.TreeItem(oneLine(`${f.grade}: ${f.next_step}`, LABEL_CHARS), f.mistakes.length ? Collapsed : None);
-            item.tooltip = visible(f.next_step);
-            item.description = `confidence ${f.confidence_delta >= 0 ? '+' : ''}${f.confidence_delta}`;
-            item.iconPath = new vscode.ThemeIcon(f.grade === 'pass' ? 'pass-filled' : 'edit');
-            return item;
-        }
-        case 'student': {
-            const row = node.row;
-            const item = new vscode.TreeItem(oneLine(row.student), Collapsed);
-            item.description = `${oneLine(row.stage)} · ${Math.round(row.completion_rate * 100)}%${row.blockers.length ? ` · ${row.blockers.length} blocker(s)` : ''}`;
-            item.tooltip = row.session_id ? `Session ${oneLine(row.session_id)}` : 'No session yet';
-            item.iconPath = new vscode.ThemeIcon(row.blockers.length ? 'warning' : 'person');
-            return item;
-        }
+            return exerciseItem(node.thread, role);
         case 'text': {
             const item = new vscode.TreeItem(node.label, None);
             item.iconPath = new vscode.ThemeIcon(node.icon);
@@ -193,28 +219,28 @@ function treeItem(node: Node): vscode.TreeItem {
     }
 }
 
-function exerciseItem(exercise: Exercise): vscode.TreeItem {
-    const item = new vscode.TreeItem(oneLine(exercise.topic, LABEL_CHARS), exercise.feedback.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
-    item.id = exercise.exercise_id;
-    if (exercise.anchor) {
-        item.description = oneLine(`${exercise.anchor.path}:${exercise.anchor.start_line}`);
-        item.command = { command: OPEN_ANCHOR_COMMAND, title: 'Open Exercise', arguments: [exercise.anchor] };
-    }
+function exerciseItem(t: ExerciseThread, role: Role): vscode.TreeItem {
+    const item = new vscode.TreeItem(oneLine(t.topic, LABEL_CHARS), vscode.TreeItemCollapsibleState.None);
+    item.id = `exercise:${t.exercise_id}`;
+    const yours = waitsForYou(role, t);
+    const next = yours ? nextLabel(t.next) : undefined;
+    const where = t.path && t.range ? `${oneLine(t.path, 80)}:${t.range.start_line}` : 'no anchor here';
+    item.description = `${oneLine(t.short_id)}${next ? ` · next: ${next}` : ''} · ${where}`;
+    item.command = { command: OPEN_THREAD_COMMAND, title: 'Open Thread', arguments: [{ exercise_id: t.exercise_id }] };
+    const exercise = t.entries.find((e) => e.kind === 'exercise');
     const tooltip = new vscode.MarkdownString();
     // appendText escapes Markdown; visible() shows what a renderer would not.
-    tooltip.appendText(oneLine(exercise.topic));
-    tooltip.appendMarkdown(' (');
-    tooltip.appendText(oneLine(exercise.state));
-    tooltip.appendMarkdown(')\n\n');
-    tooltip.appendText(visible(exercise.exercise));
-    tooltip.appendMarkdown('\n\n**Expected:** ');
-    tooltip.appendText(visible(exercise.expected));
-    if (exercise.tests.length) {
-        tooltip.appendMarkdown('\n\n**Tests:** ');
-        tooltip.appendText(oneLine(exercise.tests.join(', ')));
+    tooltip.appendText(`${oneLine(t.topic)} · ${oneLine(t.short_id)} (${oneLine(t.state)})`);
+    if (exercise) {
+        tooltip.appendMarkdown('\n\n');
+        tooltip.appendText(visible(exercise.text));
+        if (exercise.expected) {
+            tooltip.appendMarkdown('\n\n**Expected:** ');
+            tooltip.appendText(visible(exercise.expected));
+        }
     }
     item.tooltip = tooltip;
-    item.iconPath = new vscode.ThemeIcon('book');
-    item.contextValue = 'exercise';
+    item.iconPath = new vscode.ThemeIcon(t.state === 'passed' ? 'pass-filled' : yours ? 'bell-dot' : 'book');
+    item.contextValue = `exercise.${role}.${t.state}`;
     return item;
 }

@@ -51,3 +51,11 @@ def student_with_hostile_text(pair: Pair) -> dict[str, Any]:
         "--expected", "a paragraph", "--file", FILE, "--lines", "12-16",
     )
     return {"workspace": pair.student_root, "path": FILE, "line": 12, "topic_word": "RED"}
+
+
+@pytest.fixture
+def coach_and_student_with_exercise(pair: Pair) -> dict[str, Any]:
+    """Both checkouts after the coach assigned an exercise on app/inventory.py:12-16 (not yet acknowledged)."""
+    session_id = start_session(pair)
+    exercise_id = assign(pair, session_id)
+    return {"pair": pair, "exercise_id": exercise_id, "path": FILE, "line": 12, "topic": "loops"}

@@ -32,6 +32,7 @@ from tests.e2e.vscode_harness import (
     run_driver,
     wait_until,
 )
+from tests.instances import sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -97,8 +98,9 @@ def test_student_acknowledges_exercise_with_quick_fix(
         artifacts,
     )
 
-    assert "colearner: student" in result["status_bar"], result["status_bar"]
-    assert "connected" in result["status_bar"], result["status_bar"]
+    # The status bar says what waits for you; the broker only when it is out of reach.
+    assert "colearner: 1 to answer" in result["status_bar"], result["status_bar"]
+    assert "offline" not in result["status_bar"], result["status_bar"]
     assert result["squiggles"] >= 1, f"no squiggle in the editor: {result}"
     assert result["problem_at_line"], f"no Problems-panel entry at line {line}: {result['problems']}"
     assert any("Acknowledge" in fix for fix in result["quick_fixes"]), result["quick_fixes"]
@@ -120,7 +122,7 @@ def test_coach_dashboard_lists_student(
         artifacts,
     )
 
-    assert "colearner: coach" in result["status_bar"], result["status_bar"]
+    assert "colearner: nothing to review" in result["status_bar"], result["status_bar"]
     assert result["headers"][:4] == ["Student", "Stage", "Completion", "Blockers"], result["headers"]
     row = result["row"]
     assert row["student"] == student
@@ -156,3 +158,69 @@ def test_wire_text_is_shown_not_interpreted(
     assert not any(ch in seen for ch in "\x1b\x07\u202e\u200b"), repr(seen)
     for shot in ("01-tree", "02-problems", "03-hover"):
         assert (artifacts / f"{shot}.png").is_file()
+
+
+ANSWER = "I apply the discount to each price before summing"
+VERDICT = "Well done: the discount is applied once"
+
+
+def test_one_thread_per_exercise_in_both_editors(
+    coach_and_student_with_exercise: dict[str, Any], tmp_path: Path, artifacts: Path
+) -> None:
+    """Issue 18: the exercise's thread shows at its anchor for the student (badge and status bar count
+    it); the student's reply from the thread reaches the coach, whose badge and status bar count it;
+    the dashboard's link opens the thread; the coach's reply chosen as a pass resolves it on both
+    sides. Screenshots of each step in the artefacts (student-0N-*, coach-0N-*)."""
+    given = coach_and_student_with_exercise
+    pair, exercise_id = given["pair"], given["exercise_id"]
+    common = {"path": given["path"], "line": given["line"], "topic": given["topic"], "answer": ANSWER, "verdict": VERDICT}
+    with ExitStack() as running:
+        with harness_failures_fail_the_test():
+            student = running.enter_context(code_server(tmp_path / "student-vscode", artifacts=artifacts / "student-code-server"))
+            coach = running.enter_context(code_server(tmp_path / "coach-vscode", artifacts=artifacts / "coach-code-server"))
+
+        answered = drive(student, "student_thread.js", {**common, "url": student.workbench_url(pair.student_root), "phase": "answer"},
+                         artifacts / "1-student-answers")
+        assert answered["status_bar"].endswith("colearner: 1 to answer") and answered["badge"] == "1", answered
+        thread = answered["thread"]
+        assert "loops" in thread["head"] and exercise_id[:8] in thread["head"] and "Acknowledge" in thread["head"], thread
+        assert any("total_value ignores discounts" in c and "carol" in c for c in thread["comments"]), thread
+        assert answered["thread_top_line"] in (15, 16, 17), answered["thread_top_line"]  # the zone sits under the anchored lines 12-16
+        assert any(ANSWER in c and pair.student_id in c for c in answered["thread_after"]["comments"]), answered["thread_after"]
+        assert "nothing to answer" in answered["status_bar_after"] and answered["badge_after"] == "", answered
+
+        def coach_has_answer() -> bool:
+            inst = pair.coach()
+            try:
+                sync(inst)
+                return bool(inst.state.exercises[exercise_id].responses)
+            finally:
+                inst.close()
+
+        with harness_failures_fail_the_test(coach):
+            wait_until(coach_has_answer, ACK_TIMEOUT_S, "the coach's ledger has the answer")
+
+        reviewed = drive(coach, "coach_thread.js", {**common, "url": coach.workbench_url(pair.coach_root), "exercise_id": exercise_id},
+                         artifacts / "2-coach-passes")
+        assert "1 to review" in reviewed["status_bar"] and reviewed["badge"] == "1", reviewed
+        assert reviewed["headings"][0].startswith("Answers waiting for your review (1)"), reviewed["headings"]
+        assert ANSWER in reviewed["review"] and pair.student_id in reviewed["review"], reviewed["review"]
+        assert reviewed["link_href"].startswith("command:colearner.ui.openThread?"), reviewed["link_href"]
+        assert any(ANSWER in c for c in reviewed["thread"]["comments"]), reviewed["thread"]
+        assert "Review" in reviewed["thread"]["head"], reviewed["thread"]
+        assert [c for c in reviewed["choices"] if "Pass" in c] and [c for c in reviewed["choices"] if "revision" in c], reviewed["choices"]
+        after = reviewed["thread_after"]
+        assert any(VERDICT in c and "pass" in c for c in after["comments"]) and "passed" in after["head"], after
+        assert not after["can_reply"], after
+        assert "nothing to review" in reviewed["status_bar_after"] and reviewed["badge_after"] == "", reviewed
+        # The Comments panel marks the thread resolved (its icon loses the unresolved dot).
+        (row,) = [r for r in reviewed["comments_panel"] if "total_value ignores discounts" in r["text"]]
+        icons = " ".join(row["html_icons"])
+        assert "codicon-comment" in icons and "comment-unresolved" not in icons, row
+
+        resolved = drive(student, "student_thread.js", {**common, "url": student.workbench_url(pair.student_root), "phase": "passed"},
+                         artifacts / "3-student-sees-the-pass")
+        assert "nothing to answer" in resolved["status_bar"], resolved
+        assert "passed" in resolved["thread"]["head"] and not resolved["thread"]["can_reply"], resolved["thread"]
+        assert [c for c in resolved["thread"]["comments"] if VERDICT in c], resolved["thread"]
+        assert [c for c in resolved["thread"]["comments"] if ANSWER in c], resolved["thread"]

@@ -11,7 +11,7 @@ runDriver(async ({ page, params, result, step, shot }) => {
     await openWorkbench(page, params.url);
 
     step('wait for the server status');
-    result.status_bar = await waitForStatus(page, /connected|offline/);
+    result.status_bar = await waitForStatus(page, /to review/);
 
     step('Colearner: Open Dashboard');
     await runCommand(page, 'Colearner: Open Dashboard');

@@ -13,7 +13,7 @@ runDriver(async ({ page, params, result, step, shot }) => {
     await openWorkbench(page, params.url);
 
     step('wait for the server status');
-    result.status_bar = await waitForStatus(page, /connected|offline/);
+    result.status_bar = await waitForStatus(page, /to answer/);
     await shot('01-workbench');
 
     step(`open ${params.path} at line ${params.line}`);

@@ -10,7 +10,7 @@ const { runDriver, openWorkbench, waitForStatus, runCommand, openFile, goToLine 
 runDriver(async ({ page, params, result, step, shot }) => {
     step('open workbench');
     await openWorkbench(page, params.url);
-    result.status_bar = await waitForStatus(page, /connected/);
+    result.status_bar = await waitForStatus(page, /to answer/);
 
     step('show the Colearner tree');
     await runCommand(page, 'View: Show Colearner');
