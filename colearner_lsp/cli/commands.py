@@ -4,53 +4,71 @@ Commands that read or write exchange with Kafka first (publish the outbox, apply
 what is waiting) so they act on the latest state, and publish what they wrote
 before exiting; when Kafka is away the writes wait in the outbox and the
 command says so.
+
+Each handler imports the part of the core it needs, and the bus only when it
+goes online: start-up (pydantic, the ledger, asyncio and aiokafka, git cost
+most of a second together; bench/bench_cli.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from ..core import actions
 from ..core.errors import InvalidArgument
-from ..core.identity import init_instance, trust_peer
-from ..core.instance import Instance
 from .inbox_text import render_inbox
+
+if TYPE_CHECKING:
+    from ..core.instance import Instance
 
 T = TypeVar("T")
 
 
 def _open() -> Instance:
+    from ..core.instance import Instance
+
     return Instance.open(Path.cwd())
+
+
+def _tell_outbox(inst: Instance) -> None:
+    waiting = inst.ledger.outbox_length()
+    if waiting:
+        print(f"colearner: {waiting} event(s) wait in the outbox; they go out with 'colearner sync' once Kafka is reachable", file=sys.stderr)
 
 
 def _exchange(inst: Instance, args: argparse.Namespace, action: Callable[[], T] | None = None) -> T | None:
     """Sync with Kafka, run ``action``, publish what it wrote. Offline: run it anyway."""
+    if args.offline:  # no bus: neither asyncio nor aiokafka is imported (start-up)
+        try:
+            result = action() if action else None
+        finally:
+            inst.flush_learning_json()  # as closing the bus does
+        _tell_outbox(inst)
+        return result
+
+    import asyncio
+
     from ..bus.kafka_bus import BrokerUnreachable, KafkaBus
 
     async def go() -> T | None:
         bus = KafkaBus(inst)
-        online = not args.offline
-        if online:
-            try:
-                await bus.sync(timeout=15)
-            except BrokerUnreachable as exc:
-                online = False
-                print(f"colearner: {exc}", file=sys.stderr)
+        online = True
+        try:
+            await bus.sync(timeout=15)
+        except BrokerUnreachable as exc:
+            online = False
+            print(f"colearner: {exc}", file=sys.stderr)
         try:
             result = action() if action else None
             if online and action:
                 await bus.publish()
         finally:
             await bus.close()
-        waiting = inst.ledger.outbox_length()
-        if waiting:
-            print(f"colearner: {waiting} event(s) wait in the outbox; they go out with 'colearner sync' once Kafka is reachable", file=sys.stderr)
+        _tell_outbox(inst)
         return result
 
     return asyncio.run(go())
@@ -81,6 +99,8 @@ def _print_id(value: str) -> None:
 
 
 def init(args: argparse.Namespace) -> int:
+    from ..core.identity import init_instance
+
     config, public_key = init_instance(Path.cwd(), args.role, args.identity, args.bootstrap, force=args.force)
     print(f"{config.role} {config.identity!r} ready in .colearner/agent.yaml; private key at {config.key_file}")
     print("give this public key to your peer, who runs: colearner trust " + f"{config.identity} <key>")
@@ -90,6 +110,7 @@ def init(args: argparse.Namespace) -> int:
 
 def trust(args: argparse.Namespace) -> int:
     from ..core.config import find_root
+    from ..core.identity import trust_peer
 
     root = find_root(Path.cwd())
     if root is None:
@@ -123,6 +144,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def session(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     session_id = _exchange(inst, args, lambda: actions.start_session(inst, args.student))
     print(f"session opened with {args.student}")
@@ -143,6 +166,8 @@ def _steps(raw: list[str]) -> list[tuple[str, str]]:
 
 
 def plan(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     steps = _steps(args.step)
     event = _exchange(inst, args, lambda: actions.send_plan(inst, args.session, args.goal, steps))
@@ -163,6 +188,8 @@ def parse_lines(text: str) -> tuple[int, int]:
 
 
 def assign(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     start, end = parse_lines(args.lines)
     exercise_id = _exchange(
@@ -179,6 +206,8 @@ def assign(args: argparse.Namespace) -> int:
 
 
 def scope(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     version = _exchange(inst, args, lambda: actions.set_scope(inst, args.session, args.allow, args.deny, args.share, args.max_files))
     print(f"scope policy v{version} sent: allow {', '.join(args.allow)}; share {args.share}")
@@ -186,6 +215,8 @@ def scope(args: argparse.Namespace) -> int:
 
 
 def request_evidence(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     event_id = _exchange(inst, args, lambda: actions.request_evidence(inst, args.exercise, args.path, args.reason))
     print(f"evidence requested: {', '.join(args.path)}")
@@ -203,6 +234,8 @@ def parse_mistake(text: str) -> str | dict[str, Any]:
 
 
 def feedback(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     if not -1.0 <= args.confidence_delta <= 1.0:
         raise InvalidArgument(f"--confidence-delta {args.confidence_delta}: must be between -1 and 1")
@@ -221,6 +254,8 @@ def feedback(args: argparse.Namespace) -> int:
 
 
 def advance(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     event_id = _exchange(inst, args, lambda: actions.advance_session(inst, args.session, args.to, args.reason))
     print(f"session moved to {args.to}")
@@ -232,6 +267,8 @@ def advance(args: argparse.Namespace) -> int:
 
 
 def inbox(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     _exchange(inst, args)
     data = actions.inbox(inst)
@@ -240,6 +277,8 @@ def inbox(args: argparse.Namespace) -> int:
 
 
 def ack(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     event_id = _exchange(inst, args, lambda: actions.acknowledge(inst, args.exercise))
     print("acknowledged")
@@ -258,6 +297,8 @@ def _print_preview(preview: Any, include_ignored: bool) -> None:
 
 
 def respond(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     evidence = args.evidence
     if evidence is not None:
@@ -288,6 +329,8 @@ def respond(args: argparse.Namespace) -> int:
 
 
 def evidence(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     paths = [_repo_path(inst, p) for p in args.path] if args.path else None
     shown: list[Any] = []
@@ -312,6 +355,8 @@ def evidence(args: argparse.Namespace) -> int:
 
 
 def progress(args: argparse.Namespace) -> int:
+    from ..core import actions
+
     inst = _open()
     confidence: dict[str, float] = {}
     for item in args.confidence:
@@ -343,6 +388,7 @@ def history(args: argparse.Namespace) -> int:
 
 
 def dashboard(args: argparse.Namespace) -> int:
+    from ..core import actions
     from ..core.metrics import dashboard_for
     from ..views.dashboard_html import render_dashboard_html
     from ..views.dashboard_text import render_dashboard
@@ -363,6 +409,8 @@ def dashboard(args: argparse.Namespace) -> int:
 
 def _sync(inst: Instance, timeout: float) -> Any:
     """One ``colearner sync`` of ``inst``: the bus's SyncReport, or BrokerUnreachable."""
+    import asyncio
+
     from ..bus.kafka_bus import KafkaBus
 
     async def go():  # type: ignore[no-untyped-def]
@@ -402,6 +450,7 @@ def repair(args: argparse.Namespace) -> int:
     from ..bus.kafka_bus import BrokerUnreachable
     from ..core.config import find_root
     from ..core.errors import ConfigError
+    from ..core.instance import Instance
     from ..core.repair import set_ledger_aside
 
     root = find_root(Path.cwd())

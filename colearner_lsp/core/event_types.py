@@ -20,7 +20,8 @@ from typing import Callable, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-Actor = Literal["coach", "student"]
+from .vocabulary import Actor
+
 # The attribute of ``config.TopicsConfig`` naming the topic a type travels on.
 TopicKey = Literal["assignments", "feedback", "progress", "events"]
 

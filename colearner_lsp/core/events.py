@@ -29,15 +29,11 @@ from pydantic import (
 )
 
 from .event_types import COACH, EITHER, PAYLOADS, STUDENT, Actor, Frozen, Payload, declare_event
+from .vocabulary import Grade, ShareMode, Stage, StepStatus
 
 SCHEMA_VERSION = 1
 # Delivery plumbing that belongs to no coaching session (resync requests) still needs a session_id.
 NO_SESSION = "00000000-0000-0000-0000-000000000000"
-
-Stage = Literal["init", "plan", "practice", "review", "done"]
-Grade = Literal["pass", "revise"]
-StepStatus = Literal["next", "active", "done"]
-ShareMode = Literal["hashes", "diffstat", "diff"]
 
 # Identities appear in file names, Kafka keys and CLI arguments: keep them tame.
 IDENTITY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
