@@ -1,15 +1,19 @@
 """Response documents: answer an exercise by writing Markdown in any editor.
 
-``colearner.respond`` without text writes ``.colearner/responses/<id>.md``,
-prefilled with the exercise and a marked area for the answer, and asks the
-editor to open it; "Send response" (a code lens and a code action in that
-document) reads the answer back and sends it. Everything outside the markers
-is ignored, so the prompt text never reaches the coach.
+``colearner.respond`` without text writes ``.colearner/responses/<topic>-<short id>.md``
+(a name a person reads in the editor's tab), prefilled with the exercise and a
+marked area for the answer, and asks the editor to open it; "Send response" (a
+code lens and a code action in that document) reads the answer back and sends
+it. Everything outside the markers is ignored, so the prompt text never
+reaches the coach. The document's first line names its exercise in full
+(``<!-- colearner:exercise ID -->``); a document named ``<id>.md`` (written
+before names were readable) is still read by its name.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from ..core.config import CONFIG_DIR, RESPONSES_DIR
@@ -20,10 +24,44 @@ from ..core.state import ExerciseState
 ANSWER_START, ANSWER_END = "<!-- answer:start -->", "<!-- answer:end -->"
 EVIDENCE_START, EVIDENCE_END = "<!-- evidence:start -->", "<!-- evidence:end -->"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.md$")
+_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}"
+_MARKER = re.compile(rf"\A<!-- colearner:exercise ({_ID}) -->\n")
+SHORT_ID = 8  # characters of the id in a document's name (the topic says the rest)
+TOPIC_CHARS = 40
 
 
-def response_path(root: Path, exercise_id: str) -> Path:
-    return Path(root) / CONFIG_DIR / RESPONSES_DIR / f"{exercise_id}.md"
+def topic_slug(topic: str) -> str:
+    """A topic as a file-name part: ASCII letters and digits joined by '-', lower case, bounded."""
+    ascii_only = unicodedata.normalize("NFKD", str(topic)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_only).strip("-").lower()[:TOPIC_CHARS].rstrip("-")
+    return slug or "exercise"
+
+
+def document_name(topic: str, exercise_id: str, id_chars: int = SHORT_ID) -> str:
+    """``loops-1a2b3c4d.md``; only [a-z0-9-.] whatever the topic and id hold."""
+    short = re.sub(r"[^A-Za-z0-9]", "", exercise_id)[:id_chars] or "x"
+    return f"{topic_slug(topic)}-{short}.md"
+
+
+def response_path(root: Path, ex: ExerciseState) -> Path:
+    """Where the exercise's document lives: named after its topic and short id; the full id
+    when another exercise's document already has that name (same topic, same short id)."""
+    folder = Path(root) / CONFIG_DIR / RESPONSES_DIR
+    path = folder / document_name(ex.topic, ex.exercise_id)
+    if path.exists() and _marked(path) not in (None, ex.exercise_id):
+        path = folder / document_name(ex.topic, ex.exercise_id, id_chars=200)
+    return path
+
+
+def _marked(path: Path) -> str | None:
+    """The exercise id on a document's first line, if it has one."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(300)
+    except OSError:
+        return None
+    found = _MARKER.match(head)
+    return found.group(1) if found else None
 
 
 def exercise_of_document(root: Path, path: Path) -> str | None:
@@ -35,7 +73,9 @@ def exercise_of_document(root: Path, path: Path) -> str | None:
     except OSError:
         return None
     name = Path(path).name
-    return name[: -len(".md")] if _NAME.match(name) else None
+    if not _NAME.match(name):
+        return None
+    return _marked(Path(path)) or name[: -len(".md")]  # no marker: a document of before, named by its id
 
 
 def send_argument(root: Path, path: str, uri: str) -> dict[str, str] | None:
@@ -60,8 +100,9 @@ def render(ex: ExerciseState) -> str:
         mistakes = "\n".join(f"- {one_line(m.get('text', ''))}" for m in feedback.get("mistakes", [])) or "- (none listed)"
         revise = f"\n## Feedback to address\n\nNext step: {visible(feedback.get('next_step', ''))}\n\n{mistakes}\n"
     return (
+        f"<!-- colearner:exercise {ex.exercise_id} -->\n"
         f"# Response: {one_line(ex.topic)}\n\n"
-        f"Exercise `{one_line(ex.exercise_id)}` from {one_line(ex.coach)}, at `{one_line(where)}`.\n\n"
+        f"Exercise `{one_line(ex.exercise_id[:SHORT_ID])}` from {one_line(ex.coach)}, at `{one_line(where)}`.\n\n"
         f"## Exercise\n\n{visible(ex.exercise)}\n\n"
         f"## Expected\n\n{visible(ex.expected)}\n\n"
         f"## Tests\n\n{tests}\n{revise}\n"
@@ -100,7 +141,7 @@ def read_answer(text: str) -> tuple[str, list[str] | None]:
 
 def write_document(root: Path, ex: ExerciseState) -> tuple[Path, bool]:
     """Write the prefilled document unless a draft is already there; returns (path, created)."""
-    path = response_path(root, ex.exercise_id)
+    path = response_path(root, ex)
     if path.exists():
         return path, False
     private_dir(path.parent)

@@ -120,3 +120,25 @@ async def test_threads_request_follows_the_anchor_as_the_file_is_edited(pair: Pa
         assert [e["kind"] for e in answered["entries"]] == ["exercise", "answer"]
         assert answered["entries"][1]["text"] == "done ␛[31m" and answered["entries"][1]["author"] == pair.student_id
         assert answered["turn"] == "coach"
+
+
+def test_response_documents_are_named_after_the_topic_and_short_id(tmp_path: Any) -> None:
+    """The response document a thread's exercise opens reads as its topic in the editor's tab, whatever the topic holds
+    (kept here with the other names the threads show; the document's own tests are in test_responses_and_args.py)."""
+    from colearner_lsp.server.responses import document_name, exercise_of_document, write_document
+
+    assert document_name("loops", "e1234567-89ab") == "loops-e1234567.md"
+    hostile = document_name(EVIL + "/../x" + "A" * 500, "../" + EVIL)
+    assert re.fullmatch(r"[a-z0-9-]{1,40}-[A-Za-z0-9]{1,8}\.md", hostile), hostile
+    assert document_name("Ünïcode · topic", "12345678") == "unicode-topic-12345678.md" and document_name("", "ab") == "exercise-ab.md"
+
+    ex = exercise("revise", feedback=[{"grade": "revise", "next_step": "n", "mistakes": []}])
+    path, created = write_document(tmp_path, ex)
+    assert created and path.name == f"loops-{EID[:8]}.md" and exercise_of_document(tmp_path, path) == EID
+    assert EID not in path.read_text().split("\n", 1)[1]  # the full id only on the marker line a renderer hides
+    twin = exercise("revise", exercise_id=EID[:8] + "-other", feedback=[])
+    other, _ = write_document(tmp_path, twin)  # same topic, same short id: the full id names it
+    assert other != path and exercise_of_document(tmp_path, other) == twin.exercise_id
+    legacy = path.parent / f"{EID}.md"
+    legacy.write_text("# Response: a document written before names were readable\n")
+    assert exercise_of_document(tmp_path, legacy) == EID
