@@ -95,7 +95,8 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
     await both()
     s = student.inst.state.sessions[sid]
     student.say(f"session {sid[:8]} stage {s.stage}; plan: " + ", ".join(f"{x['id']}({x['status']})" for x in s.steps))
-    student.say(f"scope v{s.scope['version']}: allow {s.scope['allow']}, share {s.scope['share']}")
+    scope = s.scope or {}
+    student.say(f"scope v{scope.get('version')}: allow {scope.get('allow')}, share {scope.get('share')}")
 
     step("coach assigns an exercise anchored to inventory.py:12-16")
     ex_id = actions.assign_exercise(
@@ -106,7 +107,8 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
     )
     await both()
     ex = student.inst.state.exercises[ex_id]
-    student.say(f"sees exercise {ex_id[:8]} [{ex.state}] at {ex.anchor['path']}:{ex.anchor['start_line']}-{ex.anchor['end_line']}: {ex.exercise}")
+    anchor = ex.anchor or {}
+    student.say(f"sees exercise {ex_id[:8]} [{ex.state}] at {anchor.get('path')}:{anchor.get('start_line')}-{anchor.get('end_line')}: {ex.exercise}")
 
     step("student acknowledges")
     actions.acknowledge(student.inst, ex_id)

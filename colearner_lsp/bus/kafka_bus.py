@@ -104,7 +104,7 @@ class KafkaBus:
     async def _connect(self) -> None:
         options = connection_options(self.inst.config)
         await self._ensure_topics(options)
-        self._producer = AIOKafkaProducer(acks="all", linger_ms=0, max_batch_size=1_048_576, **options)  # type: ignore[arg-type]
+        self._producer = AIOKafkaProducer(acks="all", linger_ms=0, max_batch_size=1_048_576, **options)
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
             group_id=None,
@@ -112,7 +112,7 @@ class KafkaBus:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=ACTIVE_FETCH_WAIT_MS,
             max_partition_fetch_bytes=2_097_152,
-            **options,  # type: ignore[arg-type]
+            **options,
         )
         await self._consumer.start()
         self._assigned = self._partitions_to_read()
@@ -121,7 +121,7 @@ class KafkaBus:
         await self._seek_to_stored()
 
     async def _ensure_topics(self, options: dict[str, object]) -> None:
-        admin = AIOKafkaAdminClient(**options)  # type: ignore[arg-type]
+        admin = AIOKafkaAdminClient(**options)
         await admin.start()
         try:
             existing = set(await admin.list_topics())

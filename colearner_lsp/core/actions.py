@@ -39,6 +39,7 @@ from .state import ExerciseState, SessionState
 
 if TYPE_CHECKING:  # evidence needs gitpython: imported when evidence is taken
     from .evidence import EvidencePreview
+    from .scope import ScopeRules
 
 
 P = ParamSpec("P")
@@ -270,7 +271,7 @@ def acknowledge(inst: Instance, exercise_id: str) -> str:
     return inst.emit(ex.session_id, ex.student, events)[0].event_id
 
 
-def scope_rules(inst: Instance, session: SessionState):  # type: ignore[no-untyped-def]
+def scope_rules(inst: Instance, session: SessionState) -> ScopeRules:
     """The rules in force for a session: the coach's signed policy plus the student's own deny list."""
     from .scope import DEFAULT_STUDENT_DENY, ScopeRules
 

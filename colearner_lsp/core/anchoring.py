@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .anchor_text import lines_of
 from .anchors import make_fingerprint
 from .errors import InvalidArgument, NotFound, ScopeError
 from .events import Anchor
 from .repo_paths import normalize_repo_path
+
+if TYPE_CHECKING:  # gitpython is imported when a repository is first asked (start-up)
+    import git
 
 
 def head_commit(root: Path) -> str:
@@ -28,7 +32,7 @@ def head_commit(root: Path) -> str:
 
 
 @lru_cache(maxsize=8)
-def _repo(root: str):  # type: ignore[no-untyped-def]
+def _repo(root: str) -> git.Repo:
     import git
 
     return git.Repo(root, search_parent_directories=False)

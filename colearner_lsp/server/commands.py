@@ -15,6 +15,7 @@ from pygls.uris import from_fs_path
 from ..core import actions
 from ..core.display import one_line
 from ..core.errors import InvalidArgument, NotFound
+from ..core.events import EvidenceSnapshot
 from ..core.evidence import GIT_IGNORED, EvidencePreview
 from .command_args import (
     AdvanceSessionArgs,
@@ -71,6 +72,7 @@ def register(ls: ColearnerServer) -> None:
                 actions.attach_evidence, args.exercise_id, paths or None, args.request_id, progress=report,
                 include_ignored=args.include_ignored, on_preview=shareable(bool(paths), shown),
             )
+        assert isinstance(event.payload, EvidenceSnapshot)
         return {"ok": True, "event_id": event.event_id, "files": len(event.payload.files)} | shown[0].as_json()
 
     @ls.command("colearner.submitProgress")

@@ -21,7 +21,7 @@ import json
 from typing import Callable, Iterable
 
 from ..core.display import one_line
-from .diagnostics import AT_ANCHOR, END_OF_LINE, SEVERITY, SOURCE, Finding
+from .diagnostics import END_OF_LINE, SEVERITY, SOURCE, Finding
 
 COMPACT = (",", ":")
 _RANGE = '{"start":{"line":%d,"character":0},"end":{"line":%d,"character":' + str(END_OF_LINE) + "}}"
@@ -60,13 +60,13 @@ class DiagnosticJson:
         before = self._encoded.get(path, {})
         now: dict[int, _Encoded] = {}
         place_of = self.place_of
-        parts = []
+        parts: list[str] = []
         for f in findings:
             known = before.get(id(f))
             if known is None or known.finding is not f:
                 known = _Encoded(f)
             now[id(f)] = known
-            first, last = place_of(f.exercise_id) if f.lines is AT_ANCHOR else f.lines  # type: ignore[misc]
+            first, last = f.lines or place_of(f.exercise_id)  # no lines (AT_ANCHOR): where the exercise's code is now
             parts += (_OPEN, str(first), _MID, str(last), known.tail)
             if known.related:
                 parts += (self._related(known, f.exercise_id), "]}")
@@ -79,7 +79,7 @@ class DiagnosticJson:
     def _related(self, known: _Encoded, exercise_id: str) -> str:
         related = []
         for path, lines, message in known.related:
-            first, last = self.place_of(exercise_id) if lines is AT_ANCHOR else lines  # type: ignore[misc]
+            first, last = lines or self.place_of(exercise_id)  # no lines (AT_ANCHOR): where the exercise's code is now
             related.append(_RELATED % (json.dumps(self.uri_of(path)), _RANGE % (first, last), message))
         return ",".join(related)
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from lsprotocol import types
@@ -30,7 +31,7 @@ def workspace_folder(ls: ColearnerServer) -> Path:
     return Path(root) if root else Path.cwd()
 
 
-def edits_of(changes: list[types.TextDocumentContentChangeEvent]) -> list[TextEdit] | None:
+def edits_of(changes: Sequence[types.TextDocumentContentChangeEvent]) -> list[TextEdit] | None:
     """The changes as line edits, or None when one of them replaced the whole text."""
     edits = []
     for change in changes:

@@ -18,7 +18,7 @@ from ..core.state import ExerciseState
 from .anchor_tracker import AnchorTracker, Tracked, locate
 from .coach_findings import coach_findings
 from .coach_review import LocalBlobs
-from .diagnostics import AT_ANCHOR, DiagnosticStore, Finding, safe_path, student_findings
+from .diagnostics import DiagnosticStore, Finding, safe_path, student_findings
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class LiveExercises:
         return self.tracker.place(exercise_id)
 
     def lines_of(self, f: Finding) -> tuple[int, int]:
-        return self.place_of(f.exercise_id) if f.lines is AT_ANCHOR else f.lines  # type: ignore[return-value]
+        return f.lines or self.place_of(f.exercise_id)  # no lines (AT_ANCHOR): where the exercise's code is now
 
     def anchored_paths(self) -> list[str]:
         return self.tracker.paths()

@@ -64,7 +64,7 @@ def serve_tcp(server: ColearnerServer, host: str, port: int) -> int:
             reader, writer = await connected
         finally:
             listener.close()  # without wait_closed(): since Python 3.12 it waits for the client served to leave
-        server.protocol.set_writer(writer)  # type: ignore[arg-type]
+        server.protocol.set_writer(writer)
         try:
             await serve_stream(server, TurnTakingReader(reader), stop)
         finally:

@@ -55,7 +55,7 @@ def _reason(exc: BaseException) -> str:
 
 class ColearnerProtocol(LanguageServerProtocol):
     @lsp_method(types.INITIALIZE)
-    def lsp_initialize(self, params: types.InitializeParams):  # type: ignore[no-untyped-def]
+    def lsp_initialize(self, params: types.InitializeParams):
         result = yield from super().lsp_initialize(params)
         # pygls made the workspace while initializing; no document can be open yet.
         self.workspace.__class__ = LineWorkspace
@@ -80,7 +80,7 @@ class ColearnerProtocol(LanguageServerProtocol):
         except Exception:  # like pygls: a notification that cannot be sent must not break its caller
             log.exception("error sending %s", method)
 
-    def structure_message(self, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def structure_message(self, data: dict[str, Any]):
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
@@ -88,7 +88,7 @@ class ColearnerProtocol(LanguageServerProtocol):
                 return Unparsable(data["id"], data["method"], _reason(exc))
             raise
 
-    def handle_message(self, message):  # type: ignore[no-untyped-def]
+    def handle_message(self, message):
         if isinstance(message, Unparsable):
             log.warning("request %s %s has malformed params: %s", message.id, message.method, message.reason)
             error = JsonRpcInvalidParams(f"{message.method}: the params do not fit the request's type ({message.reason})")

@@ -5,9 +5,10 @@ open ones first: its short id, topic, state, whose turn it is, where its code
 is *now* (the range the server tracks while files are edited, else the
 anchor as assigned), and its entries in time order — the exercise, each
 answer with a summary of its evidence, evidence sent on its own, each
-evidence request, each feedback with its mistakes. The latest ``revise``'s
-mistakes that lie outside the exercise's lines come as ``places`` of their
-own, so an editor can put a thread at each that replies into the exercise.
+evidence request, each feedback with its mistakes. While a ``revise`` is
+open (until the student answers again), its mistakes that lie outside the
+exercise's lines come as ``places`` of their own, so an editor can put a
+thread at each that replies into the exercise.
 
 Every wire text goes through ``visible`` (prose) or ``one_line`` (names,
 paths, times) here, and everything is bounded: texts are cut, entries,
@@ -122,7 +123,8 @@ def _turn(ex: ExerciseState) -> str | None:
 
 def thread_of(ex: ExerciseState, live: LiveExercises | None) -> dict[str, Any]:
     anchor = ex.anchor or {}
-    path = anchor.get("path") if isinstance(anchor.get("path"), str) and safe_path(anchor.get("path")) else None
+    named = anchor.get("path")
+    path = named if isinstance(named, str) and safe_path(named) else None
     t = live.tracked(ex.exercise_id) if live is not None else None
     where: dict[str, Any] | None = None
     lost = False
@@ -140,7 +142,7 @@ def thread_of(ex: ExerciseState, live: LiveExercises | None) -> dict[str, Any]:
         entries = entries[:1] + entries[1 + left_off:]
     places = []
     latest = ex.latest_feedback
-    if latest is not None and latest.get("grade") == "revise" and ex.state != "passed" and path is not None:
+    if latest is not None and latest.get("grade") == "revise" and ex.state == "revise" and path is not None:
         for m in mistakes_of(latest):
             if m.path is None or m.lines is None or on_exercise_lines(m, t):
                 continue
