@@ -413,7 +413,7 @@ def _sync(inst: Instance, timeout: float) -> Any:
 
     from ..bus.kafka_bus import KafkaBus
 
-    async def go():  # type: ignore[no-untyped-def]
+    async def go() -> Any:
         bus = KafkaBus(inst)
         try:
             return await bus.sync(timeout=timeout)
