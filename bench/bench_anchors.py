@@ -207,31 +207,33 @@ def _follow(vs: Versions, s: int, path: str, drawn: list, source: Parsed, stats:
                 stats["left_out"] += 1
                 continue
             t = tracker.get(str(i))
-            out.append({
-                "language": "python",
-                "lines": length,
-                "difflib-chain": chain["difflib-chain"][i],
-                "difflib-direct": diff_map(flat, a.start, a.end, length),
-                "kind": a.kind,
-                "change": known[0],
-                "truth": known[1],
-                "crossed": v - s,
-                "first": s,
-                "last": v == len(vs) - 1,
-                "package": vs.history.package,
-                "path": path,
-                "anchor": a,
-                "ours": None if t.range is None else (t.range.start_line, t.range.end_line),
-                "status": t.status,
-                "score": timings[str(i)][2],
-                "us": timings[str(i)][0],
-                "cpu_us": timings[str(i)][1],
-                "keep-line": keep_lines(a.start, a.end, length),
-                "diff-chain": chain["diff-chain"][i],
-                "hunk-chain": chain["hunk-chain"][i],
-                "diff-direct": diff_map(direct, a.start, a.end, length),
-                "hunk-direct": diff_map(direct, a.start, a.end, length, strict=True),
-            })
+            out.append(
+                {
+                    "language": "python",
+                    "lines": length,
+                    "difflib-chain": chain["difflib-chain"][i],
+                    "difflib-direct": diff_map(flat, a.start, a.end, length),
+                    "kind": a.kind,
+                    "change": known[0],
+                    "truth": known[1],
+                    "crossed": v - s,
+                    "first": s,
+                    "last": v == len(vs) - 1,
+                    "package": vs.history.package,
+                    "path": path,
+                    "anchor": a,
+                    "ours": None if t.range is None else (t.range.start_line, t.range.end_line),
+                    "status": t.status,
+                    "score": timings[str(i)][2],
+                    "us": timings[str(i)][0],
+                    "cpu_us": timings[str(i)][1],
+                    "keep-line": keep_lines(a.start, a.end, length),
+                    "diff-chain": chain["diff-chain"][i],
+                    "hunk-chain": chain["hunk-chain"][i],
+                    "diff-direct": diff_map(direct, a.start, a.end, length),
+                    "hunk-direct": diff_map(direct, a.start, a.end, length, strict=True),
+                }
+            )
     return out
 
 
@@ -258,13 +260,16 @@ def report(records: list[dict], stats: dict, starts: int) -> None:
     for line in stats["packages"]:
         print(f"  {line}")
     made_on = "the first version" if starts == 1 else f"each of the first {starts} versions"
-    print(f"  {stats['anchors']} anchors made on {made_on} of each package, in {stats['files']} files that change"
-          " later, each followed release by release to the last version")
-    print(f"  scored: (anchor, version) pairs, {len(records)} in all; left out for lack of a reliable ground truth:"
-          f" {stats['left_out']}; file not in that version: {stats['gone']}")
+    print(
+        f"  {stats['anchors']} anchors made on {made_on} of each package, in {stats['files']} files that change"
+        " later, each followed release by release to the last version"
+    )
+    print(
+        f"  scored: (anchor, version) pairs, {len(records)} in all; left out for lack of a reliable ground truth:"
+        f" {stats['left_out']}; file not in that version: {stats['gone']}"
+    )
     print("  correct = start within +-1 line of the truth and IoU >= 0.8; a deleted definition must be 'lost'")
-    print(f"  lost threshold in use: {anchors.LOST_BELOW}; gain = ours minus the best of the five baselines on"
-          " that row, in points\n")
+    print(f"  lost threshold in use: {anchors.LOST_BELOW}; gain = ours minus the best of the five baselines on that row, in points\n")
 
     by_crossed = defaultdict(list)
     for r in records:
@@ -299,9 +304,11 @@ def report(records: list[dict], stats: dict, starts: int) -> None:
     acc = {m: accuracy(many, m) for m in METHODS}
     best = max(BASELINES, key=lambda m: acc[m])
     worst_gain, worst_k = min(gains) if gains else (float("nan"), 0)
-    print(f"\nHEADLINE after {MANY}+ versions: ours {acc['ours']:.1f}% vs best baseline {best} {acc[best]:.1f}%:"
-          f" {acc['ours'] - acc[best]:+.1f} points (smallest gain at any single count of {MANY}+ versions:"
-          f" {worst_gain:+.1f} at {worst_k})")
+    print(
+        f"\nHEADLINE after {MANY}+ versions: ours {acc['ours']:.1f}% vs best baseline {best} {acc[best]:.1f}%:"
+        f" {acc['ours'] - acc[best]:+.1f} points (smallest gain at any single count of {MANY}+ versions:"
+        f" {worst_gain:+.1f} at {worst_k})"
+    )
 
     statuses = defaultdict(int)
     for r in records:
@@ -364,12 +371,16 @@ def timing() -> None:
         singles.append(timed(lambda: relocate_anchor(fps[i], fresh, shifted[i]))[1])
 
     print(f"\nTiming: {n}-line file, 500 anchors, 3 lines inserted at the top (wall / CPU)")
-    print(f"  stale hints (old line numbers): {stale * 1000:.1f} / {stale_cpu * 1000:.1f} ms for all 500,"
-          f" index built once; {ok}/500 found at the right lines")
-    print(f"  hints carried by shift_range:   {tracked * 1000:.1f} / {tracked_cpu * 1000:.1f} ms for all 500"
-          f" ({exact}/500 exact at the hint)")
-    print(f"  one anchor, fast path, nothing cached: median {statistics.median(singles) * 1e6:.0f} us,"
-          f" max {max(singles) * 1e6:.0f} us (wall)")
+    print(
+        f"  stale hints (old line numbers): {stale * 1000:.1f} / {stale_cpu * 1000:.1f} ms for all 500,"
+        f" index built once; {ok}/500 found at the right lines"
+    )
+    print(
+        f"  hints carried by shift_range:   {tracked * 1000:.1f} / {tracked_cpu * 1000:.1f} ms for all 500 ({exact}/500 exact at the hint)"
+    )
+    print(
+        f"  one anchor, fast path, nothing cached: median {statistics.median(singles) * 1e6:.0f} us, max {max(singles) * 1e6:.0f} us (wall)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -394,9 +405,11 @@ def main(argv: list[str] | None = None) -> None:
         print("\nOther languages: real releases from the npm registry and PyPI")
         for line in stats["packages"]:
             print(f"  {line}")
-        print(f"  {stats['anchors']} anchors in {stats['files']} files that change later; {len(others)} pairs scored;"
-              f" left out for lack of a reliable truth: {stats['left_out']} pairs and {stats['left_out_files']} files"
-              f" (unbalanced brackets); file not in that version: {stats['gone']}")
+        print(
+            f"  {stats['anchors']} anchors in {stats['files']} files that change later; {len(others)} pairs scored;"
+            f" left out for lack of a reliable truth: {stats['left_out']} pairs and {stats['left_out_files']} files"
+            f" (unbalanced brackets); file not in that version: {stats['gone']}"
+        )
         records += others
     scoring.report(records)
     print(f"(history followed and scored in {time.perf_counter() - t0:.0f} s)")

@@ -24,8 +24,9 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,8 +41,15 @@ ROUNDS = 7
 
 def envelope(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {
-        "ts": now_ts(), "actor": "student", "session_id": str(uuid.uuid4()), "event_type": event_type,
-        "payload": payload, "event_id": str(uuid.uuid4()), "sender": "alice", "student": "alice", "seq": 7,
+        "ts": now_ts(),
+        "actor": "student",
+        "session_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "payload": payload,
+        "event_id": str(uuid.uuid4()),
+        "sender": "alice",
+        "student": "alice",
+        "seq": 7,
     }
 
 
@@ -67,22 +75,36 @@ def refusing(work: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
 
 def main() -> None:
     key = generate_key()
-    config = AgentConfig.model_validate({
-        "identity": "coach", "role": "coach", "key_file": "unused",
-        "peers": {"alice": Peer(role="student", public_key=public_key_text(key)).model_dump()},
-    })
+    config = AgentConfig.model_validate(
+        {
+            "identity": "coach",
+            "role": "coach",
+            "key_file": "unused",
+            "peers": {"alice": Peer(role="student", public_key=public_key_text(key)).model_dump()},
+        }
+    )
     response = envelope("exercise_response", {"exercise_id": str(uuid.uuid4()), "response": "It sums price × qty " * 20})
     files = [{"path": f"src/module_{i}.py", "blob_sha": "ab" * 20, "size": 1200 + i, "lines": 40, "status": "modified"} for i in range(200)]
     diff = "".join(f"@@ -{i},3 +{i},4 @@\n-    x = items[{i}]\n+    x = items[{i}] or {{}}\n" for i in range(2500))[:100_000]
-    snapshot = envelope("evidence_snapshot", {
-        "exercise_id": str(uuid.uuid4()), "commit": "cd" * 20, "branch": "main", "dirty": True,
-        "files": files, "summary": "200 files", "diff": diff,
-    })
+    snapshot = envelope(
+        "evidence_snapshot",
+        {
+            "exercise_id": str(uuid.uuid4()),
+            "commit": "cd" * 20,
+            "branch": "main",
+            "dirty": True,
+            "files": files,
+            "summary": "200 files",
+            "diff": diff,
+        },
+    )
     messages = {
         "response": (sign_to_json(response, key)[1].encode(), 20_000),
         "snapshot (200 files, 100 kB diff)": (sign_to_json(snapshot, key)[1].encode(), 200),
     }
-    print(f"{'message':36} {'json.loads':>11} {'strict':>9} {'ratio':>6} | {'+schema old':>11} {'+schema new':>11} {'ratio':>6} | {'judge':>9} {'boundary share':>14}")
+    print(
+        f"{'message':36} {'json.loads':>11} {'strict':>9} {'ratio':>6} | {'+schema old':>11} {'+schema new':>11} {'ratio':>6} | {'judge':>9} {'boundary share':>14}"
+    )
     for name, (raw, count) in messages.items():
         old = per_message_us(json.loads, raw, count)
         new = per_message_us(decode, raw, count)

@@ -100,7 +100,11 @@ async def raw_rate(coach: Instance, topic: str, partition: int, n: int) -> float
     """A bare aiokafka consumer, same settings as the bus, reading the same ``n`` messages."""
     options = connection_options(coach.config)
     consumer = AIOKafkaConsumer(
-        group_id=None, enable_auto_commit=False, fetch_max_wait_ms=20, max_partition_fetch_bytes=2_097_152, **options  # type: ignore[arg-type]
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        max_partition_fetch_bytes=2_097_152,
+        **options,  # type: ignore[arg-type]
     )
     await consumer.start()
     tp = TopicPartition(topic, partition)
@@ -119,7 +123,11 @@ async def raw_rate(coach: Instance, topic: str, partition: int, n: int) -> float
 
 def cli(cwd: Path, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "colearner_lsp", *args], cwd=cwd, capture_output=True, text=True, check=True,
+        [sys.executable, "-m", "colearner_lsp", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )
     return result.stdout.strip().splitlines()[-1]
@@ -147,8 +155,21 @@ def assignment_latency(coach_root: Path, student_root: Path, session_id: str, ro
             time.sleep(0.05)
         for i in range(rounds):
             started = time.perf_counter()
-            exercise_id = cli(coach_root, "assign", session_id, "--topic", f"t{i}", "--exercise", "e", "--expected", "x",
-                              "--file", "total.py", "--lines", "2-4")
+            exercise_id = cli(
+                coach_root,
+                "assign",
+                session_id,
+                "--topic",
+                f"t{i}",
+                "--exercise",
+                "e",
+                "--expected",
+                "x",
+                "--file",
+                "total.py",
+                "--lines",
+                "2-4",
+            )
             while exercise_id not in arrived and time.perf_counter() - started < 30:
                 time.sleep(0.002)
             to_loop.append(arrived[exercise_id] - started)
@@ -156,10 +177,24 @@ def assignment_latency(coach_root: Path, student_root: Path, session_id: str, ro
         thread.join(30)
         for i in range(rounds):
             started = time.perf_counter()
-            exercise_id = cli(coach_root, "assign", session_id, "--topic", f"u{i}", "--exercise", "e", "--expected", "x",
-                              "--file", "total.py", "--lines", "2-4")
-            inbox = subprocess.run([sys.executable, "-m", "colearner_lsp", "inbox", "--json"], cwd=student_root,
-                                   capture_output=True, text=True, check=True).stdout
+            exercise_id = cli(
+                coach_root,
+                "assign",
+                session_id,
+                "--topic",
+                f"u{i}",
+                "--exercise",
+                "e",
+                "--expected",
+                "x",
+                "--file",
+                "total.py",
+                "--lines",
+                "2-4",
+            )
+            inbox = subprocess.run(
+                [sys.executable, "-m", "colearner_lsp", "inbox", "--json"], cwd=student_root, capture_output=True, text=True, check=True
+            ).stdout
             assert exercise_id in inbox
             to_inbox.append(time.perf_counter() - started)
     finally:
@@ -190,7 +225,9 @@ def main() -> None:
 
         started = time.perf_counter()
         for i in range(0, n, EMIT_BATCH):
-            student.emit(session_id, "sam", [ProgressUpdate(confidence={"reading": (i + j) % 100 / 100}) for j in range(min(EMIT_BATCH, n - i))])
+            student.emit(
+                session_id, "sam", [ProgressUpdate(confidence={"reading": (i + j) % 100 / 100}) for j in range(min(EMIT_BATCH, n - i))]
+            )
         emitted = time.perf_counter() - started
         started = time.perf_counter()
         asyncio.run(sync(student))
@@ -209,17 +246,25 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         assert coach.state.events_applied >= n
         raw = asyncio.run(raw_rate(coach, coach.config.topics.progress, partition_for("sam"), n))
-        print(f"  coach applied {n:,} in {took:.2f}s: {rate:,.0f} events/s (goal {APPLIED_GOAL:,}) "
-              f"{'ok' if rate >= APPLIED_GOAL else 'MISSED'}")
-        print(f"  bare aiokafka read of the same messages: {raw:,.0f} msg/s; ratio {rate / raw:.2f} (goal {RATIO_GOAL}) "
-              f"{'ok' if rate / raw >= RATIO_GOAL else 'MISSED'}")
+        print(
+            f"  coach applied {n:,} in {took:.2f}s: {rate:,.0f} events/s (goal {APPLIED_GOAL:,}) "
+            f"{'ok' if rate >= APPLIED_GOAL else 'MISSED'}"
+        )
+        print(
+            f"  bare aiokafka read of the same messages: {raw:,.0f} msg/s; ratio {rate / raw:.2f} (goal {RATIO_GOAL}) "
+            f"{'ok' if rate / raw >= RATIO_GOAL else 'MISSED'}"
+        )
 
         to_loop, to_inbox = assignment_latency(coach_root, student_root, session_id, args.rounds)
         print(f"CLI-to-CLI latency of one assignment, {args.rounds} rounds:")
-        print(f"  'colearner assign' started → student's live bus loop applied it: median {statistics.median(to_loop) * 1000:.0f} ms, "
-              f"max {max(to_loop) * 1000:.0f} ms")
-        print(f"  'colearner assign' started → a new 'colearner inbox' printed it (two processes in turn): median "
-              f"{statistics.median(to_inbox) * 1000:.0f} ms, max {max(to_inbox) * 1000:.0f} ms")
+        print(
+            f"  'colearner assign' started → student's live bus loop applied it: median {statistics.median(to_loop) * 1000:.0f} ms, "
+            f"max {max(to_loop) * 1000:.0f} ms"
+        )
+        print(
+            f"  'colearner assign' started → a new 'colearner inbox' printed it (two processes in turn): median "
+            f"{statistics.median(to_inbox) * 1000:.0f} ms, max {max(to_inbox) * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

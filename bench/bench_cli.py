@@ -48,7 +48,7 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     """(wall s, cpu s) of one run of ``argv``; a failure stops the benchmark with its stderr."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -68,7 +68,10 @@ def make_student(base: Path, colearner: list[str], env: dict[str, str]) -> Path:
     subprocess.run([*git, "commit", "-q", "-m", "initial"], cwd=repo, check=True)
     subprocess.run(
         [*colearner, "init", "--role", "student", "--id", "sam", "--bootstrap", "127.0.0.1:9"],
-        cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL,
+        cwd=repo,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return repo
 

@@ -35,9 +35,10 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # colearner_lsp when not installed
 
@@ -47,8 +48,8 @@ from nacl.signing import SigningKey  # noqa: E402
 from colearner_lsp.core import lifecycle  # noqa: E402
 from colearner_lsp.core.config import AgentConfig  # noqa: E402
 from colearner_lsp.core.events import EVENT_ADAPTER, parse_stored  # noqa: E402
-from colearner_lsp.core.instance import Instance, split_work  # noqa: E402
 from colearner_lsp.core.fold import apply_event  # noqa: E402
+from colearner_lsp.core.instance import Instance, split_work  # noqa: E402
 from colearner_lsp.core.ledger import Incoming, Ledger  # noqa: E402
 from colearner_lsp.core.signing import generate_key, sign_envelope, sign_to_json_many, verify_envelope  # noqa: E402
 from colearner_lsp.core.state import State  # noqa: E402
@@ -104,12 +105,25 @@ class SessionScript:
             self.emit("coach", "session_lifecycle", {"from": "review", "to": "practice", "reason": "new exercise assigned"})
             self.stage = "practice"
         self.states[exercise_id] = "assigned"
-        self.emit("coach", "exercise_assigned", {
-            "topic": topic, "exercise": f"Explain how {topic} works in this service.", "expected": "A short note.",
-            "tests": ["pytest -q tests/"], "exercise_id": exercise_id, "step_id": f"step-{TOPICS.index(topic) + 1}",
-            "anchor": {"path": "src/service/handler.py", "start_line": 40, "end_line": 58,
-                       "commit": "0123456789abcdef0123456789abcdef01234567", "fingerprint": "v1." + "x" * 120},
-        })
+        self.emit(
+            "coach",
+            "exercise_assigned",
+            {
+                "topic": topic,
+                "exercise": f"Explain how {topic} works in this service.",
+                "expected": "A short note.",
+                "tests": ["pytest -q tests/"],
+                "exercise_id": exercise_id,
+                "step_id": f"step-{TOPICS.index(topic) + 1}",
+                "anchor": {
+                    "path": "src/service/handler.py",
+                    "start_line": 40,
+                    "end_line": 58,
+                    "commit": "0123456789abcdef0123456789abcdef01234567",
+                    "fingerprint": "v1." + "x" * 120,
+                },
+            },
+        )
         self.states[exercise_id] = "acknowledged"
         self.emit(self.student, "exercise_acknowledged", {"exercise_id": exercise_id})
         self.move(self.student, "exercise_acknowledged")
@@ -120,22 +134,39 @@ class SessionScript:
         for _ in range(rng.randint(3, 6)):
             self.emit(self.student, "progress_update", {"completed": [], "confidence": {rng.choice(TOPICS): round(rng.random(), 2)}})
         if rng.random() < 0.3:
-            self.emit(self.student, "evidence_snapshot", {
-                "exercise_id": exercise_id, "commit": "0123456789abcdef0123456789abcdef01234567", "branch": "main",
-                "dirty": True, "summary": "2 files", "withheld": 0,
-                "files": [{"path": f"src/service/f{i}.py", "blob_sha": "ab" * 20, "size": 900, "lines": 40, "status": "modified"}
-                          for i in range(2)],
-            })
+            self.emit(
+                self.student,
+                "evidence_snapshot",
+                {
+                    "exercise_id": exercise_id,
+                    "commit": "0123456789abcdef0123456789abcdef01234567",
+                    "branch": "main",
+                    "dirty": True,
+                    "summary": "2 files",
+                    "withheld": 0,
+                    "files": [
+                        {"path": f"src/service/f{i}.py", "blob_sha": "ab" * 20, "size": 900, "lines": 40, "status": "modified"}
+                        for i in range(2)
+                    ],
+                },
+            )
         self.states[exercise_id] = "responded"
         self.emit(self.student, "exercise_response", {"exercise_id": exercise_id, "response": "It retries three times, then gives up."})
         self.move(self.student, "exercise_response")
 
     def grade(self, exercise_id: str, grade: str) -> None:
         self.states[exercise_id] = "passed" if grade == "pass" else "revise"
-        self.emit("coach", "assessment_feedback", {
-            "grade": grade, "mistakes": [] if grade == "pass" else ["missed the backoff"], "next_step": "read the tests",
-            "confidence_delta": 0.1 if grade == "pass" else -0.1, "exercise_id": exercise_id,
-        })
+        self.emit(
+            "coach",
+            "assessment_feedback",
+            {
+                "grade": grade,
+                "mistakes": [] if grade == "pass" else ["missed the backoff"],
+                "next_step": "read the tests",
+                "confidence_delta": 0.1 if grade == "pass" else -0.1,
+                "exercise_id": exercise_id,
+            },
+        )
         self.move("coach", "assessment_feedback", grade)
 
     def build(self, budget: int) -> list[tuple[str, str, dict[str, Any]]]:
@@ -143,7 +174,11 @@ class SessionScript:
         self.emit("coach", "session_lifecycle", {"to": "init", "reason": "session opened"})
         self.emit("coach", "learning_plan", {"goals": ["onboard to service X"], "plan": steps})
         self.move("coach", "learning_plan")
-        self.emit("coach", "scope_policy", {"allow": ["src/**", "tests/**"], "deny": ["secrets/**"], "share": "hashes", "max_files": 50, "version": 1})
+        self.emit(
+            "coach",
+            "scope_policy",
+            {"allow": ["src/**", "tests/**"], "deny": ["secrets/**"], "share": "hashes", "max_files": 50, "version": 1},
+        )
         in_flight = [self.assign() for _ in range(3)]
         done_steps = 0
         while in_flight:
@@ -173,7 +208,7 @@ def make_events(total: int, sessions: int, seed: int = 7) -> tuple[list[dict[str
         keys[student] = generate_key()
         script = SessionScript(student, rng).build(total // sessions)
         scripts.append((str(uuid.uuid4()), student, script[::-1]))  # reversed: pop() takes the next one
-    clock = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    clock = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     seqs: dict[tuple[str, str], int] = defaultdict(int)
     events = []
     while scripts and len(events) < total:
@@ -185,17 +220,19 @@ def make_events(total: int, sessions: int, seed: int = 7) -> tuple[list[dict[str
             scripts.pop()
         seqs[(sender, student)] += 1
         clock += timedelta(milliseconds=rng.randint(1, 5000))
-        events.append({
-            "ts": clock.isoformat(timespec="microseconds").replace("+00:00", "Z"),
-            "actor": "coach" if sender == "coach" else "student",
-            "session_id": session_id,
-            "event_type": event_type,
-            "payload": payload,
-            "event_id": str(uuid.uuid4()),
-            "sender": sender,
-            "student": student,
-            "seq": seqs[(sender, student)],
-        })
+        events.append(
+            {
+                "ts": clock.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                "actor": "coach" if sender == "coach" else "student",
+                "session_id": session_id,
+                "event_type": event_type,
+                "payload": payload,
+                "event_id": str(uuid.uuid4()),
+                "sender": sender,
+                "student": student,
+                "seq": seqs[(sender, student)],
+            }
+        )
     return events, keys
 
 
@@ -245,7 +282,7 @@ def bench_append(folder: Path, events: list[dict[str, Any]], keys: dict[str, Any
         for (sender, student), envs in streams.items():
             key = keys[sender]
             for start in range(0, len(envs), BATCH):
-                chunk = envs[start:start + BATCH]
+                chunk = envs[start : start + BATCH]
                 if not sign:
                     ledger.append_own(sender, student, [lambda seq, env=env: (env, TOPIC_OF[env["event_type"]]) for env in chunk])
                     continue
@@ -273,22 +310,31 @@ def bench_append(folder: Path, events: list[dict[str, Any]], keys: dict[str, Any
     ledger = Ledger(folder / "commits.sqlite")
     n = 50
     timing, _ = clock(lambda: [ledger.set_meta("k", str(i)) for i in range(n)])
-    print(f"  one empty commit (fsync): {timing.wall / n * 1000:.1f} ms wall, so {batches} batches wait "
-          f"{timing.wall / n * batches:.2f} s on the disk")
+    print(
+        f"  one empty commit (fsync): {timing.wall / n * 1000:.1f} ms wall, so {batches} batches wait "
+        f"{timing.wall / n * batches:.2f} s on the disk"
+    )
     ledger.close()
 
 
 def bench_accept(path: Path, signed: list[dict[str, Any]]) -> Ledger:
     incoming = [
-        Incoming(raw=json.dumps(env, separators=(",", ":")).encode(), topic=TOPIC_OF[env["event_type"]], partition=0, offset=i,
-                 envelope=env, sender=env["sender"], student=env["student"])
+        Incoming(
+            raw=json.dumps(env, separators=(",", ":")).encode(),
+            topic=TOPIC_OF[env["event_type"]],
+            partition=0,
+            offset=i,
+            envelope=env,
+            sender=env["sender"],
+            student=env["student"],
+        )
         for i, env in enumerate(signed)
     ]
     ledger = Ledger(path)
 
     def accept_all() -> None:
         for start in range(0, len(incoming), BATCH):
-            ledger.accept(incoming[start:start + BATCH])
+            ledger.accept(incoming[start : start + BATCH])
 
     timing, _ = clock(accept_all)
     rate("Ledger.accept of received events (batches of 500)", len(incoming), timing)
@@ -324,12 +370,17 @@ def bench_replay(ledger: Ledger, runs: int) -> None:
                 return fn()
             finally:
                 gc.enable()
+
         return run
 
     rate("replay: SQLite read + parse_stored + apply_event", n, best_of(paused(replay), runs)[0], REPLAY_GOAL)
     rate("  the same with the cyclic GC running", n, best_of(replay, runs)[0], REPLAY_GOAL)
-    rate("  the same parsing with validate_json (every check)", n,
-         best_of(paused(lambda: replay(EVENT_ADAPTER.validate_json)), runs)[0], REPLAY_GOAL)
+    rate(
+        "  the same parsing with validate_json (every check)",
+        n,
+        best_of(paused(lambda: replay(EVENT_ADAPTER.validate_json)), runs)[0],
+        REPLAY_GOAL,
+    )
     rate("  Instance opened on the ledger (+ bookkeeping, learning.json)", n, best_of(lambda: open_instance(ledger), runs)[0])
     rate("  SQLite read alone (events_after(0))", n, best_of(lambda: ledger.events_after(0), runs)[0])
     rows = ledger.events_after(0)

@@ -22,9 +22,10 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # colearner_lsp when not installed
@@ -44,7 +45,7 @@ from colearner_lsp.views.dashboard_text import render_dashboard  # noqa: E402
 DASHBOARD_GOAL_S = 1.0
 REPLAY_GOAL_S = 0.5
 TOPICS = ("deps", "tests", "io", "logging", "config", "errors", "async", "types")
-START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 class SessionWriter:
@@ -82,7 +83,11 @@ def write_session(w: SessionWriter, budget: int) -> None:
     """A plausible session of about ``budget`` events: plan, then exercise cycles."""
     topics = random.sample(TOPICS, 4)
     w.move("coach", None, "init", "session opened")
-    w.emit("coach", "learning_plan", {"goals": ["onboard"], "plan": [{"id": f"s{i}", "topic": t, "status": "next"} for i, t in enumerate(topics)]})
+    w.emit(
+        "coach",
+        "learning_plan",
+        {"goals": ["onboard"], "plan": [{"id": f"s{i}", "topic": t, "status": "next"} for i, t in enumerate(topics)]},
+    )
     w.move("coach", "init", "plan", "learning plan sent")
     stage = "plan"
     confidence = {t: 0.5 for t in topics}
@@ -91,8 +96,17 @@ def write_session(w: SessionWriter, budget: int) -> None:
         n += 1
         topic = topics[n % len(topics)]
         exercise_id = str(uuid.uuid4())
-        w.emit("coach", "exercise_assigned", {"topic": topic, "exercise": f"exercise {n} on {topic}", "expected": "a note", "exercise_id": exercise_id,
-                                              "anchor": {"path": "src/app.py", "start_line": n % 300 + 1, "end_line": n % 300 + 6}})
+        w.emit(
+            "coach",
+            "exercise_assigned",
+            {
+                "topic": topic,
+                "exercise": f"exercise {n} on {topic}",
+                "expected": "a note",
+                "exercise_id": exercise_id,
+                "anchor": {"path": "src/app.py", "start_line": n % 300 + 1, "end_line": n % 300 + 6},
+            },
+        )
         if random.random() < 0.1 or len(w.events) >= budget:
             continue  # never acknowledged
         w.emit("student", "exercise_acknowledged", {"exercise_id": exercise_id})
@@ -105,13 +119,33 @@ def write_session(w: SessionWriter, budget: int) -> None:
             if random.random() < 0.2:
                 w.emit("coach", "evidence_request", {"exercise_id": exercise_id, "paths": ["src/**"], "reason": "show me"})
                 if random.random() < 0.7:
-                    w.emit("student", "evidence_snapshot", {"exercise_id": exercise_id, "commit": "a" * 40, "branch": "main", "dirty": False,
-                                                            "files": [], "summary": "", "withheld": 0})
+                    w.emit(
+                        "student",
+                        "evidence_snapshot",
+                        {
+                            "exercise_id": exercise_id,
+                            "commit": "a" * 40,
+                            "branch": "main",
+                            "dirty": False,
+                            "files": [],
+                            "summary": "",
+                            "withheld": 0,
+                        },
+                    )
             w.emit("student", "exercise_response", {"exercise_id": exercise_id, "response": f"answer {attempt}"})
             grade = "pass" if attempt == 2 or random.random() < 0.6 else "revise"
             delta = round(random.uniform(0.0, 0.2) if grade == "pass" else -random.uniform(0.0, 0.2), 3)
-            w.emit("coach", "assessment_feedback", {"grade": grade, "mistakes": [] if grade == "pass" else ["see line 3"],
-                                                    "next_step": "go on", "confidence_delta": delta, "exercise_id": exercise_id})
+            w.emit(
+                "coach",
+                "assessment_feedback",
+                {
+                    "grade": grade,
+                    "mistakes": [] if grade == "pass" else ["see line 3"],
+                    "next_step": "go on",
+                    "confidence_delta": delta,
+                    "exercise_id": exercise_id,
+                },
+            )
             confidence[topic] = min(1.0, max(0.0, confidence[topic] + delta))
             if grade == "pass":
                 break
@@ -162,8 +196,17 @@ def bench_dashboard(students: int, per_student: int, runs: int) -> None:
 
     config = AgentConfig.model_validate({"identity": "coach", "role": "coach", "key_file": "unused.pem", "peers": peers})
     quarantined = [
-        {"id": i, "received_at": "2026-02-01T00:00:00Z", "topic": "colearner.progress.v1", "partition": 0, "offset": i,
-         "sender": f"student-{i * 13:04d}", "student": f"student-{i * 13:04d}", "reason": "bad signature", "size": 300}
+        {
+            "id": i,
+            "received_at": "2026-02-01T00:00:00Z",
+            "topic": "colearner.progress.v1",
+            "partition": 0,
+            "offset": i,
+            "sender": f"student-{i * 13:04d}",
+            "student": f"student-{i * 13:04d}",
+            "reason": "bad signature",
+            "size": 300,
+        }
         for i in range(50)
     ]
     latest = max(env["ts"] for env in envelopes)
@@ -209,11 +252,15 @@ def bench_history(events: int, runs: int) -> None:
             inst.ledger.append_own("coach", "alice", [_fixed(inst, env) for env in own])
             topic = inst.config.topics.progress
             for start in range(0, len(theirs), 2000):
-                chunk = theirs[start:start + 2000]
-                inst.receive([Incoming(raw=json.dumps(env).encode(), topic=topic, partition=0, offset=start + i) for i, env in enumerate(chunk)])
+                chunk = theirs[start : start + 2000]
+                inst.receive(
+                    [Incoming(raw=json.dumps(env).encode(), topic=topic, partition=0, offset=start + i) for i, env in enumerate(chunk)]
+                )
             inst.refresh()
-            print(f"  built the ledger ({inst.ledger.event_count():,} events: {len(own):,} own, {len(theirs):,} received) "
-                  f"in {time.perf_counter() - t0:.1f} s")
+            print(
+                f"  built the ledger ({inst.ledger.event_count():,} events: {len(own):,} own, {len(theirs):,} received) "
+                f"in {time.perf_counter() - t0:.1f} s"
+            )
             times, data = timed(lambda: session_history(inst, w.session_id), runs)
             report("session_history", times, REPLAY_GOAL_S)
             from colearner_lsp.views.history_text import render_history

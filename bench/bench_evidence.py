@@ -66,7 +66,7 @@ def change_files(repo: Path, changed: int) -> None:
 def median_ms(actions: dict, runs: int) -> dict[str, float]:
     """Median wall time of each action; runs alternate, so both see the same machine load."""
     timings: dict[str, list[float]] = {name: [] for name in actions}
-    for name, action in actions.items():
+    for action in actions.values():
         action()  # warm: caches, index refresh
     for _ in range(runs):
         for name, action in actions.items():
@@ -96,10 +96,7 @@ def main() -> None:
             args.runs,
         )
         ours, status = medians["ours"], medians["status"]
-        print(
-            f"{changed:>4} changed: take_snapshot {ours:7.1f} ms   git status --porcelain {status:7.1f} ms"
-            f"   ratio {ours / status:.2f}x"
-        )
+        print(f"{changed:>4} changed: take_snapshot {ours:7.1f} ms   git status --porcelain {status:7.1f} ms   ratio {ours / status:.2f}x")
     git(repo, "reset", "-q", "--hard", "HEAD")
 
 

@@ -140,15 +140,19 @@ class StudentServer:
                 raise TimeoutError("the server did not get there in time")
             try:
                 await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def open(self, rel: str) -> None:
         text = (self.root / rel).read_text()
-        self.client.notify("textDocument/didOpen", {"textDocument": {"uri": self.uri(rel), "languageId": "python", "version": 1, "text": text}})
+        self.client.notify(
+            "textDocument/didOpen", {"textDocument": {"uri": self.uri(rel), "languageId": "python", "version": 1, "text": text}}
+        )
 
 
-async def delivery(coach: Instance, server: StudentServer, session_id: str, names: list[str], n: int, warmup: int = 10) -> dict[str, list[float]]:
+async def delivery(
+    coach: Instance, server: StudentServer, session_id: str, names: list[str], n: int, warmup: int = 10
+) -> dict[str, list[float]]:
     """Per assignment: the whole delivery, and its parts (the coach's action; its publish, acks=all)."""
     bus = KafkaBus(coach)
     await bus.connect()
@@ -157,8 +161,16 @@ async def delivery(coach: Instance, server: StudentServer, session_id: str, name
         for i in range(warmup + n):
             first = 1 + 5 * (i // len(names) % PER_FILE)
             started = time.perf_counter()
-            exercise_id = actions.assign_exercise(coach, session_id, topic="loops", exercise=f"exercise {i}", expected="a loop",
-                                                  path=names[i % len(names)], start_line=first, end_line=first + 4)
+            exercise_id = actions.assign_exercise(
+                coach,
+                session_id,
+                topic="loops",
+                exercise=f"exercise {i}",
+                expected="a loop",
+                path=names[i % len(names)],
+                start_line=first,
+                end_line=first + 4,
+            )
             acted = time.perf_counter()
             await bus.publish()
             published = time.perf_counter()
@@ -182,9 +194,19 @@ def bulk_assign(coach: Instance, session_id: str, names: list[str], total: int) 
     texts = {p: (coach.root / p).read_text() for p, _ in places}
     payloads = []
     for path, first in places:
-        anchor = Anchor(path=path, start_line=first, end_line=first + 4, commit=commit, fingerprint=make_fingerprint(texts[path], first, first + 4))
-        payloads.append(ExerciseAssigned(topic="loops", exercise=f"explain {path}:{first}", expected="a clear answer",
-                                         tests=["pytest -q"], exercise_id=new_id(), anchor=anchor))
+        anchor = Anchor(
+            path=path, start_line=first, end_line=first + 4, commit=commit, fingerprint=make_fingerprint(texts[path], first, first + 4)
+        )
+        payloads.append(
+            ExerciseAssigned(
+                topic="loops",
+                exercise=f"explain {path}:{first}",
+                expected="a clear answer",
+                tests=["pytest -q"],
+                exercise_id=new_id(),
+                anchor=anchor,
+            )
+        )
     ids = []
     for start in range(0, len(payloads), EMIT_BATCH):
         coach.emit(session_id, "sam", payloads[start : start + EMIT_BATCH])
@@ -215,8 +237,10 @@ async def requests(server: StudentServer, rel: str, n: int) -> tuple[list[float]
         here = [d for d in diagnostics if d["range"]["start"]["line"] <= line <= d["range"]["end"]["line"]]
         point = {"line": line, "character": 0}
         started = time.perf_counter()
-        actions_ = await server.client.request("textDocument/codeAction", {
-            "textDocument": {"uri": uri}, "range": {"start": point, "end": point}, "context": {"diagnostics": here}})
+        actions_ = await server.client.request(
+            "textDocument/codeAction",
+            {"textDocument": {"uri": uri}, "range": {"start": point, "end": point}, "context": {"diagnostics": here}},
+        )
         acting.append(time.perf_counter() - started)
         assert actions_, f"no code action at line {line}"
         started = time.perf_counter()
@@ -251,7 +275,9 @@ async def edits(server: StudentServer, n: int, pause: float) -> list[float]:
 def report(name: str, values: list[float], goal_ms: float | None = None) -> bool:
     p50, p99 = ms(values)
     over = sum(1 for v in values if goal_ms is not None and v * 1000 > goal_ms)
-    verdict = "" if goal_ms is None else ("  ok" if p99 <= goal_ms else f"  MISSED (goal p99 <= {goal_ms:.1f} ms; {over}/{len(values)} over)")
+    verdict = (
+        "" if goal_ms is None else ("  ok" if p99 <= goal_ms else f"  MISSED (goal p99 <= {goal_ms:.1f} ms; {over}/{len(values)} over)")
+    )
     print(f"{name:<52} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms{verdict}")
     return goal_ms is None or p99 <= goal_ms
 
@@ -290,8 +316,10 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     server = StudentServer(student_root, profile / "student-editing.prof" if profile else None)
     startup = await server.start()
     await server.until(lambda: ids[-1] in server.first_seen, timeout=600)
-    print(f"student server: first status after {startup:.2f} s; all {len(ids) + deliveries + 10:,} exercises shown after "
-          f"{server.first_seen[ids[-1]] - took:.1f} s (Kafka delivery of the bulk included)")
+    print(
+        f"student server: first status after {startup:.2f} s; all {len(ids) + deliveries + 10:,} exercises shown after "
+        f"{server.first_seen[ids[-1]] - took:.1f} s (Kafka delivery of the bulk included)"
+    )
 
     # The harness holds the coach's 10,000 exercises too: keep its own collector from pausing the timings.
     gc.collect()

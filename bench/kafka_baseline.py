@@ -42,9 +42,7 @@ async def raw_roundtrip_latencies(
     topic = topic or f"bench.roundtrip.{uuid.uuid4().hex[:8]}"
     value, key = _payload(size), b"bench"
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10
-    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await producer.start()
     await consumer.start()
     try:
@@ -73,9 +71,7 @@ async def produce_messages(bootstrap: str, topic: str, n: int, size: int = 1024)
     await producer.start()
     try:
         value = _payload(size)
-        pending = [
-            await producer.send(topic, value, key=b"key-%d" % (i % 16)) for i in range(n)
-        ]
+        pending = [await producer.send(topic, value, key=b"key-%d" % (i % 16)) for i in range(n)]
         await asyncio.gather(*pending)
     finally:
         await producer.stop()

@@ -12,7 +12,8 @@ import asyncio
 import itertools
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class RawClient:
@@ -24,10 +25,15 @@ class RawClient:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, *cmd: str, cwd: str, env: dict[str, str]) -> "RawClient":
+    async def start(cls, *cmd: str, cwd: str, env: dict[str, str]) -> RawClient:
         process = await asyncio.create_subprocess_exec(
-            *cmd, cwd=cwd, env=env, limit=64 * 1024 * 1024,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            *cmd,
+            cwd=cwd,
+            env=env,
+            limit=64 * 1024 * 1024,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         return cls(process)
 
@@ -86,6 +92,6 @@ class RawClient:
             await asyncio.wait_for(self.request("shutdown"), 10)
             self.notify("exit")
             await asyncio.wait_for(self.process.wait(), 10)
-        except (asyncio.TimeoutError, RuntimeError):
+        except (TimeoutError, RuntimeError):
             self.process.kill()
         self._reader.cancel()

@@ -100,15 +100,23 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
 
     step("coach assigns an exercise anchored to inventory.py:12-16")
     ex_id = actions.assign_exercise(
-        coach.inst, sid, topic="reading the code", step_id="step-2",
+        coach.inst,
+        sid,
+        topic="reading the code",
+        step_id="step-2",
         exercise="total_value ignores discounts; add an optional discount (0..1) and apply it",
-        expected="total_value(items, discount=0.1) is 10% lower", tests=["python -m pytest -q"],
-        path="inventory.py", start_line=12, end_line=16,
+        expected="total_value(items, discount=0.1) is 10% lower",
+        tests=["python -m pytest -q"],
+        path="inventory.py",
+        start_line=12,
+        end_line=16,
     )
     await both()
     ex = student.inst.state.exercises[ex_id]
     anchor = ex.anchor or {}
-    student.say(f"sees exercise {ex_id[:8]} [{ex.state}] at {anchor.get('path')}:{anchor.get('start_line')}-{anchor.get('end_line')}: {ex.exercise}")
+    student.say(
+        f"sees exercise {ex_id[:8]} [{ex.state}] at {anchor.get('path')}:{anchor.get('start_line')}-{anchor.get('end_line')}: {ex.exercise}"
+    )
 
     step("student acknowledges")
     actions.acknowledge(student.inst, ex_id)
@@ -117,7 +125,11 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
 
     step("student changes the code and responds with evidence")
     path = student_repo / "inventory.py"
-    path.write_text(path.read_text().replace("def total_value(items):", "def total_value(items, discount=0.0):").replace("    return total\n\n\ndef low", "    return total * (1 - discount)\n\n\ndef low"))
+    path.write_text(
+        path.read_text()
+        .replace("def total_value(items):", "def total_value(items, discount=0.0):")
+        .replace("    return total\n\n\ndef low", "    return total * (1 - discount)\n\n\ndef low")
+    )
     actions.respond(student.inst, ex_id, "Added a discount parameter applied to the total.", evidence=["inventory.py", ".env"])
     await both()
     cex = coach.inst.state.exercises[ex_id]
@@ -141,15 +153,25 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
 
     step("coach asks for a revision")
     actions.send_feedback(
-        coach.inst, ex_id, grade="revise", next_step="validate the discount range",
-        confidence_delta=-0.1, mistakes=[{"text": "a discount of 1.5 gives a negative total", "path": "inventory.py", "start_line": 12, "end_line": 16}],
+        coach.inst,
+        ex_id,
+        grade="revise",
+        next_step="validate the discount range",
+        confidence_delta=-0.1,
+        mistakes=[{"text": "a discount of 1.5 gives a negative total", "path": "inventory.py", "start_line": 12, "end_line": 16}],
     )
     await both()
     sex = student.inst.state.exercises[ex_id]
-    student.say(f"feedback {sex.feedback[-1]['grade']}: {sex.feedback[-1]['mistakes'][0]['text']}; stage {student.inst.state.sessions[sid].stage}")
+    student.say(
+        f"feedback {sex.feedback[-1]['grade']}: {sex.feedback[-1]['mistakes'][0]['text']}; stage {student.inst.state.sessions[sid].stage}"
+    )
 
     step("student responds again")
-    path.write_text(path.read_text().replace("    total = 0\n", "    if not 0 <= discount <= 1:\n        raise ValueError('discount must be within 0..1')\n    total = 0\n"))
+    path.write_text(
+        path.read_text().replace(
+            "    total = 0\n", "    if not 0 <= discount <= 1:\n        raise ValueError('discount must be within 0..1')\n    total = 0\n"
+        )
+    )
     actions.respond(student.inst, ex_id, "Now rejecting discounts outside 0..1.", evidence=["inventory.py"])
     await both()
 
@@ -186,7 +208,9 @@ def run_demo(keep: bool = False) -> int:
             coach_history = session_history(coach.inst, sid)
             print(render_history(coach_history))
             same = [e["event_id"] for e in session_history(student.inst, sid)["events"]] == [e["event_id"] for e in coach_history["events"]]
-            print(f"\nstudent's replay {'matches' if same else 'DIFFERS from'} the coach's; learning.json at {student_repo / '.colearner' / 'learning.json'}")
+            print(
+                f"\nstudent's replay {'matches' if same else 'DIFFERS from'} the coach's; learning.json at {student_repo / '.colearner' / 'learning.json'}"
+            )
             print(f"done in {time.monotonic() - started:.1f}s")
             return 0 if same else 1
     finally:

@@ -111,8 +111,14 @@ def assigned(pair: Pair) -> tuple[str, str]:
     coach, student = pair.coach(), pair.student()
     session_id = actions.start_session(coach, pair.student_id)
     exercise_id = actions.assign_exercise(
-        coach, session_id, topic="reading", exercise="explain it", expected="a paragraph",
-        path="app/inventory.py", start_line=5, end_line=8,
+        coach,
+        session_id,
+        topic="reading",
+        exercise="explain it",
+        expected="a paragraph",
+        path="app/inventory.py",
+        start_line=5,
+        end_line=8,
     )
     sync(coach, student)
     coach.close()

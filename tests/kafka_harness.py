@@ -32,9 +32,10 @@ import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -78,7 +79,7 @@ def _issue(
     EC P-256 keys because they are generated in microseconds, unlike RSA.
     """
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
@@ -93,10 +94,15 @@ def _issue(
     if ca:
         builder = builder.add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -109,13 +115,9 @@ def _issue(
                 ]
             ),
             critical=False,
-        ).add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
+        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
     else:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-        )
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
     signer = issuer.key if issuer else key
     return _Issued(builder.sign(signer, hashes.SHA256()), key)
 
@@ -153,9 +155,7 @@ class TlsFront:
     second CA the front does not trust, for negative tests.
     """
 
-    def __init__(
-        self, broker_port: int, *, port: int = 0, require_client_cert: bool = False
-    ) -> None:
+    def __init__(self, broker_port: int, *, port: int = 0, require_client_cert: bool = False) -> None:
         self.broker_port = broker_port
         self.port = port or free_port()
         self.require_client_cert = require_client_cert
@@ -167,16 +167,10 @@ class TlsFront:
         ca = _issue("colearner test CA", ca=True)
         rogue_ca = _issue("untrusted test CA", ca=True)
         self.ca_file, _ = _write_pem(self.dir, "ca", ca)
-        self.server_cert, self.server_key = _write_pem(
-            self.dir, "server", _issue("localhost", ca, server=True)
-        )
-        self.client_cert, self.client_key = _write_pem(
-            self.dir, "client", _issue("test-client", ca)
-        )
+        self.server_cert, self.server_key = _write_pem(self.dir, "server", _issue("localhost", ca, server=True))
+        self.client_cert, self.client_key = _write_pem(self.dir, "client", _issue("test-client", ca))
         self.untrusted_ca_file, _ = _write_pem(self.dir, "untrusted-ca", rogue_ca)
-        self.untrusted_client_cert, self.untrusted_client_key = _write_pem(
-            self.dir, "untrusted-client", _issue("rogue-client", rogue_ca)
-        )
+        self.untrusted_client_cert, self.untrusted_client_key = _write_pem(self.dir, "untrusted-client", _issue("rogue-client", rogue_ca))
 
     @property
     def bootstrap(self) -> str:
@@ -186,7 +180,7 @@ class TlsFront:
     def log_path(self) -> Path:
         return self.dir / "socat.log"
 
-    def start(self, timeout: float = 5.0) -> "TlsFront":
+    def start(self, timeout: float = 5.0) -> TlsFront:
         socat = shutil.which("socat")
         if socat is None:
             raise RuntimeError("TlsFront needs socat: apt-get install -y socat")
@@ -215,10 +209,7 @@ class TlsFront:
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:
-                message = (
-                    f"socat exited with {self._proc.returncode}: "
-                    f"{self.log_path.read_text(errors='replace')[-2000:]}"
-                )
+                message = f"socat exited with {self._proc.returncode}: {self.log_path.read_text(errors='replace')[-2000:]}"
                 self.stop()
                 raise RuntimeError(message)
             with contextlib.suppress(OSError):
@@ -261,7 +252,7 @@ class TlsFront:
         }[client]
         return create_ssl_context(cafile=self.ca_file, certfile=certs[0], keyfile=certs[1])
 
-    def __enter__(self) -> "TlsFront":
+    def __enter__(self) -> TlsFront:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -275,9 +266,7 @@ def tls_broker(
     """An embedded broker reachable only as a TLS client through socat."""
     tls_port = free_port()  # first: the broker must advertise it
     with EmbeddedBroker(advertised=f"{LOOPBACK}:{tls_port}") as broker:
-        with TlsFront(
-            broker.port, port=tls_port, require_client_cert=require_client_cert
-        ) as front:
+        with TlsFront(broker.port, port=tls_port, require_client_cert=require_client_cert) as front:
             front.broker = broker
             yield broker, front
 
@@ -313,9 +302,7 @@ class HostileProducer:
             }
         )
 
-    def send(
-        self, topic: str, key: bytes | None, value: bytes | None, timeout: float = 15.0
-    ) -> tuple[int, int]:
+    def send(self, topic: str, key: bytes | None, value: bytes | None, timeout: float = 15.0) -> tuple[int, int]:
         """Produce one record and wait for the broker; returns (partition, offset).
 
         Raises ``confluent_kafka.KafkaException`` if the broker refused it.
@@ -344,7 +331,7 @@ class HostileProducer:
         """Flush and shut librdkafka down (it logs reconnect noise otherwise)."""
         self._producer.close()
 
-    def __enter__(self) -> "HostileProducer":
+    def __enter__(self) -> HostileProducer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -364,9 +351,7 @@ async def list_topics(bootstrap: str, **client_kwargs: Any) -> set[str]:
         await admin.close()
 
 
-async def topic_partitions(
-    bootstrap: str, topic: str, timeout: float = 10.0, **client_kwargs: Any
-) -> list[int]:
+async def topic_partitions(bootstrap: str, topic: str, timeout: float = 10.0, **client_kwargs: Any) -> list[int]:
     """Partition ids of ``topic``, waiting up to ``timeout`` for it to exist.
 
     Beware: a metadata request naming a missing topic makes Tansu (like Kafka
@@ -387,9 +372,7 @@ async def topic_partitions(
         await admin.close()
 
 
-async def raw_consume(
-    bootstrap: str, topic: str, n: int, timeout: float = 10.0, **client_kwargs: Any
-) -> list[Any]:
+async def raw_consume(bootstrap: str, topic: str, n: int, timeout: float = 10.0, **client_kwargs: Any) -> list[Any]:
     """Read up to ``n`` records of ``topic`` from the beginning of every partition.
 
     No consumer group: partitions are assigned directly, so there is no join

@@ -32,10 +32,7 @@ def keep_lines(start: int, end: int, new_length: int) -> tuple[int, int] | None:
 
 def diff_hunks(repo: Path, old: str, new: str, path: str) -> list[tuple[int, int, int, int]]:
     out = git(repo, "diff", "-U0", "--no-color", "--no-ext-diff", "--diff-algorithm=histogram", old, new, "--", path)
-    return [
-        (int(a), int(b) if b else 1, int(c), int(d) if d else 1)
-        for a, b, c, d in _HUNK.findall(out)
-    ]
+    return [(int(a), int(b) if b else 1, int(c), int(d) if d else 1) for a, b, c, d in _HUNK.findall(out)]
 
 
 def _carry(hunks: list[tuple[int, int, int, int]], line: int, is_start: bool, strict: bool) -> int | None:
@@ -54,9 +51,7 @@ def _carry(hunks: list[tuple[int, int, int, int]], line: int, is_start: bool, st
     return line + delta
 
 
-def diff_map(
-    hunks: list[tuple[int, int, int, int]], start: int, end: int, new_length: int, strict: bool = False
-) -> tuple[int, int] | None:
+def diff_map(hunks: list[tuple[int, int, int, int]], start: int, end: int, new_length: int, strict: bool = False) -> tuple[int, int] | None:
     s, e = _carry(hunks, start, True, strict), _carry(hunks, end, False, strict)
     if s is None or e is None or min(e, new_length) < s or s > new_length:
         return None

@@ -37,10 +37,31 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from pygments.lexers import CppLexer, get_lexer_for_filename
-from pygments.token import Comment, Name, Punctuation, Text, Token
+from pygments.token import Comment, Name, Punctuation, Text
 
-_CONTROL = {"if", "else", "for", "foreach", "while", "do", "switch", "try", "catch", "finally", "with",
-            "synchronized", "return", "case", "default", "static", "=>", "new", "throw", "await", "yield"}
+_CONTROL = {
+    "if",
+    "else",
+    "for",
+    "foreach",
+    "while",
+    "do",
+    "switch",
+    "try",
+    "catch",
+    "finally",
+    "with",
+    "synchronized",
+    "return",
+    "case",
+    "default",
+    "static",
+    "=>",
+    "new",
+    "throw",
+    "await",
+    "yield",
+}
 _SORTS = {"class", "interface", "enum", "struct", "namespace", "union", "trait", "record", "module", "object"}
 _CSS = (".css", ".scss", ".less")
 
@@ -167,7 +188,7 @@ def _header(toks: list, n: int, css: bool) -> tuple[int, str, str]:
     if "(" in values:
         k = values.index("(")
         name = _qualified(values, k)
-        if name and name not in _CONTROL and "=" not in values[:k - 1] and values[0] not in ("new", "return"):
+        if name and name not in _CONTROL and "=" not in values[: k - 1] and values[0] not in ("new", "return"):
             return first, name, "function"
         if "=" in values[:k] or ":" in values[:k]:  # foo = function (...), foo: (...) =>
             j = max(idx for idx in range(k) if values[idx] in ("=", ":"))
@@ -186,7 +207,7 @@ def _qualified(values: list[str], k: int) -> str:
     if j < 0 or not _is_name(values[j]) or values[j] == "function":
         return ""
     parts = [values[j]]
-    while j >= 2 and values[j - 1] in ("::", "~") :
+    while j >= 2 and values[j - 1] in ("::", "~"):
         if values[j - 1] == "~":
             parts[0] = "~" + parts[0]
             break
@@ -265,9 +286,12 @@ def _by_name(q: str, src: Outline, dst: Outline):
     if news:
         return "ambiguous"
     s, e, sort = src.defs[q][0]
-    body = src.norms[s : e]
+    body = src.norms[s:e]
     similar = [
-        span for nq, spans in dst.defs.items() if nq not in src.defs for span in spans
+        span
+        for nq, spans in dst.defs.items()
+        if nq not in src.defs
+        for span in spans
         if span[2] == sort and SequenceMatcher(None, body, dst.norms[span[0] : span[1]]).ratio() >= 0.6
     ]
     if len(similar) == 1:

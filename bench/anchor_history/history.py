@@ -19,14 +19,10 @@ from pathlib import Path
 # the anchors were made (moved, renamed, reformatted, rewritten and deleted functions), oldest first.
 PACKAGES: dict[str, list[str]] = {
     "click": ["7.0", "7.1", "7.1.2", "8.0.0", "8.0.1", "8.0.4", "8.1.0", "8.1.3", "8.1.7", "8.1.8", "8.2.0", "8.3.0"],
-    "attrs": ["19.1.0", "19.3.0", "20.1.0", "20.3.0", "21.2.0", "21.4.0", "22.1.0", "22.2.0", "23.1.0", "23.2.0",
-              "24.2.0", "25.1.0"],
-    "requests": ["2.18.4", "2.19.1", "2.20.0", "2.21.0", "2.22.0", "2.24.0", "2.25.1", "2.26.0", "2.27.1", "2.28.2",
-                 "2.31.0", "2.32.3"],
-    "jinja2": ["2.10", "2.10.3", "2.11.0", "2.11.3", "3.0.0", "3.0.1", "3.0.3", "3.1.0", "3.1.2", "3.1.3", "3.1.4",
-               "3.1.6"],
-    "werkzeug": ["0.15.0", "0.16.0", "1.0.0", "1.0.1", "2.0.0", "2.0.3", "2.1.0", "2.2.0", "2.3.0", "3.0.0", "3.0.6",
-                 "3.1.0"],
+    "attrs": ["19.1.0", "19.3.0", "20.1.0", "20.3.0", "21.2.0", "21.4.0", "22.1.0", "22.2.0", "23.1.0", "23.2.0", "24.2.0", "25.1.0"],
+    "requests": ["2.18.4", "2.19.1", "2.20.0", "2.21.0", "2.22.0", "2.24.0", "2.25.1", "2.26.0", "2.27.1", "2.28.2", "2.31.0", "2.32.3"],
+    "jinja2": ["2.10", "2.10.3", "2.11.0", "2.11.3", "3.0.0", "3.0.1", "3.0.3", "3.1.0", "3.1.2", "3.1.3", "3.1.4", "3.1.6"],
+    "werkzeug": ["0.15.0", "0.16.0", "1.0.0", "1.0.1", "2.0.0", "2.0.3", "2.1.0", "2.2.0", "2.3.0", "3.0.0", "3.0.6", "3.1.0"],
     "flask": ["1.0", "1.1.0", "1.1.2", "2.0.0", "2.0.3", "2.1.0", "2.2.0", "2.3.0", "2.3.3", "3.0.0", "3.1.0", "3.1.3"],
 }
 
@@ -49,9 +45,7 @@ class History:
 
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, **_GIT_ENV}
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
-    ).stdout
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout
 
 
 def _wheel(cache: Path, package: str, version: str) -> Path:
@@ -62,8 +56,19 @@ def _wheel(cache: Path, package: str, version: str) -> Path:
     if not found:
         print(f"  downloading {package}=={version}", file=sys.stderr)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-             "--dest", str(wheels), f"{package}=={version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--dest",
+                str(wheels),
+                f"{package}=={version}",
+            ],
             check=True,
         )
         found = [p for p in wheels.glob("*.whl") if p.name.lower().startswith(f"{stem}-{version}-")]

@@ -17,7 +17,6 @@ from anchor_history.brace_truth import Outline, draw, outline, truth
 from anchor_history.history import History, file_at, git
 from anchor_history.projects import PROJECTS, language_of
 from anchor_history.registry import build
-
 from colearner_lsp.core.anchors import make_fingerprint
 from colearner_lsp.server.anchor_tracker import AnchorTracker, locate, relocate
 
@@ -43,8 +42,7 @@ class Versions:
         self.history = history
         self.commits = [c for _, c in history.versions]
         self._files = [
-            {p for p in git(history.repo, "ls-tree", "-r", "--name-only", c).split("\n") if language_of(p)}
-            for c in self.commits
+            {p for p in git(history.repo, "ls-tree", "-r", "--name-only", c).split("\n") if language_of(p)} for c in self.commits
         ]
         self._texts: dict = {}
         self._outlines: dict = {}
@@ -73,7 +71,8 @@ class Versions:
             return []
         if (a, b, path, tool) not in self._hunks:
             self._hunks[a, b, path, tool] = (
-                diff_hunks(self.history.repo, self.commits[a], self.commits[b], path) if tool == "git"
+                diff_hunks(self.history.repo, self.commits[a], self.commits[b], path)
+                if tool == "git"
                 else difflib_hunks(self.text(a, path), self.text(b, path))
             )
         return self._hunks[a, b, path, tool]
@@ -86,10 +85,7 @@ def collect(cache: Path, starts: int, per_kind: int, stats: dict) -> list[dict]:
         names = project.versions
         stats["packages"].append(f"{project.name} {names[0]}..{names[-1]} ({len(names)} versions, {project.language})")
         for s in range(min(starts, len(vs) - 1)):
-            changing = [
-                p for p in vs.files(s)
-                if any(vs.text(v, p) != vs.text(s, p) for v in range(s + 1, len(vs)))
-            ]
+            changing = [p for p in vs.files(s) if any(vs.text(v, p) != vs.text(s, p) for v in range(s + 1, len(vs)))]
             rng = random.Random(zlib.crc32(f"{project.name}:{s}".encode()))
             for path in sorted(rng.sample(changing, min(MAX_FILES, len(changing)))):
                 src = vs.outline(s, path)
@@ -143,18 +139,31 @@ def _follow(vs: Versions, s: int, path: str, drawn: list, src: Outline, language
                 stats["left_out"] += 1
                 continue
             t = tracker.get(str(i))
-            out.append({
-                "language": language, "kind": a.kind, "change": known[0], "truth": known[1],
-                "crossed": v - s, "first": s, "last": v == len(vs) - 1,
-                "package": vs.history.package, "path": path, "anchor": a, "lines": length,
-                "ours": None if t.range is None else (t.range.start_line, t.range.end_line),
-                "status": t.status, "score": timings[str(i)][2],
-                "us": timings[str(i)][0], "cpu_us": timings[str(i)][1],
-                "keep-line": keep_lines(a.start, a.end, length),
-                "diff-chain": chain["diff-chain"][i], "hunk-chain": chain["hunk-chain"][i],
-                "difflib-chain": chain["difflib-chain"][i],
-                "diff-direct": diff_map(direct["git"], a.start, a.end, length),
-                "hunk-direct": diff_map(direct["git"], a.start, a.end, length, strict=True),
-                "difflib-direct": diff_map(direct["difflib"], a.start, a.end, length),
-            })
+            out.append(
+                {
+                    "language": language,
+                    "kind": a.kind,
+                    "change": known[0],
+                    "truth": known[1],
+                    "crossed": v - s,
+                    "first": s,
+                    "last": v == len(vs) - 1,
+                    "package": vs.history.package,
+                    "path": path,
+                    "anchor": a,
+                    "lines": length,
+                    "ours": None if t.range is None else (t.range.start_line, t.range.end_line),
+                    "status": t.status,
+                    "score": timings[str(i)][2],
+                    "us": timings[str(i)][0],
+                    "cpu_us": timings[str(i)][1],
+                    "keep-line": keep_lines(a.start, a.end, length),
+                    "diff-chain": chain["diff-chain"][i],
+                    "hunk-chain": chain["hunk-chain"][i],
+                    "difflib-chain": chain["difflib-chain"][i],
+                    "diff-direct": diff_map(direct["git"], a.start, a.end, length),
+                    "hunk-direct": diff_map(direct["git"], a.start, a.end, length, strict=True),
+                    "difflib-direct": diff_map(direct["difflib"], a.start, a.end, length),
+                }
+            )
     return out

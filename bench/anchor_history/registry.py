@@ -43,7 +43,10 @@ def _npm_archive(cache: Path, name: str, version: str) -> Path:
         print(f"  fetching {name}@{version} (npm)", file=sys.stderr)
         out = subprocess.run(
             ["npm", "pack", f"{name}@{version}", "--json", "--pack-destination", str(where)],
-            check=True, capture_output=True, text=True, cwd=where,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=where,
         ).stdout
         made = where / json.loads(out)[0]["filename"].replace("/", "-").lstrip("@")
         if made != target:
@@ -62,8 +65,19 @@ def _pypi_archive(cache: Path, name: str, version: str) -> Path:
     if not found():
         print(f"  fetching {name}=={version} (PyPI)", file=sys.stderr)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-             "--dest", str(where), f"{name}=={version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--dest",
+                str(where),
+                f"{name}=={version}",
+            ],
             check=True,
         )
     return found()[0]

@@ -13,8 +13,16 @@ from collections import defaultdict
 
 BASELINES = ("keep-line", "diff-chain", "diff-direct", "hunk-chain", "hunk-direct", "difflib-chain", "difflib-direct")
 METHODS = ("ours",) + BASELINES
-NAMES = {"diff-chain": "git-hist", "diff-direct": "git-hist/1", "hunk-chain": "git-hunk", "hunk-direct": "git-hunk/1",
-         "difflib-chain": "difflib", "difflib-direct": "difflib/1", "keep-line": "keep-line", "ours": "ours"}
+NAMES = {
+    "diff-chain": "git-hist",
+    "diff-direct": "git-hist/1",
+    "hunk-chain": "git-hunk",
+    "hunk-direct": "git-hunk/1",
+    "difflib-chain": "difflib",
+    "difflib-direct": "difflib/1",
+    "keep-line": "keep-line",
+    "ours": "ours",
+}
 
 
 def close(pred, truth) -> bool:
@@ -79,16 +87,20 @@ def report(records: list[dict]) -> dict[str, dict]:
         best = max(BASELINES, key=lambda m: per[m]["exact"])
         o, g, d = per["ours"], per["diff-chain"], per["difflib-chain"]
         kept = sum(r["truth"] is not None for r in rs)
-        print(f"{name:16}{len(rs):>8}{kept:>7}{len(rs) - kept:>6} | {o['exact']:>10.1f}%{o['close']:>6.1f}%{o['overlap']:>6.1f}%"
-              f"{o['fd']:>5.1f}%{o['fs']:>5.1f}% | {NAMES[best]:>14}{per[best]['exact']:>6.1f}%{o['exact'] - per[best]['exact']:>+7.1f}"
-              f" | {g['exact']:>6.1f}/{g['fd']:>5.1f}/{g['fs']:>5.1f} | {d['exact']:>6.1f}/{d['fd']:>5.1f}/{d['fs']:>5.1f}")
+        print(
+            f"{name:16}{len(rs):>8}{kept:>7}{len(rs) - kept:>6} | {o['exact']:>10.1f}%{o['close']:>6.1f}%{o['overlap']:>6.1f}%"
+            f"{o['fd']:>5.1f}%{o['fs']:>5.1f}% | {NAMES[best]:>14}{per[best]['exact']:>6.1f}%{o['exact'] - per[best]['exact']:>+7.1f}"
+            f" | {g['exact']:>6.1f}/{g['fd']:>5.1f}/{g['fs']:>5.1f} | {d['exact']:>6.1f}/{d['fd']:>5.1f}/{d['fs']:>5.1f}"
+        )
     print("\nExact rate of every method, per group (close rate in brackets)")
     print(f"{'group':16}" + "".join(f"{NAMES[m]:>17}" for m in METHODS))
     for name, per in table.items():
         print(f"{name:16}" + "".join(f"{per[m]['exact']:>8.1f} ({per[m]['close']:>5.1f})" for m in METHODS))
     print("\nPer language and kind (def = whole definition, block = control block, body = lines inside a")
     print("definition, line = one line; deleted = pairs whose code was deleted, any kind)")
-    print(f"{'language':14}{'kind':9}{'scored':>7} | {'ours ex':>8}{'close':>7}{'FD':>6}{'FS':>6} | {'best baseline':>14}{'exact':>7}{'gain':>7}")
+    print(
+        f"{'language':14}{'kind':9}{'scored':>7} | {'ours ex':>8}{'close':>7}{'FD':>6}{'FS':>6} | {'best baseline':>14}{'exact':>7}{'gain':>7}"
+    )
     for name, rs in groups.items():
         if name in ("overall", "all but python"):
             continue
@@ -102,16 +114,20 @@ def report(records: list[dict]) -> dict[str, dict]:
             per = {m: rates(ks, m) for m in METHODS}
             best = max(BASELINES, key=lambda m: per[m]["exact"])
             o = per["ours"]
-            print(f"{name:14}{kind:9}{len(ks):>7} | {o['exact']:>7.1f}%{o['close']:>6.1f}%{o['fd']:>5.1f}%{o['fs']:>5.1f}%"
-                  f" | {NAMES[best]:>14}{per[best]['exact']:>6.1f}%{o['exact'] - per[best]['exact']:>+7.1f}")
+            print(
+                f"{name:14}{kind:9}{len(ks):>7} | {o['exact']:>7.1f}%{o['close']:>6.1f}%{o['fd']:>5.1f}%{o['fs']:>5.1f}%"
+                f" | {NAMES[best]:>14}{per[best]['exact']:>6.1f}%{o['exact'] - per[best]['exact']:>+7.1f}"
+            )
     print("\nRelocation time per anchor and version (the new text's index is built by its first anchor), wall")
     for name, rs in groups.items():
         times = sorted(r["us"] for r in rs)
         if times:
             big = sorted(r["us"] for r in rs if r.get("lines", 0) >= 5000)
             extra = f"; files of 5000+ lines: p50 {_pct(big, 50) / 1000:.2f} ms, p99 {_pct(big, 99) / 1000:.2f} ms" if big else ""
-            print(f"  {name:16} p50 {_pct(times, 50) / 1000:.2f} ms, p99 {_pct(times, 99) / 1000:.2f} ms,"
-                  f" max {times[-1] / 1000:.1f} ms{extra}")
+            print(
+                f"  {name:16} p50 {_pct(times, 50) / 1000:.2f} ms, p99 {_pct(times, 99) / 1000:.2f} ms,"
+                f" max {times[-1] / 1000:.1f} ms{extra}"
+            )
     return table
 
 

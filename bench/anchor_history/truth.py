@@ -57,13 +57,13 @@ def _statements(fn: ast.AST) -> list[tuple[tuple, ast.stmt, list[ast.stmt]]]:
             out.append((here, st, body))
             if isinstance(st, _DEFS):
                 continue
-            for field in ("body", "orelse", "finalbody"):
-                sub = getattr(st, field, None)
+            for part in ("body", "orelse", "finalbody"):
+                sub = getattr(st, part, None)
                 if isinstance(sub, list) and sub and isinstance(sub[0], ast.stmt):
-                    walk(sub, here + (field,))
-            for field in ("handlers", "cases"):
-                for j, part in enumerate(getattr(st, field, None) or ()):
-                    walk(part.body, here + (field, j))
+                    walk(sub, here + (part,))
+            for group in ("handlers", "cases"):
+                for j, clause in enumerate(getattr(st, group, None) or ()):
+                    walk(clause.body, here + (group, j))
 
     walk(fn.body, ())
     return out
@@ -192,9 +192,7 @@ def _similar_new_defs(node, old_lines, old_defs, new_defs, new_lines) -> list[as
     return out
 
 
-def _map_statement(
-    st: ast.stmt, path: tuple, old_fn: ast.AST, new_fn: ast.AST, olds: list, news: list
-) -> ast.stmt | None:
+def _map_statement(st: ast.stmt, path: tuple, old_fn: ast.AST, new_fn: ast.AST, olds: list, news: list) -> ast.stmt | None:
     """Where statement ``st`` (at ``path`` in ``old_fn``) is in ``new_fn``; ``olds`` and ``news``
     are the two functions' statements with their dumps."""
     dump = next(d for s, d in olds if s is st)

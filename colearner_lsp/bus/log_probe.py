@@ -20,7 +20,9 @@ from .connection import connection_options
 
 async def digests_at(config: AgentConfig, offsets: dict[TopicPartition, int]) -> dict[TopicPartition, str]:
     """sha1 of the message at each offset; absent where the log no longer reaches it."""
-    probe = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="none", fetch_max_wait_ms=20, **connection_options(config))
+    probe = AIOKafkaConsumer(
+        group_id=None, enable_auto_commit=False, auto_offset_reset="none", fetch_max_wait_ms=20, **connection_options(config)
+    )
     await probe.start()
     found: dict[TopicPartition, str] = {}
     gone: set[TopicPartition] = set()

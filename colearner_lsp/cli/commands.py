@@ -16,8 +16,9 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.errors import InvalidArgument
 from .inbox_text import render_inbox
@@ -37,7 +38,9 @@ def _open() -> Instance:
 def _tell_outbox(inst: Instance) -> None:
     waiting = inst.ledger.outbox_length()
     if waiting:
-        print(f"colearner: {waiting} event(s) wait in the outbox; they go out with 'colearner sync' once Kafka is reachable", file=sys.stderr)
+        print(
+            f"colearner: {waiting} event(s) wait in the outbox; they go out with 'colearner sync' once Kafka is reachable", file=sys.stderr
+        )
 
 
 def _exchange(inst: Instance, args: argparse.Namespace, action: Callable[[], T] | None = None) -> T | None:
@@ -196,8 +199,16 @@ def assign(args: argparse.Namespace) -> int:
         inst,
         args,
         lambda: actions.assign_exercise(
-            inst, args.session, topic=args.topic, exercise=args.exercise, expected=args.expected,
-            path=_repo_path(inst, args.file), start_line=start, end_line=end, tests=args.test, step_id=args.step,
+            inst,
+            args.session,
+            topic=args.topic,
+            exercise=args.exercise,
+            expected=args.expected,
+            path=_repo_path(inst, args.file),
+            start_line=start,
+            end_line=end,
+            tests=args.test,
+            step_id=args.step,
         ),
     )
     print(f"assigned '{args.topic}' at {args.file}:{start}-{end}")
@@ -244,8 +255,12 @@ def feedback(args: argparse.Namespace) -> int:
         inst,
         args,
         lambda: actions.send_feedback(
-            inst, args.exercise, grade=args.grade, next_step=args.next_step,
-            confidence_delta=args.confidence_delta, mistakes=mistakes,
+            inst,
+            args.exercise,
+            grade=args.grade,
+            next_step=args.next_step,
+            confidence_delta=args.confidence_delta,
+            mistakes=mistakes,
         ),
     )
     print(f"feedback sent: {args.grade}")
@@ -308,7 +323,9 @@ def respond(args: argparse.Namespace) -> int:
     def act() -> str | None:
         if args.dry_run:
             if evidence is not None:
-                shown.append(actions.preview_evidence(inst, args.exercise, evidence, include_ignored=args.include_ignored, for_response=True))
+                shown.append(
+                    actions.preview_evidence(inst, args.exercise, evidence, include_ignored=args.include_ignored, for_response=True)
+                )
             else:  # the same refusals as the real command for a wrong role or exercise
                 actions.require_role(inst, "student", "respond")
                 actions.find_exercise(inst, args.exercise)
@@ -488,7 +505,9 @@ def schemas(args: argparse.Namespace) -> int:
         return 0
     drift = check_schemas(folder)
     if drift:
-        print(f"colearner: schemas in {folder} differ from the models: {', '.join(drift)}; run 'colearner schemas --write'", file=sys.stderr)
+        print(
+            f"colearner: schemas in {folder} differ from the models: {', '.join(drift)}; run 'colearner schemas --write'", file=sys.stderr
+        )
         return 1
     print(f"schemas in {folder} match the models")
     return 0

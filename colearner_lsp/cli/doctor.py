@@ -31,8 +31,12 @@ def _ledger_lines(root: Path, quarantine: bool) -> tuple[bool, bool]:
     try:
         healthy = _line(True, f"ledger integrity: ok ({ledger.event_count()} events)")
         if ledger.get_meta("recovery") is not None:
-            healthy = _line(False, "ledger complete", "it holds less than this instance published; "
-                            "run 'colearner sync' with Kafka reachable to read your own events back before writing")
+            healthy = _line(
+                False,
+                "ledger complete",
+                "it holds less than this instance published; "
+                "run 'colearner sync' with Kafka reachable to read your own events back before writing",
+            )
         rows, dropped = ledger.quarantined(), ledger.quarantine_dropped()
         summary = f"quarantine: {len(rows)} message(s) kept" + (f", {dropped} older one(s) dropped" if dropped else "")
         _line(True, summary + ("" if quarantine or not rows else " (see 'colearner doctor --quarantine')"))
@@ -48,7 +52,9 @@ def _ledger_lines(root: Path, quarantine: bool) -> tuple[bool, bool]:
 
 def run_doctor(start: Path, offline: bool = False, quarantine: bool = False) -> int:
     root = find_root(start)
-    if not _line(root is not None, "configuration found", "run 'colearner init --role coach|student --id NAME' at the top of the repository"):
+    if not _line(
+        root is not None, "configuration found", "run 'colearner init --role coach|student --id NAME' at the top of the repository"
+    ):
         return 1
     assert root is not None
     healthy = True
@@ -73,8 +79,11 @@ def run_doctor(start: Path, offline: bool = False, quarantine: bool = False) -> 
             bad_peers.append(name)
     wanted = "student" if config.role == "coach" else "coach"
     peers = [n for n, p in config.peers.items() if p.role == wanted]
-    healthy &= _line(bool(peers) and not bad_peers, f"trusted {wanted}s: {', '.join(peers) or 'none'}",
-                     f"pin a key with 'colearner trust NAME KEY'" + (f"; bad keys for {', '.join(bad_peers)}" if bad_peers else ""))
+    healthy &= _line(
+        bool(peers) and not bad_peers,
+        f"trusted {wanted}s: {', '.join(peers) or 'none'}",
+        "pin a key with 'colearner trust NAME KEY'" + (f"; bad keys for {', '.join(bad_peers)}" if bad_peers else ""),
+    )
     import git
 
     try:
@@ -115,4 +124,3 @@ def run_doctor(start: Path, offline: bool = False, quarantine: bool = False) -> 
     waiting = inst.ledger.outbox_length()
     _line(True, f"outbox: {waiting} event(s) waiting")
     return 0 if healthy else 1
-

@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence, get_args
+from collections.abc import Sequence
+from typing import get_args
 
 from ..core.errors import ColearnerError
 from ..core.vocabulary import Actor, Grade, ShareMode, Stage
@@ -191,8 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if not _ledger_failed(exc):
             raise
-        print(f"colearner: the ledger .colearner/ledger.sqlite failed ({exc}); run 'colearner doctor', "
-              "then 'colearner repair' to rebuild it", file=sys.stderr)
+        print(
+            f"colearner: the ledger .colearner/ledger.sqlite failed ({exc}); run 'colearner doctor', then 'colearner repair' to rebuild it",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -8,8 +8,8 @@ lifecycle move is never separated from the action that caused it.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, ParamSpec, Sequence, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
@@ -167,8 +167,13 @@ def assign_exercise(
     anchor: Anchor = anchor_for(inst.root, path, start_line, end_line, start_char, end_char)
     exercise_id = new_id()
     payload = ExerciseAssigned(
-        topic=topic, exercise=exercise, expected=expected, tests=list(tests),
-        exercise_id=exercise_id, step_id=step_id, anchor=anchor,
+        topic=topic,
+        exercise=exercise,
+        expected=expected,
+        tests=list(tests),
+        exercise_id=exercise_id,
+        step_id=step_id,
+        anchor=anchor,
     )
     events: list[Payload] = [payload]
     if session.stage == "review":
@@ -229,7 +234,10 @@ def send_feedback(
         raise InvalidArgument(f"exercise {ex.exercise_id} has no response yet (it is {ex.state}); wait for the student's answer")
     parsed = [AnchoredMistake.model_validate(m) if isinstance(m, dict) else m for m in mistakes]
     feedback = AssessmentFeedback(
-        grade=grade, mistakes=parsed, next_step=next_step, confidence_delta=confidence_delta,
+        grade=grade,
+        mistakes=parsed,
+        next_step=next_step,
+        confidence_delta=confidence_delta,
         exercise_id=ex.exercise_id,
     )
     new_state = "passed" if grade == "pass" else "revise"
@@ -244,7 +252,9 @@ def advance_session(inst: Instance, session_id: str, to: str, reason: str = "") 
     """Move a session by hand (e.g. the coach closes it); refused unless the move is legal."""
     session = find_session(inst, session_id)
     lifecycle.check_transition(session.stage, to)
-    out = inst.emit(session.session_id, session.student, SessionLifecycle(from_=session.stage, to=to, reason=reason or f"moved by {inst.identity}"))
+    out = inst.emit(
+        session.session_id, session.student, SessionLifecycle(from_=session.stage, to=to, reason=reason or f"moved by {inst.identity}")
+    )
     return out[0].event_id
 
 
@@ -267,7 +277,9 @@ def acknowledge(inst: Instance, exercise_id: str) -> str:
         raise InvalidArgument(f"exercise {ex.exercise_id} is already {ex.state}")
     session = inst.state.sessions[ex.session_id]
     events: list[Payload] = [ExerciseAcknowledged(exercise_id=ex.exercise_id)]
-    events += _move(session.stage, ExerciseAcknowledged, _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged")
+    events += _move(
+        session.stage, ExerciseAcknowledged, _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged"
+    )
     return inst.emit(ex.session_id, ex.student, events)[0].event_id
 
 
@@ -306,7 +318,11 @@ def preview_evidence(
     paths, globs, _request = _evidence_target(ex, paths, request_id, follow_requests=not for_response)
     session = inst.state.sessions[ex.session_id]
     return preview_snapshot(
-        inst.root, scope_rules(inst, session), paths=paths, since_commit=_since(inst, ex), globs=globs,
+        inst.root,
+        scope_rules(inst, session),
+        paths=paths,
+        since_commit=_since(inst, ex),
+        globs=globs,
         include_ignored=include_ignored,
     )
 
@@ -353,8 +369,13 @@ def _snapshot_payload(
 
     session = inst.state.sessions[ex.session_id]
     snap, preview = snapshot_with_preview(
-        inst.root, scope_rules(inst, session), paths=paths or None, since_commit=_since(inst, ex), globs=globs,
-        progress=progress, include_ignored=include_ignored,
+        inst.root,
+        scope_rules(inst, session),
+        paths=paths or None,
+        since_commit=_since(inst, ex),
+        globs=globs,
+        progress=progress,
+        include_ignored=include_ignored,
     )
     if on_preview is not None:
         on_preview(preview)
@@ -437,7 +458,9 @@ def respond(
     stage = session.stage
     if ex.state == "assigned":
         events.append(ExerciseAcknowledged(exercise_id=ex.exercise_id))
-        moved = _move(stage, ExerciseAcknowledged, _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged")
+        moved = _move(
+            stage, ExerciseAcknowledged, _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged"
+        )
         events += moved
         stage = moved[0].to if moved else stage
     response_index = len(events)
@@ -474,9 +497,7 @@ def _student_session(inst: Instance, session_id: str | None) -> SessionState:
         return find_session(inst, session_id)
     mine = [s for s in inst.state.sessions.values() if s.student == inst.identity and s.stage != "done"]
     if len(mine) != 1:
-        raise InvalidArgument(
-            "name the session: you have " + (f"{len(mine)} open sessions" if mine else "no open session")
-        )
+        raise InvalidArgument("name the session: you have " + (f"{len(mine)} open sessions" if mine else "no open session"))
     return mine[0]
 
 

@@ -47,6 +47,7 @@ SURE = 0.9  # an identical copy scoring this much (context and names agree) ends
 # at least this (above anchors.LOST_BELOW: a fuzzy match, not a lost one); better matches still win.
 NAMED = 0.55
 
+
 @dataclass(frozen=True)
 class Match:
     start: int  # 0-based, inclusive
@@ -190,9 +191,7 @@ def _patience(mine: Sequence[int], theirs: Sequence[int], strong: Sequence[bool]
     for j, k in enumerate(theirs):
         count_theirs[k] += 1
         where[k] = j
-    unique = [
-        (i, where[k]) for i, k in enumerate(mine) if count_mine[k] == 1 and count_theirs.get(k) == 1 and strong[where[k]]
-    ]
+    unique = [(i, where[k]) for i, k in enumerate(mine) if count_mine[k] == 1 and count_theirs.get(k) == 1 and strong[where[k]]]
     # Longest increasing subsequence of j over pairs sorted by i (patience sorting).
     tails: list[int] = []  # index into unique of the smallest tail of each run length
     tail_js: list[int] = []
@@ -264,20 +263,17 @@ class _Alignment:
         """Lines just above well-matched lines that matched less of their own text, but only units
         from earlier anchor lines: an anchored line since rewritten, at the anchor's edge."""
         lo = self.lo
-        return [
-            g - 1 for g in good if g - 1 >= lo and self._hits[g - 1 - lo] and self.last[g - 1 - lo] < self.first[g - lo]
-        ]
+        return [g - 1 for g in good if g - 1 >= lo and self._hits[g - 1 - lo] and self.last[g - 1 - lo] < self.first[g - lo]]
 
     def after_edges(self, good: list[int]) -> list[int]:
         """The same below well-matched lines: units from later anchor lines only."""
         lo, size = self.lo, len(self._hits)
-        return [
-            g + 1 for g in good if g + 1 - lo < size and self._hits[g + 1 - lo] and self.first[g + 1 - lo] > self.last[g - lo]
-        ]
+        return [g + 1 for g in good if g + 1 - lo < size and self._hits[g + 1 - lo] and self.first[g + 1 - lo] > self.last[g - lo]]
 
     def balance(self, s: int, e: int, hi: int, reach: int = 12) -> tuple[int, int]:
         """Widen ``s..e`` until it leaves as many brackets open as the anchor did: a statement
         re-wrapped over more lines is taken whole, up to its closing bracket."""
+
         def depth(a: int, b: int) -> int:
             return self._depth[b - self.lo + 1] - self._depth[a - self.lo]
 

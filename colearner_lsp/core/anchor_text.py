@@ -18,15 +18,24 @@ _HEADER = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class|function|func|fn)[ \t]
 # Brace languages (Java, C/C++, JS/TS, PHP, C#): a declaration of a type, or of a function or method
 # (words for modifiers and a return type, then a name and its opening parenthesis).  Lines that end
 # a statement, assign, call a member or start with a control word are not declarations.
-_MODIFIERS = r"(?:(?:export|default|public|private|protected|internal|static|final|abstract|sealed|async|override|" \
+_MODIFIERS = (
+    r"(?:(?:export|default|public|private|protected|internal|static|final|abstract|sealed|async|override|"
     r"virtual|inline|synchronized|native|readonly|declare|constexpr|explicit|extern|partial|open|data)[ \t]+)*"
-_TYPE_DECL = re.compile(_MODIFIERS + r"[ \t]*(?:class|interface|enum|struct|namespace|trait|record|object|union)"
-                        r"[ \t]+([A-Za-z_$][\w$]*)")
-_FUNC_DECL = re.compile(r"[ \t]*(?:@\w+(?:\([^)]*\))?[ \t]+)*(?:template[ \t]*<[^>]*>[ \t]*)?" + _MODIFIERS +
-                        r"(?:[\w$<>\[\],.:*&?]+[ \t]+[*&]*)*?(?:[\w$]+::)*(~?[A-Za-z_$][\w$]*)[ \t]*\(")
-_NOT_DECL = frozenset("if elif else for foreach while do switch case return raise throw yield await new assert with "
-                      "try catch finally del not and or in is print lambda import from as except sizeof typeof "
-                      "delete instanceof goto echo using".split())
+)
+_TYPE_DECL = re.compile(
+    _MODIFIERS + r"[ \t]*(?:class|interface|enum|struct|namespace|trait|record|object|union)"
+    r"[ \t]+([A-Za-z_$][\w$]*)"
+)
+_FUNC_DECL = re.compile(
+    r"[ \t]*(?:@\w+(?:\([^)]*\))?[ \t]+)*(?:template[ \t]*<[^>]*>[ \t]*)?"
+    + _MODIFIERS
+    + r"(?:[\w$<>\[\],.:*&?]+[ \t]+[*&]*)*?(?:[\w$]+::)*(~?[A-Za-z_$][\w$]*)[ \t]*\("
+)
+_NOT_DECL = frozenset(
+    "if elif else for foreach while do switch case return raise throw yield await new assert with "
+    "try catch finally del not and or in is print lambda import from as except sizeof typeof "
+    "delete instanceof goto echo using".split()
+)
 _CLOSER = re.compile(r"[ \t]*[)\]}]")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 LINE_BREAKS = re.compile(r"\r\n|\r|\n")  # what LSP counts as line breaks
@@ -83,7 +92,7 @@ def header_of(line: str) -> str | None:
     m = _FUNC_DECL.match(line)
     if m is None or m.group(1) in _NOT_DECL:
         return None
-    before, rest = line[: m.start(1)], line[m.end():]
+    before, rest = line[: m.start(1)], line[m.end() :]
     words = before.split()
     if words and (words[0] in _NOT_DECL or before.rstrip().endswith((".", "->", "="))):
         return None
@@ -185,9 +194,7 @@ class TextIndex:
         return walk_context(i, step, len(self.keys), self.tokens, self.keys.__getitem__)
 
 
-def walk_context(
-    i: int, step: int, size: int, tokens: Callable[[int], Sequence[str]], key: Callable[[int], int]
-) -> list[tuple[int, int]]:
+def walk_context(i: int, step: int, size: int, tokens: Callable[[int], Sequence[str]], key: Callable[[int], int]) -> list[tuple[int, int]]:
     """Up to CONTEXT_LINES (key, distance) pairs of informative lines (3 tokens or more: not a
     blank, a bracket or a docstring quote) from line ``i`` on, walking by ``step``; ``tokens`` and
     ``key`` give a line's tokens and hash."""
@@ -202,9 +209,7 @@ def walk_context(
 
 def raw_context(lines: Sequence[str], i: int, step: int) -> list[tuple[int, int]]:
     """``walk_context`` over lines that are not indexed (a few lines are normalised, not the file)."""
-    return walk_context(
-        i, step, len(lines), lambda j: tokens_of(normalise(lines[j])), lambda j: line_key(normalise(lines[j]))
-    )
+    return walk_context(i, step, len(lines), lambda j: tokens_of(normalise(lines[j])), lambda j: line_key(normalise(lines[j])))
 
 
 @lru_cache(maxsize=4)

@@ -97,9 +97,7 @@ class TextEdit:
         if min(self.start_line, self.start_char, self.end_line, self.end_char) < 0:
             raise ValueError(f"edit positions must not be negative: {self}")
         if (self.start_line, self.start_char) > (self.end_line, self.end_char):
-            raise ValueError(
-                f"edit starts at {self.start_line}:{self.start_char}, after its end {self.end_line}:{self.end_char}"
-            )
+            raise ValueError(f"edit starts at {self.start_line}:{self.start_char}, after its end {self.end_line}:{self.end_char}")
 
 
 @dataclass(frozen=True)
@@ -198,9 +196,7 @@ class Fingerprint:
     @cached_property
     def nonblank(self) -> tuple[int, int]:
         """First and last non-blank lines of the anchor (0-based, within it)."""
-        lines = sorted(set(self.unit_lines)) if self.texts else [
-            i for i, k in zip(self.unit_lines, self.head + self.tail) if k != BLANK
-        ]
+        lines = sorted(set(self.unit_lines)) if self.texts else [i for i, k in zip(self.unit_lines, self.head + self.tail) if k != BLANK]
         return (lines[0], lines[-1]) if lines else (0, self.n - 1)
 
     def matches_at(self, lines: Sequence[str], p: int) -> bool:

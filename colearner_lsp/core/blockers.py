@@ -37,7 +37,7 @@ BLOCKER_KINDS: tuple[str, ...] = (
 REPEATED_REVISE = 2  # this many revise grades on one exercise make it a blocker
 
 
-def _session_blockers(session: SessionState, config: AgentConfig, clock: "_Clock") -> list[dict[str, Any]]:
+def _session_blockers(session: SessionState, config: AgentConfig, clock: _Clock) -> list[dict[str, Any]]:
     if session.stage == "done":
         return []  # a finished session blocks nobody, whatever is left in it
     found: list[dict[str, Any]] = []
@@ -50,7 +50,10 @@ def _session_blockers(session: SessionState, config: AgentConfig, clock: "_Clock
                 _blocker(
                     "unacknowledged",
                     f"exercise {_label(ex)} not acknowledged for {_hours(clock.age(ex.assigned_at))}",
-                    ex.assigned_at, session, ex, clock,
+                    ex.assigned_at,
+                    session,
+                    ex,
+                    clock,
                 )
             )
         revises = [f for f in ex.feedback if f["grade"] == "revise"]
@@ -60,7 +63,10 @@ def _session_blockers(session: SessionState, config: AgentConfig, clock: "_Clock
                 _blocker(
                     "repeated_revise",
                     f"exercise {_label(ex)} graded revise {len(revises)} times",
-                    since, session, ex, clock,
+                    since,
+                    session,
+                    ex,
+                    clock,
                 )
             )
         for request in ex.open_requests:
@@ -69,7 +75,10 @@ def _session_blockers(session: SessionState, config: AgentConfig, clock: "_Clock
                 _blocker(
                     "evidence_unanswered",
                     f"evidence for {_label(ex)} ({paths}) requested, not sent: {_one_line(request['reason'], 60)}",
-                    request["ts"], session, ex, clock,
+                    request["ts"],
+                    session,
+                    ex,
+                    clock,
                 )
             )
     if session.last_activity and clock.age(session.last_activity) >= config.stall_after_hours * 3600:
@@ -77,13 +86,16 @@ def _session_blockers(session: SessionState, config: AgentConfig, clock: "_Clock
             _blocker(
                 "stalled",
                 f"session in {session.stage} with no activity for {_hours(clock.age(session.last_activity))}",
-                session.last_activity, session, None, clock,
+                session.last_activity,
+                session,
+                None,
+                clock,
             )
         )
     return found
 
 
-def _quarantine_blocker(name: str, rows: list[dict[str, Any]], clock: "_Clock") -> dict[str, Any]:
+def _quarantine_blocker(name: str, rows: list[dict[str, Any]], clock: _Clock) -> dict[str, Any]:
     rows = sorted(rows, key=lambda r: (clock.parse(r["received_at"]), r.get("id") or 0))
     n = len(rows)
     reason = f"{n} message{'s' if n != 1 else ''} refused and quarantined; latest: {_one_line(rows[-1]['reason'], 80)}"
@@ -104,7 +116,7 @@ def _blocker(
     since: str,
     session: SessionState,
     ex: ExerciseState | None,
-    clock: "_Clock",
+    clock: _Clock,
 ) -> dict[str, Any]:
     return {
         "kind": kind,

@@ -37,9 +37,7 @@ class IllegalTransition(ColearnerError):
         self.current, self.wanted, self.allowed = current, wanted, allowed
         options = ", ".join(allowed) if allowed else "none (the session is finished)"
         extra = f" ({why})" if why else ""
-        super().__init__(
-            f"cannot move the session from '{current}' to '{wanted}'{extra}; allowed next: {options}"
-        )
+        super().__init__(f"cannot move the session from '{current}' to '{wanted}'{extra}; allowed next: {options}")
 
 
 class ScopeError(ColearnerError, ValueError):

@@ -16,7 +16,8 @@ entry for is a failing test (tests/core/test_event_types.py), never a silent ski
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar, Generic, Literal, TypeVar
+from collections.abc import Callable
+from typing import ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -289,7 +289,7 @@ def _envelope_model(event_type: str, payload: type[Payload]) -> type[EnvelopeBas
 ENVELOPES: dict[str, type[EnvelopeBase]] = {t: _envelope_model(t, p) for t, p in PAYLOADS.items()}
 
 # The union of every declared envelope, built at run time like its members.
-Event: Any = Annotated[Union[tuple(ENVELOPES.values())], Field(discriminator="event_type")]
+Event: Any = Annotated[Union[tuple(ENVELOPES.values())], Field(discriminator="event_type")]  # noqa: UP007 (a union of a tuple of types)
 EVENT_ADAPTER: TypeAdapter[EnvelopeBase] = TypeAdapter(Event)
 
 
@@ -325,14 +325,14 @@ def payload_dict(payload: Frozen) -> dict[str, Any]:
 
 
 def format_ts(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def now_ts() -> str:
-    return format_ts(datetime.now(timezone.utc))
+    return format_ts(datetime.now(UTC))
 
 
-def replay_key(event: "EnvelopeBase | dict[str, Any]") -> tuple[str, str, int]:
+def replay_key(event: EnvelopeBase | dict[str, Any]) -> tuple[str, str, int]:
     """The order coach and student agree on: creation time, sender, the sender's seq.
 
     Ledgers differ in arrival order (several topics); this order does not.

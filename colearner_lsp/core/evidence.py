@@ -18,9 +18,10 @@ import hashlib
 import os
 import stat
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .display import one_line
 from .errors import EvidenceError

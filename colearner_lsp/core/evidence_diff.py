@@ -116,9 +116,7 @@ def _quote(name: str) -> str:
     data = name.encode("utf-8", "surrogateescape")
     if not any(byte < 0x20 or byte >= 0x7F or byte in (34, 92) for byte in data):
         return name
-    escaped = "".join(
-        _ESCAPES.get(byte) or (f"\\{byte:03o}" if byte < 0x20 or byte >= 0x7F else chr(byte)) for byte in data
-    )
+    escaped = "".join(_ESCAPES.get(byte) or (f"\\{byte:03o}" if byte < 0x20 or byte >= 0x7F else chr(byte)) for byte in data)
     return f'"{escaped}"'
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import git
 import pathspec
@@ -36,8 +36,13 @@ _ARGS_PER_CALL = 500  # paths per git command line, well under any OS limit
 # git's status letters in our words; a copy is a new file, a type change or a
 # conflict a modification.
 _STATUS = {
-    "M": "modified", "T": "modified", "U": "modified",
-    "A": "added", "C": "added", "D": "deleted", "R": "renamed",
+    "M": "modified",
+    "T": "modified",
+    "U": "modified",
+    "A": "added",
+    "C": "added",
+    "D": "deleted",
+    "R": "renamed",
 }
 
 
@@ -209,9 +214,7 @@ class _Listing:
     withheld: list[tuple[str, str]] = field(default_factory=list)  # (path as attached, reason)
 
 
-def _select(
-    ctx: _Repo, paths: Sequence[str] | None, globs: Sequence[str] | None, include_ignored: bool = False
-) -> _Listing:
+def _select(ctx: _Repo, paths: Sequence[str] | None, globs: Sequence[str] | None, include_ignored: bool = False) -> _Listing:
     """Attached paths, else files matching globs, else every change since the base.
 
     Only attached paths can name a git-ignored file (git lists none otherwise):
@@ -247,9 +250,7 @@ def _select(
             chosen.candidates.extend(chosen.ignored)
             untracked.update(chosen.ignored)
             chosen.ignored = []
-        return _Listing(
-            changes, tracked, untracked, chosen.candidates, bool(out["dirty"][1]), chosen.ignored, chosen.withheld
-        )
+        return _Listing(changes, tracked, untracked, chosen.candidates, bool(out["dirty"][1]), chosen.ignored, chosen.withheld)
     pool = changes.keys() | tracked | untracked
     if globs:
         spec = _glob_spec(globs)

@@ -14,7 +14,8 @@ one topic's events come before another's:
 from __future__ import annotations
 
 from bisect import insort
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import lifecycle
 from .event_types import PayloadHandlers
@@ -132,10 +133,7 @@ def _plan(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     session.goals = list(p.goals)
     done = set(session.completed)
-    session.steps = [
-        {"id": s.id, "topic": s.topic, "status": "done" if s.id in done else s.status}
-        for s in p.plan
-    ]
+    session.steps = [{"id": s.id, "topic": s.topic, "status": "done" if s.id in done else s.status} for s in p.plan]
     _activate_next_step(session)
 
 

@@ -18,7 +18,8 @@ Shape of ``session_history``::
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .event_types import PAYLOADS, PayloadHandlers
 from .events import (
@@ -48,7 +49,7 @@ Summary = Callable[[Mapping[str, Any], Mapping[str, str]], str]
 SUMMARIES: PayloadHandlers[Summary] = PayloadHandlers("history summary")
 
 
-def session_history(inst: "Instance", session_id: str) -> dict[str, Any]:
+def session_history(inst: Instance, session_id: str) -> dict[str, Any]:
     """The session's replay; an unknown id raises ``NotFound`` (an unambiguous prefix is enough)."""
     from .actions import find_session
 
@@ -194,7 +195,6 @@ def _lifecycle(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
 def _resync(p: Mapping[str, Any], topics: Mapping[str, str]) -> str:
     upto = f" to {p['to_seq']}" if p.get("to_seq") else ""
     return f"asked {p.get('sender')} to resend from seq {p.get('from_seq')}{upto}"
-
 
 
 def _s(n: int) -> str:

@@ -12,11 +12,12 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -172,7 +173,7 @@ class Instance:
     # ------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, start: Path | None = None) -> "Instance":
+    def open(cls, start: Path | None = None) -> Instance:
         """Open the instance whose ``.colearner/agent.yaml`` is at or above ``start``."""
         start = Path(start or os.getcwd())
         root = find_root(start)
@@ -237,7 +238,7 @@ class Instance:
         """Whether writes wait for this instance's own events to be read back from the broker."""
         return self.ledger.get_meta("recovery") is not None
 
-    def complete_recovery(self) -> "Recovery | None":
+    def complete_recovery(self) -> Recovery | None:
         """The bus read every partition to its end: own events are back, counters are past
         every published seq, peers are asked to resend what the broker no longer has."""
         text = self.ledger.get_meta("recovery")
@@ -280,8 +281,15 @@ class Instance:
         batch = [payloads] if isinstance(payloads, Payload) else list(payloads)
         event_ids = event_ids or {}
         unsigned = [
-            {"actor": self.role, "session_id": session_id, "event_type": p.event_type, "payload": payload_dict(p),
-             "event_id": event_ids.get(i) or new_id(), "sender": self.identity, "student": student}
+            {
+                "actor": self.role,
+                "session_id": session_id,
+                "event_type": p.event_type,
+                "payload": payload_dict(p),
+                "event_id": event_ids.get(i) or new_id(),
+                "sender": self.identity,
+                "student": student,
+            }
             for i, p in enumerate(batch)
         ]
         topics = [getattr(self.config.topics, p.topic_key) for p in batch]
@@ -423,7 +431,7 @@ class Instance:
             session._exercises = state.exercises
             state.sessions[session_id] = session
 
-    def receive(self, messages: Sequence[Incoming]) -> "Received":
+    def receive(self, messages: Sequence[Incoming]) -> Received:
         """Judge, store and apply a batch read from the bus (one ledger transaction).
 
         Never raises for what a message holds: each is judged on its own and a

@@ -33,10 +33,11 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, NamedTuple, Sequence
+from typing import Any, Literal, NamedTuple
 
 from .errors import LedgerDamaged
 from .events import now_ts
@@ -241,17 +242,13 @@ class Ledger:
             sender, student, len(builders), lambda first: [build(seq) for seq, build in enumerate(builders, first)]
         )
 
-    def append_own_batch(
-        self, sender: str, student: str, count: int, build: Callable[[int], list[Built]]
-    ) -> list[dict[str, Any]]:
+    def append_own_batch(self, sender: str, student: str, count: int, build: Callable[[int], list[Built]]) -> list[dict[str, Any]]:
         """``append_own`` for a signer that does a batch at once: ``build(first_seq)``
         returns the ``count`` events numbered ``first_seq``, ``first_seq + 1``, …"""
         out: list[dict[str, Any]] = []
         now = now_ts()
         with self._write() as db:
-            row = db.execute(
-                "SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)
-            ).fetchone()
+            row = db.execute("SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)).fetchone()
             last = row[0] if row else 0
             rows = []
             batch = build(last + 1)
@@ -294,10 +291,14 @@ class Ledger:
                 "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE pos = ?",
                 [(now, pos) for pos in positions],
             )
-            tips = db.execute(
-                f"SELECT sender, student, max(seq) FROM events WHERE pos IN ({','.join('?' * len(positions))}) GROUP BY sender, student",
-                list(positions),
-            ).fetchall() if positions else []
+            tips = (
+                db.execute(
+                    f"SELECT sender, student, max(seq) FROM events WHERE pos IN ({','.join('?' * len(positions))}) GROUP BY sender, student",
+                    list(positions),
+                ).fetchall()
+                if positions
+                else []
+            )
         if tips:
             self.published.record(tips)
 
@@ -337,9 +338,7 @@ class Ledger:
 
     def last_seq(self, sender: str, student: str) -> int:
         with self._lock:
-            row = self._db.execute(
-                "SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)
-            ).fetchone()
+            row = self._db.execute("SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)).fetchone()
             return row[0] if row else 0
 
     # ------------------------------------------------------------ received events
@@ -402,8 +401,7 @@ class Ledger:
     def _adopt_own(db: sqlite3.Connection, before: int, now: str) -> None:
         """Own events just stored from the bus: sent already, and their seqs taken."""
         db.execute(
-            "INSERT INTO outbox (pos, status, queued_at, sent_at) SELECT pos, 'sent', ?, ? FROM events "
-            "WHERE pos > ? AND local = 1",
+            "INSERT INTO outbox (pos, status, queued_at, sent_at) SELECT pos, 'sent', ?, ? FROM events WHERE pos > ? AND local = 1",
             (now, now, before),
         )
         db.execute(
@@ -434,10 +432,7 @@ class Ledger:
             elif row is not None:
                 outcomes[i] = "duplicate"
             else:
-                reason = (
-                    f"seq {env['seq']} of sender {env['sender']!r} for student {env['student']!r} "
-                    "is already taken by another event"
-                )
+                reason = f"seq {env['seq']} of sender {env['sender']!r} for student {env['student']!r} is already taken by another event"
                 self._quarantine(db, batch[i], reason, now)
                 outcomes[i] = "quarantined"
                 quarantined = True
@@ -464,8 +459,19 @@ class Ledger:
         db.execute(
             'INSERT INTO quarantine (received_at, topic, partition, "offset", sender, student, reason, digest, size, '
             "retry_session, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (now, item.topic, item.partition, item.offset, item.sender, item.student, reason,
-             hashlib.sha256(item.raw).hexdigest(), len(item.raw), item.retry_session, keep),
+            (
+                now,
+                item.topic,
+                item.partition,
+                item.offset,
+                item.sender,
+                item.student,
+                reason,
+                hashlib.sha256(item.raw).hexdigest(),
+                len(item.raw),
+                item.retry_session,
+                keep,
+            ),
         )
 
     @staticmethod
@@ -498,8 +504,7 @@ class Ledger:
             return []
         with self._lock:
             rows = self._db.execute(
-                'SELECT id, topic, partition, raw FROM quarantine WHERE retry_session IN '
-                f"({','.join('?' * len(session_ids))}) ORDER BY id",
+                f"SELECT id, topic, partition, raw FROM quarantine WHERE retry_session IN ({','.join('?' * len(session_ids))}) ORDER BY id",
                 list(session_ids),
             ).fetchall()
         return [(row_id, Incoming(raw=bytes(raw), topic=topic)) for row_id, topic, partition, raw in rows]
@@ -531,10 +536,7 @@ class Ledger:
             if head is None or head[0] == head[1]:  # seqs are unique and start at 1: as many as the highest means no gap
                 return []
             seqs = [
-                r[0]
-                for r in self._db.execute(
-                    "SELECT seq FROM events WHERE sender = ? AND student = ? ORDER BY seq", (sender, student)
-                )
+                r[0] for r in self._db.execute("SELECT seq FROM events WHERE sender = ? AND student = ? ORDER BY seq", (sender, student))
             ]
         gaps: list[tuple[int, int]] = []
         expected = 1
@@ -629,7 +631,9 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE events RENAME TO events_v2")
     db.execute("DROP INDEX IF EXISTS events_session")
     db.execute(EVENTS_TABLE)
-    db.execute("INSERT INTO events SELECT pos, event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw FROM events_v2")
+    db.execute(
+        "INSERT INTO events SELECT pos, event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw FROM events_v2"
+    )
     db.execute("DROP TABLE events_v2")
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'quarantine'").fetchone():
         quarantine_columns = {row[1] for row in db.execute("PRAGMA table_info(quarantine)")}

@@ -71,6 +71,4 @@ def check_step_order(steps: list[tuple[str, str]], step_id: str) -> None:
         raise NotFound(f"no plan step {step_id!r}; the plan has: {', '.join(ids) or 'no steps'}")
     for sid, status in steps[: ids.index(step_id)]:
         if status != "done":
-            raise InvalidArgument(
-                f"step {step_id!r} cannot be completed before step {sid!r}; plan steps are done in order"
-            )
+            raise InvalidArgument(f"step {step_id!r} cannot be completed before step {sid!r}; plan steps are done in order")

@@ -68,7 +68,7 @@ docstring for what each kind means).
 from __future__ import annotations
 
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .blockers import _blocker_key, _quarantine_blocker, _session_blockers
@@ -95,7 +95,7 @@ def compute_dashboard(
     ``quarantined`` is ``Ledger.quarantined()``; ``now`` fixes the clock (tests,
     replays). See the module docstring for the shape.
     """
-    now = _utc(now or datetime.now(timezone.utc))
+    now = _utc(now or datetime.now(UTC))
     clock = _Clock(now)
     roster = {name for name, peer in config.peers.items() if peer.role == "student"}
     if config.role == "student":
@@ -133,7 +133,7 @@ def compute_dashboard(
     }
 
 
-def dashboard_for(inst: "Instance", now: datetime | None = None) -> dict[str, Any]:
+def dashboard_for(inst: Instance, now: datetime | None = None) -> dict[str, Any]:
     """``compute_dashboard`` for an opened instance, after folding what is new in its ledger."""
     inst.refresh()
     return compute_dashboard(inst.state, inst.config, inst.ledger.quarantined(), now)
@@ -148,7 +148,7 @@ def _student_row(
     sessions: list[SessionState],
     quarantine: list[dict[str, Any]],
     config: AgentConfig,
-    clock: "_Clock",
+    clock: _Clock,
 ) -> dict[str, Any]:
     sessions = sorted(sessions, key=lambda s: (clock.parse(s.opened_at), s.session_id))
     shown = _shown_session(sessions)
@@ -216,9 +216,7 @@ def _shown_session(sessions: list[SessionState]) -> SessionState | None:
     return sessions[-1] if sessions else None
 
 
-def _confidence(
-    sessions: list[SessionState], clock: "_Clock"
-) -> tuple[dict[str, float], dict[str, list[float]], dict[str, list[float]]]:
+def _confidence(sessions: list[SessionState], clock: _Clock) -> tuple[dict[str, float], dict[str, list[float]], dict[str, list[float]]]:
     """Latest value per topic, and its history in time order, over every session.
 
     Later sessions' values win; within a session the fold's value is the latest.
@@ -240,9 +238,7 @@ def _confidence(
 # ---------------------------------------------------------------- quarantine
 
 
-def _attribute_quarantine(
-    rows: list[dict[str, Any]], students: set[str]
-) -> tuple[dict[str, list[dict[str, Any]]], int]:
+def _attribute_quarantine(rows: list[dict[str, Any]], students: set[str]) -> tuple[dict[str, list[dict[str, Any]]], int]:
     """Quarantined messages per known student (by their ``student`` or ``sender`` field).
 
     Unknown names are only counted: a forged message must not add a row.

@@ -17,8 +17,8 @@ reused harmlessly, and counting it would leave peers a gap no one can fill.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 COMPACT_FROM_BYTES = 64 * 1024
 

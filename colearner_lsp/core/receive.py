@@ -125,9 +125,7 @@ def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | C
     return Claim(data, event, signed, key)
 
 
-def conclude(
-    claim: Claim, signature_ok: bool, config: AgentConfig, session_students: dict[str, str] | None = None
-) -> Verdict:
+def conclude(claim: Claim, signature_ok: bool, config: AgentConfig, session_students: dict[str, str] | None = None) -> Verdict:
     """The rules from the signature on, once it has been checked."""
     event, data = claim.event, claim.envelope
     if not signature_ok and claim.as_received:
@@ -150,15 +148,13 @@ def conclude(
                 known = session_students.get(event.session_id)
                 if known is None:
                     return refuse(
-                        f"student {event.sender!r} wrote {event.event_type} into session {event.session_id}, "
-                        "which this coach never opened",
+                        f"student {event.sender!r} wrote {event.event_type} into session {event.session_id}, which this coach never opened",
                         data,
                         retry_session=event.session_id,
                     )
                 if known != event.student:
                     return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
     return Verdict(data, event, None)
-
 
 
 def _bad_signature(event: EnvelopeBase) -> str:

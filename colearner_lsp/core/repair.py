@@ -10,7 +10,7 @@ The damaged file is kept beside it, renamed, never deleted.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import CONFIG_DIR
@@ -58,10 +58,8 @@ def set_ledger_aside(root: Path, force: bool = False) -> Path | None:
     if not path.exists():
         return None
     if not force and not ledger_problems(root):
-        raise InvalidArgument(
-            "the ledger passes its integrity check; nothing to repair (pass --force to rebuild it from Kafka anyway)"
-        )
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        raise InvalidArgument("the ledger passes its integrity check; nothing to repair (pass --force to rebuild it from Kafka anyway)")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     aside = path.with_name(f"ledger.damaged-{stamp}.sqlite")
     for suffix in SIDE_FILES:
         source = path.with_name(path.name + suffix)

@@ -22,10 +22,11 @@ Step 1 and the folding are in `repo_paths`; the rules and the plan are here.
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import pathspec
 
@@ -261,9 +262,7 @@ def plan_share(repo_root: Path, candidates: Iterable[str], rules: ScopeRules) ->
     return SharePlan(shared=tuple(shared), withheld=len(refused), refused=tuple(refused))
 
 
-def _admit(
-    root: str, raw: object, path: str, spelled: str, rules: ScopeRules, plain_dirs: set[str], *, full: bool
-) -> None:
+def _admit(root: str, raw: object, path: str, spelled: str, rules: ScopeRules, plain_dirs: set[str], *, full: bool) -> None:
     """Raise ScopeError unless the well-formed `path` may be shared."""
     verdict = rules.permits(path)
     if not verdict.allowed:

@@ -12,9 +12,10 @@ import base64
 import json
 import os
 import stat
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -32,9 +33,7 @@ SIG_MEMBER = ',"sig":"'  # how sign_to_json ends its text, before the signature
 
 def canonical_json(obj: Any) -> bytes:
     """Deterministic bytes for ``obj``: sorted keys, compact separators, UTF-8."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def signing_bytes(envelope: dict[str, Any]) -> bytes:
@@ -175,7 +174,7 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
     """Parse what ``public_key_text`` printed; a clear error for anything else."""
     body = text.strip()
     if body.startswith(PUBLIC_KEY_PREFIX):
-        body = body[len(PUBLIC_KEY_PREFIX):]
+        body = body[len(PUBLIC_KEY_PREFIX) :]
     try:
         raw = base64.b64decode(body, validate=True)
         if len(raw) != 32:
@@ -214,9 +213,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         mode = path.stat().st_mode
         data = path.read_bytes()
     except FileNotFoundError:
-        raise KeyProblem(
-            f"private key {path} not found; run 'colearner init' or fix 'key_file' in agent.yaml"
-        ) from None
+        raise KeyProblem(f"private key {path} not found; run 'colearner init' or fix 'key_file' in agent.yaml") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyProblem(f"private key {path} is readable by others; run: chmod 600 {path}")
     key = serialization.load_pem_private_key(data, password=None)

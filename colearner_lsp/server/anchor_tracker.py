@@ -15,8 +15,8 @@ Plain Python: no LSP types, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from ..core.anchor_text import LINE_BREAKS
 from ..core.anchors import LineRange, Relocation, TextEdit, relocate_anchor, shift_range

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ..core.display import one_line
 
@@ -103,7 +104,7 @@ class BusSupervisor:
                 self._on_change()
             try:
                 await asyncio.wait_for(self._stopping.wait(), pause)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             pause = min(pause * 2, LONGEST_PAUSE_S)
             self.restarts += 1

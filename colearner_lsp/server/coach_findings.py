@@ -23,8 +23,22 @@ from typing import Any
 from ..core.state import ExerciseState
 from .anchor_tracker import Tracked
 from .coach_review import MATCH_TEXT, LocalBlobs, match_of, unreviewed_evidence
-from .diagnostics import (AT_ANCHOR, EVIDENCE, EXERCISE, MISTAKE, REVIEW, Finding, Mistake, exercise_related, lost_note,
-                          mistakes_said, place_mistakes, safe_path, sentence, short)
+from .diagnostics import (
+    AT_ANCHOR,
+    EVIDENCE,
+    EXERCISE,
+    MISTAKE,
+    REVIEW,
+    Finding,
+    Mistake,
+    exercise_related,
+    lost_note,
+    mistakes_said,
+    place_mistakes,
+    safe_path,
+    sentence,
+    short,
+)
 
 NAMED_FILES = 5  # files of a snapshot named in the anchor's finding
 
@@ -45,13 +59,24 @@ def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> l
         found.append(Finding(m.path or "", m.lines, "information", message, ex.exercise_id, MISTAKE, related, (("student", ex.student),)))
     for path, file, match in evidence_elsewhere:
         message = f"{short(ex.topic, 60)} · {short(ex.student, 60)}'s evidence: {short(path, 200)} ({short(file.get('status', 'changed'), 20)}) {MATCH_TEXT[match]}"
-        found.append(Finding(path, (0, 0), "information", message, ex.exercise_id, EVIDENCE, related,
-                             (("student", ex.student), ("match", match), ("path", path), ("evidence_id", (snapshot or {}).get("event_id")))))
+        found.append(
+            Finding(
+                path,
+                (0, 0),
+                "information",
+                message,
+                ex.exercise_id,
+                EVIDENCE,
+                related,
+                (("student", ex.student), ("match", match), ("path", path), ("evidence_id", (snapshot or {}).get("event_id"))),
+            )
+        )
     return found
 
 
-def _anchor_finding(ex: ExerciseState, t: Tracked, snapshot: dict[str, Any] | None, evidence_here: list[str],
-                    here: list[Mistake], elsewhere: list[Mistake]) -> Finding:
+def _anchor_finding(
+    ex: ExerciseState, t: Tracked, snapshot: dict[str, Any] | None, evidence_here: list[str], here: list[Mistake], elsewhere: list[Mistake]
+) -> Finding:
     topic, who = short(ex.topic, 60), short(ex.student, 60)
     details = []
     if ex.state == "responded" and ex.responses:
@@ -81,8 +106,9 @@ def _anchor_finding(ex: ExerciseState, t: Tracked, snapshot: dict[str, Any] | No
     return Finding(t.path, AT_ANCHOR, severity, lost_note(t) + head + (f" — {detail}" if detail else ""), ex.exercise_id, kind, (), extra)
 
 
-def _evidence(ex: ExerciseState, t: Tracked | None, snapshot: dict[str, Any] | None,
-              blobs: LocalBlobs) -> tuple[list[str], list[tuple[str, dict[str, Any], str]]]:
+def _evidence(
+    ex: ExerciseState, t: Tracked | None, snapshot: dict[str, Any] | None, blobs: LocalBlobs
+) -> tuple[list[str], list[tuple[str, dict[str, Any], str]]]:
     """The snapshot's files: (phrases for the anchor, (path, file, match) for other files of the checkout)."""
     if snapshot is None:
         return [], []
@@ -101,6 +127,8 @@ def _evidence(ex: ExerciseState, t: Tracked | None, snapshot: dict[str, Any] | N
         else:
             elsewhere.append((path, file, match))
     if absent and t is not None:
-        named = ", ".join(short(p, 100) for p in absent[:NAMED_FILES]) + (f" and {len(absent) - NAMED_FILES} more" if len(absent) > NAMED_FILES else "")
+        named = ", ".join(short(p, 100) for p in absent[:NAMED_FILES]) + (
+            f" and {len(absent) - NAMED_FILES} more" if len(absent) > NAMED_FILES else ""
+        )
         here.append(f"{named} {'is' if len(absent) == 1 else 'are'} not in your checkout")
     return here, elsewhere

@@ -55,8 +55,15 @@ def student_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: li
     actions = []
     if ex.state == "assigned":
         actions.append(action(f"Acknowledge '{ex.topic}'", "colearner.acknowledge", target, diags))
-    answers = [action(f"Answer evidence request: {', '.join(request['paths'])}", "colearner.attachEvidence",
-                      {**target, "request_id": request["event_id"]}, diags) for request in ex.open_requests]
+    answers = [
+        action(
+            f"Answer evidence request: {', '.join(request['paths'])}",
+            "colearner.attachEvidence",
+            {**target, "request_id": request["event_id"]},
+            diags,
+        )
+        for request in ex.open_requests
+    ]
     if student_next(ex) == "answer_request":
         actions += answers
         answers = []
@@ -67,7 +74,9 @@ def student_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: li
         session = ls.require().state.sessions[ex.session_id]
         confidence = round(session.confidence.get(ex.topic, DEFAULT_CONFIDENCE), 2)
         argument = {"session_id": ex.session_id, "completed": [step], "confidence": {ex.topic: confidence}}
-        actions.append(action(f"Mark plan step '{step}' complete (confidence {confidence} in '{ex.topic}')", "colearner.submitProgress", argument))
+        actions.append(
+            action(f"Mark plan step '{step}' complete (confidence {confidence} in '{ex.topic}')", "colearner.submitProgress", argument)
+        )
     return actions + answers
 
 

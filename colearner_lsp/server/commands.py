@@ -7,7 +7,8 @@ JSON-RPC errors with the core's message; the server keeps running.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lsprotocol import types
 from pygls.uris import from_fs_path
@@ -54,8 +55,13 @@ def register(ls: ColearnerServer) -> None:
         shown: list[EvidencePreview] = []
         async with snapshot_progress(ls, "colearner: evidence for your response", wanted=evidence is not None) as report:
             event_id = await ls.act(
-                actions.respond, args.exercise_id, text, evidence=evidence, progress=report,
-                include_ignored=args.include_ignored, on_preview=shareable(bool(evidence), shown),
+                actions.respond,
+                args.exercise_id,
+                text,
+                evidence=evidence,
+                progress=report,
+                include_ignored=args.include_ignored,
+                on_preview=shareable(bool(evidence), shown),
             )
         result = {"ok": True, "event_id": event_id, "exercise_id": args.exercise_id}
         return result | (shown[0].as_json() if shown else {})
@@ -69,8 +75,13 @@ def register(ls: ColearnerServer) -> None:
         shown: list[EvidencePreview] = []
         async with snapshot_progress(ls, "colearner: evidence snapshot") as report:
             event = await ls.act(
-                actions.attach_evidence, args.exercise_id, paths or None, args.request_id, progress=report,
-                include_ignored=args.include_ignored, on_preview=shareable(bool(paths), shown),
+                actions.attach_evidence,
+                args.exercise_id,
+                paths or None,
+                args.request_id,
+                progress=report,
+                include_ignored=args.include_ignored,
+                on_preview=shareable(bool(paths), shown),
             )
         assert isinstance(event.payload, EvidenceSnapshot)
         return {"ok": True, "event_id": event.event_id, "files": len(event.payload.files)} | shown[0].as_json()
@@ -95,8 +106,16 @@ def register(ls: ColearnerServer) -> None:
         require_saved(ls, path)
         session_id = args.session_id or only_open_session(ls)
         exercise_id = await ls.act(
-            actions.assign_exercise, session_id, topic=args.topic, exercise=args.exercise, expected=args.expected,
-            path=path, start_line=first, end_line=last, tests=args.tests, step_id=args.step_id,
+            actions.assign_exercise,
+            session_id,
+            topic=args.topic,
+            exercise=args.exercise,
+            expected=args.expected,
+            path=path,
+            start_line=first,
+            end_line=last,
+            tests=args.tests,
+            step_id=args.step_id,
         )
         anchor = {"path": path, "start_line": first, "end_line": last}
         return {"ok": True, "exercise_id": exercise_id, "session_id": session_id, "anchor": anchor}
@@ -106,8 +125,12 @@ def register(ls: ColearnerServer) -> None:
         args = parse(FeedbackArgs, arguments, "colearner.sendFeedback")
         mistakes = [m if isinstance(m, str) else m.model_dump(exclude_none=True) for m in args.mistakes]
         event_id = await ls.act(
-            actions.send_feedback, args.exercise_id, grade=args.grade, next_step=args.next_step,
-            confidence_delta=args.confidence_delta, mistakes=mistakes,
+            actions.send_feedback,
+            args.exercise_id,
+            grade=args.grade,
+            next_step=args.next_step,
+            confidence_delta=args.confidence_delta,
+            mistakes=mistakes,
         )
         return {"ok": True, "event_id": event_id, "exercise_id": args.exercise_id}
 
@@ -178,7 +201,11 @@ def only_open_session(ls: ColearnerServer) -> str:
     if len(sessions) == 1:
         return sessions[0].session_id
     listed = ", ".join(f"{s.student}: {s.session_id}" for s in sessions[:10])
-    why = f"there are {len(sessions)} open sessions ({listed})" if sessions else "there is no open session ('colearner session start --student NAME')"
+    why = (
+        f"there are {len(sessions)} open sessions ({listed})"
+        if sessions
+        else "there is no open session ('colearner session start --student NAME')"
+    )
     raise user_error(InvalidArgument(f"name the session with session_id: {why}"))
 
 

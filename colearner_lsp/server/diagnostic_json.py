@@ -18,7 +18,7 @@ a message stays one line as editors list it.
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..core.display import one_line
 from .diagnostics import END_OF_LINE, SEVERITY, SOURCE, Finding
@@ -39,7 +39,13 @@ class _Encoded:
 
     def __init__(self, f: Finding) -> None:
         self.finding = f
-        static = {"severity": SEVERITY[f.severity].value, "source": SOURCE, "code": f.kind, "message": one_line(f.message), "data": f.data()}
+        static = {
+            "severity": SEVERITY[f.severity].value,
+            "source": SOURCE,
+            "code": f.kind,
+            "message": one_line(f.message),
+            "data": f.data(),
+        }
         # A related location equal to the diagnostic's own adds nothing but bytes.
         self.related = [(r.path, r.lines, json.dumps(one_line(r.message))) for r in f.related if (r.path, r.lines) != (f.path, f.lines)]
         members = json.dumps(static, separators=COMPACT)[1:-1]

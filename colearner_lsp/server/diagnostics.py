@@ -28,8 +28,9 @@ wire text visible).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from lsprotocol import types
 
@@ -169,8 +170,9 @@ def on_exercise_lines(m: Mistake, t: Tracked | None) -> bool:
     return t.range.start_line - 1 <= m.lines[0] and m.lines[1] <= t.range.end_line - 1
 
 
-def place_mistakes(feedback: dict[str, Any] | None, t: Tracked | None,
-                   can_mark: Callable[[str], bool] = lambda path: True) -> tuple[list[Mistake], list[Mistake]]:
+def place_mistakes(
+    feedback: dict[str, Any] | None, t: Tracked | None, can_mark: Callable[[str], bool] = lambda path: True
+) -> tuple[list[Mistake], list[Mistake]]:
     """The feedback's mistakes split into (said at the exercise's anchor, marked on their own lines).
 
     A mistake goes to the anchor when it lies on the exercise's lines, names no
@@ -189,7 +191,10 @@ def mistakes_said(here: list[Mistake], elsewhere: list[Mistake], t: Tracked | No
     """The anchor's sentence about mistakes: the texts of those it holds, the places of the others."""
     parts = []
     if here:
-        shown = [short(m.text, 100) + (f" ({short(m.where, 60)})" if m.where and not on_exercise_lines(m, t) else "") for m in here[:FOLDED_MISTAKES]]
+        shown = [
+            short(m.text, 100) + (f" ({short(m.where, 60)})" if m.where and not on_exercise_lines(m, t) else "")
+            for m in here[:FOLDED_MISTAKES]
+        ]
         more = f"; {len(here) - FOLDED_MISTAKES} more (hover)" if len(here) > FOLDED_MISTAKES else ""
         parts.append(sentence(("Mistake: " if len(here) == 1 else "Mistakes: ") + "; ".join(shown) + more))
     if elsewhere:
@@ -244,7 +249,9 @@ def student_findings(ex: ExerciseState, t: Tracked | None) -> list[Finding]:
     extra: tuple[tuple[str, Any], ...] = (("state", ex.state),)
     if ex.open_requests:
         extra += (("request_id", ex.open_requests[0]["event_id"]),)
-    found = [Finding(t.path, AT_ANCHOR, student_severity(ex), _student_message(ex, t, here, elsewhere), ex.exercise_id, EXERCISE, (), extra)]
+    found = [
+        Finding(t.path, AT_ANCHOR, student_severity(ex), _student_message(ex, t, here, elsewhere), ex.exercise_id, EXERCISE, (), extra)
+    ]
     related = exercise_related(ex, t, ex.coach)
     for m in elsewhere:
         message = f"{short(ex.topic, 60)} · mistake · next: fix it, then Respond — {short(m.text, 300)}"

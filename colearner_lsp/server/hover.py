@@ -15,7 +15,8 @@ is shown as written: no escape sequence, bidi override, link, image or HTML.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from lsprotocol import types
 
@@ -55,8 +56,10 @@ def _bounded(items: list[str], limit: int, what: str) -> list[str]:
 
 def _exercise(ex: ExerciseState) -> list[str]:
     tests = ", ".join(markdown_code(x) for x in ex.tests[:LISTED]) + (" …" if len(ex.tests) > LISTED else "")
-    return [markdown_text(ex.exercise, EXERCISE_CHARS),
-            f"**Expected:** {markdown_text(ex.expected, TEXT_CHARS)} · **Tests:** {tests or 'none given'}"]
+    return [
+        markdown_text(ex.exercise, EXERCISE_CHARS),
+        f"**Expected:** {markdown_text(ex.expected, TEXT_CHARS)} · **Tests:** {tests or 'none given'}",
+    ]
 
 
 def _mistake(m: dict[str, Any]) -> str:
@@ -87,8 +90,10 @@ def _answer(response: dict[str, Any]) -> str:
 
 def _evidence(snapshot: dict[str, Any], blobs: LocalBlobs) -> str:
     where = markdown_text(f"{snapshot.get('branch')}@{str(snapshot.get('commit'))[:8]}", 120)
-    files = [f"- {markdown_code(f.get('path'))} {markdown_text(f.get('status'), 20)}: {MATCH_TEXT[match_of(f, _local_sha(f, blobs))]}"
-             for f in snapshot.get("files", [])]
+    files = [
+        f"- {markdown_code(f.get('path'))} {markdown_text(f.get('status'), 20)}: {MATCH_TEXT[match_of(f, _local_sha(f, blobs))]}"
+        for f in snapshot.get("files", [])
+    ]
     head = f"**Evidence** ({when(snapshot.get('ts'))}, {where}): {markdown_text(snapshot.get('summary', ''), ITEM_CHARS)}"
     return "\n".join([head, ""] + _bounded(files, FILES_LISTED, "files")) if files else head
 
@@ -118,8 +123,11 @@ def history_of(ex: ExerciseState, shown: Iterable[dict[str, Any]] = ()) -> list[
         steps.append((ex.acknowledged_at, "acknowledged"))
     steps += [(r["ts"], "answered" + (" with evidence" if r.get("evidence") else "")) for r in ex.responses if id(r) not in skip]
     answered_with = {r.get("evidence") for r in ex.responses}  # said by "answered with evidence"
-    steps += [(e["ts"], f"evidence: {len(e.get('files', []))} file(s)") for e in ex.evidence
-              if id(e) not in skip and e.get("event_id") not in answered_with]
+    steps += [
+        (e["ts"], f"evidence: {len(e.get('files', []))} file(s)")
+        for e in ex.evidence
+        if id(e) not in skip and e.get("event_id") not in answered_with
+    ]
     steps += [(r["ts"], "evidence requested") for r in ex.evidence_requests if id(r) not in skip]
     steps += [(f["ts"], f"feedback: {markdown_text(f['grade'], 20)}") for f in ex.feedback if id(f) not in skip]
     return sorted(steps, key=lambda step: str(step[0]))
@@ -151,8 +159,13 @@ def student_markdown(ex: ExerciseState, t: Tracked | None) -> str:
     if latest is not None:
         blocks.append((latest.get("ts", ""), _feedback(latest, "Latest feedback")))
     shown = ([latest] if latest else []) + ex.open_requests
-    lines = [title, *_exercise(ex), *_newest_first(blocks), *_history(history_of(ex, shown)),
-             f"From {markdown_text(ex.coach, 80)} · {_where(ex, t)}"]
+    lines = [
+        title,
+        *_exercise(ex),
+        *_newest_first(blocks),
+        *_history(history_of(ex, shown)),
+        f"From {markdown_text(ex.coach, 80)} · {_where(ex, t)}",
+    ]
     return "\n\n".join(lines)
 
 

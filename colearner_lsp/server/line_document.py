@@ -13,7 +13,8 @@ Positions are converted by pygls's own codec, and the lines are what
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace

@@ -10,8 +10,8 @@ the answers and evidence of their students' open exercises.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..core.anchors import Relocation, TextEdit
 from ..core.state import ExerciseState

@@ -108,7 +108,7 @@ def render(ex: ExerciseState) -> str:
         f"## Tests\n\n{tests}\n{revise}\n"
         "## Your answer\n\n"
         "Write your answer between the two markers; only that text is sent. "
-        "Then use \"Send response\" (code lens at the top, or code action).\n\n"
+        'Then use "Send response" (code lens at the top, or code action).\n\n'
         f"{ANSWER_START}\n\n{ANSWER_END}\n\n"
         "## Evidence (optional)\n\n"
         "Repository paths to attach as evidence, one per line (only hashes and line counts are shared unless the scope allows more).\n\n"
@@ -130,9 +130,7 @@ def read_answer(text: str) -> tuple[str, list[str] | None]:
     """The answer and the evidence paths (None when none are listed) written in a response document."""
     answer = _between(text, ANSWER_START, ANSWER_END)
     if answer is None:
-        raise ValueError(
-            f"the response document has lost its answer markers; keep {ANSWER_START} and {ANSWER_END} around your answer"
-        )
+        raise ValueError(f"the response document has lost its answer markers; keep {ANSWER_START} and {ANSWER_END} around your answer")
     listed = _between(text, EVIDENCE_START, EVIDENCE_END) or ""
     paths = [line.strip().lstrip("-* ").strip("`") for line in listed.splitlines()]
     paths = [p for p in paths if p and not p.startswith("<!--")]

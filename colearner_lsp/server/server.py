@@ -16,8 +16,9 @@ import gc
 import importlib.metadata
 import logging
 import threading
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -28,10 +29,10 @@ from ..core.errors import ColearnerError
 from ..core.evidence import EvidenceError
 from ..core.instance import Instance
 from ..core.scope import ScopeError
+from .bus_supervisor import BusSupervisor
 from .diagnostic_json import DiagnosticJson, params_json
 from .files import Checkout
 from .live_state import LiveExercises, place_all
-from .bus_supervisor import BusSupervisor
 from .protocol import ColearnerProtocol, PreparedJson
 from .status import status_of
 

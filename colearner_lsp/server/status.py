@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.instance import Instance
-from .bus_supervisor import BusHealth
 from ..core.state import SessionState
+from .bus_supervisor import BusHealth
 
 
 def current_session(inst: Instance) -> SessionState | None:

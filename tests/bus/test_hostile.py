@@ -20,14 +20,24 @@ from tests.instances import add_student, assigned, sync
 from tests.kafka_harness import HostileProducer
 
 ASSIGNMENTS, FEEDBACK, PROGRESS, EVENTS = (
-    "colearner.assignments.v1", "colearner.feedback.v1", "colearner.progress.v1", "colearner.events.v1",
+    "colearner.assignments.v1",
+    "colearner.feedback.v1",
+    "colearner.progress.v1",
+    "colearner.events.v1",
 )
 
 
 def envelope(event_type: str, payload: dict, *, session_id: str, sender: str, student: str, actor: str, seq: int = 900) -> dict:
     return {
-        "ts": now_ts(), "actor": actor, "session_id": session_id, "event_type": event_type, "payload": payload,
-        "event_id": str(uuid.uuid4()), "sender": sender, "student": student, "seq": seq,
+        "ts": now_ts(),
+        "actor": actor,
+        "session_id": session_id,
+        "event_type": event_type,
+        "payload": payload,
+        "event_id": str(uuid.uuid4()),
+        "sender": sender,
+        "student": student,
+        "seq": seq,
     }
 
 
@@ -72,16 +82,62 @@ def test_hostile_messages_to_the_student_are_quarantined(live, broker):
         (ASSIGNMENTS, b'{"unterminated": ', "not valid UTF-8 JSON"),
         (FEEDBACK, b"[1, 2, 3]", "not a JSON object"),
         (FEEDBACK, json.dumps({"grade": "pass", "hello": "world"}).encode(), "fails the schema"),
-        (EVENTS, signed(envelope("delete_everything", {"all": True}, **as_coach)), "Input tag 'delete_everything' found using 'event_type'"),
-        (ASSIGNMENTS, signed(envelope("exercise_assigned", assignment(session_id, exercise="x" * 900_000), **as_coach)), "fails the schema"),
+        (
+            EVENTS,
+            signed(envelope("delete_everything", {"all": True}, **as_coach)),
+            "Input tag 'delete_everything' found using 'event_type'",
+        ),
+        (
+            ASSIGNMENTS,
+            signed(envelope("exercise_assigned", assignment(session_id, exercise="x" * 900_000), **as_coach)),
+            "fails the schema",
+        ),
         (ASSIGNMENTS, b'{"pad": "' + b"y" * 1_100_000 + b'"}', "over the 1000000-byte limit"),
         (ASSIGNMENTS, signed(envelope("exercise_assigned", assignment(session_id), **as_coach), intruder), "bad signature"),
-        (ASSIGNMENTS, signed(envelope("exercise_assigned", assignment(session_id), **{**as_coach, "sender": "mallory"}), intruder), "not trusted"),
+        (
+            ASSIGNMENTS,
+            signed(envelope("exercise_assigned", assignment(session_id), **{**as_coach, "sender": "mallory"}), intruder),
+            "not trusted",
+        ),
         (ASSIGNMENTS, json.dumps(tampered).encode(), "bad signature"),
         (ASSIGNMENTS, json.dumps(unsigned_scope).encode(), "unsigned scope_policy"),
-        (FEEDBACK, signed(envelope("assessment_feedback", {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id}, **{**as_coach, "student": "bob"})), "concerns another student ('bob')"),
-        (FEEDBACK, signed(envelope("assessment_feedback", {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id}, **{**as_coach, "student": "bob"}), intruder), "bad signature"),
-        (PROGRESS, signed(envelope("progress_update", {"completed": ["s1"]}, session_id=session_id, sender=pair.coach_id, student=pair.student_id, actor="coach")), "a coach may not send progress_update"),
+        (
+            FEEDBACK,
+            signed(
+                envelope(
+                    "assessment_feedback",
+                    {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id},
+                    **{**as_coach, "student": "bob"},
+                )
+            ),
+            "concerns another student ('bob')",
+        ),
+        (
+            FEEDBACK,
+            signed(
+                envelope(
+                    "assessment_feedback",
+                    {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id},
+                    **{**as_coach, "student": "bob"},
+                ),
+                intruder,
+            ),
+            "bad signature",
+        ),
+        (
+            PROGRESS,
+            signed(
+                envelope(
+                    "progress_update",
+                    {"completed": ["s1"]},
+                    session_id=session_id,
+                    sender=pair.coach_id,
+                    student=pair.student_id,
+                    actor="coach",
+                )
+            ),
+            "a coach may not send progress_update",
+        ),
     ]
     expected_at = {}
     with HostileProducer(pair.bootstrap) as hostile:
@@ -99,8 +155,14 @@ def test_hostile_messages_to_the_student_are_quarantined(live, broker):
     # It keeps working: a real assignment sent afterwards arrives.
     coach = pair.coach()
     real = actions.assign_exercise(
-        coach, session_id, topic="fixing", exercise="add a discount", expected="a patch",
-        path="app/inventory.py", start_line=12, end_line=16,
+        coach,
+        session_id,
+        topic="fixing",
+        exercise="add a discount",
+        expected="a patch",
+        path="app/inventory.py",
+        start_line=12,
+        end_line=16,
     )
     sync(coach, student)
     assert student.state.exercises[real].topic == "fixing"
@@ -118,13 +180,46 @@ def test_hostile_progress_to_the_coach_is_quarantined(live, broker, tmp_path):
     as_sam = dict(session_id=session_id, sender=pair.student_id, student=pair.student_id, actor="student")
     cases = [
         # Bob is on the roster, but writes into Sam's session…
-        (PROGRESS, b"bob", envelope("progress_update", {"completed": ["s1"]}, session_id=session_id, sender="bob", student="bob", actor="student"), bob_key, "wrote into 'sam''s session"),
+        (
+            PROGRESS,
+            b"bob",
+            envelope("progress_update", {"completed": ["s1"]}, session_id=session_id, sender="bob", student="bob", actor="student"),
+            bob_key,
+            "wrote into 'sam''s session",
+        ),
         # …or about Sam.
-        (PROGRESS, b"sam", envelope("exercise_response", {"exercise_id": exercise_id, "response": "done"}, session_id=session_id, sender="bob", student="sam", actor="student"), bob_key, "wrote about another student"),
+        (
+            PROGRESS,
+            b"sam",
+            envelope(
+                "exercise_response",
+                {"exercise_id": exercise_id, "response": "done"},
+                session_id=session_id,
+                sender="bob",
+                student="sam",
+                actor="student",
+            ),
+            bob_key,
+            "wrote about another student",
+        ),
         # Someone with Sam's name and another key.
-        (PROGRESS, b"sam", envelope("exercise_acknowledged", {"exercise_id": exercise_id}, **as_sam), Ed25519PrivateKey.generate(), "bad signature"),
+        (
+            PROGRESS,
+            b"sam",
+            envelope("exercise_acknowledged", {"exercise_id": exercise_id}, **as_sam),
+            Ed25519PrivateKey.generate(),
+            "bad signature",
+        ),
         # A student may not grade itself.
-        (FEEDBACK, b"sam", envelope("assessment_feedback", {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id}, **as_sam), None, "a student may not send assessment_feedback"),
+        (
+            FEEDBACK,
+            b"sam",
+            envelope(
+                "assessment_feedback", {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id}, **as_sam
+            ),
+            None,
+            "a student may not send assessment_feedback",
+        ),
     ]
     sam_key = pair.student().key
     expected_at = {}
@@ -153,8 +248,14 @@ def test_a_value_larger_than_one_fetch_does_not_stall_the_reader(live, broker):
         hostile.send(ASSIGNMENTS, pair.student_id.encode(), b"z" * 3_000_000)
     coach = pair.coach()
     real = actions.assign_exercise(
-        coach, session_id, topic="fixing", exercise="after the flood", expected="a patch",
-        path="app/inventory.py", start_line=12, end_line=16,
+        coach,
+        session_id,
+        topic="fixing",
+        exercise="after the flood",
+        expected="a patch",
+        path="app/inventory.py",
+        start_line=12,
+        end_line=16,
     )
     sync(coach, student)
     assert real in student.state.exercises
@@ -181,8 +282,14 @@ def test_a_rostered_student_cannot_break_the_coach_or_erase_another_students_wor
     cases = [
         # …when Bob sends an event of his own under the id of Sam's answer
         ({**envelope("progress_update", {"completed": []}, session_id=bob_session, **as_bob, seq=1), "event_id": response_id}, None),
-        (envelope("progress_update", {"completed": []}, session_id=bob_session, **as_bob, seq=2**63 + 5), "fails the schema at 'progress_update.seq': Input should be less than or equal to 9007199254740991"),
-        (envelope("session_lifecycle", {"from": "init", "to": "plan"}, session_id=phantom, **as_bob, seq=2), "which this coach never opened"),
+        (
+            envelope("progress_update", {"completed": []}, session_id=bob_session, **as_bob, seq=2**63 + 5),
+            "fails the schema at 'progress_update.seq': Input should be less than or equal to 9007199254740991",
+        ),
+        (
+            envelope("session_lifecycle", {"from": "init", "to": "plan"}, session_id=phantom, **as_bob, seq=2),
+            "which this coach never opened",
+        ),
     ]
     expected_at = {}
     with HostileProducer(pair.bootstrap) as hostile:
@@ -222,8 +329,14 @@ def test_one_unsigned_message_stops_no_reader(live, broker, value, reason):
         hostile.send(PROGRESS, pair.student_id.encode(), value)
     coach, student = pair.coach(), pair.student()
     real = actions.assign_exercise(
-        coach, session_id, topic="fixing", exercise="after the attack", expected="a patch",
-        path="app/inventory.py", start_line=12, end_line=16,
+        coach,
+        session_id,
+        topic="fixing",
+        exercise="after the attack",
+        expected="a patch",
+        path="app/inventory.py",
+        start_line=12,
+        end_line=16,
     )
     sync(coach, student)
     assert real in student.state.exercises  # the next good event is applied

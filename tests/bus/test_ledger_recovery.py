@@ -30,8 +30,21 @@ def remove_ledger(root: Path) -> None:
 def assign(pair, session_id: str, topic: str, *, offline: bool = False):
     args = ["--offline"] if offline else []
     return run_cli(
-        pair.coach_root, *args, "assign", session_id, "--topic", topic, "--exercise", f"do {topic}", "--expected", "x",
-        "--file", "app/inventory.py", "--lines", "5-8", env=pair.env(),
+        pair.coach_root,
+        *args,
+        "assign",
+        session_id,
+        "--topic",
+        topic,
+        "--exercise",
+        f"do {topic}",
+        "--expected",
+        "x",
+        "--file",
+        "app/inventory.py",
+        "--lines",
+        "5-8",
+        env=pair.env(),
     )
 
 
@@ -82,8 +95,14 @@ def test_student_ledger_restored_from_an_older_copy(live, tmp_path):
 
     coach, student = pair.coach(), pair.student()
     second = actions.assign_exercise(
-        coach, session_id, topic="fixing", exercise="fix it", expected="a patch",
-        path="app/inventory.py", start_line=12, end_line=16,
+        coach,
+        session_id,
+        topic="fixing",
+        exercise="fix it",
+        expected="a patch",
+        path="app/inventory.py",
+        start_line=12,
+        end_line=16,
     )
     sync(coach, student)
     actions.acknowledge(student, second)  # published: seq 2 of the student's stream

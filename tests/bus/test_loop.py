@@ -31,10 +31,26 @@ def test_seed_acceptance_through_the_cli(pair):
     session_id = last_line(cli(coach, "session", "start", "--student", "sam", env=env))
     cli(coach, "plan", session_id, "--goal", "understand the inventory service", "--step", "s1:reading", "--step", "s2:fixing", env=env)
     cli(coach, "scope", session_id, "--allow", "app/**", "--share", "hashes", env=env)
-    exercise_id = last_line(cli(
-        coach, "assign", session_id, "--topic", "reading", "--exercise", "explain total_value",
-        "--expected", "one paragraph", "--file", "app/inventory.py", "--lines", "12-16", "--step", "s1", env=env,
-    ))
+    exercise_id = last_line(
+        cli(
+            coach,
+            "assign",
+            session_id,
+            "--topic",
+            "reading",
+            "--exercise",
+            "explain total_value",
+            "--expected",
+            "one paragraph",
+            "--file",
+            "app/inventory.py",
+            "--lines",
+            "12-16",
+            "--step",
+            "s1",
+            env=env,
+        )
+    )
 
     # The student receives it, anchored in its own checkout.
     inbox = json.loads(cli(student, "inbox", "--json", env=env).stdout)
@@ -57,8 +73,20 @@ def test_seed_acceptance_through_the_cli(pair):
     coach_view = pair.coach().state.exercises[exercise_id]
     assert coach_view.state == "responded" and coach_view.responses[0]["event_id"] == response_id
     assert [f["path"] for f in coach_view.evidence[0]["files"]] == ["app/inventory.py"]
-    cli(coach, "feedback", exercise_id, "--grade", "revise", "--mistake", "app/inventory.py:14-15: no rounding",
-        "--next-step", "round to cents", "--confidence-delta", "-0.1", env=env)
+    cli(
+        coach,
+        "feedback",
+        exercise_id,
+        "--grade",
+        "revise",
+        "--mistake",
+        "app/inventory.py:14-15: no rounding",
+        "--next-step",
+        "round to cents",
+        "--confidence-delta",
+        "-0.1",
+        env=env,
+    )
 
     # Feedback updates the student's progress and learning.json.
     cli(student, "sync", env=env)
@@ -97,10 +125,24 @@ def test_a_live_student_loop_applies_an_assignment_made_with_the_cli(pair):
     with BusLoop(student, on_applied=applied.extend) as loop:
         wait_until(lambda: loop.buses[0].connected, 30, "the student's loop to connect")
         started = time.monotonic()
-        exercise_id = last_line(cli(
-            pair.coach_root, "assign", session_id, "--topic", "reading", "--exercise", "explain it",
-            "--expected", "a paragraph", "--file", "app/inventory.py", "--lines", "5-8", env=pair.env(),
-        ))
+        exercise_id = last_line(
+            cli(
+                pair.coach_root,
+                "assign",
+                session_id,
+                "--topic",
+                "reading",
+                "--exercise",
+                "explain it",
+                "--expected",
+                "a paragraph",
+                "--file",
+                "app/inventory.py",
+                "--lines",
+                "5-8",
+                env=pair.env(),
+            )
+        )
         wait_until(lambda: any(getattr(e.payload, "exercise_id", None) == exercise_id for e in applied), 30, "the assignment to be applied")
         latency = time.monotonic() - started
     assert student.state.exercises[exercise_id].anchor["start_line"] == 5

@@ -42,8 +42,20 @@ def refused(root: Path, env: dict[str, str]) -> str:
 def assign_and_receive(pair, env) -> None:
     session_id = last_line(run_cli(pair.coach_root, "session", "start", "--student", "sam", env=env))
     assigned = run_cli(
-        pair.coach_root, "assign", session_id, "--topic", "reading", "--exercise", "explain it",
-        "--expected", "a paragraph", "--file", "app/inventory.py", "--lines", "5-8", env=env,
+        pair.coach_root,
+        "assign",
+        session_id,
+        "--topic",
+        "reading",
+        "--exercise",
+        "explain it",
+        "--expected",
+        "a paragraph",
+        "--file",
+        "app/inventory.py",
+        "--lines",
+        "5-8",
+        env=env,
     )
     assert assigned.returncode == 0 and assigned.stderr == "", assigned.stderr
     inbox = run_cli(pair.student_root, "inbox", "--json", env=env)

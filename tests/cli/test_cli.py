@@ -25,8 +25,14 @@ def live(pair):
     session_id = actions.start_session(coach, pair.student_id)
     actions.send_plan(coach, session_id, ["learn"], [("s1", "reading"), ("s2", "fixing")])
     exercise_id = actions.assign_exercise(
-        coach, session_id, topic="reading", exercise="explain it", expected="a paragraph",
-        path="app/inventory.py", start_line=5, end_line=8,
+        coach,
+        session_id,
+        topic="reading",
+        exercise="explain it",
+        expected="a paragraph",
+        path="app/inventory.py",
+        start_line=5,
+        end_line=8,
     )
     sync(coach, pair.student())
     return pair, session_id, exercise_id
@@ -77,8 +83,24 @@ def test_every_command_prints_its_id_on_the_last_line(pair, tmp_path):
     assert is_uuid(session_id)
     assert is_uuid(ok(coach, "plan", session_id, "--goal", "learn", "--step", "s1:reading", env=env))
     ok(coach, "scope", session_id, "--allow", "app/**", env=env)
-    exercise_id = ok(coach, "assign", session_id, "--topic", "reading", "--exercise", "explain", "--expected", "text",
-                     "--file", "app/inventory.py", "--lines", "5-8", "--step", "s1", env=env)
+    exercise_id = ok(
+        coach,
+        "assign",
+        session_id,
+        "--topic",
+        "reading",
+        "--exercise",
+        "explain",
+        "--expected",
+        "text",
+        "--file",
+        "app/inventory.py",
+        "--lines",
+        "5-8",
+        "--step",
+        "s1",
+        env=env,
+    )
     assert is_uuid(exercise_id)
 
     inbox = json.loads(run_cli(student, "inbox", "--json", env=env).stdout)
@@ -106,23 +128,67 @@ def test_unknown_session_and_exercise(live):
     env = pair.env()
     missing = str(uuid.uuid4())
     mistake(pair.coach_root, "plan", missing, "--goal", "g", "--step", "s:t", env=env, says=("no session", missing))
-    mistake(pair.coach_root, "assign", missing, "--topic", "t", "--exercise", "e", "--expected", "x",
-            "--file", "app/inventory.py", "--lines", "1-2", env=env, says="no session")
+    mistake(
+        pair.coach_root,
+        "assign",
+        missing,
+        "--topic",
+        "t",
+        "--exercise",
+        "e",
+        "--expected",
+        "x",
+        "--file",
+        "app/inventory.py",
+        "--lines",
+        "1-2",
+        env=env,
+        says="no session",
+    )
     mistake(pair.coach_root, "history", missing, env=env, says="no session")
     mistake(pair.student_root, "progress", missing, "--completed", "s1", env=env, says="no session")
     mistake(pair.student_root, "ack", missing, env=env, says=("no exercise", "colearner inbox"))
     mistake(pair.student_root, "respond", missing, "text", env=env, says="no exercise")
-    mistake(pair.coach_root, "feedback", missing, "--grade", "pass", "--next-step", "n", "--confidence-delta", "0", env=env, says="no exercise")
+    mistake(
+        pair.coach_root, "feedback", missing, "--grade", "pass", "--next-step", "n", "--confidence-delta", "0", env=env, says="no exercise"
+    )
     mistake(pair.coach_root, "request-evidence", missing, "--path", "x", "--reason", "r", env=env, says="no exercise")
 
 
 def test_wrong_role(live):
     pair, session_id, exercise_id = live
     env = pair.env()
-    mistake(pair.student_root, "assign", session_id, "--topic", "t", "--exercise", "e", "--expected", "x",
-            "--file", "app/inventory.py", "--lines", "1-2", env=env, says=("'assign' is for a coach", "'sam'"))
+    mistake(
+        pair.student_root,
+        "assign",
+        session_id,
+        "--topic",
+        "t",
+        "--exercise",
+        "e",
+        "--expected",
+        "x",
+        "--file",
+        "app/inventory.py",
+        "--lines",
+        "1-2",
+        env=env,
+        says=("'assign' is for a coach", "'sam'"),
+    )
     mistake(pair.student_root, "session", "start", "--student", "sam", env=env, says="for a coach")
-    mistake(pair.student_root, "feedback", exercise_id, "--grade", "pass", "--next-step", "n", "--confidence-delta", "0", env=env, says="for a coach")
+    mistake(
+        pair.student_root,
+        "feedback",
+        exercise_id,
+        "--grade",
+        "pass",
+        "--next-step",
+        "n",
+        "--confidence-delta",
+        "0",
+        env=env,
+        says="for a coach",
+    )
     mistake(pair.student_root, "dashboard", env=env, says="for a coach")
     mistake(pair.coach_root, "ack", exercise_id, env=env, says=("'ack' is for a student", "'carol'"))
     mistake(pair.coach_root, "respond", exercise_id, "text", env=env, says="for a student")
@@ -136,22 +202,62 @@ def test_wrong_role(live):
 )
 def test_bad_lines(live, lines, says):
     pair, session_id, _ = live
-    mistake(pair.coach_root, "assign", session_id, "--topic", "t", "--exercise", "e", "--expected", "x",
-            "--file", "app/inventory.py", "--lines", lines, env=pair.env(), says=says)
+    mistake(
+        pair.coach_root,
+        "assign",
+        session_id,
+        "--topic",
+        "t",
+        "--exercise",
+        "e",
+        "--expected",
+        "x",
+        "--file",
+        "app/inventory.py",
+        "--lines",
+        lines,
+        env=pair.env(),
+        says=says,
+    )
 
 
 @pytest.mark.parametrize("path", ["../x", "/etc/passwd", "../student/app/inventory.py", ".git/config", "app/nothing.py", "app"])
 def test_files_outside_the_repository_or_missing(live, path):
     pair, session_id, _ = live
-    line = mistake(pair.coach_root, "assign", session_id, "--topic", "t", "--exercise", "e", "--expected", "x",
-                   "--file", path, "--lines", "1-2", env=pair.env())
+    line = mistake(
+        pair.coach_root,
+        "assign",
+        session_id,
+        "--topic",
+        "t",
+        "--exercise",
+        "e",
+        "--expected",
+        "x",
+        "--file",
+        path,
+        "--lines",
+        "1-2",
+        env=pair.env(),
+    )
     assert path.split("/")[-1] in line or "outside" in line or "repository" in line, line
 
 
 def test_evidence_outside_the_repository_is_never_shared(live):
     """Scope refuses such paths; only their count leaves the machine."""
     pair, _, exercise_id = live
-    dry = run_cli(pair.student_root, "respond", exercise_id, "done", "--evidence", "/etc/passwd", "--evidence", "../coach/README.md", "--dry-run", env=pair.env())
+    dry = run_cli(
+        pair.student_root,
+        "respond",
+        exercise_id,
+        "done",
+        "--evidence",
+        "/etc/passwd",
+        "--evidence",
+        "../coach/README.md",
+        "--dry-run",
+        env=pair.env(),
+    )
     assert dry.returncode == 0 and "sharing 0 file(s)" in dry.stdout and "withholding 2 file(s)" in dry.stdout, dry.stdout
     assert "  - /etc/passwd: is absolute" in dry.stdout and "  - ../coach/README.md: escapes the repository" in dry.stdout
     ok(pair.student_root, "respond", exercise_id, "done", "--evidence", "/etc/passwd", env=pair.env())
@@ -165,12 +271,47 @@ def test_bad_values(live):
     actions.respond(pair.student(), exercise_id, "an answer")
     sync(pair.student(), pair.coach())
     for delta in ("3", "-1.5"):
-        mistake(pair.coach_root, "feedback", exercise_id, "--grade", "pass", "--next-step", "n", "--confidence-delta", delta,
-                env=env, says=("--confidence-delta", "between -1 and 1"))
-    mistake(pair.coach_root, "feedback", exercise_id, "--grade", "pass", "--next-step", "n", "--confidence-delta", "lots",
-            env=env, code=2, says="invalid float value")
-    mistake(pair.coach_root, "feedback", exercise_id, "--grade", "great", "--next-step", "n", "--confidence-delta", "0",
-            env=env, code=2, says="invalid choice")
+        mistake(
+            pair.coach_root,
+            "feedback",
+            exercise_id,
+            "--grade",
+            "pass",
+            "--next-step",
+            "n",
+            "--confidence-delta",
+            delta,
+            env=env,
+            says=("--confidence-delta", "between -1 and 1"),
+        )
+    mistake(
+        pair.coach_root,
+        "feedback",
+        exercise_id,
+        "--grade",
+        "pass",
+        "--next-step",
+        "n",
+        "--confidence-delta",
+        "lots",
+        env=env,
+        code=2,
+        says="invalid float value",
+    )
+    mistake(
+        pair.coach_root,
+        "feedback",
+        exercise_id,
+        "--grade",
+        "great",
+        "--next-step",
+        "n",
+        "--confidence-delta",
+        "0",
+        env=env,
+        code=2,
+        says="invalid choice",
+    )
     mistake(pair.student_root, "progress", session_id, "--confidence", "topic=abc", env=env, says=("--confidence", "TOPIC=VALUE"))
     mistake(pair.student_root, "progress", session_id, "--confidence", "noequals", env=env, says="TOPIC=VALUE")
     mistake(pair.student_root, "progress", session_id, "--confidence", "reading=1.5", env=env, says="between 0 and 1")
@@ -186,7 +327,14 @@ def test_no_configuration_here(tmp_path, broker):
     from tests.instances import cli_env
 
     env = cli_env(broker.bootstrap)
-    for args in (["inbox"], ["sync"], ["session", "start", "--student", "x"], ["history", "abc"], ["trust", "bob", "ed25519:x"], ["ack", "x"]):
+    for args in (
+        ["inbox"],
+        ["sync"],
+        ["session", "start", "--student", "x"],
+        ["history", "abc"],
+        ["trust", "bob", "ed25519:x"],
+        ["ack", "x"],
+    ):
         mistake(empty, *args, env=env, says="colearner init")
 
 
@@ -262,7 +410,10 @@ def test_colearner_folder_is_private_after_init_and_a_command(tmp_path, broker):
     folder.chmod(0o755)
     ok(repo, "trust", "sam", public_key_text(generate_key()), env=env)
     ok(repo, "session", "start", "--student", "sam", env=env)
-    modes = {path.name: stat.S_IMODE(os.stat(path).st_mode) for path in (folder, folder / "agent.yaml", folder / ".gitignore", folder / "responses")}
+    modes = {
+        path.name: stat.S_IMODE(os.stat(path).st_mode)
+        for path in (folder, folder / "agent.yaml", folder / ".gitignore", folder / "responses")
+    }
     assert modes == {".colearner": 0o700, "agent.yaml": 0o600, ".gitignore": 0o600, "responses": 0o700}
 
 
@@ -281,7 +432,19 @@ def test_dry_run_and_respond_say_the_same_and_name_every_withheld_file(live):
     sync(pair.coach())
     (student / ".env").write_text("API_TOKEN=hunter2\n")  # git-ignored in the sample repository
     (student / "app" / "inventory.py").write_text("changed\n")
-    args = ("respond", exercise_id, "done", "--evidence", "app/inventory.py", "--evidence", "app/typo.py", "--evidence", ".env", "--evidence", "README.md")
+    args = (
+        "respond",
+        exercise_id,
+        "done",
+        "--evidence",
+        "app/inventory.py",
+        "--evidence",
+        "app/typo.py",
+        "--evidence",
+        ".env",
+        "--evidence",
+        "README.md",
+    )
     dry = _out(run_cli(student, *args, "--dry-run", env=env))
     assert dry[-1] == "dry run: nothing sent"
     assert dry[:-1] == [

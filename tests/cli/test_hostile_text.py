@@ -34,7 +34,9 @@ def terminal_output(cwd: Path, *args: str, env: dict[str, str]) -> str:
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     raw = result.stdout
     found = RAW_BYTES.search(raw)
-    assert found is None, f"colearner {' '.join(args)} printed byte {found.group()!r} at {found.start()}: {raw[max(0, found.start() - 40):found.start() + 40]!r}"
+    assert found is None, (
+        f"colearner {' '.join(args)} printed byte {found.group()!r} at {found.start()}: {raw[max(0, found.start() - 40) : found.start() + 40]!r}"
+    )
     text = raw.decode("utf-8")
     found_char = RAW_CHARS.search(text)
     assert found_char is None, f"colearner {' '.join(args)} printed U+{ord(found_char.group()):04X}"
@@ -46,9 +48,15 @@ def forged_progress(pair: Pair, session_id: str) -> bytes:
     """A signed message from the student whose payload has a field named with escape
     sequences: refused by the schema, with a reason that quotes the field's name."""
     env = {
-        "ts": now_ts(), "actor": "student", "session_id": session_id, "event_type": "progress_update",
-        "payload": {"completed": [], EVIL: 1}, "event_id": "6f1c2d3e-0000-4000-8000-000000000001",
-        "sender": pair.student_id, "student": pair.student_id, "seq": 900,
+        "ts": now_ts(),
+        "actor": "student",
+        "session_id": session_id,
+        "event_type": "progress_update",
+        "payload": {"completed": [], EVIL: 1},
+        "event_id": "6f1c2d3e-0000-4000-8000-000000000001",
+        "sender": pair.student_id,
+        "student": pair.student_id,
+        "seq": 900,
     }
     return json.dumps(sign_envelope(env, pair.student().key)).encode()
 
@@ -60,8 +68,15 @@ def hostile(pair: Pair):
     session_id = actions.start_session(coach, pair.student_id)
     actions.send_plan(coach, session_id, [f"goal {EVIL}"], [("s1", f"step {EVIL}")])
     exercise_id = actions.assign_exercise(
-        coach, session_id, topic=f"topic {EVIL}", exercise=f"first line {EVIL}\nsecond line {EVIL}",
-        expected=f"expected {EVIL}", path="app/inventory.py", start_line=5, end_line=8, tests=[f"pytest {EVIL}"],
+        coach,
+        session_id,
+        topic=f"topic {EVIL}",
+        exercise=f"first line {EVIL}\nsecond line {EVIL}",
+        expected=f"expected {EVIL}",
+        path="app/inventory.py",
+        start_line=5,
+        end_line=8,
+        tests=[f"pytest {EVIL}"],
     )
     sync(coach, student)
     actions.acknowledge(student, exercise_id)
@@ -69,7 +84,11 @@ def hostile(pair: Pair):
     sync(student, coach)
     actions.request_evidence(coach, exercise_id, ["app/*.py"], f"reason {EVIL}")
     actions.send_feedback(
-        coach, exercise_id, grade="revise", next_step=f"next {EVIL}", confidence_delta=-0.1,
+        coach,
+        exercise_id,
+        grade="revise",
+        next_step=f"next {EVIL}",
+        confidence_delta=-0.1,
         mistakes=[f"mistake {EVIL}", {"text": f"anchored {EVIL}", "path": "app/inventory.py", "start_line": 5, "end_line": 6}],
     )
     actions.advance_session(coach, session_id, "review", f"because {EVIL}")

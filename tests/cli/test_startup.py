@@ -37,16 +37,29 @@ sys.exit(code)
 """
 
 # Third-party packages (and asyncio) that together took ~0.5 s before any command ran.
-HEAVY = {"pydantic", "pydantic_core", "aiokafka", "asyncio", "git", "cryptography", "nacl", "yaml", "sqlite3",
-         "rich", "pygls", "lsprotocol", "jsonschema", "pathspec", "logging"}
+HEAVY = {
+    "pydantic",
+    "pydantic_core",
+    "aiokafka",
+    "asyncio",
+    "git",
+    "cryptography",
+    "nacl",
+    "yaml",
+    "sqlite3",
+    "rich",
+    "pygls",
+    "lsprotocol",
+    "jsonschema",
+    "pathspec",
+    "logging",
+}
 # What the offline inbox has no use for: the bus, the editor, git, evidence, rendering.
 NOT_FOR_INBOX = {"aiokafka", "asyncio", "git", "rich", "pygls", "lsprotocol", "jsonschema", "pathspec"}
 
 
 def run_probe(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=60)
     result.stdout, _, modules = result.stdout.rpartition("\n--modules--\n")
     return result, set(modules.split())
 
@@ -69,8 +82,13 @@ def test_help_imports_no_core_models_kafka_or_git(tmp_path):
     assert "inbox" in result.stdout and "--offline" in result.stdout
     assert packages(modules) & HEAVY == set()
     ours = {m for m in modules if m.startswith("colearner_lsp.")}
-    assert ours <= {"colearner_lsp.cli", "colearner_lsp.cli.main", "colearner_lsp.core", "colearner_lsp.core.errors",
-                    "colearner_lsp.core.vocabulary"}, ours
+    assert ours <= {
+        "colearner_lsp.cli",
+        "colearner_lsp.cli.main",
+        "colearner_lsp.core",
+        "colearner_lsp.core.errors",
+        "colearner_lsp.core.vocabulary",
+    }, ours
 
 
 @pytest.mark.parametrize("args", [["feedback", "--help"], ["advance", "x", "--to", "nowhere"]])

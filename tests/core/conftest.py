@@ -7,8 +7,9 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -149,8 +150,16 @@ def run_session(coach: Instance, student: Instance, wire: Wire) -> dict[str, str
     actions.send_plan(coach, session_id, ["onboard to service X"], [("step-1", "repo overview"), ("step-2", "handlers")])
     actions.set_scope(coach, session_id, allow=["*.py"], deny=["secrets/**"])
     exercise_id = actions.assign_exercise(
-        coach, session_id, topic="handlers", exercise="What does handler return?", expected="twice x",
-        path="service.py", start_line=4, end_line=6, step_id="step-1", tests=["python service.py"],
+        coach,
+        session_id,
+        topic="handlers",
+        exercise="What does handler return?",
+        expected="twice x",
+        path="service.py",
+        start_line=4,
+        end_line=6,
+        step_id="step-1",
+        tests=["python service.py"],
     )
     wire.exchange(coach, student)
     actions.acknowledge(student, exercise_id)
@@ -160,8 +169,14 @@ def run_session(coach: Instance, student: Instance, wire: Wire) -> dict[str, str
     actions.respond(student, exercise_id, "it doubles x", evidence=["service.py"])
     actions.submit_progress(student, session_id, ["step-1"], {"repo overview": 0.8})
     wire.exchange(coach, student)
-    actions.send_feedback(coach, exercise_id, grade="pass", next_step="read main()", confidence_delta=0.1,
-                          mistakes=["none really", {"text": "off by one", "path": "service.py", "start_line": 5, "end_line": 5}])
+    actions.send_feedback(
+        coach,
+        exercise_id,
+        grade="pass",
+        next_step="read main()",
+        confidence_delta=0.1,
+        mistakes=["none really", {"text": "off by one", "path": "service.py", "start_line": 5, "end_line": 5}],
+    )
     wire.exchange(coach, student)
     student.request_missing(tail_check=True)  # a resync_request, as after a broker restart
     wire.exchange(coach, student)

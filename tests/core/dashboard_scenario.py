@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Iterable, Iterator
 
 import pytest
 
@@ -66,8 +66,15 @@ def exchange(coach: Instance, student: Instance) -> None:
 
 def assign(coach: Instance, session_id: str, topic: str, step_id: str | None = None) -> str:
     return actions.assign_exercise(
-        coach, session_id, topic=topic, exercise=f"Explain {topic} in handler()", expected="a short note",
-        path="service.py", start_line=4, end_line=6, step_id=step_id,
+        coach,
+        session_id,
+        topic=topic,
+        exercise=f"Explain {topic} in handler()",
+        expected="a short note",
+        path="service.py",
+        start_line=4,
+        end_line=6,
+        step_id=step_id,
     )
 
 
@@ -109,8 +116,9 @@ def build_cohort(tmp_path: Path) -> Cohort:
     ship(coach, a)
     actions.respond(a, ea, "first try")  # ack + practice, response + review
     ship(a, coach)
-    actions.send_feedback(coach, ea, grade="revise", next_step="look at imports", confidence_delta=-0.1,
-                          mistakes=["missed os", "missed main"])
+    actions.send_feedback(
+        coach, ea, grade="revise", next_step="look at imports", confidence_delta=-0.1, mistakes=["missed os", "missed main"]
+    )
     ship(coach, a)
     actions.submit_progress(a, sa, confidence={"deps": 0.45})
     actions.respond(a, ea, "second try")
@@ -153,8 +161,7 @@ def build_cohort(tmp_path: Path) -> Cohort:
     actions.acknowledge(d, ed)
     ack_raw = next(row[3] for row in d.ledger.pending() if '"exercise_acknowledged"' in row[3])
     ship(d, coach)
-    forged = forged_copy(ack_raw, event_type="exercise_response",
-                         payload={"exercise_id": ed, "response": "not really dave"}, seq=99)
+    forged = forged_copy(ack_raw, event_type="exercise_response", payload={"exercise_id": ed, "response": "not really dave"}, seq=99)
     coach.receive([Incoming(raw=forged, topic=topics.progress, partition=0, offset=1000)])
 
     # erin: answered, then taken off the roster; what she sends after that is refused.
@@ -174,9 +181,15 @@ def build_cohort(tmp_path: Path) -> Cohort:
     # mallory: a signed message from a stranger.
     stranger = sign_envelope(
         {
-            "ts": now_ts(), "actor": "student", "session_id": str(uuid.uuid4()), "event_type": "progress_update",
-            "payload": {"completed": [], "confidence": {}}, "event_id": str(uuid.uuid4()),
-            "sender": "mallory", "student": "mallory", "seq": 1,
+            "ts": now_ts(),
+            "actor": "student",
+            "session_id": str(uuid.uuid4()),
+            "event_type": "progress_update",
+            "payload": {"completed": [], "confidence": {}},
+            "event_id": str(uuid.uuid4()),
+            "sender": "mallory",
+            "student": "mallory",
+            "seq": 1,
         },
         generate_key(),
     )

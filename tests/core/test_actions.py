@@ -4,8 +4,9 @@ their events carried between them by hand."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -83,7 +84,9 @@ def test_whole_loop(two: tuple[Instance, Instance, Wire]) -> None:
     assert stages(coach, student, session_id) == ("review", "review")
     assert [r["text"] for r in coach.state.exercises[exercise_id].responses] == ["it doubles x"]
 
-    actions.send_feedback(coach, exercise_id, grade="revise", next_step="look at main()", confidence_delta=-0.2, mistakes=["missed the print"])
+    actions.send_feedback(
+        coach, exercise_id, grade="revise", next_step="look at main()", confidence_delta=-0.2, mistakes=["missed the print"]
+    )
     wire.exchange(coach, student)
     assert stages(coach, student, session_id) == ("practice", "practice")
     ex = student.state.exercises[exercise_id]
@@ -102,8 +105,13 @@ def test_whole_loop(two: tuple[Instance, Instance, Wire]) -> None:
     for inst in (coach, student):
         session = inst.state.sessions[session_id]
         assert [(t.from_, t.to) for t in session.transitions] == [
-            (None, "init"), ("init", "plan"), ("plan", "practice"), ("practice", "review"),
-            ("review", "practice"), ("practice", "review"), ("review", "done"),
+            (None, "init"),
+            ("init", "plan"),
+            ("plan", "practice"),
+            ("practice", "review"),
+            ("review", "practice"),
+            ("practice", "review"),
+            ("review", "done"),
         ]
         assert all(t.applied for t in session.transitions)
         assert session.confidence == {"handlers": pytest.approx(0.6)}
@@ -175,7 +183,11 @@ def test_respond_without_ack_and_with_evidence(two: tuple[Instance, Instance, Wi
     written = [json.loads(r.raw) for r in student.ledger.events_after(0) if json.loads(r.raw)["sender"] == "alice"]
     # snapshot, ack, the move to practice, the response and the move to review: one append, consecutive seqs
     assert [e["event_type"] for e in written] == [
-        "evidence_snapshot", "exercise_acknowledged", "session_lifecycle", "exercise_response", "session_lifecycle"
+        "evidence_snapshot",
+        "exercise_acknowledged",
+        "session_lifecycle",
+        "exercise_response",
+        "session_lifecycle",
     ]
     assert [e["seq"] for e in written] == list(range(before + 1, before + 6))
     assert written[3]["event_id"] == response_id
@@ -204,7 +216,11 @@ def test_evidence_request_and_answer(two: tuple[Instance, Instance, Wire]) -> No
 
 
 def _sent_by(inst: Instance, event_type: str) -> list[dict[str, Any]]:
-    return [e for e in (json.loads(r.raw) for r in inst.ledger.events_after(0)) if e["sender"] == inst.identity and e["event_type"] == event_type]
+    return [
+        e
+        for e in (json.loads(r.raw) for r in inst.ledger.events_after(0))
+        if e["sender"] == inst.identity and e["event_type"] == event_type
+    ]
 
 
 def test_dry_run_and_response_give_the_same_answer_and_names_stay_home(two: tuple[Instance, Instance, Wire]) -> None:

@@ -82,9 +82,7 @@ def test_fingerprint_of_a_huge_range_stays_under_4_kb():
     text = "\n".join(f"value_{i} = compute({i}, 'label {i * 7919 % 1000}')" for i in range(6000)) + "\n"
     fp = make_fingerprint(text, 10, 5990)
     assert len(fp) <= 4096
-    assert relocate_anchor(fp, "# new header\n" + text, LineRange(10, 5990)) == Relocation(
-        "moved", LineRange(11, 5991), 1.0
-    )
+    assert relocate_anchor(fp, "# new header\n" + text, LineRange(10, 5990)) == Relocation("moved", LineRange(11, 5991), 1.0)
 
 
 @pytest.mark.parametrize(
@@ -157,9 +155,7 @@ def test_editing_inside_grows_the_range():
 
 
 def test_lightly_edited_body_is_found():
-    new = SOURCE.replace("raise ValueError(f\"negative quantity for {name}\")", "continue").replace(
-        "round(total, 2)", "round(total, 3)"
-    )
+    new = SOURCE.replace('raise ValueError(f"negative quantity for {name}")', "continue").replace("round(total, 2)", "round(total, 3)")
     found = relocate(TOTAL, new)
     assert (found.status, found.range) == ("fuzzy", TOTAL)
 
@@ -237,7 +233,7 @@ def test_anchor_on_first_and_last_line():
 
 
 def test_whitespace_quotes_and_line_endings_do_not_matter():
-    new = SOURCE.replace("    ", "\t").replace('f"negative', "f'negative").replace("}\")", "}')")
+    new = SOURCE.replace("    ", "\t").replace('f"negative', "f'negative").replace('}")', "}')")
     assert relocate(TOTAL, new.replace("\n", "\r\n")).range == TOTAL
 
 

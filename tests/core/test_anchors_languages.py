@@ -162,17 +162,17 @@ def test_java_method_renamed_and_edited_is_found_by_its_signature_and_braces():
 def test_java_method_whose_body_was_rewritten_keeps_its_name():
     size = at(JAVA, "public int size()", "return values.size();")
     size = LineRange(size.start_line, size.end_line + 1)
-    new = JAVA.replace("        return values.size();\n", "        int n = 0;\n        for (String k : values.keySet()) {\n"
-                       "            n++;\n        }\n        return n;\n")
+    new = JAVA.replace(
+        "        return values.size();\n",
+        "        int n = 0;\n        for (String k : values.keySet()) {\n            n++;\n        }\n        return n;\n",
+    )
     found = relocate(JAVA, (size.start_line, size.end_line), new)
     assert found.range == LineRange(size.start_line, size.end_line + 4)
 
 
 def test_java_method_deleted_is_lost():
     put = at(JAVA, "public void put(", "values.put(key, value);")
-    new = JAVA.replace(
-        "\n".join(JAVA.split("\n")[put.start_line - 1 : put.end_line + 2]) + "\n", ""
-    )
+    new = JAVA.replace("\n".join(JAVA.split("\n")[put.start_line - 1 : put.end_line + 2]) + "\n", "")
     assert "put(" not in new
     assert relocate(JAVA, (put.start_line, put.end_line + 1), new).status == "lost"
 
@@ -234,8 +234,10 @@ def test_css_rule_deleted_is_lost():
 
 
 def test_template_line_edited_in_markup_is_followed():
-    vue = '<template>\n  <div class="el-alert" :class="[typeClass]">\n    <span class="el-alert__title">{{ title }}</span>\n' \
-          '  </div>\n</template>\n'
+    vue = (
+        '<template>\n  <div class="el-alert" :class="[typeClass]">\n    <span class="el-alert__title">{{ title }}</span>\n'
+        "  </div>\n</template>\n"
+    )
     new = vue.replace('<span class="el-alert__title">', '<span class="el-alert__title" :class="[isBoldTitle]">')
     found = relocate(vue, (3, 3), "<!-- alert -->\n" + new)
     assert found.range == LineRange(4, 4)

@@ -49,7 +49,11 @@ def imports_of(path: Path) -> set[str]:
                     target = child.module or ""
                 found.add(target)
                 # `from . import lifecycle` imports a module, not a name
-                found.update(f"{target}.{alias.name}" for alias in child.names if (PACKAGE.parent / f"{target}.{alias.name}".replace(".", "/")).with_suffix(".py").exists())
+                found.update(
+                    f"{target}.{alias.name}"
+                    for alias in child.names
+                    if (PACKAGE.parent / f"{target}.{alias.name}".replace(".", "/")).with_suffix(".py").exists()
+                )
             visit(child)
 
     visit(ast.parse(path.read_text(encoding="utf-8")))

@@ -10,8 +10,8 @@ from colearner_lsp.core import actions
 from colearner_lsp.core.events import ProgressUpdate
 from colearner_lsp.core.instance import PARALLEL_FROM
 from colearner_lsp.core.ledger import Incoming
-from colearner_lsp.core.signing import public_key_text, signed_message, signature_valid
 from colearner_lsp.core.receive import _public_key_bytes
+from colearner_lsp.core.signing import public_key_text, signature_valid, signed_message
 from tests.core.conftest import Wire, make_pair
 
 SIZE = 3 * PARALLEL_FROM + 5  # several parts of uneven size
@@ -78,8 +78,12 @@ def test_learning_json_of_a_stream_is_written_when_due_and_off_the_lock(tmp_path
         learning = student.root / ".colearner" / "learning.json"
         before = learning.read_text() if learning.exists() else None
         positions = student.ledger.positions()
-        batch = [Incoming(raw=raw, topic=topic, partition=0, offset=i)
-                 for topic, log in wire.logs.items() for i, raw in enumerate(log) if (topic, 0) not in positions]
+        batch = [
+            Incoming(raw=raw, topic=topic, partition=0, offset=i)
+            for topic, log in wire.logs.items()
+            for i, raw in enumerate(log)
+            if (topic, 0) not in positions
+        ]
         student.receive(batch)  # as the bus does: deferred
         assert (learning.read_text() if learning.exists() else None) == before
         assert student.learning_json_due(idle=True)

@@ -78,7 +78,13 @@ def test_hand_crafted_hostile_values(tmp_path) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(raws=st.lists(st.binary(max_size=300) | values.map(lambda v: json.dumps(v).encode()) | envelopes.map(lambda v: json.dumps(v).encode()), min_size=1, max_size=6))
+@given(
+    raws=st.lists(
+        st.binary(max_size=300) | values.map(lambda v: json.dumps(v).encode()) | envelopes.map(lambda v: json.dumps(v).encode()),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_arbitrary_messages_are_quarantined_and_change_nothing(tmp_path_factory, raws: list[bytes]) -> None:
     coach, (student,) = _pair(tmp_path_factory)
     for inst in (coach, student):

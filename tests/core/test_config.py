@@ -39,7 +39,7 @@ def error_for(root: Path, text: str) -> str:
     message = str(exc.value)
     assert "\n" not in message  # one line
     assert message.startswith(f"{path}: ")
-    return message[len(f"{path}: "):]
+    return message[len(f"{path}: ") :]
 
 
 def test_good_file_and_defaults(tmp_path: Path) -> None:
@@ -56,9 +56,7 @@ def test_good_file_and_defaults(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(tmp_path)
-    assert str(exc.value) == (
-        f"{config_path(tmp_path)} not found; run 'colearner init --role coach|student --id NAME' in the repository"
-    )
+    assert str(exc.value) == (f"{config_path(tmp_path)} not found; run 'colearner init --role coach|student --id NAME' in the repository")
 
 
 def test_bad_yaml(tmp_path: Path) -> None:
@@ -68,9 +66,7 @@ def test_bad_yaml(tmp_path: Path) -> None:
 
 
 def test_not_a_mapping(tmp_path: Path) -> None:
-    assert error_for(tmp_path, "- identity\n- role\n") == (
-        "expected a mapping of settings (identity, role, kafka…), found list"
-    )
+    assert error_for(tmp_path, "- identity\n- role\n") == ("expected a mapping of settings (identity, role, kafka…), found list")
     assert "found NoneType" in error_for(tmp_path, "")
 
 
@@ -83,15 +79,11 @@ def test_unknown_field(tmp_path: Path) -> None:
 
 def test_bad_role(tmp_path: Path) -> None:
     message = error_for(tmp_path, GOOD.replace("role: student", "role: teacher"))
-    assert message == (
-        "field 'role' has a bad value 'teacher' (input should be 'coach' or 'student'); write role: coach or role: student"
-    )
+    assert message == ("field 'role' has a bad value 'teacher' (input should be 'coach' or 'student'); write role: coach or role: student")
 
 
 def test_missing_role(tmp_path: Path) -> None:
-    assert error_for(tmp_path, "identity: alice\nkey_file: k\n") == (
-        "field 'role' is missing; write role: coach or role: student"
-    )
+    assert error_for(tmp_path, "identity: alice\nkey_file: k\n") == ("field 'role' is missing; write role: coach or role: student")
 
 
 def test_missing_key_file(tmp_path: Path) -> None:
@@ -149,8 +141,7 @@ def test_validate_config_names_where(tmp_path: Path) -> None:
 def test_full_security_settings(tmp_path: Path) -> None:
     write(
         tmp_path,
-        GOOD
-        + "kafka:\n  bootstrap_servers: ['broker.example:9093', '[::1]:9094']\n  security_protocol: SASL_SSL\n"
+        GOOD + "kafka:\n  bootstrap_servers: ['broker.example:9093', '[::1]:9094']\n  security_protocol: SASL_SSL\n"
         "  tls: {cafile: ca.pem, certfile: me.pem, keyfile: me.key}\n"
         "  sasl: {mechanism: SCRAM-SHA-512, username: alice}\n",
     )
@@ -212,13 +203,18 @@ def test_colearner_folder_stays_out_of_git(tmp_path: Path) -> None:
     assert (repo / ".colearner" / "ledger.sqlite").exists()
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all", "--ignored=no"],
-        cwd=repo, check=True, capture_output=True, text=True,
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert status == ""
     # and it is really ignored, not merely empty
     ignored = subprocess.run(
         ["git", "check-ignore", ".colearner/agent.yaml", ".colearner/ledger.sqlite", ".colearner/.gitignore"],
-        cwd=repo, capture_output=True, text=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
     )
     assert ignored.returncode == 0 and len(ignored.stdout.split()) == 3
     # a file beside it still shows up: the rule is scoped to .colearner/

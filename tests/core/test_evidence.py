@@ -83,8 +83,13 @@ CONTENTS = {
     "only_newlines.txt": b"\n\n\n",
 }
 EXPECTED_LINES = {
-    "text.py": 2, "empty.txt": 0, "no_newline.txt": 2, "crlf.txt": 2,
-    "binary.bin": 0, "unicode.md": 1, "only_newlines.txt": 3,
+    "text.py": 2,
+    "empty.txt": 0,
+    "no_newline.txt": 2,
+    "crlf.txt": 2,
+    "binary.bin": 0,
+    "unicode.md": 1,
+    "only_newlines.txt": 3,
 }
 
 
@@ -159,7 +164,12 @@ def test_changes_since_head(repo: Path) -> None:
     assert files["new_name.py"]["old_path"] == "old_name.py"
     assert all(entry["old_path"] is None for path, entry in files.items() if path != "new_name.py")
     assert files["gone.py"] == {
-        "path": "gone.py", "blob_sha": "", "size": 0, "lines": 0, "status": "deleted", "old_path": None,
+        "path": "gone.py",
+        "blob_sha": "",
+        "size": 0,
+        "lines": 0,
+        "status": "deleted",
+        "old_path": None,
     }
     assert files["edit.py"]["blob_sha"] == git(repo, "hash-object", "edit.py").strip()
     assert snapshot["branch"] == "main"
@@ -167,9 +177,7 @@ def test_changes_since_head(repo: Path) -> None:
     assert snapshot["dirty"] is True
     assert snapshot["withheld"] == 0
     head = snapshot["commit"][:7]
-    assert snapshot["summary"] == (
-        f"5 files (1 modified, 1 added, 1 deleted, 1 renamed, 1 untracked), +4 −3 lines since {head}"
-    )
+    assert snapshot["summary"] == (f"5 files (1 modified, 1 added, 1 deleted, 1 renamed, 1 untracked), +4 −3 lines since {head}")
     assert list(snapshot) == ["commit", "branch", "dirty", "files", "summary", "withheld", "diffstat", "diff"]
     assert list(files["edit.py"]) == ["path", "blob_sha", "size", "lines", "status", "old_path"]
 
@@ -459,7 +467,12 @@ def test_explicit_ignored_file_is_withheld_unless_the_student_consents(repo: Pat
     assert blob_sha_of(repo / "run.log") not in json.dumps(snapshot)  # not even its hash
     consented = take_snapshot(repo, EVERYTHING, paths=attached, include_ignored=True)
     assert by_path(consented)["run.log"] == {
-        "path": "run.log", "blob_sha": blob_sha_of(repo / "run.log"), "size": 9, "lines": 1, "status": "untracked", "old_path": None,
+        "path": "run.log",
+        "blob_sha": blob_sha_of(repo / "run.log"),
+        "size": 9,
+        "lines": 1,
+        "status": "untracked",
+        "old_path": None,
     }
     assert set(by_path(consented)) == {"app.py", "run.log", "build/out.bin"} and consented["withheld"] == 0
     assert preview_snapshot(repo, EVERYTHING, paths=attached, include_ignored=True).withheld == ()
@@ -580,7 +593,7 @@ def test_diff_is_bounded_at_file_boundaries(repo: Path) -> None:
 
 
 def test_path_with_unusual_characters_is_quoted_like_git(repo: Path) -> None:
-    write(repo, "caf\u00e9 \"q\".py", "x\n")
+    write(repo, 'caf\u00e9 "q".py', "x\n")
     diff = take_snapshot(repo, ScopeRules(allow=("**",), share="diff"))["diff"]
     git(repo, "add", "-N", ".")
     assert git(repo, "diff") == diff

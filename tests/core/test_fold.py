@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +19,7 @@ from tests.core.conftest import envelope
 
 COACH = "coach"
 NO_SESSION = "00000000-0000-0000-0000-000000000000"
-T0 = datetime(2026, 1, 31, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 
 
 class Script:
@@ -38,8 +38,14 @@ class Script:
         self.seqs[(sender, student)] = seq = self.seqs.get((sender, student), 0) + 1
         self.clock += timedelta(microseconds=1 + len(self.events) % 7)
         env = envelope(
-            event_type, payload, sender=sender, actor="coach" if sender == COACH else "student", student=student,
-            seq=seq, session_id=session_id, ts=self.clock.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            event_type,
+            payload,
+            sender=sender,
+            actor="coach" if sender == COACH else "student",
+            student=student,
+            seq=seq,
+            session_id=session_id,
+            ts=self.clock.isoformat(timespec="microseconds").replace("+00:00", "Z"),
         )
         self.events.append(env)
         return env
@@ -111,7 +117,11 @@ def sessions(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, str]]:
             grade = draw(st.sampled_from(["pass", "revise"]))
             delta = draw(st.floats(-1, 1, allow_nan=False))
             s.exercises[exercise_id] = "passed" if grade == "pass" else "revise"
-            s.emit(COACH, "assessment_feedback", {"grade": grade, "mistakes": ["m"], "next_step": "n", "confidence_delta": delta, "exercise_id": exercise_id})
+            s.emit(
+                COACH,
+                "assessment_feedback",
+                {"grade": grade, "mistakes": ["m"], "next_step": "n", "confidence_delta": delta, "exercise_id": exercise_id},
+            )
             s.move(COACH, "assessment_feedback", grade)
         elif action == "progress":
             completed = [s.steps[s.completed]] if s.completed < len(s.steps) and draw(st.booleans()) else []
@@ -123,7 +133,11 @@ def sessions(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, str]]:
         elif action == "request":
             s.emit(COACH, "evidence_request", {"exercise_id": draw(st.sampled_from(sorted(s.exercises))), "paths": ["*.py"], "reason": "r"})
         elif action == "evidence":
-            s.emit(s.student, "evidence_snapshot", {"exercise_id": draw(st.sampled_from(sorted(s.exercises))), "commit": "", "branch": "main", "dirty": False})
+            s.emit(
+                s.student,
+                "evidence_snapshot",
+                {"exercise_id": draw(st.sampled_from(sorted(s.exercises))), "commit": "", "branch": "main", "dirty": False},
+            )
         else:
             script.emit(NO_SESSION, s.student, s.student, "resync_request", {"sender": COACH, "from_seq": 1})
     return script.events, {s.id: s.stage for s in open_sessions}
@@ -165,7 +179,12 @@ def sender_view(state: State) -> dict[str, Any]:
     """What each exercise and session holds from one sender alone, or from the
     plan and progress together: the same in any interleaving."""
     exercises = {
-        e.exercise_id: ([r["event_id"] for r in e.responses], [f["event_id"] for f in e.feedback], [r["event_id"] for r in e.evidence_requests], len(e.evidence))
+        e.exercise_id: (
+            [r["event_id"] for r in e.responses],
+            [f["event_id"] for f in e.feedback],
+            [r["event_id"] for r in e.evidence_requests],
+            len(e.evidence),
+        )
         for e in state.exercises.values()
     }
     plans = {sid: (s.steps, s.completed, s.exercise_ids, s.coach, s.opened_at) for sid, s in state.sessions.items()}
@@ -258,8 +277,17 @@ def test_transitions_sort_by_time_not_arrival() -> None:
 def test_stage_is_the_same_whether_moves_arrive_in_order_or_not() -> None:
     """Appending a newer move steps the stage; an older one refolds the whole list."""
     script, session = Script(), str(uuid.uuid4())
-    moves = [(None, "init"), ("init", "plan"), ("init", "practice"), ("plan", "practice"), ("practice", "review"),
-             ("review", "practice"), ("review", "done"), ("practice", "review"), ("review", "done")]
+    moves = [
+        (None, "init"),
+        ("init", "plan"),
+        ("init", "practice"),
+        ("plan", "practice"),
+        ("practice", "review"),
+        ("review", "practice"),
+        ("review", "done"),
+        ("practice", "review"),
+        ("review", "done"),
+    ]
     events = [make(script, session, COACH, "session_lifecycle", {"from": a, "to": b} if a else {"to": b}) for a, b in moves]
     expected = [True, True, False, True, True, True, False, True, True]
     for order in (events, events[::-1], events[1::2] + events[0::2]):
@@ -271,14 +299,28 @@ def test_stage_is_the_same_whether_moves_arrive_in_order_or_not() -> None:
 def test_plan_progress_and_confidence() -> None:
     script, session = Script(), str(uuid.uuid4())
     ex = str(uuid.uuid4())
-    state = fold([
-        make(script, session, COACH, "learning_plan", {"goals": ["g"], "plan": [{"id": "a", "topic": "A"}, {"id": "b", "topic": "B"}]}),
-        make(script, session, "alice", "progress_update", {"completed": ["a"], "confidence": {"A": 0.8}}),
-        make(script, session, COACH, "exercise_assigned", {"topic": "B", "exercise": "e", "expected": "x", "exercise_id": ex}),
-        make(script, session, "alice", "exercise_response", {"exercise_id": ex, "response": "r"}),
-        make(script, session, COACH, "assessment_feedback", {"grade": "revise", "next_step": "n", "confidence_delta": -0.7, "exercise_id": ex}),
-        make(script, session, COACH, "assessment_feedback", {"grade": "pass", "next_step": "n", "confidence_delta": 1.0, "exercise_id": ex}),
-    ])
+    state = fold(
+        [
+            make(script, session, COACH, "learning_plan", {"goals": ["g"], "plan": [{"id": "a", "topic": "A"}, {"id": "b", "topic": "B"}]}),
+            make(script, session, "alice", "progress_update", {"completed": ["a"], "confidence": {"A": 0.8}}),
+            make(script, session, COACH, "exercise_assigned", {"topic": "B", "exercise": "e", "expected": "x", "exercise_id": ex}),
+            make(script, session, "alice", "exercise_response", {"exercise_id": ex, "response": "r"}),
+            make(
+                script,
+                session,
+                COACH,
+                "assessment_feedback",
+                {"grade": "revise", "next_step": "n", "confidence_delta": -0.7, "exercise_id": ex},
+            ),
+            make(
+                script,
+                session,
+                COACH,
+                "assessment_feedback",
+                {"grade": "pass", "next_step": "n", "confidence_delta": 1.0, "exercise_id": ex},
+            ),
+        ]
+    )
     s = state.sessions[session]
     assert s.steps == [{"id": "a", "topic": "A", "status": "done"}, {"id": "b", "topic": "B", "status": "active"}]
     assert s.completed == ["a"] and s.coach == COACH
@@ -292,13 +334,15 @@ def test_scope_versions_and_anomalies() -> None:
     script, session = Script(), str(uuid.uuid4())
     ex = str(uuid.uuid4())
     assign = {"topic": "t", "exercise": "e", "expected": "x", "exercise_id": ex}
-    state = fold([
-        make(script, session, COACH, "scope_policy", {"allow": ["a"], "version": 2}),
-        make(script, session, COACH, "scope_policy", {"allow": ["b"], "version": 1}),
-        make(script, session, COACH, "exercise_assigned", assign),
-        make(script, session, COACH, "exercise_assigned", {**assign, "topic": "other"}),
-        make(script, session, COACH, "assessment_feedback", {"grade": "pass", "next_step": "n", "confidence_delta": 0}),
-    ])
+    state = fold(
+        [
+            make(script, session, COACH, "scope_policy", {"allow": ["a"], "version": 2}),
+            make(script, session, COACH, "scope_policy", {"allow": ["b"], "version": 1}),
+            make(script, session, COACH, "exercise_assigned", assign),
+            make(script, session, COACH, "exercise_assigned", {**assign, "topic": "other"}),
+            make(script, session, COACH, "assessment_feedback", {"grade": "pass", "next_step": "n", "confidence_delta": 0}),
+        ]
+    )
     s = state.sessions[session]
     assert s.scope is not None and s.scope["allow"] == ["a"] and s.scope["version"] == 2
     assert len(s.anomalies) == 3

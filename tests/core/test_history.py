@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -50,18 +50,32 @@ def test_replay_content_for_a_session_reopened_by_revise(cohort: Cohort) -> None
     h = session_history(cohort.coach, sid)
     assert (h["session_id"], h["student"], h["coach"], h["stage"]) == (sid, "alice", "coach", "done")
     assert [(t["from"], t["to"], t["sender"]) for t in h["lifecycle"]] == [
-        (None, "init", "coach"), ("init", "plan", "coach"), ("plan", "practice", "alice"),
-        ("practice", "review", "alice"), ("review", "practice", "coach"), ("practice", "review", "alice"),
+        (None, "init", "coach"),
+        ("init", "plan", "coach"),
+        ("plan", "practice", "alice"),
+        ("practice", "review", "alice"),
+        ("review", "practice", "coach"),
+        ("practice", "review", "alice"),
         ("review", "done", "coach"),
     ]
     assert all(t["applied"] for t in h["lifecycle"])
     types = [e["event_type"] for e in h["events"]]
     assert types == [
-        "session_lifecycle", "learning_plan", "session_lifecycle", "exercise_assigned",
-        "exercise_acknowledged", "session_lifecycle", "exercise_response", "session_lifecycle",
-        "assessment_feedback", "session_lifecycle",
-        "progress_update", "exercise_response", "session_lifecycle",
-        "assessment_feedback", "session_lifecycle",
+        "session_lifecycle",
+        "learning_plan",
+        "session_lifecycle",
+        "exercise_assigned",
+        "exercise_acknowledged",
+        "session_lifecycle",
+        "exercise_response",
+        "session_lifecycle",
+        "assessment_feedback",
+        "session_lifecycle",
+        "progress_update",
+        "exercise_response",
+        "session_lifecycle",
+        "assessment_feedback",
+        "session_lifecycle",
     ]
     summaries = [e["summary"] for e in h["events"]]
     assert summaries[0] == "session opened in init (session opened)"
@@ -106,7 +120,7 @@ def test_render_history_text(cohort: Cohort) -> None:
     assert "student alice · coach coach · stage done" in lines[1]
     assert any("review → practice (feedback: revise)" in line for line in lines)
     assert f"events ({len(h['events'])}):" in lines
-    event_lines = lines[lines.index(f"events ({len(h['events'])}):") + 1:]
+    event_lines = lines[lines.index(f"events ({len(h['events'])}):") + 1 :]
     assert len(event_lines) == len(h["events"])
     assert all(len(line.split("  ")) >= 3 for line in event_lines)
     assert "alice#" in text and "coach#1" in text
@@ -115,11 +129,21 @@ def test_render_history_text(cohort: Cohort) -> None:
 def test_summarize_every_event_type() -> None:
     ex = "11111111-2222-3333-4444-555555555555"
     cases = {
-        "scope_policy": ({"allow": ["src/**"], "deny": ["src/secret/*"], "share": "hashes", "max_files": 50, "version": 2},
-                         "scope v2: allow src/**, deny src/secret/*, share hashes"),
-        "evidence_snapshot": ({"exercise_id": ex, "commit": "a" * 40, "branch": "main", "dirty": True, "withheld": 2,
-                               "files": [{"path": "a.py", "blob_sha": "b" * 40, "size": 1, "lines": 1, "status": "modified"}]},
-                              "evidence for 'deps': 1 file, 2 withheld at aaaaaaaa on main, dirty"),
+        "scope_policy": (
+            {"allow": ["src/**"], "deny": ["src/secret/*"], "share": "hashes", "max_files": 50, "version": 2},
+            "scope v2: allow src/**, deny src/secret/*, share hashes",
+        ),
+        "evidence_snapshot": (
+            {
+                "exercise_id": ex,
+                "commit": "a" * 40,
+                "branch": "main",
+                "dirty": True,
+                "withheld": 2,
+                "files": [{"path": "a.py", "blob_sha": "b" * 40, "size": 1, "lines": 1, "status": "modified"}],
+            },
+            "evidence for 'deps': 1 file, 2 withheld at aaaaaaaa on main, dirty",
+        ),
         "resync_request": ({"sender": "coach", "from_seq": 4, "to_seq": 9}, "asked coach to resend from seq 4 to 9"),
         "progress_update": ({"completed": ["s1"], "confidence": {"deps": 0.8}}, "progress: completed s1; confidence deps=0.8"),
         "exercise_acknowledged": ({"exercise_id": "99999999-0000"}, "acknowledged exercise 99999999"),
@@ -128,8 +152,9 @@ def test_summarize_every_event_type() -> None:
         env = envelope(event_type, payload, actor="student", sender="alice")
         assert summarize(env, {ex: "deps"}) == expected
         assert summarize(parse_event(env), {ex: "deps"}) == expected  # a typed event too
-    long = envelope("exercise_response", {"exercise_id": ex, "response": "line one\nline two " + "x" * 500},
-                    actor="student", sender="alice")
+    long = envelope(
+        "exercise_response", {"exercise_id": ex, "response": "line one\nline two " + "x" * 500}, actor="student", sender="alice"
+    )
     text = summarize(long)
     assert "\n" not in text and len(text) <= 160 and text.startswith("responded to exercise 11111111: line one line two")
 

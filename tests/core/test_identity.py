@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-import os
 import hashlib
+import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from colearner_lsp.core.config import load_config
-from colearner_lsp.core.config import config_path
+from colearner_lsp.core.config import config_path, load_config
 from colearner_lsp.core.errors import ConfigError, InvalidArgument, KeyProblem
 from colearner_lsp.core.fingerprint import fingerprint
 from colearner_lsp.core.identity import init_instance, trust_peer, untrust_peer
@@ -214,8 +213,13 @@ def test_an_older_instance_is_made_private_when_opened(tmp_path: Path) -> None:
     folder = tmp_path / ".colearner"
     draft = folder / "responses" / "ex-1.md"
     draft.write_text("my draft\n")
-    for path, loose in ((folder, 0o755), (folder / "responses", 0o755), (folder / "agent.yaml", 0o644),
-                        (folder / ".gitignore", 0o644), (draft, 0o644)):
+    for path, loose in (
+        (folder, 0o755),
+        (folder / "responses", 0o755),
+        (folder / "agent.yaml", 0o644),
+        (folder / ".gitignore", 0o644),
+        (draft, 0o644),
+    ):
         path.chmod(loose)
     load_config(tmp_path)  # what opening the instance does first
     assert [mode(folder), mode(folder / "responses")] == [0o700, 0o700]

@@ -14,8 +14,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -40,19 +41,48 @@ def ledger(tmp_path: Path):  # type: ignore[no-untyped-def]
     led.close()
 
 
-def builder(sender: str = "coach", student: str = "alice", event_type: str = "progress_update",
-            payload: dict[str, Any] | None = None, topic: str = "colearner.progress.v1") -> Callable[[int], tuple[dict[str, Any], str]]:
+def builder(
+    sender: str = "coach",
+    student: str = "alice",
+    event_type: str = "progress_update",
+    payload: dict[str, Any] | None = None,
+    topic: str = "colearner.progress.v1",
+) -> Callable[[int], tuple[dict[str, Any], str]]:
     def build(seq: int) -> tuple[dict[str, Any], str]:
-        env = envelope(event_type, payload or {"completed": [], "confidence": {"t": 0.5}},
-                       sender=sender, actor="coach", student=student, seq=seq, session_id=SESSION)
+        env = envelope(
+            event_type,
+            payload or {"completed": [], "confidence": {"t": 0.5}},
+            sender=sender,
+            actor="coach",
+            student=student,
+            seq=seq,
+            session_id=SESSION,
+        )
         return sign_envelope(env, KEY), topic
+
     return build
 
 
-def incoming(seq: int = 1, offset: int = 0, *, sender: str = "bob", student: str = "bob", event_id: str | None = None,
-             topic: str = "colearner.progress.v1", partition: int = 0) -> Incoming:
-    env = envelope("progress_update", {"completed": [f"s{seq}"]}, sender=sender, actor="student", student=student,
-                   seq=seq, session_id=SESSION, event_id=event_id)
+def incoming(
+    seq: int = 1,
+    offset: int = 0,
+    *,
+    sender: str = "bob",
+    student: str = "bob",
+    event_id: str | None = None,
+    topic: str = "colearner.progress.v1",
+    partition: int = 0,
+) -> Incoming:
+    env = envelope(
+        "progress_update",
+        {"completed": [f"s{seq}"]},
+        sender=sender,
+        actor="student",
+        student=student,
+        seq=seq,
+        session_id=SESSION,
+        event_id=event_id,
+    )
     raw = json.dumps(env).encode()
     return Incoming(raw=raw, topic=topic, partition=partition, offset=offset, envelope=env, sender=sender, student=student)
 
@@ -128,13 +158,15 @@ def test_outbox_pending_then_sent(ledger: Ledger) -> None:
     assert pending_ids(ledger) == ids[2:]
     assert ledger.outbox_length() == 1
     assert ledger.pending(limit=0) == []
-    rows = raw_rows(ledger.path, "SELECT e.event_id, o.status, o.attempts, o.sent_at IS NOT NULL FROM outbox o JOIN events e USING (pos) ORDER BY pos")
+    rows = raw_rows(
+        ledger.path, "SELECT e.event_id, o.status, o.attempts, o.sent_at IS NOT NULL FROM outbox o JOIN events e USING (pos) ORDER BY pos"
+    )
     assert rows == [(ids[0], "sent", 1, 1), (ids[1], "sent", 1, 1), (ids[2], "pending", 0, 0)]
 
 
 def test_requeue_sends_a_stream_again(ledger: Ledger) -> None:
     alice = ledger.append_own("coach", "alice", [builder() for _ in range(5)])
-    bob = ledger.append_own("coach", "bob", [builder(student="bob") for _ in range(2)])
+    ledger.append_own("coach", "bob", [builder(student="bob") for _ in range(2)])
     ledger.accept([incoming(1)])  # a received event is never ours to send
     ledger.mark_sent([p[0] for p in ledger.pending()])
     assert ledger.outbox_length() == 0
@@ -195,8 +227,7 @@ def test_seq_taken_by_another_event_is_quarantined(ledger: Ledger) -> None:
     assert ledger.event_count() == 1
     [row] = ledger.quarantined()
     assert row["reason"] == "seq 1 of sender 'bob' for student 'bob' is already taken by another event"
-    assert (row["topic"], row["partition"], row["offset"], row["sender"], row["student"]) == (
-        "colearner.progress.v1", 0, 1, "bob", "bob")
+    assert (row["topic"], row["partition"], row["offset"], row["sender"], row["student"]) == ("colearner.progress.v1", 0, 1, "bob", "bob")
     assert row["size"] == len(impostor.raw)
     assert raw_rows(ledger.path, "SELECT raw FROM quarantine") == [(impostor.raw,)]
     # the same seq of another stream is fine
@@ -370,10 +401,13 @@ def test_killed_writer_leaves_a_sound_ledger(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     rng = random.Random()
     total = 0
-    for round_ in range(4):
+    for _round in range(4):
         proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(path), str(key_file), str(rng.choice([1, 7, 50]))],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         try:
             first = proc.stdout.readline().split()  # type: ignore[union-attr]

@@ -25,9 +25,7 @@ def test_legal_moves(current: str, wanted: str) -> None:
     check_transition(current, wanted)  # does not raise
 
 
-@pytest.mark.parametrize(
-    ("current", "wanted"), [p for p in itertools.product(STAGES, STAGES) if p not in LEGAL]
-)
+@pytest.mark.parametrize(("current", "wanted"), [p for p in itertools.product(STAGES, STAGES) if p not in LEGAL])
 def test_every_other_pair_is_illegal(current: str, wanted: str) -> None:
     assert not is_legal(current, wanted)
     with pytest.raises(IllegalTransition) as exc:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,13 +20,34 @@ from tests.core.conftest import make_pair
 from tests.core.dashboard_scenario import Cohort, assign, exchange, hours_after_last, ship, temporary_cohort
 
 STUDENT_KEYS = {
-    "student", "on_roster", "session_id", "stage", "sessions", "counts", "completion_rate", "confidence",
-    "confidence_trend", "confidence_deltas", "last_activity", "idle_seconds", "time_to_pass_s",
-    "blockers", "quarantined",
+    "student",
+    "on_roster",
+    "session_id",
+    "stage",
+    "sessions",
+    "counts",
+    "completion_rate",
+    "confidence",
+    "confidence_trend",
+    "confidence_deltas",
+    "last_activity",
+    "idle_seconds",
+    "time_to_pass_s",
+    "blockers",
+    "quarantined",
 }
 COHORT_KEYS = {
-    "students", "on_roster", "sessions", "open_sessions", "completion_rate", "median_time_to_pass_s", "per_stage",
-    "confidence", "blocked_students", "quarantined", "quarantined_unattributed",
+    "students",
+    "on_roster",
+    "sessions",
+    "open_sessions",
+    "completion_rate",
+    "median_time_to_pass_s",
+    "per_stage",
+    "confidence",
+    "blocked_students",
+    "quarantined",
+    "quarantined_unattributed",
 }
 BLOCKER_KEYS = {"kind", "reason", "since", "age_s", "student", "session_id", "exercise_id"}
 
@@ -100,15 +122,24 @@ def test_session_reopened_by_revise_then_passed(cohort: Cohort) -> None:
     assert alice["counts"] == {"assigned": 1, "acknowledged": 1, "responded": 1, "passed": 1, "revise": 0}
     assert alice["completion_rate"] == 1.0
     moves = [(t.from_, t.to) for t in c.state.sessions[ids["alice.s1"]].transitions]
-    assert moves == [(None, "init"), ("init", "plan"), ("plan", "practice"), ("practice", "review"),
-                     ("review", "practice"), ("practice", "review"), ("review", "done")]
+    assert moves == [
+        (None, "init"),
+        ("init", "plan"),
+        ("plan", "practice"),
+        ("practice", "review"),
+        ("review", "practice"),
+        ("practice", "review"),
+        ("review", "done"),
+    ]
     # confidence: neutral 0.5, revise -0.1, the student's own 0.45, pass +0.2
     assert alice["confidence"] == {"deps": pytest.approx(0.65)}
     assert alice["confidence_trend"]["deps"] == pytest.approx([0.4, 0.45, 0.65])
     assert alice["confidence_deltas"] == {"deps": [-0.1, 0.2]}
     # time to pass, from the ledger's own events
     assigned = ledger_events(c, event_type="exercise_assigned", exercise_id=ids["alice.ex"])[0]["ts"]
-    passed = [e for e in ledger_events(c, event_type="assessment_feedback", exercise_id=ids["alice.ex"]) if e["payload"]["grade"] == "pass"][0]["ts"]
+    passed = [
+        e for e in ledger_events(c, event_type="assessment_feedback", exercise_id=ids["alice.ex"]) if e["payload"]["grade"] == "pass"
+    ][0]["ts"]
     assert alice["time_to_pass_s"] == {ids["alice.ex"]: pytest.approx(seconds_between(assigned, passed), abs=1e-3)}
     assert alice["blockers"] == []  # the revised exercise passed; the new session is fresh
 

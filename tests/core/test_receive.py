@@ -23,7 +23,9 @@ BOB_SESSION = str(uuid.uuid4())
 
 def config(identity: str, role: str, peers: dict[str, tuple[str, Any]]) -> AgentConfig:
     return AgentConfig(
-        identity=identity, role=role, key_file="/unused.pem",  # type: ignore[arg-type]
+        identity=identity,
+        role=role,
+        key_file="/unused.pem",  # type: ignore[arg-type]
         peers={n: Peer(role=r, public_key=public_key_text(k)) for n, (r, k) in peers.items()},  # type: ignore[arg-type]
     )
 
@@ -138,8 +140,9 @@ def test_huge_message() -> None:
 
 
 def test_huge_value_under_the_message_limit() -> None:
-    data = signed("exercise_response", {"exercise_id": "ex-1", "response": "x" * 30_000}, ALICE_KEY,
-                  sender="alice", actor="student", student="alice")
+    data = signed(
+        "exercise_response", {"exercise_id": "ex-1", "response": "x" * 30_000}, ALICE_KEY, sender="alice", actor="student", student="alice"
+    )
     assert on_coach(data) == "fails the schema at 'exercise_response.payload.response': String should have at most 20000 characters"
 
 
@@ -196,8 +199,14 @@ def test_wrong_role_for_event_type() -> None:
     # alice is a trusted student and signs correctly, but students do not assign exercises
     data = assignment(ALICE_KEY, sender="alice", actor="student")
     assert on_coach(data) == "a student may not send exercise_assigned"
-    data = signed("assessment_feedback", {"grade": "pass", "next_step": "n", "confidence_delta": 0.5}, ALICE_KEY,
-                  sender="alice", actor="student", student="alice")
+    data = signed(
+        "assessment_feedback",
+        {"grade": "pass", "next_step": "n", "confidence_delta": 0.5},
+        ALICE_KEY,
+        sender="alice",
+        actor="student",
+        student="alice",
+    )
     assert on_coach(data) == "a student may not send assessment_feedback"
     # and the coach does not write a student's progress
     assert on_alice(progress(COACH_KEY, sender="coach", actor="coach")) == "a coach may not send progress_update"
@@ -238,8 +247,9 @@ def test_refused_messages_are_quarantined_and_the_rest_applied(tmp_path: Path, w
         topic = alice.config.topics.progress
         forged = progress(MALLORY_KEY, session_id=alice_session)
         intruder = sign_envelope(
-            envelope("progress_update", {"completed": ["s1"]}, sender="alice", actor="student", student="alice",
-                     session_id=bob_session, seq=99),
+            envelope(
+                "progress_update", {"completed": ["s1"]}, sender="alice", actor="student", student="alice", session_id=bob_session, seq=99
+            ),
             alice.key,
         )
         wire.inject(topic, b"\x00garbage")
@@ -293,7 +303,7 @@ def test_every_changed_byte_of_the_wire_text_is_refused() -> None:
     text = wire_text(progress(), ALICE_KEY)
     for i in range(len(text)):
         for replacement in {ord("0"), ord(" "), ord('"'), text[i] ^ 1} - {text[i]}:
-            changed = text[:i] + bytes([replacement]) + text[i + 1:]
+            changed = text[:i] + bytes([replacement]) + text[i + 1 :]
             verdict = judge(changed, COACH, public_key_text(COACH_KEY), ON_COACH)
             assert not verdict.accepted, (i, changed)
 
@@ -302,8 +312,11 @@ def test_other_layouts_of_a_signed_event_are_accepted() -> None:
     """The signature covers the canonical JSON: a sender may lay the object out as it likes."""
     data = progress()
     unsorted_sig_last = {k: data[k] for k in reversed(list(data)) if k != "sig"} | {"sig": data["sig"]}
-    for text in (json.dumps(data, indent=2), json.dumps(unsorted_sig_last, separators=(",", ":")),
-                 json.dumps({"sig": data["sig"], **data})):
+    for text in (
+        json.dumps(data, indent=2),
+        json.dumps(unsorted_sig_last, separators=(",", ":")),
+        json.dumps({"sig": data["sig"], **data}),
+    ):
         assert on_coach(text.encode()) is None, text
 
 

@@ -84,9 +84,7 @@ def test_write_and_check(tmp_path: Path) -> None:
     (folder / payload_file("progress_update")).write_text('{"type": "object"}\n')
     (folder / payload_file("learning_plan")).unlink()
     (folder / "payload.exercise_deleted.schema.json").write_text("{}\n")
-    assert check_schemas(folder) == [
-        payload_file("learning_plan"), payload_file("progress_update"), "payload.exercise_deleted.schema.json"
-    ]
+    assert check_schemas(folder) == [payload_file("learning_plan"), payload_file("progress_update"), "payload.exercise_deleted.schema.json"]
     write_schemas(folder)
     assert check_schemas(folder) == []
     assert not (folder / "payload.exercise_deleted.schema.json").exists()

@@ -188,9 +188,7 @@ def test_coach_deny_is_case_insensitive_and_beats_allow() -> None:
 
 def test_negation_in_allow_excludes() -> None:
     rules = ScopeRules(allow=("src/**", "!src/generated/**"))
-    assert rules.permits("src/generated/x.py") == Verdict(
-        False, "excluded from the coach's allow list by '!src/generated/**'"
-    )
+    assert rules.permits("src/generated/x.py") == Verdict(False, "excluded from the coach's allow list by '!src/generated/**'")
 
 
 def test_coach_cannot_reinclude_what_the_student_denies() -> None:
@@ -199,8 +197,24 @@ def test_coach_cannot_reinclude_what_the_student_denies() -> None:
 
 
 def test_default_deny_covers_the_documented_minimum() -> None:
-    for rule in (".env", ".env.*", "*.env", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "*.p12", "*.pfx",
-                 "*.crt", "*.cer", "*.keystore", ".git/", ".colearner/", "**/secrets*", "*.secret"):
+    for rule in (
+        ".env",
+        ".env.*",
+        "*.env",
+        "*.pem",
+        "*.key",
+        "id_rsa*",
+        "id_ed25519*",
+        "*.p12",
+        "*.pfx",
+        "*.crt",
+        "*.cer",
+        "*.keystore",
+        ".git/",
+        ".colearner/",
+        "**/secrets*",
+        "*.secret",
+    ):
         assert rule in DEFAULT_STUDENT_DENY
 
 
@@ -301,8 +315,30 @@ def test_plan_accepts_deleted_files(repo: Path) -> None:
 # --- property ----------------------------------------------------------------
 
 _PIECES = st.sampled_from(
-    ["..", ".", "", ".git", ".GIT", ".Git.", "git~1", "out", "in", "src", "main.py", "é", "e\u0301",
-     "\uff0e\uff0e", "\x00", "\x7f", " ", "a b", "\\", "C:", "~", "\u200b"]
+    [
+        "..",
+        ".",
+        "",
+        ".git",
+        ".GIT",
+        ".Git.",
+        "git~1",
+        "out",
+        "in",
+        "src",
+        "main.py",
+        "é",
+        "e\u0301",
+        "\uff0e\uff0e",
+        "\x00",
+        "\x7f",
+        " ",
+        "a b",
+        "\\",
+        "C:",
+        "~",
+        "\u200b",
+    ]
 )
 _RAW_PATHS = st.one_of(
     st.text(max_size=60),

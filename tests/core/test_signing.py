@@ -6,8 +6,9 @@ import base64
 import copy
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -240,13 +241,19 @@ def test_public_key_text_round_trip(key) -> None:  # type: ignore[no-untyped-def
     assert public_key_text(key.public_key()) == text
     assert public_key_text(parse_public_key(text)) == text
     assert public_key_text(parse_public_key(f"  {text}\n")) == text
-    assert public_key_text(parse_public_key(text[len("ed25519:"):])) == text  # the prefix may be left off
+    assert public_key_text(parse_public_key(text[len("ed25519:") :])) == text  # the prefix may be left off
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "ed25519:", "ed25519:not-base64!!", "ed25519:" + base64.b64encode(b"\1" * 31).decode(),
-     "ed25519:" + base64.b64encode(b"\1" * 33).decode(), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI"],
+    [
+        "",
+        "ed25519:",
+        "ed25519:not-base64!!",
+        "ed25519:" + base64.b64encode(b"\1" * 31).decode(),
+        "ed25519:" + base64.b64encode(b"\1" * 33).decode(),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI",
+    ],
 )
 def test_parse_public_key_errors(text: str) -> None:
     with pytest.raises(KeyProblem) as exc:

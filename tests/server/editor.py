@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from concurrent.futures import Future
 import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Sequence, Union
+from typing import Any, Union
 
 from lsprotocol import types
 from pygls.uris import from_fs_path
@@ -48,7 +49,8 @@ def fix_code_action_parsing(client: LanguageClient) -> None:
             return converter.structure(obj, types.Command)
         return converter.structure(obj, types.CodeAction)
 
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)
+    # typing.Union, not `|`: the hook is found by the very type lsprotocol's field is declared with
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)  # noqa: UP007
 
 
 class Editor:
@@ -98,9 +100,7 @@ class Editor:
     def change(self, rel: str, start: tuple[int, int], end: tuple[int, int], text: str) -> None:
         uri = self.uri(rel)
         self.versions[uri] += 1
-        edit = types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(*start), end=types.Position(*end)), text=text
-        )
+        edit = types.TextDocumentContentChangePartial(range=types.Range(start=types.Position(*start), end=types.Position(*end)), text=text)
         doc = types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri])
         self.client.text_document_did_change(types.DidChangeTextDocumentParams(text_document=doc, content_changes=[edit]))
 
@@ -187,6 +187,6 @@ async def editor(root: Path, caps: types.ClientCapabilities | None = None, wait_
         if process is not None and process.returncode is None:
             try:
                 await asyncio.wait_for(process.wait(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 process.kill()
         await client.stop()

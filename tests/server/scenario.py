@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from lsprotocol import types
 
@@ -31,8 +32,23 @@ def start_session(pair: Pair, allow: str = "**/*.py") -> str:
 
 def assign(pair: Pair, session_id: str, lines: str = "12-16", path: str = FILE, topic: str = "loops", *extra: str) -> str:
     return cli(
-        pair, "coach", "assign", session_id, "--topic", topic, "--exercise", "total_value ignores discounts",
-        "--expected", "an optional discount applied", "--test", "pytest -q", "--file", path, "--lines", lines, *extra,
+        pair,
+        "coach",
+        "assign",
+        session_id,
+        "--topic",
+        topic,
+        "--exercise",
+        "total_value ignores discounts",
+        "--expected",
+        "an optional discount applied",
+        "--test",
+        "pytest -q",
+        "--file",
+        path,
+        "--lines",
+        lines,
+        *extra,
     )
 
 

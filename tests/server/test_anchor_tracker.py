@@ -66,8 +66,15 @@ def test_index_by_file() -> None:
 @given(
     ranges=st.lists(st.tuples(st.integers(1, 12), st.integers(0, 3)), min_size=1, max_size=6),
     edits=st.lists(
-        st.tuples(st.integers(0, 14), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3), st.sampled_from(["", "x", "\n", "a\nb", "\r\n\n", "y\r"])),
-        min_size=1, max_size=4,
+        st.tuples(
+            st.integers(0, 14),
+            st.integers(0, 3),
+            st.integers(0, 3),
+            st.integers(0, 3),
+            st.sampled_from(["", "x", "\n", "a\nb", "\r\n\n", "y\r"]),
+        ),
+        min_size=1,
+        max_size=4,
     ),
 )
 def test_edits_move_ranges_as_shift_range_says(ranges: list[tuple[int, int]], edits: list[tuple[int, int, int, int, str]]) -> None:
@@ -75,7 +82,9 @@ def test_edits_move_ranges_as_shift_range_says(ranges: list[tuple[int, int]], ed
     tracker = AnchorTracker()
     expected: dict[str, LineRange | None] = {}
     for n, (start, length) in enumerate(ranges):
-        tracker.add(f"ex{n}", "m.py", {"start_line": start, "end_line": start + length}, Relocation("exact", LineRange(start, start + length), 1.0))
+        tracker.add(
+            f"ex{n}", "m.py", {"start_line": start, "end_line": start + length}, Relocation("exact", LineRange(start, start + length), 1.0)
+        )
         expected[f"ex{n}"] = LineRange(start, start + length)
     for line, char, lines, end_char, text in edits:
         edit = TextEdit(line, char, line + lines, end_char if lines else char + end_char, text)

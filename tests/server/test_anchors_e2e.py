@@ -76,7 +76,7 @@ async def test_commits_on_disk_relocate_the_anchor(pair: Pair) -> None:
         # The function moved below another one.
         lines = text.splitlines(True)
         start = line_of(text, "def total_value")
-        function, rest = lines[start : start + 5], lines[: start] + lines[start + 5 :]
+        function, rest = lines[start : start + 5], lines[:start] + lines[start + 5 :]
         text = "".join(rest).rstrip("\n") + "\n\n\n" + "".join(function)
         await asyncio.to_thread(commit, pair, text, "move")
         moved = line_of(text, "def total_value")

@@ -67,20 +67,30 @@ async def test_bad_requests_and_commands_get_errors(pair: Pair) -> None:
 
         # Arguments that parse but the core refuses: the core's own message.
         await refused(ed, "colearner.acknowledge", {"exercise_id": "0000-unknown"}, REQUEST_FAILED, "no exercise", "colearner inbox")
-        await refused(ed, "colearner.sendFeedback", {"exercise_id": exercise_id, "grade": "pass", "next_step": "x", "confidence_delta": 0.1},
-                      REQUEST_FAILED, "is for a coach")
+        await refused(
+            ed,
+            "colearner.sendFeedback",
+            {"exercise_id": exercise_id, "grade": "pass", "next_step": "x", "confidence_delta": 0.1},
+            REQUEST_FAILED,
+            "is for a coach",
+        )
         await refused(ed, "colearner.respond", {"exercise_id": exercise_id, "text": "x", "evidence": ["../outside.py"]}, REQUEST_FAILED)
 
         # Documents outside the workspace.
         elsewhere = pair.student_root.parent / "elsewhere.py"
         elsewhere.write_text("x = 1\n")
         outside = elsewhere.as_uri()
-        await refused(ed, "colearner.attachEvidence", {"exercise_id": exercise_id, "uri": outside}, REQUEST_FAILED, "not a file of this repository")
-        await refused(ed, "colearner.respond", {"exercise_id": exercise_id, "document": outside}, REQUEST_FAILED, "not a file of this repository")
+        await refused(
+            ed, "colearner.attachEvidence", {"exercise_id": exercise_id, "uri": outside}, REQUEST_FAILED, "not a file of this repository"
+        )
+        await refused(
+            ed, "colearner.respond", {"exercise_id": exercise_id, "document": outside}, REQUEST_FAILED, "not a file of this repository"
+        )
         hover = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=outside), position=types.Position(line=0, character=0))
         assert await ed.client.text_document_hover_async(hover) is None
-        ed.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=outside, language_id="text", version=1, text="x\n")))
+        ed.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=outside, language_id="text", version=1, text="x\n"))
+        )
         await still_serving(ed)
         assert (await ed.run("colearner.acknowledge", {"exercise_id": exercise_id}))["ok"]
 
@@ -93,8 +103,13 @@ async def test_coach_commands_refuse_bad_input(pair: Pair) -> None:
         elsewhere = pair.coach_root.parent / "elsewhere.py"
         elsewhere.write_text("x = 1\n")
         await refused(ed, "colearner.assign", {**base, "uri": elsewhere.as_uri()}, REQUEST_FAILED, "not a file of this repository")
-        await refused(ed, "colearner.assign", {**base, "range": {"start": {"line": 500, "character": 0}, "end": {"line": 501, "character": 0}}},
-                      REQUEST_FAILED, "lines")
+        await refused(
+            ed,
+            "colearner.assign",
+            {**base, "range": {"start": {"line": 500, "character": 0}, "end": {"line": 501, "character": 0}}},
+            REQUEST_FAILED,
+            "lines",
+        )
         await refused(ed, "colearner.assign", {**base, "range": {"start": {"line": 3}}}, INVALID_PARAMS, "range")
         await refused(ed, "colearner.assign", {**base, "session_id": "nope"}, REQUEST_FAILED, "no session")
         ed.open(FILE, "changed but not saved\n")
@@ -113,6 +128,8 @@ async def test_folder_without_colearner_keeps_serving_with_features_off(tmp_path
             await asyncio.wait_for(ed.run("colearner.acknowledge", {"exercise_id": "x"}), 10)
         assert "colearner init" in caught.value.message
         ed.open(FILE)
-        params = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=0, character=0))
+        params = types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=0, character=0)
+        )
         assert await ed.client.text_document_hover_async(params) is None
         assert ed.statuses == []

@@ -25,10 +25,17 @@ async def test_assign_review_revise_pass_between_two_editors(pair: Pair) -> None
     async with editor(pair.coach_root) as coach, editor(pair.student_root) as student:
         assert coach.status["role"] == "coach" and coach.status["students"] == 1
         whole_function = {"start": {"line": 10, "character": 0}, "end": {"line": 14, "character": 16}}
-        assigned = await coach.run("colearner.assign", {
-            "uri": coach.uri(FILE), "range": whole_function, "topic": "loops",
-            "exercise": "total_value ignores discounts", "expected": "an optional discount", "tests": ["pytest -q"],
-        })
+        assigned = await coach.run(
+            "colearner.assign",
+            {
+                "uri": coach.uri(FILE),
+                "range": whole_function,
+                "topic": "loops",
+                "exercise": "total_value ignores discounts",
+                "expected": "an optional discount",
+                "tests": ["pytest -q"],
+            },
+        )
         assert assigned["ok"] and assigned["session_id"] == session_id
         assert assigned["anchor"] == {"path": FILE, "start_line": 11, "end_line": 15}
         exercise_id = assigned["exercise_id"]
@@ -52,7 +59,7 @@ async def test_assign_review_revise_pass_between_two_editors(pair: Pair) -> None
         assert review.message.startswith("loops · sam answered · next: Pass or Request revision — discount added.")
         assert "app/inventory.py differs from your checkout" in review.message
         assert f"{DISCOUNT} is not in your checkout" in review.message
-        (same,) = (await coach.wait_diagnostics("app/__init__.py", lambda ds: of_kind(ds, "evidence")))
+        (same,) = await coach.wait_diagnostics("app/__init__.py", lambda ds: of_kind(ds, "evidence"))
         assert same.data["match"] == "matches" and lines_of(same) == (0, 0) and "sam" in same.message
         assert same.severity == types.DiagnosticSeverity.Information
         hover = (await hover_text(coach, FILE, 12)).contents.value
@@ -95,10 +102,12 @@ async def test_one_file_in_two_students_evidence_shows_both(pair: Pair, tmp_path
     second_root = await asyncio.to_thread(add_student, pair, tmp_path, "alex")
     coach = pair.coach()
     ids = {}
-    for name, root in ((pair.student_id, pair.student_root), ("alex", second_root)):
+    for name in (pair.student_id, "alex"):
         session_id = actions.start_session(coach, name)
         actions.set_scope(coach, session_id, ["**/*.py"])
-        ids[name] = actions.assign_exercise(coach, session_id, topic=f"loops-{name}", exercise="x", expected="y", path=FILE, start_line=11, end_line=15)
+        ids[name] = actions.assign_exercise(
+            coach, session_id, topic=f"loops-{name}", exercise="x", expected="y", path=FILE, start_line=11, end_line=15
+        )
     await synced(coach)
     for name, root in ((pair.student_id, pair.student_root), ("alex", second_root)):
         student = await synced(Instance.open(root))

@@ -40,8 +40,13 @@ async def test_results_list_withheld_files_and_ignored_files_need_consent(pair: 
             assert "include_ignored" in message and "\n" not in message
 
         # With consent it goes, hash and all; the answer's evidence lists what went and what stayed.
-        result = await asyncio.wait_for(ed.run("colearner.respond", {
-            "exercise_id": exercise_id, "text": "done", "evidence": ["local_settings.py"], "include_ignored": True}), 30)
+        result = await asyncio.wait_for(
+            ed.run(
+                "colearner.respond",
+                {"exercise_id": exercise_id, "text": "done", "evidence": ["local_settings.py"], "include_ignored": True},
+            ),
+            30,
+        )
         assert result["ok"] and result["shared"] == ["local_settings.py"] and result["withheld"] == []
         result = await asyncio.wait_for(ed.run("colearner.respond", {"exercise_id": exercise_id, "text": "again", "evidence": []}), 30)
         assert FILE in result["shared"] and {"path": "README.md", "reason": "not in the coach's allow list"} in result["withheld"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import pytest
 from pathlib import Path
+
+import pytest
 
 from colearner_lsp.core.anchors import LineRange, Relocation
 from colearner_lsp.core.evidence import blob_sha_of
@@ -20,9 +21,17 @@ from colearner_lsp.server.next_action import student_next
 
 def exercise(state: str = "assigned", **fields) -> ExerciseState:  # type: ignore[no-untyped-def]
     ex = ExerciseState(
-        exercise_id="e1234567-89ab-4cde-8000-000000000001", session_id="s1", student="sam", coach="carol", topic="loops",
-        exercise="fix the loop", expected="a passing test", tests=["pytest"], step_id=None,
-        anchor={"path": "app/a.py", "start_line": 3, "end_line": 5, "fingerprint": ""}, assigned_at="2026-01-01T00:00:00Z",
+        exercise_id="e1234567-89ab-4cde-8000-000000000001",
+        session_id="s1",
+        student="sam",
+        coach="carol",
+        topic="loops",
+        exercise="fix the loop",
+        expected="a passing test",
+        tests=["pytest"],
+        step_id=None,
+        anchor={"path": "app/a.py", "start_line": 3, "end_line": 5, "fingerprint": ""},
+        assigned_at="2026-01-01T00:00:00Z",
     )
     ex.state = state
     for name, value in fields.items():
@@ -77,7 +86,10 @@ def test_a_mistake_on_the_exercise_lines_folds_into_the_exercise() -> None:
     t = tracker_at(3).get(EID)
     found = student_findings(revised(ON_ANCHOR, ELSEWHERE, OTHER_FILE, UNANCHORED), t)
     assert [(f.kind, f.path, f.lines) for f in found] == [
-        ("exercise", "app/a.py", AT_ANCHOR), ("mistake", "app/a.py", (11, 13)), ("mistake", "app/b.py", (6, 6))]
+        ("exercise", "app/a.py", AT_ANCHOR),
+        ("mistake", "app/a.py", (11, 13)),
+        ("mistake", "app/b.py", (6, 6)),
+    ]
     main = found[0]
     assert "Mistakes: off by one in the loop; explain your change." in main.message
     assert "2 mistakes on other lines: app/a.py:12-14, app/b.py:7." in main.message  # places, not their texts
@@ -163,20 +175,41 @@ def test_json_places_anchored_findings_where_the_code_is_now() -> None:
 def test_json_carries_every_field_of_a_finding() -> None:
     """The encoded text says what lsprotocol's Diagnostic would: all fields, non-ASCII text escaped."""
     related = (Related("app/a.py", None, "exercise 'loops' — from carol"), Related("lib/c.py", (4, 6), "see also"))
-    f = Finding("app/b.py", (0, 1), "warning", "loops · mistake · next: fix it, then Respond — off by one", "e1", "mistake", related,
-                (("request_id", "r1"),))
+    f = Finding(
+        "app/b.py",
+        (0, 1),
+        "warning",
+        "loops · mistake · next: fix it, then Respond — off by one",
+        "e1",
+        "mistake",
+        related,
+        (("request_id", "r1"),),
+    )
     text = DiagnosticJson(lambda p: f"file:///r/{p}", lambda eid: (9, 12)).diagnostics("app/b.py", [f])
     assert text.isascii()
     (d,) = json.loads(text)
     assert d == {
         "range": {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 2**31 - 1}},
-        "severity": 2, "source": "colearner", "code": "mistake", "message": f.message,
+        "severity": 2,
+        "source": "colearner",
+        "code": "mistake",
+        "message": f.message,
         "data": {"exercise_id": "e1", "kind": "mistake", "request_id": "r1"},
         "relatedInformation": [
-            {"location": {"uri": "file:///r/app/a.py", "range": {"start": {"line": 9, "character": 0}, "end": {"line": 12, "character": 2**31 - 1}}},
-             "message": "exercise 'loops' — from carol"},
-            {"location": {"uri": "file:///r/lib/c.py", "range": {"start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 2**31 - 1}}},
-             "message": "see also"},
+            {
+                "location": {
+                    "uri": "file:///r/app/a.py",
+                    "range": {"start": {"line": 9, "character": 0}, "end": {"line": 12, "character": 2**31 - 1}},
+                },
+                "message": "exercise 'loops' — from carol",
+            },
+            {
+                "location": {
+                    "uri": "file:///r/lib/c.py",
+                    "range": {"start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 2**31 - 1}},
+                },
+                "message": "see also",
+            },
         ],
     }
 
@@ -198,12 +231,17 @@ def test_coach_sees_the_answer_with_its_evidence_at_the_anchor(tmp_path: Path) -
         {"path": "app/b.py", "blob_sha": "0" * 40, "status": "modified"},
         {"path": "app/new.py", "blob_sha": "1" * 40, "status": "added"},
     ]
-    ex = exercise("responded", responses=[{"text": "done it", "ts": "2026-01-02T00:00:00Z"}],
-                  evidence=[{"files": files, "ts": "2026-01-02T00:00:00Z", "event_id": "ev1"}])
+    ex = exercise(
+        "responded",
+        responses=[{"text": "done it", "ts": "2026-01-02T00:00:00Z"}],
+        evidence=[{"files": files, "ts": "2026-01-02T00:00:00Z", "event_id": "ev1"}],
+    )
     review, other = coach_findings(ex, tracker_at(3).get(EID), blobs)
     assert (review.kind, review.severity, review.lines, review.related) == ("review", "information", AT_ANCHOR, ())
-    assert review.message == ("loops · sam answered · next: Pass or Request revision — done it. "
-                              "Evidence: app/a.py matches your checkout; app/new.py is not in your checkout.")
+    assert review.message == (
+        "loops · sam answered · next: Pass or Request revision — done it. "
+        "Evidence: app/a.py matches your checkout; app/new.py is not in your checkout."
+    )
     assert review.data() == {"exercise_id": EID, "kind": "review", "state": "responded", "student": "sam", "evidence_id": "ev1"}
     assert (other.kind, other.path, other.lines, other.data()["match"]) == ("evidence", "app/b.py", (0, 0), "differs")
     assert other.message == "loops · sam's evidence: app/b.py (modified) differs from your checkout"
@@ -213,12 +251,20 @@ def test_coach_sees_the_answer_with_its_evidence_at_the_anchor(tmp_path: Path) -
 def test_coach_keeps_a_mark_where_they_filed_each_mistake(tmp_path: Path) -> None:
     blobs = coach_checkout(tmp_path)
     missing = {"text": "and in the new module", "path": "app/new.py", "start_line": 2}
-    ex = revised(ON_ANCHOR, ELSEWHERE, OTHER_FILE, missing, next_step="validate it",
-                 evidence=[{"files": [], "ts": "2026-01-01T12:00:00Z", "event_id": "ev1"}])
+    ex = revised(
+        ON_ANCHOR,
+        ELSEWHERE,
+        OTHER_FILE,
+        missing,
+        next_step="validate it",
+        evidence=[{"files": [], "ts": "2026-01-01T12:00:00Z", "event_id": "ev1"}],
+    )
     found = coach_findings(ex, tracker_at(3).get(EID), blobs)
     assert [(f.kind, f.path, f.lines, f.severity) for f in found] == [
         ("exercise", "app/a.py", AT_ANCHOR, "information"),
-        ("mistake", "app/a.py", (11, 13), "information"), ("mistake", "app/b.py", (6, 6), "information")]
+        ("mistake", "app/a.py", (11, 13), "information"),
+        ("mistake", "app/b.py", (6, 6), "information"),
+    ]
     main = found[0].message
     assert main.startswith("loops · sam · revising — You asked: validate it. ")
     # The mistake on the anchor's lines, and the one in a file the coach has not, are said at the anchor.

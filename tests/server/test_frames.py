@@ -37,9 +37,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def serve(repo: Path, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "colearner_lsp", "serve"], cwd=repo, input=stdin, capture_output=True, timeout=30
-    )
+    return subprocess.run([sys.executable, "-m", "colearner_lsp", "serve"], cwd=repo, input=stdin, capture_output=True, timeout=30)
 
 
 def replies(stdout: bytes) -> list[dict]:
@@ -71,7 +69,7 @@ def test_a_bad_body_is_answered_and_the_server_goes_on(repo: Path, bad: bytes, c
         (b"Content-Length: abc\r\n\r\n{}", "Content-Length"),
         (b"Content-Length: -5\r\n\r\n{}", "Content-Length"),
         (b"Content-Length: 1000000000000\r\n\r\n", "over the limit"),
-        (b"Content-Length: 500\r\n\r\n{\"jsonrpc\": \"2.0\"", "ended"),
+        (b'Content-Length: 500\r\n\r\n{"jsonrpc": "2.0"', "ended"),
     ],
     ids=["not-a-number", "negative", "huge", "cut-short"],
 )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from lsprotocol import types
 from markdown_it import MarkdownIt
@@ -32,7 +33,9 @@ from tests.server.test_findings import EID, exercise, tracker_at
 # Clear the screen, set the window title (OSC … BEL), NUL, a right-to-left override, a bidi isolate, a zero-width space.
 EVIL = "\x1b[2J\x1b]0;pwned\x07\x00\u202eevil\u2066x\u2069\u200b"
 # Markdown that would fetch, link, inject HTML or put back a hidden character through an entity.
-MARKUP = "[click](https://evil.example/x) ![img](https://evil.example/p.png) <img src=x onerror=alert(1)> &#x202E; `code` **bold**\n# heading"
+MARKUP = (
+    "[click](https://evil.example/x) ![img](https://evil.example/p.png) <img src=x onerror=alert(1)> &#x202E; `code` **bold**\n# heading"
+)
 HOSTILE = f"{EVIL} {MARKUP}"
 LONG = "A" * 20_000  # the longest text a payload may carry
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -44,11 +47,25 @@ def hostile_exercise(text: str, state: str = "revise", many: int = 3) -> Any:
     mistakes = [{"text": f"here {text}", "path": "app/a.py", "start_line": 3, "end_line": 4}, {"text": f"none {text}"}]
     mistakes += [{"text": f"far {i} {text}", "path": f"app/{text[:50]}.py", "start_line": 9} for i in range(many)]
     return exercise(
-        state, topic=text, exercise=text, expected=text, tests=[f"pytest {text}", "`` fence ``"], coach=f"carol{text[:40]}",
-        student=f"sam{text[:40]}", acknowledged_at="2026-01-01T01:00:00Z",
+        state,
+        topic=text,
+        exercise=text,
+        expected=text,
+        tests=[f"pytest {text}", "`` fence ``"],
+        coach=f"carol{text[:40]}",
+        student=f"sam{text[:40]}",
+        acknowledged_at="2026-01-01T01:00:00Z",
         responses=[{"text": text, "ts": "2026-01-01T02:00:00Z", "evidence": "ev1"}],
-        evidence=[{"files": [{"path": f"app/{text[:50]}.py", "blob_sha": "0" * 40, "status": text}] * many, "ts": "2026-01-01T02:00:00Z",
-                   "event_id": "ev1", "summary": text, "branch": text, "commit": text}],
+        evidence=[
+            {
+                "files": [{"path": f"app/{text[:50]}.py", "blob_sha": "0" * 40, "status": text}] * many,
+                "ts": "2026-01-01T02:00:00Z",
+                "event_id": "ev1",
+                "summary": text,
+                "branch": text,
+                "commit": text,
+            }
+        ],
         feedback=[{"grade": "revise", "next_step": text, "ts": "2026-01-02T00:00:00Z", "mistakes": mistakes}],
         evidence_requests=[request] * many,
     )
@@ -73,7 +90,7 @@ def assert_rendered_safely(markdown: str) -> str:
     assert not kinds & {"link_open", "image", "html_inline", "html_block"}, kinds
     html = MarkdownIt("commonmark").render(markdown)
     found = RAW.search(html.replace("\n", ""))
-    assert found is None, f"U+{ord(found.group()):04X} rendered in {html[max(0, found.start() - 60):found.start() + 60]!r}"
+    assert found is None, f"U+{ord(found.group()):04X} rendered in {html[max(0, found.start() - 60) : found.start() + 60]!r}"
     assert "<h1>" not in html and "<strong>bold" not in html
     return html
 
@@ -124,17 +141,33 @@ def test_hovers_stay_bounded_for_very_long_and_very_many(tmp_path: Path) -> None
 async def test_both_editors_show_hostile_feedback_as_marks(pair: Pair) -> None:
     coach, student = pair.coach(), pair.student()
     session_id = actions.start_session(coach, pair.student_id)
-    exercise_id = actions.assign_exercise(coach, session_id, topic=f"loops {EVIL}", exercise=HOSTILE, expected=HOSTILE,
-                                          path=FILE, start_line=11, end_line=15, tests=[f"pytest {EVIL}"])
+    exercise_id = actions.assign_exercise(
+        coach,
+        session_id,
+        topic=f"loops {EVIL}",
+        exercise=HOSTILE,
+        expected=HOSTILE,
+        path=FILE,
+        start_line=11,
+        end_line=15,
+        tests=[f"pytest {EVIL}"],
+    )
     await asyncio.to_thread(sync, coach, student)
     actions.acknowledge(student, exercise_id)
     actions.respond(student, exercise_id, HOSTILE, None)
     await asyncio.to_thread(sync, student, coach)
-    actions.send_feedback(coach, exercise_id, grade="revise", next_step=HOSTILE, confidence_delta=-0.1, mistakes=[
-        {"text": f"here {HOSTILE}", "path": FILE, "start_line": 12, "end_line": 13},
-        {"text": f"elsewhere {HOSTILE}", "path": FILE, "start_line": 18, "end_line": 19},
-        f"plain {LONG}"[:20_000],
-    ])
+    actions.send_feedback(
+        coach,
+        exercise_id,
+        grade="revise",
+        next_step=HOSTILE,
+        confidence_delta=-0.1,
+        mistakes=[
+            {"text": f"here {HOSTILE}", "path": FILE, "start_line": 12, "end_line": 13},
+            {"text": f"elsewhere {HOSTILE}", "path": FILE, "start_line": 18, "end_line": 19},
+            f"plain {LONG}"[:20_000],
+        ],
+    )
     await asyncio.to_thread(sync, coach, student)
     async with editor(pair.coach_root) as coach_ed, editor(pair.student_root) as student_ed:
         for ed in (student_ed, coach_ed):
@@ -147,7 +180,9 @@ async def test_both_editors_show_hostile_feedback_as_marks(pair: Pair) -> None:
 
 
 async def hover(ed: Editor, line: int) -> str:
-    params = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=line, character=0))
+    params = types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=line, character=0)
+    )
     found = await ed.client.text_document_hover_async(params)
     assert found is not None
     return found.contents.value

@@ -9,18 +9,32 @@ from colearner_lsp.server.hover import coach_markdown, history_of, student_markd
 from tests.server.test_findings import EID, exercise, tracker_at
 
 FIRST = {"grade": "revise", "next_step": "add a test", "ts": "2026-01-01T12:00:00Z", "mistakes": [{"text": "no test at all"}]}
-LATEST = {"grade": "revise", "next_step": "validate it", "ts": "2026-01-02T10:00:00Z",
-          "mistakes": [{"text": "not validated", "path": "app/a.py", "start_line": 4, "end_line": 5}, {"text": "explain why"}]}
+LATEST = {
+    "grade": "revise",
+    "next_step": "validate it",
+    "ts": "2026-01-02T10:00:00Z",
+    "mistakes": [{"text": "not validated", "path": "app/a.py", "start_line": 4, "end_line": 5}, {"text": "explain why"}],
+}
 
 
 def thread(state: str = "revise", **fields):  # type: ignore[no-untyped-def]
     """Two rounds: answered, revise, answered again, revise again."""
     rounds = dict(
         acknowledged_at="2026-01-01T09:05:00Z",
-        responses=[{"text": "first answer", "ts": "2026-01-01T10:00:00Z", "evidence": "ev1"},
-                   {"text": "second answer", "ts": "2026-01-02T09:00:00Z", "evidence": None}],
-        evidence=[{"files": [{"path": "app/a.py", "blob_sha": "0" * 40, "status": "modified"}], "ts": "2026-01-01T10:00:00Z",
-                   "event_id": "ev1", "summary": "1 file changed", "branch": "main", "commit": "abcdef1234"}],
+        responses=[
+            {"text": "first answer", "ts": "2026-01-01T10:00:00Z", "evidence": "ev1"},
+            {"text": "second answer", "ts": "2026-01-02T09:00:00Z", "evidence": None},
+        ],
+        evidence=[
+            {
+                "files": [{"path": "app/a.py", "blob_sha": "0" * 40, "status": "modified"}],
+                "ts": "2026-01-01T10:00:00Z",
+                "event_id": "ev1",
+                "summary": "1 file changed",
+                "branch": "main",
+                "commit": "abcdef1234",
+            }
+        ],
         feedback=[FIRST, LATEST],
     )
     return exercise(state, **{**rounds, **fields})
@@ -34,13 +48,23 @@ def positions(text: str, *parts: str) -> list[int]:
 
 def test_student_reads_the_exercise_then_the_latest_feedback_then_the_history() -> None:
     text = student_markdown(thread(), tracker_at(3).get(EID))
-    order = positions(text, "### loops — to revise · next: Respond", "fix the loop", "**Expected:** a passing test · **Tests:** `pytest`",
-                      "**Latest feedback** (revise, 2026-01-02 10:00): validate it", "- not validated (`app/a.py:4-5`)",
-                      "- explain why", "**History:**", "From carol · `app/a.py:3-5` · id `e1234567`")
+    order = positions(
+        text,
+        "### loops — to revise · next: Respond",
+        "fix the loop",
+        "**Expected:** a passing test · **Tests:** `pytest`",
+        "**Latest feedback** (revise, 2026-01-02 10:00): validate it",
+        "- not validated (`app/a.py:4-5`)",
+        "- explain why",
+        "**History:**",
+        "From carol · `app/a.py:3-5` · id `e1234567`",
+    )
     assert order == sorted(order)
-    history = text[text.index("**History:**"):].splitlines()[0]
-    assert history == ("**History:** 2026-01-01 00:00 assigned by carol · 09:05 acknowledged · 10:00 answered with evidence · "
-                       "12:00 feedback: revise · 2026-01-02 09:00 answered")  # the latest feedback is above, in full
+    history = text[text.index("**History:**") :].splitlines()[0]
+    assert history == (
+        "**History:** 2026-01-01 00:00 assigned by carol · 09:05 acknowledged · 10:00 answered with evidence · "
+        "12:00 feedback: revise · 2026-01-02 09:00 answered"
+    )  # the latest feedback is above, in full
     for said in ("validate it", "not validated", "explain why", "fix the loop", "e1234567"):
         assert text.count(said) == 1, said
     assert "no test at all" not in text and EID not in text  # earlier rounds in short; a short id only
@@ -51,7 +75,9 @@ def test_open_requests_come_with_the_newest_first() -> None:
     request = {"event_id": "r1", "paths": ["app/*.py"], "reason": "show the module", "answered_by": None, "ts": "2026-01-03T08:00:00Z"}
     text = student_markdown(thread(evidence_requests=[request]), tracker_at(3).get(EID))
     assert text.startswith("### loops — to revise · next: Answer evidence request")
-    order = positions(text, "**Evidence requested** (2026-01-03 08:00): `app/*.py` — show the module", "**Latest feedback**", "**History:**")
+    order = positions(
+        text, "**Evidence requested** (2026-01-03 08:00): `app/*.py` — show the module", "**Latest feedback**", "**History:**"
+    )
     assert order == sorted(order) and "evidence requested" not in text  # open: shown above, not in the history
 
 
@@ -59,9 +85,16 @@ def test_coach_reads_the_newest_exchange_first(tmp_path: Path) -> None:
     blobs = LocalBlobs(tmp_path)
     waiting = thread("responded", responses=[*thread().responses, {"text": "third answer", "ts": "2026-01-03T09:00:00Z"}])
     text = coach_markdown(waiting, tracker_at(3).get(EID), blobs)
-    order = positions(text, "### sam · loops — responded", "fix the loop", "**Answer** (2026-01-03 09:00):\n\n> third answer",
-                      "**Your feedback** (revise, 2026-01-02 10:00): validate it", "- not validated", "**History:**",
-                      "`app/a.py:3-5` · id `e1234567`")
+    order = positions(
+        text,
+        "### sam · loops — responded",
+        "fix the loop",
+        "**Answer** (2026-01-03 09:00):\n\n> third answer",
+        "**Your feedback** (revise, 2026-01-02 10:00): validate it",
+        "- not validated",
+        "**History:**",
+        "`app/a.py:3-5` · id `e1234567`",
+    )
     assert order == sorted(order)
     assert "second answer" not in text and text.count("third answer") == 1 and text.count("validate it") == 1
     # Revised: the coach's own feedback is the newest, above the answer it was about.

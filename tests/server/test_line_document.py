@@ -43,8 +43,9 @@ def test_a_full_change_replaces_the_lines() -> None:
 def test_the_workspace_opens_line_documents() -> None:
     workspace = LineWorkspace("file:///r")
     workspace.put_text_document(types.TextDocumentItem(uri="file:///r/a.py", language_id="python", version=1, text="x\n"))
-    workspace.update_text_document(types.VersionedTextDocumentIdentifier(uri="file:///r/a.py", version=2),
-                                   partial(types.Position(1, 0), types.Position(1, 0), "y\n"))
+    workspace.update_text_document(
+        types.VersionedTextDocumentIdentifier(uri="file:///r/a.py", version=2), partial(types.Position(1, 0), types.Position(1, 0), "y\n")
+    )
     doc = workspace.get_text_document("file:///r/a.py")
     assert isinstance(doc, LineDocument) and doc.source == "x\ny\n" and doc.version == 2
 

@@ -31,7 +31,11 @@ def run_nvim(script: Path, init: Path, env: dict[str, str], home: Path) -> subpr
         pytest.fail("Neovim is not installed: run ./dev setup (it installs Debian's neovim)")
     return subprocess.run(
         ["timeout", "90", nvim, "--headless", "-u", str(init), "-i", "NONE", "-n", "-c", f"luafile {script}"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=home,
     )
 
 

@@ -13,14 +13,17 @@ from tests.server.test_findings import exercise
 
 
 def test_document_round_trip(tmp_path: Path) -> None:
-    ex = exercise("revise", exercise_id="e1", feedback=[{"grade": "revise", "next_step": "check bounds", "mistakes": [{"text": "off by one"}]}])
+    ex = exercise(
+        "revise", exercise_id="e1", feedback=[{"grade": "revise", "next_step": "check bounds", "mistakes": [{"text": "off by one"}]}]
+    )
     path, created = write_document(tmp_path, ex)
-    assert created and path == tmp_path / ".colearner" / "responses" / "e1.md"
+    assert created and path == tmp_path / ".colearner" / "responses" / "loops-e1.md"  # topic and short id
     text = path.read_text()
     assert "fix the loop" in text and "check bounds" in text and "off by one" in text
     assert read_answer(text) == ("", None)
     written = text.replace(ANSWER_START + "\n", ANSWER_START + "\nMy answer\nover two lines\n").replace(
-        "<!-- evidence:start -->\n", "<!-- evidence:start -->\n- app/a.py\n`app/b.py`\n")
+        "<!-- evidence:start -->\n", "<!-- evidence:start -->\n- app/a.py\n`app/b.py`\n"
+    )
     assert read_answer(written) == ("My answer\nover two lines", ["app/a.py", "app/b.py"])
     assert write_document(tmp_path, ex) == (path, False)
     assert exercise_of_document(tmp_path, path) == "e1"
@@ -31,17 +34,44 @@ def test_document_round_trip(tmp_path: Path) -> None:
 
 def test_arguments_are_one_object_with_named_fields() -> None:
     assert parse(ExerciseArgs, ({"exercise_id": "e1"},), "colearner.acknowledge").exercise_id == "e1"
-    for bad, words in [((), "no argument"), (("e1",), "got str"), (({"exercise_id": "e1"}, {}), "2 arguments"),
-                       (({"exercise_id": ""},), "exercise_id"), (({"exercise_id": "e1", "x": 1},), "x: Extra inputs")]:
+    for bad, words in [
+        ((), "no argument"),
+        (("e1",), "got str"),
+        (({"exercise_id": "e1"}, {}), "2 arguments"),
+        (({"exercise_id": ""},), "exercise_id"),
+        (({"exercise_id": "e1", "x": 1},), "x: Extra inputs"),
+    ]:
         with pytest.raises(JsonRpcInvalidParams, match=words):
             parse(ExerciseArgs, bad, "colearner.acknowledge")
-    feedback = parse(FeedbackArgs, ({"exercise_id": "e1", "grade": "revise", "next_step": "n", "confidence_delta": -0.1,
-                                     "mistakes": ["plain", {"text": "anchored", "path": "a.py", "start_line": 2}]},), "c")
+    feedback = parse(
+        FeedbackArgs,
+        (
+            {
+                "exercise_id": "e1",
+                "grade": "revise",
+                "next_step": "n",
+                "confidence_delta": -0.1,
+                "mistakes": ["plain", {"text": "anchored", "path": "a.py", "start_line": 2}],
+            },
+        ),
+        "c",
+    )
     assert feedback.mistakes[0] == "plain" and feedback.mistakes[1].start_line == 2
     with pytest.raises(JsonRpcInvalidParams, match="confidence_delta"):
         parse(FeedbackArgs, ({"exercise_id": "e1", "grade": "pass", "next_step": "n", "confidence_delta": 3},), "c")
-    assign = parse(AssignArgs, ({"uri": "file:///r/a.py", "range": {"start": {"line": 1, "character": 0}, "end": {"line": 3, "character": 0}},
-                                 "topic": "t", "exercise": "e", "expected": "x"},), "colearner.assign")
+    assign = parse(
+        AssignArgs,
+        (
+            {
+                "uri": "file:///r/a.py",
+                "range": {"start": {"line": 1, "character": 0}, "end": {"line": 3, "character": 0}},
+                "topic": "t",
+                "exercise": "e",
+                "expected": "x",
+            },
+        ),
+        "colearner.assign",
+    )
     assert assign.range.end.line == 3 and assign.session_id is None
 
 

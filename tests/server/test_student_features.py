@@ -25,13 +25,17 @@ async def test_lens_and_hover_show_the_exercise(pair: Pair) -> None:
     async with editor(pair.student_root) as ed:
         await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
         ed.open(FILE)
-        lenses = await ed.client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE))))
+        lenses = await ed.client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)))
+        )
         (lens,) = lenses
         assert lens.range.start.line == 11
         assert lens.command.title == "colearner · loops · assigned · Acknowledge"
         assert lens.command.command == "colearner.acknowledge" and lens.command.arguments[0]["exercise_id"] == exercise_id
 
-        params = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=13, character=4))
+        params = types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=13, character=4)
+        )
         hover = await ed.client.text_document_hover_async(params)
         assert hover.contents.kind == types.MarkupKind.Markdown
         text = hover.contents.value
@@ -46,7 +50,9 @@ async def test_lens_and_hover_show_the_exercise(pair: Pair) -> None:
         refreshes = ed.lens_refreshes
         await ed.run("colearner.acknowledge", {"exercise_id": exercise_id})
         await ed.until(lambda: ed.lens_refreshes > refreshes, what="a code lens refresh")
-        (lens,) = await ed.client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE))))
+        (lens,) = await ed.client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)))
+        )
         assert lens.command.title == "colearner · loops · acknowledged · Respond" and lens.command.command == "colearner.respond"
 
 
@@ -58,7 +64,7 @@ async def test_respond_through_a_response_document(pair: Pair) -> None:
         assert opened["ok"] and opened["created"] and opened["shown"]
         assert ed.client.shown_documents[-1].uri == opened["document"]
         path = Path(to_fs_path(opened["document"]))
-        assert path == pair.student_root / ".colearner" / "responses" / f"{exercise_id}.md"
+        assert path == pair.student_root / ".colearner" / "responses" / f"loops-{exercise_id.replace('-', '')[:8]}.md"  # topic and short id
         draft = path.read_text()
         assert "total_value ignores discounts" in draft and ANSWER_START in draft
 

@@ -32,8 +32,9 @@ async def connect(client: LanguageClient, port: int, process: subprocess.Popen[b
 
 async def test_serve_over_tcp(pair: Pair) -> None:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "colearner_lsp", "serve", "--tcp", f"127.0.0.1:{port}"],
-                               cwd=pair.student_root, env=server_env())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "colearner_lsp", "serve", "--tcp", f"127.0.0.1:{port}"], cwd=pair.student_root, env=server_env()
+    )
     try:
         client = make_test_lsp_client()
         statuses: list[dict[str, Any]] = []

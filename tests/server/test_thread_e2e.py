@@ -10,7 +10,7 @@ the thread, newest first.
 from __future__ import annotations
 
 import asyncio
-from typing import Sequence
+from collections.abc import Sequence
 
 from lsprotocol import types
 
@@ -33,7 +33,9 @@ def said_once(diagnostics: Sequence[types.Diagnostic], *texts: str) -> None:
 
 
 async def hover(ed: Editor, line: int) -> str:
-    params = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=line, character=0))
+    params = types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=ed.uri(FILE)), position=types.Position(line=line, character=0)
+    )
     found = await ed.client.text_document_hover_async(params)
     assert found is not None and found.contents.kind == types.MarkupKind.Markdown
     return found.contents.value
@@ -48,10 +50,17 @@ async def test_revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pai
     await asyncio.to_thread(start_session, pair)
     async with editor(pair.coach_root) as coach, editor(pair.student_root) as student:
         whole_function = {"start": {"line": 10, "character": 0}, "end": {"line": 14, "character": 16}}
-        assigned = await coach.run("colearner.assign", {
-            "uri": coach.uri(FILE), "range": whole_function, "topic": "loops",
-            "exercise": "total_value ignores discounts", "expected": "an optional discount", "tests": ["pytest -q"],
-        })
+        assigned = await coach.run(
+            "colearner.assign",
+            {
+                "uri": coach.uri(FILE),
+                "range": whole_function,
+                "topic": "loops",
+                "exercise": "total_value ignores discounts",
+                "expected": "an optional discount",
+                "tests": ["pytest -q"],
+            },
+        )
         exercise_id = assigned["exercise_id"]
 
         # While the student has the turn, the coach's anchor carries a quiet hint.
@@ -65,7 +74,10 @@ async def test_revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pai
         assert review.severity == types.DiagnosticSeverity.Information and review.code == "review"
 
         feedback = {
-            "exercise_id": exercise_id, "grade": "revise", "next_step": "validate the discount", "confidence_delta": -0.1,
+            "exercise_id": exercise_id,
+            "grade": "revise",
+            "next_step": "validate the discount",
+            "confidence_delta": -0.1,
             "mistakes": [
                 {"text": ON_THE_EXERCISE, "path": FILE, "start_line": 13, "end_line": 14},
                 {"text": ELSEWHERE, "path": FILE, "start_line": 18, "end_line": 19},
@@ -106,9 +118,19 @@ async def test_revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pai
         # The student's hover, on the anchor or on the mistake: the exercise, the latest feedback, the rest in short.
         text = await hover(student, 12)
         assert text == await hover(student, 17)
-        in_order(text, "### loops — to revise · next: Respond", "total_value ignores discounts", "**Latest feedback** (revise,",
-                 "validate the discount", ON_THE_EXERCISE, "low_stock should use the same threshold", "**History:**",
-                 "acknowledged", "answered", f"id `{exercise_id[:8]}`")
+        in_order(
+            text,
+            "### loops — to revise · next: Respond",
+            "total_value ignores discounts",
+            "**Latest feedback** (revise,",
+            "validate the discount",
+            ON_THE_EXERCISE,
+            "low_stock should use the same threshold",
+            "**History:**",
+            "acknowledged",
+            "answered",
+            f"id `{exercise_id[:8]}`",
+        )
         assert text.count(ON_THE_EXERCISE) == 1 and text.count("feedback") == 1 and exercise_id not in text
         assert len(text.splitlines()) <= 14
 
@@ -118,6 +140,16 @@ async def test_revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pai
         assert review.message == "loops · sam answered again · next: Pass or Request revision — validated now."
         await student.wait_diagnostics(FILE, lambda ds: len(ds) == 1 and ds[0].severity == types.DiagnosticSeverity.Hint)
         text = await hover(coach, 12)
-        in_order(text, "### sam · loops — responded", "total_value ignores discounts", "**Answer**", "validated now",
-                 "**Your feedback** (revise,", ON_THE_EXERCISE, "**History:**", "answered", f"id `{exercise_id[:8]}`")
+        in_order(
+            text,
+            "### sam · loops — responded",
+            "total_value ignores discounts",
+            "**Answer**",
+            "validated now",
+            "**Your feedback** (revise,",
+            ON_THE_EXERCISE,
+            "**History:**",
+            "answered",
+            f"id `{exercise_id[:8]}`",
+        )
         assert text.count("validated now") == 1 and text.count(ON_THE_EXERCISE) == 1 and "discount added" not in text

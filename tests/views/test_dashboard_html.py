@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -35,9 +36,18 @@ def chromium() -> str:
 
 def run_chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
-        chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--hide-scrollbars", f"--user-data-dir={tmp / 'chromium-profile'}", *args,
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp / 'chromium-profile'}",
+        *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
 
@@ -85,9 +95,7 @@ def test_dashboard_page_in_headless_chromium(data: dict[str, Any], tmp_path: Pat
 
     # one row per student, each with its stage; the off-roster one flagged
     rows = [e for e in dom.inside("students", "tr") if "data-student" in e["attrs"]]
-    assert {r["attrs"]["data-student"]: r["attrs"]["data-stage"] for r in rows} == {
-        r["student"]: r["stage"] for r in data["students"]
-    }
+    assert {r["attrs"]["data-student"]: r["attrs"]["data-stage"] for r in rows} == {r["student"]: r["stage"] for r in data["students"]}
     assert {r["attrs"]["data-student"] for r in rows if r["attrs"]["data-on-roster"] == "false"} == {"erin"}
     # every blocker, oldest first
     blockers = [e for e in dom.inside("blockers", "tr") if "data-kind" in e["attrs"]]
@@ -103,9 +111,15 @@ def test_dashboard_page_in_headless_chromium(data: dict[str, Any], tmp_path: Pat
         bars = [e for e in dom.inside(chart_id, "rect") if "bar" in (e["attrs"].get("class") or "")]
         assert bars, chart_id
         assert any(float(b["attrs"]["width"]) > 0 and float(b["attrs"]["height"]) > 0 for b in bars), chart_id
-    stage_bars = {b["attrs"]["data-stage"]: int(b["attrs"]["data-value"]) for b in dom.inside("chart-stages", "rect") if "data-stage" in b["attrs"]}
+    stage_bars = {
+        b["attrs"]["data-stage"]: int(b["attrs"]["data-value"]) for b in dom.inside("chart-stages", "rect") if "data-stage" in b["attrs"]
+    }
     assert stage_bars == data["cohort"]["per_stage"]
-    completion = {b["attrs"]["data-name"]: float(b["attrs"]["data-value"]) for b in dom.inside("chart-completion", "rect") if "data-name" in b["attrs"]}
+    completion = {
+        b["attrs"]["data-name"]: float(b["attrs"]["data-value"])
+        for b in dom.inside("chart-completion", "rect")
+        if "data-name" in b["attrs"]
+    }
     assert completion == {r["student"]: pytest.approx(r["completion_rate"]) for r in data["students"]}
     topics = {b["attrs"]["data-name"] for b in dom.inside("chart-confidence", "rect") if "data-name" in b["attrs"]}
     assert topics == set(data["cohort"]["confidence"]) == {"deps", "graphs", "io"}
@@ -126,19 +140,41 @@ def test_dashboard_page_in_headless_chromium(data: dict[str, Any], tmp_path: Pat
 
 def test_text_is_escaped() -> None:
     evil = {
-        "student": "<script>alert(1)</script>", "on_roster": True, "session_id": None, "stage": "none",
+        "student": "<script>alert(1)</script>",
+        "on_roster": True,
+        "session_id": None,
+        "stage": "none",
         "counts": {"assigned": 0, "acknowledged": 0, "responded": 0, "passed": 0, "revise": 0},
-        "completion_rate": 0.0, "confidence": {"<b>x</b>": 0.5}, "confidence_trend": {}, "confidence_deltas": {},
-        "last_activity": None, "idle_seconds": None, "time_to_pass_s": {}, "sessions": [],
-        "blockers": [], "quarantined": 0,
+        "completion_rate": 0.0,
+        "confidence": {"<b>x</b>": 0.5},
+        "confidence_trend": {},
+        "confidence_deltas": {},
+        "last_activity": None,
+        "idle_seconds": None,
+        "time_to_pass_s": {},
+        "sessions": [],
+        "blockers": [],
+        "quarantined": 0,
     }
     data = {
-        "version": 1, "generated_at": "2026-01-01T00:00:00Z", "coach": "coach",
+        "version": 1,
+        "generated_at": "2026-01-01T00:00:00Z",
+        "coach": "coach",
         "thresholds": {"stall_after_hours": 72, "unacknowledged_after_hours": 24},
         "students": [evil],
-        "cohort": {"students": 1, "on_roster": 1, "sessions": 0, "open_sessions": 0, "completion_rate": 0.0,
-                   "median_time_to_pass_s": None, "per_stage": {"none": 1}, "confidence": {"<b>x</b>": 0.5},
-                   "blocked_students": 0, "quarantined": 0, "quarantined_unattributed": 0},
+        "cohort": {
+            "students": 1,
+            "on_roster": 1,
+            "sessions": 0,
+            "open_sessions": 0,
+            "completion_rate": 0.0,
+            "median_time_to_pass_s": None,
+            "per_stage": {"none": 1},
+            "confidence": {"<b>x</b>": 0.5},
+            "blocked_students": 0,
+            "quarantined": 0,
+            "quarantined_unattributed": 0,
+        },
         "blockers": [],
     }
     page = render_dashboard_html(data)
@@ -149,7 +185,7 @@ def test_big_cohort_chart_shows_the_lowest() -> None:
     students = [{"student": f"s{i:04d}", "completion_rate": i / 1000, "counts": {"passed": i, "assigned": 1000}} for i in range(1000)]
     svg = completion_chart(students)
     assert svg.count('class="bar"') == MAX_BARS
-    assert f"lowest {MAX_BARS} of 1000 students" in svg and 's0000' in svg and 's0999' not in svg
+    assert f"lowest {MAX_BARS} of 1000 students" in svg and "s0000" in svg and "s0999" not in svg
 
 
 def test_missing_chromium_fails_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_fits_80_columns_with_blockers_first(data: dict[str, Any]) -> None:
     for kind in ("stalled", "not acked", "revise x2+", "evidence", "quarantine"):
         assert kind in "\n".join(lines[blockers_at:students_at])
     # students table: blocked students first, carol (nothing) and erin (off roster) after them
-    body = [line for line in lines[students_at + 1:] if line.strip() and not line.startswith("*")]
+    body = [line for line in lines[students_at + 1 :] if line.strip() and not line.startswith("*")]
     assert body[0].split()[:2] == ["Student", "Stage"] and set(body[1].strip()) == {"─"}
     table = [line.split()[0] for line in body[2:]]
     assert set(table[:3]) == {"alice", "bob", "dave"} and table[3:] == ["carol", "erin*"]
@@ -46,7 +47,11 @@ def test_narrow_terminal_still_fits(data: dict[str, Any]) -> None:
 
 def test_durations() -> None:
     assert [duration(s) for s in (5, 125, 3 * 3600 + 7 * 60, 26 * 3600, 3 * 86400 + 4 * 3600)] == [
-        "5s", "2m", "3h07m", "26h", "3d4h",
+        "5s",
+        "2m",
+        "3h07m",
+        "26h",
+        "3d4h",
     ]
 
 
@@ -56,5 +61,5 @@ def test_long_blocker_lists_are_cut_with_a_pointer(data: dict[str, Any]) -> None
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("BLOCKERS"))
     end = next(i for i, line in enumerate(lines) if line.startswith("… and"))
-    ages = [line.split()[0] for line in lines[start + 3:end] if line[:6].strip()]  # folded lines start blank
+    ages = [line.split()[0] for line in lines[start + 3 : end] if line[:6].strip()]  # folded lines start blank
     assert len(ages) == 2

@@ -59,11 +59,7 @@ def test_typescript_rule_matches_the_python_rule(display_js: Path) -> None:
         ["node", "-e", RUNNER, str(display_js)], input=json.dumps(corpus), capture_output=True, text=True, check=True, timeout=60
     )
     shown = json.loads(result.stdout)
-    differences = [
-        (s, got, want)
-        for s, got in zip(corpus, shown)
-        if got != (want := [visible(s), one_line(s), one_line(s, 7)])
-    ]
+    differences = [(s, got, want) for s, got in zip(corpus, shown) if got != (want := [visible(s), one_line(s), one_line(s, 7)])]
     assert len(shown) == len(corpus)
     assert differences == [], differences[:5]
     # and the rule does something: the screen-clearing title sequence is shown, not kept

@@ -60,15 +60,30 @@ def model_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _case(rng: random.Random) -> dict[str, Any]:
     role = rng.choice(["coach", "student"])
     students = [f"s{i}" for i in range(rng.randint(1, 4))]
-    sessions = [{"session_id": f"{st}-sess{j}", "student": st, "stage": rng.choice(["plan", "practice", "review"])}
-                for st in students for j in range(rng.randint(0, 2))]
+    sessions = [
+        {"session_id": f"{st}-sess{j}", "student": st, "stage": rng.choice(["plan", "practice", "review"])}
+        for st in students
+        for j in range(rng.randint(0, 2))
+    ]
     exercises = []
     for i in range(rng.randint(0, 30)):
         state = rng.choice(STATES + ["weird"])
-        session = rng.choice(sessions) if sessions and rng.random() < 0.9 else {"session_id": f"orphan{i % 3}", "student": rng.choice(students)}
+        session = (
+            rng.choice(sessions) if sessions and rng.random() < 0.9 else {"session_id": f"orphan{i % 3}", "student": rng.choice(students)}
+        )
         turn = None if state == "passed" else rng.choice(["student", "coach", None])
-        exercises.append({"exercise_id": f"e{i}", "short_id": f"e{i}", "session_id": session["session_id"], "topic": f"t{i}",
-                          "state": state, "student": session["student"], "turn": turn, "next": None})
+        exercises.append(
+            {
+                "exercise_id": f"e{i}",
+                "short_id": f"e{i}",
+                "session_id": session["session_id"],
+                "topic": f"t{i}",
+                "state": state,
+                "student": session["student"],
+                "turn": turn,
+                "next": None,
+            }
+        )
     exercises += [dict(e) for e in rng.sample(exercises, k=min(3, len(exercises)))]  # the same exercise given twice
     return {"role": role, "sessions": sessions, "exercises": exercises}
 
@@ -76,7 +91,9 @@ def _case(rng: random.Random) -> dict[str, Any]:
 def test_counts_add_up_and_each_exercise_is_shown_once(model_js: Path) -> None:
     rng = random.Random(18)
     cases = [_case(rng) for _ in range(300)]
-    done = subprocess.run(["node", "-e", RUNNER, str(model_js)], input=json.dumps(cases), capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run(
+        ["node", "-e", RUNNER, str(model_js)], input=json.dumps(cases), capture_output=True, text=True, check=True, timeout=60
+    )
     result = json.loads(done.stdout)
     for case, got in zip(cases, result["out"]):
         unique = {e["exercise_id"]: e for e in reversed(case["exercises"])}
