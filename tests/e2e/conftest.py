@@ -59,3 +59,23 @@ def coach_and_student_with_exercise(pair: Pair) -> dict[str, Any]:
     session_id = start_session(pair)
     exercise_id = assign(pair, session_id)
     return {"pair": pair, "exercise_id": exercise_id, "path": FILE, "line": 12, "topic": "loops"}
+
+
+MISTAKE_HERE = "the discount is not validated"  # lines 13-14, inside the exercise's 12-16
+MISTAKE_ELSEWHERE = "low_stock should use the same threshold"  # lines 18-19
+
+
+@pytest.fixture
+def student_with_revise(pair: Pair) -> dict[str, Any]:
+    """The student's checkout after one round: answered, then sent back with a mistake on the
+    exercise's lines and one on lines 18-19."""
+    session_id = start_session(pair)
+    exercise_id = assign(pair, session_id)
+    cli(pair, "student", "ack", exercise_id)
+    cli(pair, "student", "respond", exercise_id, "I sum price times qty")
+    cli(pair, "coach", "sync")
+    cli(
+        pair, "coach", "feedback", exercise_id, "--grade", "revise", "--next-step", "apply an optional discount",
+        "--confidence-delta", "-0.1", "--mistake", f"{FILE}:13-14: {MISTAKE_HERE}", "--mistake", f"{FILE}:18-19: {MISTAKE_ELSEWHERE}",
+    )
+    return {"pair": pair, "exercise_id": exercise_id, "path": FILE, "topic": "loops", "here": MISTAKE_HERE, "elsewhere": MISTAKE_ELSEWHERE}

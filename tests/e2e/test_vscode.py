@@ -224,3 +224,30 @@ def test_one_thread_per_exercise_in_both_editors(
         assert "passed" in resolved["thread"]["head"] and not resolved["thread"]["can_reply"], resolved["thread"]
         assert [c for c in resolved["thread"]["comments"] if VERDICT in c], resolved["thread"]
         assert [c for c in resolved["thread"]["comments"] if ANSWER in c], resolved["thread"]
+
+
+def test_a_mistake_elsewhere_is_a_thread_that_replies_into_the_exercise(
+    student_with_revise: dict[str, Any], start_vscode: Callable[[], CodeServer], artifacts: Path
+) -> None:
+    """After a revise with a mistake on the exercise's lines and one on lines 18-19, the student has the
+    exercise's thread (its feedback lists both) and a thread at lines 18-19 for the other mistake; a
+    reply from that one is an answer to the exercise, after which its mark goes."""
+    given = student_with_revise
+    vscode = start_vscode()
+    answer = "Fixed: low_stock uses the shared threshold"
+    result = drive(
+        vscode,
+        "student_mistake.js",
+        {"url": vscode.workbench_url(given["pair"].student_root), "path": given["path"], "topic": given["topic"],
+         "here": given["here"], "elsewhere": given["elsewhere"], "answer": answer},
+        artifacts,
+    )
+    assert result["threads"] == 2, result
+    mistake, exercise = result["mistake_thread"], result["exercise_thread"]
+    assert mistake["head"].startswith("Mistake in loops") and any(given["elsewhere"] in c for c in mistake["comments"]), mistake
+    assert not any(given["here"] in c for c in mistake["comments"]), mistake
+    assert result["mistake_after_line"] in (19, 20), result["mistake_after_line"]  # the zone sits under lines 18-19
+    feedback = [c for c in exercise["comments"] if "feedback: revise" in c]
+    assert feedback and given["here"] in feedback[0] and "apply an optional discount" in feedback[0], exercise
+    assert [c for c in result["exercise_after"]["comments"] if answer in c], result["exercise_after"]
+    assert result["threads_after"] == 1 and "nothing to answer" in result["status_bar_after"], result

@@ -71,6 +71,9 @@ def test_thread_has_the_current_range_whose_turn_and_mistakes_elsewhere() -> Non
     untracked = thread_of(exercise("passed"), None)
     assert untracked["range"] == {"start_line": 3, "end_line": 5} and untracked["turn"] is None and untracked["places"] == []
     assert thread_of(exercise("responded"), None)["turn"] == "coach"
+    answered_again = a_round()
+    answered_again.state = "responded"
+    assert thread_of(answered_again, Live(tracker_at(3)))["places"] == []  # the marks go once the student answers again
 
 
 def test_hostile_text_is_shown_not_interpreted_and_bounded() -> None:
