@@ -9,7 +9,9 @@ Figures (p50 / p99):
   until the student's server has sent ``publishDiagnostics`` naming the exercise,
   beside the raw aiokafka round trip (send_and_wait → getone) on the same broker;
 - code action and hover, with 10,000 exercises in the student's ledger (100 anchors
-  in the file asked about);
+  in the file asked about); again while the coach keeps assigning (events arrive,
+  are judged, folded and shown, learning.json is rewritten), and again beside
+  another CPU-bound process;
 - didChange → publishDiagnostics on a 10,000-line file holding 500 anchors (each
   change inserts or removes a line at the top, so every anchor moves), at a fast
   typist's pace (one change per 50 ms) and, for reference, in bursts.
@@ -107,6 +109,7 @@ class StudentServer:
         self.first_seen: dict[str, float] = {}  # exercise id → arrival of the first diagnostic naming it
         self.statuses: list[dict[str, Any]] = []
         self.changed = asyncio.Event()
+        self.opened: set[str] = set()
 
     async def start(self) -> float:
         """Start and initialize; returns seconds until the first status (the instance opened, exercises shown)."""
@@ -144,6 +147,9 @@ class StudentServer:
                 pass
 
     def open(self, rel: str) -> None:
+        if rel in self.opened:  # a second didOpen of an open document is a protocol error
+            return
+        self.opened.add(rel)
         text = (self.root / rel).read_text()
         self.client.notify(
             "textDocument/didOpen", {"textDocument": {"uri": self.uri(rel), "languageId": "python", "version": 1, "text": text}}
@@ -250,6 +256,52 @@ async def requests(server: StudentServer, rel: str, n: int) -> tuple[list[float]
     return acting, hovering
 
 
+async def keep_assigning(coach: Instance, session_id: str, names: list[str], stop: asyncio.Event, every_s: float = 0.05) -> int:
+    """Assign and publish one exercise every ``every_s`` until ``stop`` (files other than the one asked about)."""
+    bus = KafkaBus(coach)
+    await bus.connect()
+    sent = 0
+    try:
+        while not stop.is_set():
+            path = names[1 + sent % (len(names) - 1)] if len(names) > 1 else BIG
+            actions.assign_exercise(
+                coach, session_id, topic="loops", exercise=f"more {sent}", expected="a loop", path=path, start_line=1, end_line=5
+            )
+            await bus.publish()
+            sent += 1
+            try:
+                await asyncio.wait_for(stop.wait(), every_s)
+            except TimeoutError:
+                pass
+    finally:
+        await bus.close()
+    return sent
+
+
+async def requests_while_assigning(
+    server: StudentServer, coach: Instance, session_id: str, names: list[str], n: int
+) -> tuple[list[float], list[float], int]:
+    stop = asyncio.Event()
+    assigning = asyncio.create_task(keep_assigning(coach, session_id, names, stop))
+    await asyncio.sleep(0.5)  # the stream is flowing before the first request
+    try:
+        acting, hovering = await requests(server, names[0], n)
+    finally:
+        stop.set()
+        sent = await assigning
+    return acting, hovering, sent
+
+
+async def requests_beside_a_cpu_hog(server: StudentServer, rel: str, n: int) -> tuple[list[float], list[float]]:
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        await asyncio.sleep(0.5)
+        return await requests(server, rel, n)
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 async def edits(server: StudentServer, n: int, pause: float) -> list[float]:
     """didChange → the publishDiagnostics of that version, on big.py."""
     uri = server.uri(BIG)
@@ -325,6 +377,8 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     gc.collect()
     gc.freeze()
     acting, hovering = await requests(server, names[0], samples)
+    busy_acting, busy_hovering, streamed = await requests_while_assigning(server, coach, session_id, names, samples)
+    hog_acting, hog_hovering = await requests_beside_a_cpu_hog(server, names[0], samples)
     typing = await edits(server, samples, TYPING_PAUSE_S)
     burst = await edits(server, min(samples, 100), 0.0)
     await server.client.close()
@@ -340,6 +394,10 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     report("  of which the student's receive -> publishDiagnostics", rest)
     ok &= report(f"code action, {len(ids):,} exercises in the ledger", acting, 10)
     ok &= report(f"hover, {len(ids):,} exercises in the ledger", hovering, 10)
+    ok &= report(f"code action while exercises arrive ({streamed} at 20/s)", busy_acting, 10)
+    ok &= report("hover while exercises arrive", busy_hovering, 10)
+    ok &= report("code action beside a CPU-bound process", hog_acting, 10)
+    ok &= report("hover beside a CPU-bound process", hog_hovering, 10)
     ok &= report(f"didChange -> diagnostics, {BIG_LINES:,} lines, {BIG_ANCHORS} anchors", typing, 20)
     report("  the same, changes back to back (throttled bursts)", burst)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other processes share them)")

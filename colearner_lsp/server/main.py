@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 
@@ -14,6 +15,8 @@ from . import code_actions, code_lens, commands, documents, hover, queries, thre
 from .framing import MAX_HEADER_LINE, serve_stream
 from .server import ColearnerServer
 from .stdio import TurnTakingReader, serve_stdio
+
+log = logging.getLogger(__name__)
 
 
 class AnsweredErrors(logging.Filter):
@@ -81,10 +84,33 @@ def serve_tcp(server: ColearnerServer, host: str, port: int) -> int:
     return 0
 
 
+# A request waits for the GIL each time the event loop gave it up (reading stdin, a
+# select): while a worker thread encodes learning.json or runs an action, every such wait
+# lasts up to the interpreter's switch interval (5 ms), several times per request. A
+# shorter interval hands the GIL back sooner; the background work pays a few more switches.
+SWITCH_INTERVAL_S = 0.0005
+
+
+def _switch_interval() -> float:
+    """SWITCH_INTERVAL_S, or COLEARNER_SWITCH_INTERVAL_S (seconds) when it is a sane number."""
+    given = os.environ.get("COLEARNER_SWITCH_INTERVAL_S")
+    if given is None:
+        return SWITCH_INTERVAL_S
+    try:
+        value = float(given)
+    except ValueError:
+        value = -1.0
+    if not 1e-5 <= value <= 1.0:
+        log.warning("COLEARNER_SWITCH_INTERVAL_S=%r is not a number of seconds in [0.00001, 1]; using %s", given, SWITCH_INTERVAL_S)
+        return SWITCH_INTERVAL_S
+    return value
+
+
 def run_server(tcp: str | None = None) -> int:
     """Serve until the client exits; returns the exit code. Logs go to stderr: stdout carries the protocol."""
     # Under the CLI, logging is already set up (COLEARNER_LOG picks the level); this covers direct use.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="colearner: %(message)s")
+    sys.setswitchinterval(_switch_interval())
     logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message it sends at INFO
     logging.getLogger("pygls.protocol.json_rpc").addFilter(AnsweredErrors())
     ls = create_server()

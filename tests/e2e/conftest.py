@@ -47,8 +47,20 @@ def student_with_hostile_text(pair: Pair) -> dict[str, Any]:
     a bidirectional override, BEL and a zero-width space."""
     session_id = start_session(pair)
     cli(
-        pair, "coach", "assign", session_id, "--topic", HOSTILE_TOPIC, "--exercise", HOSTILE_EXERCISE,
-        "--expected", "a paragraph", "--file", FILE, "--lines", "12-16",
+        pair,
+        "coach",
+        "assign",
+        session_id,
+        "--topic",
+        HOSTILE_TOPIC,
+        "--exercise",
+        HOSTILE_EXERCISE,
+        "--expected",
+        "a paragraph",
+        "--file",
+        FILE,
+        "--lines",
+        "12-16",
     )
     return {"workspace": pair.student_root, "path": FILE, "line": 12, "topic_word": "RED"}
 
@@ -75,7 +87,19 @@ def student_with_revise(pair: Pair) -> dict[str, Any]:
     cli(pair, "student", "respond", exercise_id, "I sum price times qty")
     cli(pair, "coach", "sync")
     cli(
-        pair, "coach", "feedback", exercise_id, "--grade", "revise", "--next-step", "apply an optional discount",
-        "--confidence-delta", "-0.1", "--mistake", f"{FILE}:13-14: {MISTAKE_HERE}", "--mistake", f"{FILE}:18-19: {MISTAKE_ELSEWHERE}",
+        pair,
+        "coach",
+        "feedback",
+        exercise_id,
+        "--grade",
+        "revise",
+        "--next-step",
+        "apply an optional discount",
+        "--confidence-delta",
+        "-0.1",
+        "--mistake",
+        f"{FILE}:13-14: {MISTAKE_HERE}",
+        "--mistake",
+        f"{FILE}:18-19: {MISTAKE_ELSEWHERE}",
     )
     return {"pair": pair, "exercise_id": exercise_id, "path": FILE, "topic": "loops", "here": MISTAKE_HERE, "elsewhere": MISTAKE_ELSEWHERE}

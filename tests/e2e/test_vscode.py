@@ -108,10 +108,8 @@ def test_student_acknowledges_exercise_with_quick_fix(
         wait_until(student_with_assignment["coach_ledger_has_ack"], ACK_TIMEOUT_S, "the coach's ledger has the acknowledgement")
 
 
-def test_coach_dashboard_lists_student(
-    coach_with_student: dict[str, Any], start_vscode: Callable[[], CodeServer], artifacts: Path
-) -> None:
-    """"Colearner: Open Dashboard" renders a row for the student, read from the webview's DOM."""
+def test_coach_dashboard_lists_student(coach_with_student: dict[str, Any], start_vscode: Callable[[], CodeServer], artifacts: Path) -> None:
+    """ "Colearner: Open Dashboard" renders a row for the student, read from the webview's DOM."""
     vscode = start_vscode()
     student = coach_with_student["student"]
 
@@ -164,9 +162,7 @@ ANSWER = "I apply the discount to each price before summing"
 VERDICT = "Well done: the discount is applied once"
 
 
-def test_one_thread_per_exercise_in_both_editors(
-    coach_and_student_with_exercise: dict[str, Any], tmp_path: Path, artifacts: Path
-) -> None:
+def test_one_thread_per_exercise_in_both_editors(coach_and_student_with_exercise: dict[str, Any], tmp_path: Path, artifacts: Path) -> None:
     """Issue 18: the exercise's thread shows at its anchor for the student (badge and status bar count
     it); the student's reply from the thread reaches the coach, whose badge and status bar count it;
     the dashboard's link opens the thread; the coach's reply chosen as a pass resolves it on both
@@ -179,8 +175,12 @@ def test_one_thread_per_exercise_in_both_editors(
             student = running.enter_context(code_server(tmp_path / "student-vscode", artifacts=artifacts / "student-code-server"))
             coach = running.enter_context(code_server(tmp_path / "coach-vscode", artifacts=artifacts / "coach-code-server"))
 
-        answered = drive(student, "student_thread.js", {**common, "url": student.workbench_url(pair.student_root), "phase": "answer"},
-                         artifacts / "1-student-answers")
+        answered = drive(
+            student,
+            "student_thread.js",
+            {**common, "url": student.workbench_url(pair.student_root), "phase": "answer"},
+            artifacts / "1-student-answers",
+        )
         assert answered["status_bar"].endswith("colearner: 1 to answer") and answered["badge"] == "1", answered
         thread = answered["thread"]
         assert "loops" in thread["head"] and exercise_id[:8] in thread["head"] and "Acknowledge" in thread["head"], thread
@@ -200,8 +200,12 @@ def test_one_thread_per_exercise_in_both_editors(
         with harness_failures_fail_the_test(coach):
             wait_until(coach_has_answer, ACK_TIMEOUT_S, "the coach's ledger has the answer")
 
-        reviewed = drive(coach, "coach_thread.js", {**common, "url": coach.workbench_url(pair.coach_root), "exercise_id": exercise_id},
-                         artifacts / "2-coach-passes")
+        reviewed = drive(
+            coach,
+            "coach_thread.js",
+            {**common, "url": coach.workbench_url(pair.coach_root), "exercise_id": exercise_id},
+            artifacts / "2-coach-passes",
+        )
         assert "1 to review" in reviewed["status_bar"] and reviewed["badge"] == "1", reviewed
         assert reviewed["headings"][0].startswith("Answers waiting for your review (1)"), reviewed["headings"]
         assert ANSWER in reviewed["review"] and pair.student_id in reviewed["review"], reviewed["review"]
@@ -218,8 +222,12 @@ def test_one_thread_per_exercise_in_both_editors(
         icons = " ".join(row["html_icons"])
         assert "codicon-comment" in icons and "comment-unresolved" not in icons, row
 
-        resolved = drive(student, "student_thread.js", {**common, "url": student.workbench_url(pair.student_root), "phase": "passed"},
-                         artifacts / "3-student-sees-the-pass")
+        resolved = drive(
+            student,
+            "student_thread.js",
+            {**common, "url": student.workbench_url(pair.student_root), "phase": "passed"},
+            artifacts / "3-student-sees-the-pass",
+        )
         assert "nothing to answer" in resolved["status_bar"], resolved
         assert "passed" in resolved["thread"]["head"] and not resolved["thread"]["can_reply"], resolved["thread"]
         assert [c for c in resolved["thread"]["comments"] if VERDICT in c], resolved["thread"]
@@ -238,8 +246,14 @@ def test_a_mistake_elsewhere_is_a_thread_that_replies_into_the_exercise(
     result = drive(
         vscode,
         "student_mistake.js",
-        {"url": vscode.workbench_url(given["pair"].student_root), "path": given["path"], "topic": given["topic"],
-         "here": given["here"], "elsewhere": given["elsewhere"], "answer": answer},
+        {
+            "url": vscode.workbench_url(given["pair"].student_root),
+            "path": given["path"],
+            "topic": given["topic"],
+            "here": given["here"],
+            "elsewhere": given["elsewhere"],
+            "answer": answer,
+        },
         artifacts,
     )
     assert result["threads"] == 2, result

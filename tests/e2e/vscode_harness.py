@@ -139,13 +139,18 @@ def code_server(
     config.write_text("auth: none\ncert: false\n")  # keeps code-server away from ~/.config
     common = [
         str(CODE_SERVER),
-        "--config", str(config),
-        "--user-data-dir", str(user_data),
-        "--extensions-dir", str(extensions),
+        "--config",
+        str(config),
+        "--user-data-dir",
+        str(user_data),
+        "--extensions-dir",
+        str(extensions),
     ]
     install = subprocess.run(
         [*common, "--install-extension", str(VSIX), "--force"],
-        capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
     )
     if install.returncode != 0 or not any(extensions.glob(f"{EXTENSION_ID}-*")):
         raise HarnessError(f"installing {VSIX.name} failed ({install.returncode}): {install.stdout}{install.stderr}")
@@ -156,14 +161,18 @@ def code_server(
         process = subprocess.Popen(
             [
                 *common,
-                "--auth", "none",
-                "--bind-addr", f"127.0.0.1:{port}",
+                "--auth",
+                "none",
+                "--bind-addr",
+                f"127.0.0.1:{port}",
                 "--disable-telemetry",
                 "--disable-update-check",
                 "--disable-workspace-trust",
                 "--disable-getting-started-override",
             ],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so stop() reaches the language server too
         )
     server = CodeServer(url=f"http://127.0.0.1:{port}", process=process, home=home, log=log)
@@ -204,7 +213,11 @@ def run_driver(script: str, params: dict[str, Any], artifacts: Path, timeout: fl
     try:
         done = subprocess.run(
             ["node", str(DRIVERS / script), str(params_file)],
-            capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as expired:
         raise HarnessError(f"{script} ran over {timeout:.0f} s; steps so far:\n{expired.stderr}") from None

@@ -151,8 +151,10 @@ def server_env() -> dict[str, str]:
 
 
 @asynccontextmanager
-async def editor(root: Path, caps: types.ClientCapabilities | None = None, wait_status: bool = True) -> AsyncIterator[Editor]:
-    """``colearner serve`` started over stdio, initialized with ``root`` as the workspace."""
+async def editor(
+    root: Path, caps: types.ClientCapabilities | None = None, wait_status: bool = True, env: dict[str, str] | None = None
+) -> AsyncIterator[Editor]:
+    """``colearner serve`` started over stdio, initialized with ``root`` as the workspace (``env`` added to its environment)."""
     client = make_test_lsp_client()
     fix_code_action_parsing(client)
     ed = Editor(client, root)
@@ -165,7 +167,7 @@ async def editor(root: Path, caps: types.ClientCapabilities | None = None, wait_
     def on_lens_refresh(client: LanguageClient, params: None) -> None:
         ed.lens_refreshes += 1
 
-    await client.start_io(sys.executable, "-m", "colearner_lsp", "serve", cwd=str(root), env=server_env())
+    await client.start_io(sys.executable, "-m", "colearner_lsp", "serve", cwd=str(root), env={**server_env(), **(env or {})})
     try:
         uri = from_fs_path(str(root))
         await client.initialize_session(

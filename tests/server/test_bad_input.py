@@ -133,3 +133,20 @@ async def test_folder_without_colearner_keeps_serving_with_features_off(tmp_path
         )
         assert await ed.client.text_document_hover_async(params) is None
         assert ed.statuses == []
+
+
+@pytest.mark.parametrize("given", ["abc", "0", "-1", "1e9", "nan"])
+async def test_a_bad_switch_interval_is_ignored(pair: Pair, given: str) -> None:
+    """COLEARNER_SWITCH_INTERVAL_S that is no sane number of seconds leaves the default, and the server serves."""
+    async with editor(pair.student_root, env={"COLEARNER_SWITCH_INTERVAL_S": given}) as ed:
+        await still_serving(ed)
+
+
+def test_a_sane_switch_interval_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    from colearner_lsp.server import main
+
+    monkeypatch.setenv("COLEARNER_SWITCH_INTERVAL_S", "0.002")
+    assert main._switch_interval() == 0.002
+    for bad in ("abc", "0", "1e9", "nan", ""):
+        monkeypatch.setenv("COLEARNER_SWITCH_INTERVAL_S", bad)
+        assert main._switch_interval() == main.SWITCH_INTERVAL_S, bad

@@ -35,18 +35,33 @@ def a_round() -> Any:
         acknowledged_at="2026-01-01T01:00:00Z",
         responses=[{"event_id": "r1", "ts": "2026-01-01T02:00:00Z", "text": "I added a discount", "evidence": "ev1"}],
         evidence=[{"event_id": "ev1", "ts": "2026-01-01T02:00:00Z", "files": [{"path": "app/a.py", "status": "modified"}], "summary": ""}],
-        evidence_requests=[{"event_id": "q1", "ts": "2026-01-01T03:00:00Z", "paths": ["tests/**"], "reason": "show the test", "answered_by": None}],
-        feedback=[{"event_id": "f1", "ts": "2026-01-01T04:00:00Z", "grade": "revise", "next_step": "validate it",
-                   "mistakes": [{"text": "on the lines", "path": "app/a.py", "start_line": 4, "end_line": 4},
-                                {"text": "elsewhere", "path": "app/a.py", "start_line": 20, "end_line": 22},
-                                {"text": "nowhere"}]}],
+        evidence_requests=[
+            {"event_id": "q1", "ts": "2026-01-01T03:00:00Z", "paths": ["tests/**"], "reason": "show the test", "answered_by": None}
+        ],
+        feedback=[
+            {
+                "event_id": "f1",
+                "ts": "2026-01-01T04:00:00Z",
+                "grade": "revise",
+                "next_step": "validate it",
+                "mistakes": [
+                    {"text": "on the lines", "path": "app/a.py", "start_line": 4, "end_line": 4},
+                    {"text": "elsewhere", "path": "app/a.py", "start_line": 20, "end_line": 22},
+                    {"text": "nowhere"},
+                ],
+            }
+        ],
     )
 
 
 def test_entries_are_the_conversation_in_order_with_authors() -> None:
     entries = entries_of(a_round())
     assert [(e["kind"], e["author"]) for e in entries] == [
-        ("exercise", "carol"), ("answer", "sam"), ("evidence_request", "carol"), ("feedback", "carol")]
+        ("exercise", "carol"),
+        ("answer", "sam"),
+        ("evidence_request", "carol"),
+        ("feedback", "carol"),
+    ]
     assert entries[1]["evidence_summary"] == "1 file: app/a.py (modified)"
     assert [m["text"] for m in entries[3]["mistakes"]] == ["on the lines", "elsewhere", "nowhere"]
     assert entries[3]["grade"] == "revise" and entries[3]["text"] == "validate it"
@@ -80,15 +95,27 @@ def test_hostile_text_is_shown_not_interpreted_and_bounded() -> None:
     long = "A" * 20_000
     mistakes = [{"text": f"{EVIL} {i}", "path": f"app/{EVIL}.py", "start_line": 9} for i in range(100)]
     mistakes.append({"text": "bad place", "path": "../../etc/passwd", "start_line": 1})
-    feedback = [{"event_id": f"f{i}", "ts": f"2026-01-02T00:{i % 60:02d}:00Z", "grade": "revise", "next_step": EVIL + long, "mistakes": mistakes}
-                for i in range(200)]
+    feedback = [
+        {"event_id": f"f{i}", "ts": f"2026-01-02T00:{i % 60:02d}:00Z", "grade": "revise", "next_step": EVIL + long, "mistakes": mistakes}
+        for i in range(200)
+    ]
     responses = [{"event_id": f"r{i}", "ts": f"2026-01-01T00:{i % 60:02d}:00Z", "text": EVIL + long, "evidence": None} for i in range(200)]
-    ex = exercise("revise", topic=EVIL + long, exercise=EVIL + long, expected=EVIL, coach=EVIL, student=EVIL, tests=[EVIL] * 50,
-                  feedback=feedback, responses=responses, assigned_at=EVIL)
+    ex = exercise(
+        "revise",
+        topic=EVIL + long,
+        exercise=EVIL + long,
+        expected=EVIL,
+        coach=EVIL,
+        student=EVIL,
+        tests=[EVIL] * 50,
+        feedback=feedback,
+        responses=responses,
+        assigned_at=EVIL,
+    )
     thread = thread_of(ex, Live(tracker_at(3)))  # type: ignore[arg-type]
     wire = json.dumps(thread, ensure_ascii=False)
     found = RAW.search(wire.replace("\n", ""))
-    assert found is None, f"U+{ord(found.group()):04X} in {wire[max(0, found.start() - 40):found.start() + 40]!r}"
+    assert found is None, f"U+{ord(found.group()):04X} in {wire[max(0, found.start() - 40) : found.start() + 40]!r}"
     assert "␛[2J␛]0;pwned␇␀⟨U+202E⟩evil⟨U+2066⟩x⟨U+2069⟩⟨U+200B⟩" in thread["topic"]
     assert len(thread["entries"]) == MAX_ENTRIES and thread["entries"][0]["kind"] == "exercise"
     assert thread["entries_left_off"] == 401 - MAX_ENTRIES

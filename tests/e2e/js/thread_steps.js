@@ -20,18 +20,48 @@ async function readThread(thread) {
     return { head, comments, can_reply: canReply };
 }
 
+/**
+ * Scrolls the code editor (with the mouse wheel, as a person would) until `target`
+ * lies inside it. Monaco lays out view zones itself, so Playwright's own
+ * scroll-into-view cannot reach a thread that a zone above pushed off screen.
+ */
+async function revealInEditor(page, target, timeout = 15_000) {
+    const editor = page.locator('.editor-instance .monaco-editor .overflow-guard').first();
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+        const box = await target.boundingBox();
+        const view = await editor.boundingBox();
+        if (!box || !view) {
+            await page.waitForTimeout(200);
+            continue;
+        }
+        const above = box.y < view.y;
+        const below = box.y + Math.min(box.height, 40) > view.y + view.height;
+        if (!above && !below) {
+            return;
+        }
+        await page.mouse.move(view.x + view.width / 2, view.y + view.height / 2);
+        await page.mouse.wheel(0, above ? -(view.y - box.y + 60) : box.y + Math.min(box.height, 120) - (view.y + view.height) + 60);
+        await page.waitForTimeout(200);
+    }
+    throw new Error('the thread never came into the editor\'s view');
+}
+
 /** Types `text` in the thread's reply box and presses its "Reply" button. */
 async function reply(page, thread, text) {
     const opener = thread.locator('.review-thread-reply-button');
     if (await opener.isVisible().catch(() => false)) {
+        await revealInEditor(page, opener);
         await opener.click();
     }
     const editor = thread.locator('.comment-form .monaco-editor').first();
     await editor.waitFor({ timeout: 15_000 });
+    await revealInEditor(page, editor);
     await editor.click();
     await page.keyboard.type(text);
     const button = thread.locator('.comment-form-container .form-actions .monaco-button').filter({ hasText: 'Reply' }).first();
     await button.waitFor({ timeout: 15_000 });
+    await revealInEditor(page, button);
     await button.click();
 }
 
@@ -108,4 +138,4 @@ async function openFromTree(page, runCommand, group, topic) {
     return texts;
 }
 
-module.exports = { openFromTree, waitForThread, readThread, reply, waitForComment, colearnerBadge, waitForBadge, commentsPanelRows };
+module.exports = { revealInEditor, openFromTree, waitForThread, readThread, reply, waitForComment, colearnerBadge, waitForBadge, commentsPanelRows };
