@@ -179,6 +179,15 @@ def _on_disk(root: str, raw: object, path: str, spelled: str, plain_dirs: set[st
     return _OnDisk(path, mode)
 
 
+def lexical_repo_path(raw: object) -> str:
+    """The repo-relative NFC path ``raw`` names, checked by its text alone (it need not exist,
+    and the disk is not looked at); ScopeError as ``normalize_repo_path`` for the same text.
+
+    For names a peer sent that are looked up in git's objects, not on disk.
+    """
+    return _lexical(raw)[0]
+
+
 def normalize_repo_path(repo_root: Path, raw: str) -> str:
     """Return the repo-relative POSIX path, or raise ScopeError.
 

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.evidence import EvidenceError, blob_sha_of
-from ..core.state import ExerciseState
+from ..core.review.work import unreviewed_evidence
 from .diagnostics import safe_path
+
+__all__ = ["MATCH_TEXT", "LocalBlobs", "match_of", "unreviewed_evidence"]
 
 MATCH_TEXT = {
     "matches": "matches your checkout",
@@ -58,14 +60,3 @@ def match_of(file: dict[str, Any], local: str | None) -> str:
     if local is None:
         return "missing"
     return "matches" if file.get("blob_sha") == local else "differs"
-
-
-def unreviewed_evidence(ex: ExerciseState) -> dict[str, Any] | None:
-    """The latest snapshot, unless feedback came after it."""
-    if not ex.evidence:
-        return None
-    latest = ex.evidence[-1]
-    feedback = ex.latest_feedback
-    if feedback and feedback.get("ts", "") >= latest.get("ts", ""):
-        return None
-    return latest
