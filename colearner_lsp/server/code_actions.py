@@ -4,10 +4,18 @@ Every action is a ``colearner.*`` command with its one object argument, so a
 client runs the same path as a palette command or the CLI. Clients that cannot
 prompt get sensible values taken from the exercise (the VS Code extension asks
 and passes its own).
+
+The actions have a kind of their own, ``colearner``: they are moves in a
+conversation, not fixes of the code, so they are not offered as quick fixes
+(VS Code lists those under "Quick Fix", among the linters' fixes). VS Code
+lists them in the same Ctrl+. and light-bulb menu, under "More Actions..."; Neovim's
+``vim.lsp.buf.code_action`` lists every kind. A client can ask for exactly
+these with ``only: ["colearner"]``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
@@ -21,20 +29,31 @@ from .next_action import student_next
 from .responses import send_argument
 from .server import ColearnerServer
 
-QUICKFIX = types.CodeActionKind.QuickFix
+COACHING = "colearner"  # the kind of every action here (see the module's docstring)
 DEFAULT_CONFIDENCE = 0.7  # offered when marking a step complete; the extension lets the student choose
 
 
 def action(title: str, command: str, argument: dict[str, Any], diagnostics: list[types.Diagnostic] | None = None) -> types.CodeAction:
-    """A quick fix running ``command``. The title quotes wire text (topics, paths, step ids) and is
+    """An action running ``command``. The title quotes wire text (topics, paths, step ids) and is
     shown by ``one_line``; the argument is data and goes back to the server as it came."""
     shown = one_line(title)
     return types.CodeAction(
         title=shown,
-        kind=QUICKFIX,
+        kind=COACHING,
         diagnostics=diagnostics or None,
         command=types.Command(title=shown, command=command, arguments=[argument]),
     )
+
+
+def asks_for_coaching(only: Sequence[object] | None) -> bool:
+    """Whether a request's ``only`` lets these actions through: no filter, ``colearner``, or ""
+    (kinds are dotted hierarchies, and the empty kind contains every kind).
+
+    ``only`` comes from the client as it was sent: a kind that is not a string is ignored, and
+    an ``only`` naming no string kind at all is no filter.
+    """
+    kinds = [k for k in only or () if isinstance(k, str)]
+    return not kinds or any(k in ("", COACHING) for k in kinds)
 
 
 def exercises_here(ls: ColearnerServer, path: str, params: types.CodeActionParams) -> list[ExerciseState]:
@@ -117,10 +136,10 @@ def coach_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: list
 
 
 def register(ls: ColearnerServer) -> None:
-    @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[QUICKFIX]))
+    @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[COACHING]))
     def code_action(ls: ColearnerServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         path = ls.repo_path(params.text_document.uri)
-        if ls.live is None or ls.inst is None or path is None:
+        if ls.live is None or ls.inst is None or path is None or not asks_for_coaching(params.context.only):
             return None
         send = send_argument(ls.inst.root, path, params.text_document.uri)
         if send is not None:

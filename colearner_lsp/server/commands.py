@@ -7,6 +7,7 @@ JSON-RPC errors with the core's message; the server keeps running.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,7 @@ from .command_args import (
     parse,
 )
 from .progress import snapshot_progress
-from .responses import exercise_of_document, read_answer, write_document
+from .responses import exercise_of_document, read_answer, response_path, suggested_evidence, write_document
 from .server import USER_ERRORS, ColearnerServer, user_error
 
 
@@ -210,14 +211,17 @@ def only_open_session(ls: ColearnerServer) -> str:
 
 
 async def open_response_document(ls: ColearnerServer, exercise_id: str) -> dict[str, Any]:
-    """Write the exercise's response document (keeping a draft) and ask the editor to show it."""
+    """Write the exercise's response document (keeping a draft), listing the evidence to suggest, and
+    ask the editor to show it."""
     inst = ls.require()
     try:
         actions.require_role(inst, "student", "respond")
         ex = actions.find_exercise(inst, exercise_id)
     except USER_ERRORS as exc:
         raise user_error(exc) from None
-    path, created = write_document(inst.root, ex)
+    # The evidence is asked of git only for a new document: a draft keeps what the student listed.
+    evidence = [] if response_path(inst.root, ex).exists() else await asyncio.to_thread(suggested_evidence, inst, ex)
+    path, created = write_document(inst.root, ex, evidence)
     uri = from_fs_path(str(path)) or ""
     shown = False
     window = ls.client_capabilities.window

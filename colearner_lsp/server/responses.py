@@ -1,25 +1,34 @@
 """Response documents: answer an exercise by writing Markdown in any editor.
 
 ``colearner.respond`` without text writes ``.colearner/responses/<topic>-<short id>.md``
-(a name a person reads in the editor's tab), prefilled with the exercise and a
-marked area for the answer, and asks the editor to open it; "Send response" (a
-code lens and a code action in that document) reads the answer back and sends
-it. Everything outside the markers is ignored, so the prompt text never
-reaches the coach. The document's first line names its exercise in full
+(a name a person reads in the editor's tab), prefilled with the exercise, a
+marked area for the answer and the evidence the scope lets go (the anchored
+file when it changed since the assignment, see ``suggested_evidence``), and
+asks the editor to open it; "Send response" (a code lens and a code action in
+that document) reads the answer back and sends it. Everything outside the
+markers is ignored, so the prompt text never reaches the coach. The document's first line names its exercise in full
 (``<!-- colearner:exercise ID -->``); a document named ``<id>.md`` (written
 before names were readable) is still read by its name.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.config import CONFIG_DIR, RESPONSES_DIR
 from ..core.display import one_line, visible
 from ..core.private_files import private_dir, write_private
 from ..core.state import ExerciseState
+
+if TYPE_CHECKING:
+    from ..core.instance import Instance
+
+log = logging.getLogger(__name__)
 
 ANSWER_START, ANSWER_END = "<!-- answer:start -->", "<!-- answer:end -->"
 EVIDENCE_START, EVIDENCE_END = "<!-- evidence:start -->", "<!-- evidence:end -->"
@@ -84,12 +93,39 @@ def send_argument(root: Path, path: str, uri: str) -> dict[str, str] | None:
     return None if exercise_id is None else {"exercise_id": exercise_id, "document": uri}
 
 
-def render(ex: ExerciseState) -> str:
-    """The prefilled document for an exercise.
+def suggested_evidence(inst: Instance, ex: ExerciseState) -> list[str]:
+    """The evidence a new response document lists: the exercise's anchored file, when it changed
+    since the assignment (committed or not) and the scope shares it; else none.
+
+    Other changed files are left for the student to add: they may be work on something else.
+    Asks git (for a worker thread).
+    """
+    from ..core import actions
+
+    path = (ex.anchor or {}).get("path")
+    if not isinstance(path, str) or not path:
+        return []
+    try:
+        preview = actions.preview_evidence(inst, ex.exercise_id, for_response=True)  # every change since, through the scope
+    except Exception:  # a suggestion only: the document opens without it, whatever git or the scope said
+        log.warning("no evidence suggested for exercise %s", ex.exercise_id, exc_info=True)
+        return []
+    return [path] if path in preview.shared else []
+
+
+def listable(path: str) -> bool:
+    """Whether ``path`` can be a line of the evidence list that ``read_answer`` reads back as itself
+    (no line break or control character, no marker, nothing the list's reading strips)."""
+    return bool(path) and one_line(path) == path and "<!--" not in path and "-->" not in path and _listed_path(path) == path
+
+
+def render(ex: ExerciseState, evidence: Sequence[str] = ()) -> str:
+    """The prefilled document for an exercise, listing ``evidence`` (paths) for the answer.
 
     The editor shows it as text, so the coach's words go through ``visible``
     (``one_line`` where a line is expected): escape sequences and bidi
-    overrides are seen in the document, not obeyed by it.
+    overrides are seen in the document, not obeyed by it. A path that could
+    not be read back as itself (see ``listable``) is left out.
     """
     anchor = ex.anchor or {}
     where = f"{anchor.get('path')}:{anchor.get('start_line')}-{anchor.get('end_line')}" if anchor else "no anchor"
@@ -112,8 +148,16 @@ def render(ex: ExerciseState) -> str:
         f"{ANSWER_START}\n\n{ANSWER_END}\n\n"
         "## Evidence (optional)\n\n"
         "Repository paths to attach as evidence, one per line (only hashes and line counts are shared unless the scope allows more).\n\n"
-        f"{EVIDENCE_START}\n{EVIDENCE_END}\n"
+        f"{EVIDENCE_START}\n{_evidence_lines(evidence)}{EVIDENCE_END}\n"
     )
+
+
+def _evidence_lines(evidence: Sequence[str]) -> str:
+    listed = [path for path in dict.fromkeys(evidence) if listable(path)]
+    if not listed:
+        return ""
+    why = "<!-- changed since the exercise was assigned, and the scope lets it go; delete a line to leave it out -->\n"
+    return why + "".join(f"{path}\n" for path in listed)
 
 
 def _between(text: str, start: str, end: str) -> str | None:
@@ -132,19 +176,24 @@ def read_answer(text: str) -> tuple[str, list[str] | None]:
     if answer is None:
         raise ValueError(f"the response document has lost its answer markers; keep {ANSWER_START} and {ANSWER_END} around your answer")
     listed = _between(text, EVIDENCE_START, EVIDENCE_END) or ""
-    paths = [line.strip().lstrip("-* ").strip("`") for line in listed.splitlines()]
+    paths = [_listed_path(line) for line in listed.splitlines()]
     paths = [p for p in paths if p and not p.startswith("<!--")]
     return answer.strip(), paths or None
 
 
-def write_document(root: Path, ex: ExerciseState) -> tuple[Path, bool]:
-    """Write the prefilled document unless a draft is already there; returns (path, created)."""
+def _listed_path(line: str) -> str:
+    """A path as written on a line of the evidence list: a Markdown bullet or backquotes allowed."""
+    return line.strip().lstrip("-* ").strip("`")
+
+
+def write_document(root: Path, ex: ExerciseState, evidence: Sequence[str] = ()) -> tuple[Path, bool]:
+    """Write the prefilled document (listing ``evidence``) unless a draft is already there; returns (path, created)."""
     path = response_path(root, ex)
     if path.exists():
         return path, False
     private_dir(path.parent)
     try:
-        write_private(path, render(ex), exclusive=True)  # readable by the student only, like all of .colearner/
+        write_private(path, render(ex, evidence), exclusive=True)  # readable by the student only, like all of .colearner/
     except FileExistsError:  # written meanwhile (a second click): keep that draft
         return path, False
     return path, True

@@ -42,6 +42,7 @@ T = TypeVar("T")
 REFRESH_S = 0.3  # how often the ledger (CLI writes) and anchored files on disk are looked at
 THROTTLE_S = 0.03  # editing publishes a file's diagnostics at most this often
 INLINE_SCAN = 500  # up to this many anchored files are checked for changes on the event loop itself
+LENS_REFRESH_WAIT_S = 10.0  # a client that has not answered a lens refresh by then is asked anew at the next change
 FREEZE_AFTER_ROWS = 100  # a fold touching this many exercises is a catch-up: see show_folded
 REQUEST_FAILED = types.LSPErrorCodes.RequestFailed.value
 NOT_SET_UP = (
@@ -83,6 +84,7 @@ class ColearnerServer(LanguageServer):
         self._last_publish: dict[str, float] = {}
         self._status: dict[str, Any] | None = None
         self._lens_refresh_pending = False
+        self._lens_refresh_again = False
         self._watching: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ background work
@@ -220,17 +222,29 @@ class ColearnerServer(LanguageServer):
             gc.freeze()
 
     def refresh_lenses(self) -> None:
-        """Lenses name the exercise's state: ask the client to ask again (it would only on the next edit)."""
+        """Lenses name the exercise's state: ask the client to ask again (it would only on the next edit).
+
+        One refresh is in flight at a time. A change made while one is, is not covered by it: the
+        client may have asked for its lenses already (some do before they answer), so it is told
+        once more when it answers.
+        """
         workspace = self.client_capabilities.workspace
-        if not (workspace and workspace.code_lens and workspace.code_lens.refresh_support) or self._lens_refresh_pending:
+        if not (workspace and workspace.code_lens and workspace.code_lens.refresh_support):
+            return
+        if self._lens_refresh_pending:
+            self._lens_refresh_again = True
             return
         self._lens_refresh_pending = True
 
         async def refresh() -> None:
             try:
-                await self.workspace_code_lens_refresh_async(None)
-            except Exception:  # a client that cannot refresh re-asks on its next edit anyway
-                log.debug("workspace/codeLens/refresh refused", exc_info=True)
+                again = True
+                while again:
+                    self._lens_refresh_again = False
+                    await asyncio.wait_for(self.workspace_code_lens_refresh_async(None), LENS_REFRESH_WAIT_S)
+                    again = self._lens_refresh_again
+            except Exception:  # refused or unanswered: the client re-asks on its next edit, the next change asks again
+                log.debug("workspace/codeLens/refresh refused or unanswered", exc_info=True)
             finally:
                 self._lens_refresh_pending = False
 

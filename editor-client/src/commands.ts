@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
 import { oneLine } from './display';
 import { DashboardPanel } from './dashboardPanel';
-import { Anchor, anchorRange, ServerCommands, STAGES } from './protocol';
+import { Anchor, anchorRange, ResponseDocument, ServerCommands, STAGES } from './protocol';
 import {
     activeRelativePath,
     askNumber,
@@ -163,15 +163,16 @@ async function acknowledge(views: Views, given?: ExerciseArgument): Promise<void
     }
 }
 
+/** Opens the exercise's response document, as its code lens and code action do: one place to write
+ *  an answer, with the evidence the server lists (the anchored file when it changed and the scope
+ *  lets it go). A short answer can go from the exercise's thread instead. */
 async function respond(views: Views, given?: ExerciseArgument): Promise<void> {
     const exerciseId = await pickExercise(views.client, given, 'Respond to which exercise?', notPassed);
     if (!exerciseId) return;
-    const text = await askText({ prompt: 'Your answer' });
-    if (text === undefined) return;
-    const evidence = await askText({ prompt: 'Evidence: paths, comma-separated (optional)', value: activeRelativePath(), optional: true });
-    if (evidence === undefined) return;
-    const paths = splitList(evidence);
-    await send(views, ServerCommands.respond, { exercise_id: exerciseId, text, ...(paths.length ? { evidence: paths } : {}) }, 'response sent.');
+    const opened = (await views.client.execute(ServerCommands.respond, { exercise_id: exerciseId })) as ResponseDocument;
+    if (!opened.shown) {
+        await vscode.window.showTextDocument(vscode.Uri.parse(opened.document));
+    }
 }
 
 async function attachEvidence(views: Views, given?: ExerciseArgument): Promise<void> {

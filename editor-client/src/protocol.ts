@@ -28,6 +28,17 @@ export const ServerCommands = {
 
 export type Role = 'coach' | 'student';
 
+/** `colearner.respond` with only an exercise id: the response document written (or the draft kept). */
+export interface ResponseDocument {
+    ok: boolean;
+    exercise_id: string;
+    /** A file URI under `.colearner/responses/`. */
+    document: string;
+    created: boolean;
+    /** Whether the server's `window/showDocument` opened it. */
+    shown: boolean;
+}
+
 export interface Status {
     role: Role;
     identity: string;

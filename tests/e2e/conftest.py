@@ -103,3 +103,25 @@ def student_with_revise(pair: Pair) -> dict[str, Any]:
         f"{FILE}:18-19: {MISTAKE_ELSEWHERE}",
     )
     return {"pair": pair, "exercise_id": exercise_id, "path": FILE, "topic": "loops", "here": MISTAKE_HERE, "elsewhere": MISTAKE_ELSEWHERE}
+
+
+@pytest.fixture
+def student_with_changed_file(pair: Pair) -> dict[str, Any]:
+    """The student's checkout after acknowledging an exercise on app/inventory.py:12-16 and
+    changing that file (not committed); the scope shares Python files."""
+    session_id = start_session(pair)
+    exercise_id = assign(pair, session_id)
+    cli(pair, "student", "ack", exercise_id)
+    anchored = pair.student_root / FILE
+    anchored.write_text(anchored.read_text().replace("total = 0", "total = 0.0"))
+    return {"pair": pair, "exercise_id": exercise_id, "path": FILE, "line": 12, "topic": "loops"}
+
+
+@pytest.fixture
+def coach_with_answer(pair: Pair) -> dict[str, Any]:
+    """The coach's checkout once the student answered an exercise on app/inventory.py:12-16."""
+    session_id = start_session(pair)
+    exercise_id = assign(pair, session_id)
+    cli(pair, "student", "respond", exercise_id, "I sum price times qty")
+    cli(pair, "coach", "sync")
+    return {"pair": pair, "exercise_id": exercise_id, "path": FILE, "line": 12}

@@ -78,10 +78,11 @@ def harness_failures_fail_the_test(vscode: CodeServer | None = None) -> Iterator
         raise pytest.fail.Exception(f"{error}{output}", pytrace=False) from None
 
 
-def test_student_acknowledges_exercise_with_quick_fix(
+def test_student_acknowledges_exercise_from_its_action_menu(
     student_with_assignment: dict[str, Any], start_vscode: Callable[[], CodeServer], artifacts: Path
 ) -> None:
-    """The exercise shows on its line; the quick fix acknowledges it, and the coach receives it."""
+    """The exercise shows on its line; its code action menu (Ctrl+.) offers actions, not quick fixes,
+    Acknowledge first; that acknowledges it, and the coach receives it."""
     vscode = start_vscode()
     workspace = Path(student_with_assignment["workspace"])
     anchored = workspace / student_with_assignment["path"]
@@ -103,7 +104,10 @@ def test_student_acknowledges_exercise_with_quick_fix(
     assert "offline" not in result["status_bar"], result["status_bar"]
     assert result["squiggles"] >= 1, f"no squiggle in the editor: {result}"
     assert result["problem_at_line"], f"no Problems-panel entry at line {line}: {result['problems']}"
-    assert any("Acknowledge" in fix for fix in result["quick_fixes"]), result["quick_fixes"]
+    # VS Code heads actions of a kind of their own "More Actions..."; the next move comes first.
+    menu = result["menu"]
+    assert "Quick Fix" not in menu and menu[:2] == ["More Actions...", "Acknowledge 'loops'"], menu
+    assert result["acknowledged_via"] == "Acknowledge 'loops'", result
     with harness_failures_fail_the_test(vscode):
         wait_until(student_with_assignment["coach_ledger_has_ack"], ACK_TIMEOUT_S, "the coach's ledger has the acknowledgement")
 
@@ -265,3 +269,71 @@ def test_a_mistake_elsewhere_is_a_thread_that_replies_into_the_exercise(
     assert feedback and given["here"] in feedback[0] and "apply an optional discount" in feedback[0], exercise
     assert [c for c in result["exercise_after"]["comments"] if answer in c], result["exercise_after"]
     assert result["threads_after"] == 1 and "nothing to answer" in result["status_bar_after"], result
+
+
+@pytest.mark.parametrize("via", ["lens", "palette"])
+def test_response_document_lists_the_changed_file_and_sends(
+    via: str, student_with_changed_file: dict[str, Any], start_vscode: Callable[[], CodeServer], artifacts: Path
+) -> None:
+    """The exercise's "Respond" lens, or "Colearner: Respond to Exercise…" on its lines, opens its
+    response document, named after the topic, listing the changed anchored file as evidence, with
+    its "Send response" lens; the answer written there goes to the coach with that file. The lens's
+    delay after the tab is in result.json (a figure, not a check)."""
+    given = student_with_changed_file
+    pair, exercise_id = given["pair"], given["exercise_id"]
+    vscode = start_vscode()
+    answer = "I apply the discount before summing"
+    result = drive(
+        vscode,
+        "student_response_document.js",
+        {
+            "url": vscode.workbench_url(pair.student_root),
+            "workspace": str(pair.student_root),
+            "path": given["path"],
+            "line": given["line"],
+            "topic": given["topic"],
+            "answer": answer,
+            "via": via,
+        },
+        artifacts,
+    )
+    assert result["respond_lens"].endswith("Respond"), result["respond_lens"]
+    assert result["tab"].startswith(f"loops-{exercise_id.replace('-', '')[:8]}.md"), result["tab"]
+    assert result["evidence_shown"] is True, result
+    assert "nothing to answer" in result["status_bar_after"], result
+    seen: dict[str, Any] = {}
+
+    def coach_has_answer() -> bool:
+        inst = pair.coach()
+        try:
+            sync(inst)
+            seen["exercise"] = inst.state.exercises[exercise_id]
+            return bool(seen["exercise"].responses)
+        finally:
+            inst.close()
+
+    with harness_failures_fail_the_test(vscode):
+        wait_until(coach_has_answer, ACK_TIMEOUT_S, "the coach's ledger has the answer")
+    ex = seen["exercise"]
+    assert ex.responses[-1]["text"] == answer and [f["path"] for f in ex.evidence[-1]["files"]] == [given["path"]], ex
+
+
+def test_coach_passes_from_the_action_menu_and_the_review_lens_goes(
+    coach_with_answer: dict[str, Any], start_vscode: Callable[[], CodeServer], artifacts: Path
+) -> None:
+    """The coach's lens says an answer waits; the action menu offers Pass first (not as a quick fix);
+    after the pass the lens no longer offers a review."""
+    given = coach_with_answer
+    pair = given["pair"]
+    vscode = start_vscode()
+    result = drive(
+        vscode,
+        "coach_pass.js",
+        {"url": vscode.workbench_url(pair.coach_root), "path": given["path"], "line": given["line"]},
+        artifacts,
+    )
+    assert result["lens_before"] == "colearner · sam · loops · responded · review: see the code actions", result
+    menu = result["menu"]
+    assert "Quick Fix" not in menu and menu[:3] == ["More Actions...", "Pass 'loops' (sam)", "Request revision of 'loops' (sam)"], menu
+    assert result["passed_via"] == "Pass 'loops' (sam)" and "nothing to review" in result["status_bar_after"], result
+    assert not [lens for lens in result["lenses_after"] if "review" in lens], result["lenses_after"]

@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -60,6 +60,9 @@ class Editor:
         self.statuses: list[dict[str, Any]] = []
         self.versions: dict[str, int] = {}
         self.lens_refreshes = 0
+        # Run on each workspace/codeLens/refresh before it is answered (a client that asks for
+        # its lenses again first, say); None: answered at once, as VS Code does.
+        self.on_lens_refresh: Callable[[], Awaitable[None]] | None = None
 
     def uri(self, rel: str) -> str:
         return from_fs_path(str(self.root / rel)) or ""
@@ -164,8 +167,10 @@ async def editor(
         ed.statuses.append(plain(params))
 
     @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def on_lens_refresh(client: LanguageClient, params: None) -> None:
+    async def on_lens_refresh(client: LanguageClient, params: None) -> None:
         ed.lens_refreshes += 1
+        if ed.on_lens_refresh is not None:
+            await ed.on_lens_refresh()
 
     await client.start_io(sys.executable, "-m", "colearner_lsp", "serve", cwd=str(root), env={**server_env(), **(env or {})})
     try:

@@ -150,3 +150,46 @@ def test_a_sane_switch_interval_is_taken(monkeypatch: pytest.MonkeyPatch) -> Non
     for bad in ("abc", "0", "1e9", "nan", ""):
         monkeypatch.setenv("COLEARNER_SWITCH_INTERVAL_S", bad)
         assert main._switch_interval() == main.SWITCH_INTERVAL_S, bad
+
+
+REFUSED = "refused"
+ONLY_CASES: list[tuple[Any, bool | str]] = [
+    (None, True),
+    (["colearner"], True),
+    ([""], True),  # the empty kind contains every kind
+    (["quickfix"], False),  # coaching moves are no quick fixes
+    (["source.organizeImports", "refactor"], False),
+    ([], True),  # names no kind: no filter
+    ([42, 7.5], True),  # no string kind at all: no filter
+    ([42, "quickfix"], False),  # the string kind filters; the number is ignored
+    ([{"kind": "colearner"}], REFUSED),  # not a kind at all: the LSP boundary refuses it
+    ("colearner", False),  # a string, as Neovim 0.7 documents it, arrives letter by letter: matches nothing
+    ("x" * 100_000, False),
+]
+
+
+async def test_code_action_only_filters_by_kind_whatever_it_holds(pair: Pair) -> None:
+    """The actions' kind is ``colearner``; a request's ``only`` (as sent, well formed or not) is honoured
+    where it names kinds, ignored where it names none, and never stops the server. One editor for all
+    cases (each starts no server of its own); a failure names its case."""
+    session_id = await asyncio.to_thread(start_session, pair)
+    await asyncio.to_thread(assign, pair, session_id)
+    async with editor(pair.student_root) as ed:
+        await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        here = {"start": {"line": 12, "character": 0}, "end": {"line": 12, "character": 0}}
+        for only, offered in ONLY_CASES:
+            case = f"only={str(only)[:40]!r}"
+            context: dict[str, Any] = {"diagnostics": []} | ({} if only is None else {"only": only})
+            params = {"textDocument": {"uri": ed.uri(FILE)}, "range": here, "context": context}
+            if offered == REFUSED:
+                with pytest.raises(JsonRpcException) as caught:
+                    await asyncio.wait_for(ed.raw_request("textDocument/codeAction", params), 10)
+                assert caught.value.code == INVALID_PARAMS and "context.only" in caught.value.message, case
+            else:
+                answer = await asyncio.wait_for(ed.raw_request("textDocument/codeAction", params), 10)
+                if offered:
+                    assert answer and {a["kind"] for a in answer} == {"colearner"}, (case, answer)
+                    assert answer[0]["title"] == "Acknowledge 'loops'", (case, answer)  # what comes next, first
+                else:
+                    assert answer is None, (case, answer)
+            await still_serving(ed)

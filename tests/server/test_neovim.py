@@ -72,8 +72,10 @@ async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> 
     hover = "\n".join(result["hover"])
     assert "loops — new · next: Acknowledge" in hover and "total_value ignores discounts" in hover, hover
     assert hover.index("total_value ignores discounts") < hover.index("Expected:") and exercise_id[:8] in hover and exercise_id not in hover
-    assert "Acknowledge 'loops'" in result["actions"] and "Respond to 'loops'" in result["actions"]
-    assert result["acknowledged"]["ok"] is True and result["hint"] is True
+    # <leader>a lists the actions of their own kind (not quick fixes), the next one first, and runs the one chosen.
+    assert result["actions"][:2] == ["Acknowledge 'loops'", "Respond to 'loops'"], result["actions"]
+    assert set(result["kinds"]) == {"colearner"}, result["kinds"]
+    assert result["acknowledged"] == "Acknowledge 'loops'" and result["hint"] is True
 
     _, ex = await coach_sees(pair, exercise_id)
     assert ex.state == "acknowledged"

@@ -8,7 +8,16 @@ import pytest
 from pygls.exceptions import JsonRpcInvalidParams
 
 from colearner_lsp.server.command_args import AssignArgs, AttachEvidenceArgs, ExerciseArgs, FeedbackArgs, RespondArgs, parse
-from colearner_lsp.server.responses import ANSWER_END, ANSWER_START, exercise_of_document, read_answer, render, write_document
+from colearner_lsp.server.responses import (
+    ANSWER_END,
+    ANSWER_START,
+    EVIDENCE_END,
+    EVIDENCE_START,
+    exercise_of_document,
+    read_answer,
+    render,
+    write_document,
+)
 from tests.server.test_findings import exercise
 
 
@@ -30,6 +39,37 @@ def test_document_round_trip(tmp_path: Path) -> None:
     assert exercise_of_document(tmp_path, tmp_path / "e1.md") is None
     with pytest.raises(ValueError, match="answer markers"):
         read_answer(render(ex).replace(ANSWER_END, ""))
+
+
+def test_the_evidence_listed_reads_back_as_itself_whatever_the_paths_hold(tmp_path: Path) -> None:
+    """A path the document could not give back as itself (a line break, a marker, a control
+    character, what the list's reading strips) is left out; the others are listed once, in order."""
+    fine = ["app/inventory.py", "docs/a b.md", "src/ünïcode.py", "x" * 4000]
+    hostile = [
+        "",
+        "app/two\nlines.py",
+        f"app/{EVIDENCE_END}.py",
+        f"{ANSWER_END}",
+        "<!-- hidden -->",
+        "app/-->.py",
+        "app/\x1b[31mred.py",
+        "app/\u202eevil.py",
+        "- bullet.py",
+        "`quoted.py`",
+        " padded.py",
+        "app/tab\there.py",
+    ]
+    text = render(exercise("acknowledged", exercise_id="e1"), [*hostile, fine[0], *fine, fine[1]])
+    assert read_answer(text) == ("", fine)
+    between = text.split(EVIDENCE_START, 1)[1].split(EVIDENCE_END, 1)[0]
+    assert all(line.startswith("<!--") or line in fine for line in between.splitlines() if line), between
+    # Nothing listed: the list is empty and says nothing of why.
+    assert f"{EVIDENCE_START}\n{EVIDENCE_END}" in render(exercise("acknowledged"), hostile)
+    # The document on disk says the same, and a draft there is kept as it is.
+    path, created = write_document(tmp_path, exercise("acknowledged", exercise_id="e2"), [fine[0]])
+    assert created and read_answer(path.read_text()) == ("", [fine[0]])
+    assert write_document(tmp_path, exercise("acknowledged", exercise_id="e2"), fine) == (path, False)
+    assert read_answer(path.read_text()) == ("", [fine[0]])
 
 
 def test_arguments_are_one_object_with_named_fields() -> None:

@@ -28,8 +28,10 @@ async def test_assignment_to_pass_through_the_students_editor(pair: Pair) -> Non
         assert d.data["exercise_id"] == exercise_id
         assert "Acknowledge" in d.message and "total_value ignores discounts" in d.message
 
-        # Acknowledge through the code action the editor offers on those lines.
+        # Acknowledge through the code action the editor offers on those lines: actions of their own
+        # kind (no quick fixes), the next move first.
         acts = await ed.code_actions(FILE, 12, diags)
+        assert {a.kind for a in acts} == {"colearner"} and acts[0].title == "Acknowledge 'loops'", [(a.kind, a.title) for a in acts]
         pick(acts, "Respond"), pick(acts, "Attach evidence")
         result = await ed.run_action(pick(acts, "Acknowledge"))
         assert result["ok"] is True

@@ -9,9 +9,9 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from colearner_lsp.core import actions
-from colearner_lsp.server.responses import ANSWER_START, EVIDENCE_START
+from colearner_lsp.server.responses import ANSWER_START, EVIDENCE_START, read_answer
 from tests.instances import Pair, sync
-from tests.server.editor import editor
+from tests.server.editor import Editor, editor
 from tests.server.scenario import FILE, assign, cli, coach_sees, of_kind, pick, start_session, synced
 
 
@@ -85,6 +85,38 @@ async def test_respond_through_a_response_document(pair: Pair) -> None:
         assert [f["path"] for f in ex.evidence[-1]["files"]] == [FILE]
         again = await ed.run("colearner.respond", {"exercise_id": exercise_id})
         assert again["created"] is False  # the draft is kept
+
+
+async def test_the_response_document_lists_the_changed_anchored_file(pair: Pair) -> None:
+    """A new response document lists the exercise's file as evidence when it changed since the
+    assignment and the scope lets it go: not another changed file, not an unchanged one, not one the
+    scope keeps; sent as it is, that file is the answer's evidence."""
+    session_id = await asyncio.to_thread(start_session, pair)  # the scope shares **/*.py
+    before = await asyncio.to_thread(assign, pair, session_id, "12-16", FILE, "loops")
+    changed = await asyncio.to_thread(assign, pair, session_id, "18-19", FILE, "stock")
+    kept = await asyncio.to_thread(assign, pair, session_id, "1-1", "README.md", "readme")
+
+    async def listed(ed: Editor, exercise_id: str) -> list[str] | None:
+        opened = await ed.run("colearner.respond", {"exercise_id": exercise_id})
+        assert opened["created"], opened
+        return read_answer(Path(to_fs_path(opened["document"])).read_text())[1]
+
+    async with editor(pair.student_root) as ed:
+        await ed.wait_diagnostics(FILE, lambda ds: of_kind(ds, "exercise"))
+        assert await listed(ed, before) is None  # nothing changed yet
+        (pair.student_root / FILE).write_text((pair.student_root / FILE).read_text().replace("total = 0", "total = 0.0"))
+        (pair.student_root / "README.md").write_text("# inventory, with discounts\n")
+        (pair.student_root / "app" / "discount.py").write_text("RATE = 0.1\n")  # changed too, but not an exercise's file
+        assert await listed(ed, changed) == [FILE]
+        assert await listed(ed, kept) is None  # changed, but the scope shares Python files only
+
+        document = Path(to_fs_path((await ed.run("colearner.respond", {"exercise_id": changed}))["document"]))
+        text = document.read_text().replace(f"{ANSWER_START}\n", f"{ANSWER_START}\nI apply the discount.\n")
+        rel = document.relative_to(pair.student_root).as_posix()
+        ed.open(rel, text)
+        assert (await ed.run_action(pick(await ed.code_actions(rel, 0), "Send response")))["ok"]
+        _, ex = await coach_sees(pair, changed)
+        assert ex.responses[-1]["text"] == "I apply the discount." and [f["path"] for f in ex.evidence[-1]["files"]] == [FILE]
 
 
 async def test_evidence_request_answered_from_a_code_action(pair: Pair) -> None:

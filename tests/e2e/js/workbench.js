@@ -115,9 +115,46 @@ async function goToLine(page, line) {
     await page.locator(`${QUICK_INPUT}`).waitFor({ state: 'hidden' });
 }
 
+/**
+ * Opens the code action menu (Ctrl+.) at a 1-based line of the active editor and returns its rows'
+ * texts: group headings ("More Actions...", "Quick Fix", …) and actions, in order. A code lens or a
+ * comment thread arriving meanwhile moves the lines and closes the menu: it is asked for again.
+ */
+async function openActionMenu(page, line) {
+    const rows = page.locator('.action-widget .monaco-list-row');
+    for (let attempt = 1; ; attempt++) {
+        await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+        await goToLine(page, line);
+        await page.keyboard.press('Control+.');
+        try {
+            await rows.first().waitFor({ timeout: 10_000 });
+            return (await rows.allTextContents()).map((text) => text.trim());
+        } catch (error) {
+            if (attempt === 3) throw error;
+            await page.keyboard.press('Escape');
+        }
+    }
+}
+
+/** Runs the open menu's first action whose text includes `label`, with the keyboard (the menu sits under a pointer blocker). */
+async function chooseAction(page, label) {
+    const rows = await page.locator('.action-widget .monaco-list-row').count();
+    const focused = page.locator('.action-widget .monaco-list-row.focused');
+    for (let i = 0; i <= rows; i++) {
+        const text = ((await focused.textContent().catch(() => '')) ?? '').trim();
+        if (text.includes(label)) {
+            await page.keyboard.press('Enter');
+            await page.locator('.action-widget').waitFor({ state: 'hidden' });
+            return text;
+        }
+        await page.keyboard.press('ArrowDown');
+    }
+    throw new Error(`no action "${label}" in the menu`);
+}
+
 /** The texts of the notification toasts and the notification center. */
 async function notificationTexts(page) {
     return page.locator('.notifications-toasts .notification-list-item-message, .notifications-center .notification-list-item-message').allTextContents();
 }
 
-module.exports = { runDriver, openWorkbench, waitForStatus, runCommand, openFile, goToLine };
+module.exports = { runDriver, openWorkbench, waitForStatus, runCommand, openFile, goToLine, openActionMenu, chooseAction };

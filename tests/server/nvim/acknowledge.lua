@@ -1,7 +1,7 @@
 -- Headless Neovim (0.7) as a real LSP client of `colearner serve` (see /recipes/neovim.md in the
 -- design notes, and the README's Neovim setup): wait for the assignment's diagnostic, read the
--- hover's floating window, list the code actions on its line, run "Acknowledge", and write what
--- happened as JSON for the test to check.
+-- hover's floating window, list the code actions on its line with the README's <leader>a and
+-- choose "Acknowledge", and write what happened as JSON for the test to check.
 --
 -- Inputs (environment): COLEARNER_NVIM_ROOT, COLEARNER_NVIM_FILE, COLEARNER_NVIM_OUT; `colearner`
 -- on PATH, and the README's setup as init.lua.
@@ -54,32 +54,30 @@ local function main()
   assert(float, "K (hover) opened no floating window")
   result.hover = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(float), 0, -1, false)
   vim.api.nvim_win_close(float, true)
-  local params = {
-    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
-    range = { start = { line = line, character = 0 }, ["end"] = { line = line, character = 0 } },
-    context = { diagnostics = vim.lsp.diagnostic.get_line_diagnostics(bufnr, line) },
-  }
-  local responses = vim.lsp.buf_request_sync(bufnr, "textDocument/codeAction", params, 10000)
-  assert(responses and responses[client_id], "no answer to textDocument/codeAction")
-  assert(not responses[client_id].err, vim.inspect(responses[client_id].err))
-  local actions = responses[client_id].result or {}
-  result.actions = {}
-  local acknowledge
-  for _, action in ipairs(actions) do
-    table.insert(result.actions, action.title)
-    if vim.startswith(action.title, "Acknowledge") then
-      acknowledge = action
+  -- The actions, as the README's setup lists them: <leader>a (vim.lsp.buf.code_action) on the
+  -- exercise's line shows every action, whatever its kind, through vim.ui.select; choose
+  -- Acknowledge there as a person would.
+  local listed
+  vim.ui.select = function(items, opts, on_choice)
+    listed = { titles = {}, kinds = {} }
+    local choice
+    for _, item in ipairs(items) do
+      local title = opts.format_item(item)
+      table.insert(listed.titles, title)
+      table.insert(listed.kinds, item[2].kind or vim.NIL)
+      if not choice and vim.startswith(title, "Acknowledge") then
+        choice = item
+      end
     end
+    result.acknowledged = choice and opts.format_item(choice) or vim.NIL
+    on_choice(choice) -- nil: cancelled, as Escape would
   end
-  assert(acknowledge, "no Acknowledge action among: " .. table.concat(result.actions, ", "))
-
-  local client = vim.lsp.get_client_by_id(client_id)
-  local answer = client.request_sync("workspace/executeCommand", {
-    command = acknowledge.command.command,
-    arguments = acknowledge.command.arguments,
-  }, 10000, bufnr)
-  assert(answer and not answer.err, "executeCommand failed: " .. vim.inspect(answer))
-  result.acknowledged = answer.result
+  vim.api.nvim_win_set_cursor(0, { line + 1, 0 })
+  vim.cmd("normal \\a") -- the README maps <leader>a; the leader is Neovim's default, a backslash
+  assert(vim.wait(10000, function() return listed ~= nil end, 50), "<leader>a listed no code actions")
+  result.actions = listed.titles
+  result.kinds = listed.kinds
+  assert(result.acknowledged ~= vim.NIL, "no Acknowledge action among: " .. table.concat(listed.titles, ", "))
 
   -- The server publishes the new state: the exercise turns into a hint.
   result.hint = vim.wait(10000, function()
@@ -87,6 +85,7 @@ local function main()
     return #now > 0 and now[1].severity == vim.diagnostic.severity.HINT
   end, 50)
 
+  local client = vim.lsp.get_client_by_id(client_id)
   client.stop()
   vim.wait(5000, function() return client.is_stopped() end, 50)
   local handle = assert(io.open(out, "w"))
