@@ -62,6 +62,7 @@ class SyncReport:
     applied: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    held: int = 0  # read, waiting for the signed tip of their batch
     resets: list[str] = field(default_factory=list)
     polled: int = 0  # messages the last poll returned
     recovered: str | None = None  # what recovering a lost or older ledger did, for the user
@@ -281,6 +282,7 @@ class KafkaBus:
                 report.received += sum(1 for m in part if not m.skip)
                 report.duplicates += result.outcomes.count("duplicate")
                 report.quarantined += result.outcomes.count("quarantined")
+                report.held += result.outcomes.count("held")
                 report.applied += len(result.applied)
             if result.applied and self.on_applied:
                 self.on_applied(result.applied)

@@ -1,4 +1,9 @@
-"""The wire format (v1): one envelope, one payload model per event type.
+"""The wire format (v2): one envelope, one payload model per event type.
+
+On the wire the payload is sealed (``WireEnvelope``, see ``sealing`` and
+``wire``); once opened, an event is the envelope with its plaintext payload
+(``EnvelopeBase`` and its per-type models), which is what the ledger keeps and
+the fold reads.
 
 Each event type is declared once, on its payload model (``@declare_event``:
 its wire name, who may write it, its topic; see ``event_types``).
@@ -31,7 +36,7 @@ from pydantic import (
 from .event_types import COACH, EITHER, PAYLOADS, STUDENT, Frozen, Payload, declare_event
 from .vocabulary import Actor, Grade, ShareMode, Stage, StepStatus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Delivery plumbing that belongs to no coaching session (resync requests) still needs a session_id.
 NO_SESSION = "00000000-0000-0000-0000-000000000000"
 
@@ -239,7 +244,13 @@ def _check_uuid(value: str) -> str:
     return value
 
 
-class EnvelopeBase(Frozen):
+HASH_PATTERN = r"^[0-9a-f]{64}$"  # BLAKE2b-256 of an event's bytes as sent, in hex
+
+
+class Header(Frozen):
+    """Every envelope field but the payload: what anyone with broker access sees."""
+
+    v: Literal[2] = 2
     ts: Annotated[str, Field(max_length=40)]
     actor: Actor
     session_id: Annotated[str, Field(max_length=64)]
@@ -248,9 +259,8 @@ class EnvelopeBase(Frozen):
     sender: Identity
     student: Identity
     seq: Annotated[int, Field(ge=1, le=MAX_SEQ)]
+    prev: Annotated[str, Field(pattern=HASH_PATTERN)] | None = None
     sig: Annotated[str, Field(max_length=128)] | None = None
-    if TYPE_CHECKING:  # each envelope model adds its payload (a field there, not here)
-        payload: Payload
 
     @field_validator("ts")
     @classmethod
@@ -278,6 +288,30 @@ class EnvelopeBase(Frozen):
         return parse_ts(self.ts)
 
 
+class EnvelopeBase(Header):
+    """An event with its payload opened: what the ledger keeps and the fold reads."""
+
+    if TYPE_CHECKING:  # each envelope model adds its payload (a field there, not here)
+        payload: Payload
+
+
+class Sealed(Frozen):
+    """A payload sealed to its readers (see ``sealing``): the form it has on the wire."""
+
+    nonce: Annotated[str, Field(min_length=32, max_length=32)]
+    sealed: Annotated[str, Field(min_length=24, max_length=1_500_000)]
+    keys: dict[Identity, Annotated[str, Field(min_length=64, max_length=64)]] = Field(min_length=1, max_length=16)
+
+
+class WireEnvelope(Header):
+    """An event as it travels: the envelope with its payload sealed."""
+
+    v: Literal[2]  # required on the wire (an opened event read from an older ledger may lack it)
+    event_type: Literal[tuple(PAYLOADS)]  # type: ignore[valid-type]  # the declared types, known at import
+    prev: Annotated[str, Field(pattern=HASH_PATTERN)] | None  # required, null only at seq 1
+    payload: Sealed
+
+
 def _envelope_model(event_type: str, payload: type[Payload]) -> type[EnvelopeBase]:
     name = "".join(part.title() for part in event_type.split("_")) + "Event"
     # A Literal made at run time from the declaration: no static checker can follow it; pydantic does.
@@ -296,6 +330,19 @@ EVENT_ADAPTER: TypeAdapter[EnvelopeBase] = TypeAdapter(Event)
 def parse_event(data: dict[str, Any]) -> EnvelopeBase:
     """Validate a decoded message into its typed event (raises pydantic.ValidationError)."""
     return EVENT_ADAPTER.validate_python(data)
+
+
+WIRE_ADAPTER: TypeAdapter[WireEnvelope] = TypeAdapter(WireEnvelope)
+
+
+def parse_wire(data: dict[str, Any]) -> WireEnvelope:
+    """Validate a decoded message's envelope, its payload still sealed (raises pydantic.ValidationError)."""
+    return WIRE_ADAPTER.validate_python(data)
+
+
+def parse_opened(data: dict[str, Any]) -> EnvelopeBase:
+    """The event made of a checked wire envelope and its opened payload (whose schema is checked here)."""
+    return EVENT_ADAPTER.validate_python(data, context=_STORED)
 
 
 def parse_stored(raw: str | bytes) -> EnvelopeBase:

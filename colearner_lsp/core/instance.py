@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -32,70 +34,31 @@ from .events import (
     new_id,
     now_ts,
     parse_stored,
+    parse_ts,
     payload_dict,
     replay_key,
 )
 from .fold import apply_event, exercise_named, fold
+from .intake import Intake
 from .ledger import Built, Incoming, Ledger, Outcome
-from .receive import Claim, Verdict, conclude, examine, refuse
-from .signing import load_private_key, public_key_text, sign_to_json_many, signature_valid
+from .sealing import shared_key
+from .signing import load_private_key, parse_public_key, public_key_text, raw_public_key
 from .state import State
-
-T = TypeVar("T")
-R = TypeVar("R")
+from .wire import write_stream
 
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
 # While a stream of events arrives, rewrite learning.json at most this often. A
 # student's file is small; a coach's holds every student (tens of MB, ~0.15 s to
 # write at 100k events), so it is a slower-moving export: the dashboard is live.
 LEARNING_JSON_EVERY_S = {"student": 1.0, "coach": 10.0}
-# A peer's seq this far past the highest we hold of its stream is refused (see
-# Instance._within_reach): far more than any gap a lost broker leaves in a class.
-MAX_SEQ_AHEAD = 100_000
-PARALLEL_FROM = 64  # sign, or check the signatures of, batches at least this big on several threads
-CRYPTO_THREADS = max(2, min(4, os.cpu_count() or 2))
-
-_crypto_pool: ThreadPoolExecutor | None = None
+log = logging.getLogger(__name__)
+BIG_BATCH = 64  # judging a batch this big pauses the cyclic GC (see _gc_paused)
+HELD_TOO_LONG_S = 10.0  # events held this long without their signed tip are asked for again
 
 
-def split_work(work: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
-    """``work(items)``, split between this thread and a small pool when ``items`` is big.
-
-    For Ed25519 work, the largest cost per event: libsodium runs without the
-    GIL, and nothing else runs on the pool, so the threads only meet at the GIL
-    between two signatures.
-    """
-    global _crypto_pool
-    if len(items) < PARALLEL_FROM:
-        return work(items)
-    if _crypto_pool is None:
-        _crypto_pool = ThreadPoolExecutor(max_workers=CRYPTO_THREADS - 1, thread_name_prefix="colearner-crypto")
-    size = -(-len(items) // CRYPTO_THREADS)
-    parts = [items[i : i + size] for i in range(0, len(items), size)]
-    others = [_crypto_pool.submit(work, part) for part in parts[1:]]
-    return work(parts[0]) + [r for future in others for r in future.result()]
-
-
-def _check_signatures(claims: list[Claim]) -> list[bool]:
-    return split_work(lambda part: [_signature_ok(c) for c in part], claims)
-
-
-def _signature_ok(claim: Claim) -> bool:
-    try:
-        return signature_valid(claim.signed, claim.public_key)
-    except Exception:  # noqa: BLE001 - a signature that cannot be checked is not valid
-        return False
-
-
-J = TypeVar("J", Verdict, Claim, "Verdict | Claim")
-
-
-def _safely(judge: Callable[..., J], *args: Any) -> J | Verdict:
-    """One step of judging a message; whatever goes wrong refuses that message, never the batch."""
-    try:
-        return judge(*args)
-    except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
-        return refuse(f"could not be examined ({exc.__class__.__name__}: {exc})")
+@lru_cache(maxsize=256)
+def _raw_key(text: str) -> bytes:
+    return raw_public_key(parse_public_key(text))
 
 
 @dataclass(frozen=True)
@@ -161,6 +124,7 @@ class Instance:
         self._asked: dict[tuple[str, str, int], float] = {}
         self._answered: dict[tuple[str, int, int | None], float] = {}
         self._config_mtime = self._stat_config()
+        self.intake = Intake(config, key, self.public_key, ledger)
         self.refresh()
         self._notice_lost_history()
 
@@ -280,34 +244,64 @@ class Instance:
         self.refuse_while_recovering()
         batch = [payloads] if isinstance(payloads, Payload) else list(payloads)
         event_ids = event_ids or {}
-        unsigned = [
+        readers = self._readers(session_id, student)
+        headers = [
             {
                 "actor": self.role,
                 "session_id": session_id,
                 "event_type": p.event_type,
-                "payload": payload_dict(p),
                 "event_id": event_ids.get(i) or new_id(),
                 "sender": self.identity,
                 "student": student,
             }
             for i, p in enumerate(batch)
         ]
+        plain = [payload_dict(p) for p in batch]
         topics = [getattr(self.config.topics, p.topic_key) for p in batch]
 
-        def build(first_seq: int) -> list[Built]:
+        def build(first_seq: int, prev: str | None) -> list[Built]:
             # Called under the ledger's write lock: one time for the batch, taken
-            # there, makes replay order (ts, sender, seq) follow seq across processes.
+            # there, makes replay order (ts, sender, seq) follow seq across processes,
+            # and the chain continues from the stream's last event whoever wrote it.
             ts = now_ts()
-            envelopes = [{"ts": ts, **env, "seq": seq} for seq, env in enumerate(unsigned, first_seq)]
-            signed = sign_to_json_many(envelopes, self.key, split=split_work)
-            return [(env, topic, text) for (env, text), topic in zip(signed, topics)]
+            written = write_stream([{"ts": ts, **h} for h in headers], plain, first_seq, prev, readers, self.key)
+            return [
+                (w.opened, topic, json.dumps(w.opened, separators=(",", ":"), ensure_ascii=False), w.wire, w.hash)
+                for w, topic in zip(written, topics)
+            ]
 
         with self._lock:
-            written = self.ledger.append_own_batch(self.identity, student, len(unsigned), build)
+            written = self.ledger.append_own_batch(self.identity, student, len(headers), build)
             # A coach's learning.json holds every student: rewriting it on each action
             # would cost more than the action. It follows within a second, and on close.
             self.refresh(defer_write=self.role == "coach")
         return [EVENT_ADAPTER.validate_python(e) for e in written]
+
+    def _readers(self, session_id: str, student: str) -> dict[str, bytes]:
+        """Who may open an event about ``student`` in ``session_id``, and the key shared with each:
+        this instance, the student, and the session's coach (every pinned coach when the
+        session is not known, e.g. a resync request)."""
+        names = {self.identity, student}
+        if self.role == "student":
+            session = self.state.sessions.get(session_id)
+            coaches = [session.coach] if session is not None and session.coach in self.config.peers else []
+            names.update(coaches or [name for name, peer in self.config.peers.items() if peer.role == "coach"])
+            if len(names) == 1:
+                raise ConfigError(
+                    "no coach is trusted here, so nobody could read this; pin your coach's key with 'colearner trust COACH KEY'"
+                )
+        readers = {}
+        for name in sorted(names):
+            if name == self.identity:
+                public = self.public_key
+            elif name in self.config.peers:
+                public = self.config.peers[name].public_key
+            else:
+                raise ConfigError(
+                    f"{name!r} is not trusted here, so an event about them could not be sealed for them; run 'colearner trust {name} KEY'"
+                )
+            readers[name] = shared_key(self.key, _raw_key(public))
+        return readers
 
     # ------------------------------------------------------------ reading
 
@@ -345,8 +339,10 @@ class Instance:
             applied = []
             late: set[str] = set()
             for row in rows:
-                event = self._parsed.get((row.sender, row.event_id)) or parse_stored(row.raw)
                 self._pos = row.pos
+                event = self._parsed.get((row.sender, row.event_id)) or _stored_event(row.raw)
+                if event is None:
+                    continue
                 if not apply_event(self.state, event):
                     continue
                 applied.append(event)
@@ -437,16 +433,23 @@ class Instance:
         Never raises for what a message holds: each is judged on its own and a
         refusal (or a failure while judging it) quarantines that message only.
         """
-        with self._lock, _gc_paused(len(messages) >= PARALLEL_FROM):
-            self.reload_config()  # a peer trusted or removed since start-up counts at once
+        with self._lock, _gc_paused(len(messages) >= BIG_BATCH):
+            if self.reload_config():  # a peer trusted or removed since start-up counts at once
+                self.intake.config = self.config
             students = self._opened_sessions()
             known_before = set(self.state.sessions)
-            judged = self._judge_all(messages, students)
+            judged = self.intake.judge(messages, students)
+            for event in judged.events:
+                self._parsed[(event.sender, event.event_id)] = event
             try:
-                outcomes = self.ledger.accept(judged, own=self.identity)
+                stored = self.ledger.accept([item for _, item in judged.items], own=self.identity, chains=judged.chains)
                 new = self.refresh(defer_write=True)
             finally:
                 self._parsed.clear()
+            outcomes: list[Outcome] = ["skipped"] * len(messages)
+            for (index, _), outcome in zip(judged.items, stored):
+                if index is not None:
+                    outcomes[index] = outcome
             self._answer_resync_requests(new)
             retried = self._judge_again(set(self.state.sessions) - known_before)
             return Received(outcomes, new + retried)
@@ -457,60 +460,6 @@ class Instance:
         if self.role != "coach":
             return None
         return {sid: s.student for sid, s in self.state.sessions.items() if s.coach == self.identity}
-
-    def _judge_all(self, messages: Sequence[Incoming], students: dict[str, str] | None) -> list[Incoming]:
-        examined = [None if m.skip else _safely(examine, m.raw, self.config, self.public_key) for m in messages]
-        signatures = iter(_check_signatures([c for c in examined if isinstance(c, Claim)]))
-        highs = {(sender, student): high for sender, student, high in self.ledger.streams()}
-        judged = []
-        for m, first in zip(messages, examined):
-            if first is None:
-                judged.append(m)
-                continue
-            # concluded in order, so an event may go into a session started earlier in the batch
-            verdict = first if isinstance(first, Verdict) else _safely(conclude, first, next(signatures), self.config, students)
-            if verdict.accepted and verdict.event is not None:
-                verdict = self._within_reach(verdict, highs)
-            env = verdict.envelope or {}
-            judged.append(
-                Incoming(
-                    raw=m.raw,
-                    topic=m.topic,
-                    partition=m.partition,
-                    offset=m.offset,
-                    envelope=env if verdict.accepted else None,
-                    reason=verdict.reason,
-                    sender=str(env.get("sender"))[:200] if env.get("sender") else None,
-                    student=str(env.get("student"))[:200] if env.get("student") else None,
-                    retry_session=verdict.retry_session,
-                )
-            )
-            event = verdict.event
-            if verdict.accepted and event is not None:
-                self._parsed[(event.sender, event.event_id)] = event
-                if students is not None and event.session_id != NO_SESSION and event.actor == "coach" and event.sender == self.identity:
-                    students.setdefault(event.session_id, event.student)
-        return judged
-
-    def _within_reach(self, verdict: Verdict, highs: dict[tuple[str, str], int]) -> Verdict:
-        """Refuse a peer's event far ahead of what we hold of its stream (a seq is a
-        claim until the events before it arrive; one far out would open a gap that
-        asks the sender for everything in between). The sender publishes it again
-        once the gap is filled: resync asks for everything after what we hold."""
-        event = verdict.event
-        assert event is not None
-        if event.sender == self.identity:
-            return verdict  # our own, signed by our key: read back while recovering
-        key = (event.sender, event.student)
-        high = highs.get(key, 0)
-        if event.seq > high + MAX_SEQ_AHEAD:
-            return refuse(
-                f"seq {event.seq} of {event.sender!r} for {event.student!r} is more than {MAX_SEQ_AHEAD} ahead of "
-                f"the highest held ({high}); it comes again once the events before it arrive",
-                verdict.envelope,
-            )
-        highs[key] = max(high, event.seq)
-        return verdict
 
     def _answer_resync_requests(self, new: list[EnvelopeBase]) -> None:
         """Queue our events again for the peers that asked, once per stream per batch.
@@ -556,12 +505,21 @@ class Instance:
         if self.recovering:
             return sent  # a request is an event of ours: it waits for our seqs to be known
         now = time.monotonic()
-        for sender, student, high in self.ledger.streams():
+        held = self.ledger.held_streams()
+        heads = {(sender, student): high for sender, student, high in self.ledger.streams()}
+        for sender, student in sorted(set(heads) | set(held)):
             if sender == self.identity:
                 continue
-            wanted = [(a, b) for a, b in self.ledger.missing_seqs(sender, student)]
+            high = heads.get((sender, student), 0)
+            wanted: list[tuple[int, int | None]] = [(a, b) for a, b in self.ledger.missing_seqs(sender, student)]
+            waiting = held.get((sender, student))
+            if waiting is not None and not wanted:  # (a gap's resend runs on to a tip by itself)
+                if waiting.has_tip:  # all there, but a signed tip does not link: one is not the event it names
+                    wanted.append((high + 1, waiting.high))
+                elif _age_s(waiting.since) > HELD_TOO_LONG_S:  # their signed tip never came
+                    wanted.append((high + 1, None))
             if tail_check:
-                wanted.append((high + 1, None))  # type: ignore[arg-type]
+                wanted.append((high + 1, None))
             for first, last in wanted:
                 key = (sender, student, first)
                 if now - self._asked.get(key, -1e9) < RESYNC_EVERY_S:
@@ -594,3 +552,20 @@ class Instance:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+
+
+def _age_s(ts: str) -> float:
+    try:
+        return (datetime.now(UTC) - parse_ts(ts)).total_seconds()
+    except ValueError:
+        return 0.0
+
+
+def _stored_event(raw: str) -> EnvelopeBase | None:
+    """A ledger row's event; None (logged) for one that no longer fits its model, so an old or
+    hand-made row cannot stop the instance from opening."""
+    try:
+        return parse_stored(raw)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        log.warning("an event in the ledger does not fit its model and is left out of the state: %s", str(exc).splitlines()[0])
+        return None

@@ -14,8 +14,16 @@ One file holds everything an instance must not lose:
 - ``positions``: the next Kafka offset to read per topic-partition, written in
   the same transaction as the events read from it;
 - ``counters``: the instance's own ``seq``, one counter per student stream;
-- ``heads``: per peer stream, the highest ``seq`` accepted and how many are held
-  (equal counts mean no gap, without reading the stream).
+- ``heads``: per peer stream, the head of its chain: the highest ``seq`` accepted
+  and the hash of that event as sent (the next one must name it as ``prev``);
+- ``held``: peers' events read but not yet reached by a signed tip (wire v2,
+  see ``chain``), kept whole until one links them, bounded per stream;
+- ``forks``: streams found with two signed events at one place (nothing more is
+  applied from them).
+
+An event is kept twice: ``raw``, its opened form (the envelope with the
+plaintext payload; the fold reads it), and ``wire``, its bytes as sent, with
+their ``hash`` (sent again as they are; the chain can be checked again later).
 
 A ``seq`` numbers what one sender wrote about one student (the Kafka key), since
 that stream is what a receiver sees: a student never reads the coach's events
@@ -42,6 +50,7 @@ from typing import Any, Literal, NamedTuple
 from .errors import LedgerDamaged
 from .events import now_ts
 from .published import PublishedMarks
+from .wire import event_hash
 
 # Two tables the migration of an older ledger makes too.
 # The outbox is keyed by the event's pos: an integer key is appended in place,
@@ -60,6 +69,25 @@ HEADS_TABLE = """CREATE TABLE IF NOT EXISTS heads (
     student TEXT NOT NULL,
     high    INTEGER NOT NULL,
     held    INTEGER NOT NULL,
+    hash    TEXT,
+    PRIMARY KEY (sender, student)
+)"""
+HELD_TABLE = """CREATE TABLE IF NOT EXISTS held (
+    sender      TEXT NOT NULL,
+    student     TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    tip         INTEGER NOT NULL,
+    topic       TEXT,
+    received_at TEXT NOT NULL,
+    raw         BLOB NOT NULL,
+    PRIMARY KEY (sender, student, hash)
+)"""
+FORKS_TABLE = """CREATE TABLE IF NOT EXISTS forks (
+    sender   TEXT NOT NULL,
+    student  TEXT NOT NULL,
+    detail   TEXT NOT NULL,
+    noted_at TEXT NOT NULL,
     PRIMARY KEY (sender, student)
 )"""
 
@@ -77,6 +105,8 @@ EVENTS_TABLE = """CREATE TABLE IF NOT EXISTS events (
     topic      TEXT NOT NULL,
     local      INTEGER NOT NULL,
     raw        TEXT NOT NULL,
+    wire       BLOB,
+    hash       TEXT,
     UNIQUE (sender, event_id),
     UNIQUE (sender, student, seq)
 )"""
@@ -102,6 +132,8 @@ CREATE INDEX IF NOT EXISTS events_session ON events (session_id, pos);
 {OUTBOX_TABLE};
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status) WHERE status = 'pending';
 {HEADS_TABLE};
+{HELD_TABLE};
+{FORKS_TABLE};
 {QUARANTINE_TABLE};
 CREATE INDEX IF NOT EXISTS quarantine_retry ON quarantine (retry_session) WHERE retry_session IS NOT NULL;
 CREATE TABLE IF NOT EXISTS positions (
@@ -117,6 +149,7 @@ CREATE TABLE IF NOT EXISTS counters (
     sender   TEXT NOT NULL,
     student  TEXT NOT NULL,
     last_seq INTEGER NOT NULL,
+    last_hash TEXT,
     PRIMARY KEY (sender, student)
 );
 CREATE TABLE IF NOT EXISTS meta (
@@ -125,10 +158,10 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-SCHEMA_VERSION = 3
-# what an append_own builder returns: (signed envelope, topic[, its JSON text])
-Built = tuple[dict[str, Any], str] | tuple[dict[str, Any], str, str]
-Outcome = Literal["appended", "duplicate", "quarantined", "skipped"]
+SCHEMA_VERSION = 4
+# what an append_own builder returns: (opened envelope, topic[, its JSON text[, bytes as sent, their hash]])
+Built = tuple[dict[str, Any], str] | tuple[dict[str, Any], str, str] | tuple[dict[str, Any], str, str, str, str]
+Outcome = Literal["appended", "duplicate", "quarantined", "skipped", "held"]
 # The quarantine is for people to see what was refused and why, not an archive a
 # flood can grow: a prefix of each message, at most so many rows and bytes.
 QUARANTINE_PREFIX_BYTES = 4096
@@ -159,6 +192,29 @@ class Incoming:
     student: str | None = None
     skip: bool = False  # another student's message on a shared partition: only the position moves
     retry_session: str | None = None  # refused until this session is known (see receive.Verdict)
+    seq: int | None = None  # its place in its stream (v2)
+    opened: str | None = None  # an accepted event's opened form (JSON text), when ``raw`` is sealed
+    hash: str | None = None  # of ``raw``: the chain's name for it
+    hold: bool = False  # waits for a signed tip (kept in ``held``)
+    tip: bool = False  # (when held) it is a signed tip itself
+    duplicate: bool = False  # the chain already holds it
+    linked: bool = False  # its chain was checked before (a quarantined message judged again)
+
+
+class HeldStream(NamedTuple):
+    low: int  # lowest seq held
+    high: int  # highest seq held
+    since: str  # when the oldest was read
+    has_tip: bool  # a signed tip is among them (so an event before it is missing, or not the one it names)
+
+
+@dataclass
+class ChainChanges:
+    """What a received batch did to the chains, stored with it (see ``Ledger.accept``)."""
+
+    heads: dict[tuple[str, str], tuple[int, str]]  # peer streams' new heads: seq, hash
+    released: list[tuple[str, str, str]]  # held events decided now: (sender, student, hash)
+    forks: dict[tuple[str, str], str]  # streams found forked, and why
 
 
 class Ledger:
@@ -239,42 +295,47 @@ class Ledger:
         and no other process can take the same number.
         """
         return self.append_own_batch(
-            sender, student, len(builders), lambda first: [build(seq) for seq, build in enumerate(builders, first)]
+            sender, student, len(builders), lambda first, prev: [build(seq) for seq, build in enumerate(builders, first)]
         )
 
-    def append_own_batch(self, sender: str, student: str, count: int, build: Callable[[int], list[Built]]) -> list[dict[str, Any]]:
-        """``append_own`` for a signer that does a batch at once: ``build(first_seq)``
-        returns the ``count`` events numbered ``first_seq``, ``first_seq + 1``, …"""
+    def append_own_batch(
+        self, sender: str, student: str, count: int, build: Callable[[int, str | None], list[Built]]
+    ) -> list[dict[str, Any]]:
+        """``append_own`` for a writer that does a batch at once: ``build(first_seq, prev)``
+        returns the ``count`` events numbered ``first_seq``, ``first_seq + 1``, …, the
+        first chained to the stream's last event (its hash ``prev``)."""
         out: list[dict[str, Any]] = []
         now = now_ts()
         with self._write() as db:
-            row = db.execute("SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)).fetchone()
-            last = row[0] if row else 0
+            row = db.execute("SELECT last_seq, last_hash FROM counters WHERE sender = ? AND student = ?", (sender, student)).fetchone()
+            last, last_hash = (row[0], row[1]) if row else (0, None)
             rows = []
-            batch = build(last + 1)
+            batch = build(last + 1, last_hash)
             if len(batch) != count:
                 raise ValueError(f"asked for {count} events, built {len(batch)}")
             for built in batch:
                 envelope, topic = built[0], built[1]
                 raw = built[2] if len(built) > 2 else json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
-                rows.append(_event_row(envelope, topic, 1, raw))
+                wire, digest = (built[3], built[4]) if len(built) > 3 else (None, None)
+                rows.append(_event_row(envelope, topic, 1, raw, wire, digest))
                 out.append(envelope)
+                last_hash = digest
             before = db.execute("SELECT coalesce(max(pos), 0) FROM events").fetchone()[0]
             db.executemany(_INSERT_EVENT, rows)
             # the write lock is ours, so the new rows are exactly those after ``before``
             db.execute("INSERT INTO outbox (pos, status, queued_at) SELECT pos, 'pending', ? FROM events WHERE pos > ?", (now, before))
             db.execute(
-                "INSERT INTO counters (sender, student, last_seq) VALUES (?, ?, ?) "
-                "ON CONFLICT (sender, student) DO UPDATE SET last_seq = excluded.last_seq",
-                (sender, student, last + len(rows)),
+                "INSERT INTO counters (sender, student, last_seq, last_hash) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (sender, student) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash",
+                (sender, student, last + len(rows), last_hash),
             )
         return out
 
     def pending(self, limit: int = 1000) -> list[tuple[int, str, str, str]]:
-        """Unsent own events, oldest first: ``(pos, topic, student, raw)``."""
+        """Unsent own events, oldest first: ``(pos, topic, student, bytes as sent)``."""
         with self._lock:
             return self._db.execute(
-                "SELECT e.pos, e.topic, e.student, e.raw FROM outbox o JOIN events e USING (pos) "
+                "SELECT e.pos, e.topic, e.student, coalesce(e.wire, e.raw) FROM outbox o JOIN events e USING (pos) "
                 "WHERE o.status = 'pending' ORDER BY o.pos LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -303,9 +364,19 @@ class Ledger:
             self.published.record(tips)
 
     def requeue(self, sender: str, student: str, from_seq: int, to_seq: int | None = None) -> int:
-        """Queue own events ``from_seq..to_seq`` of one stream again (a peer asked for them)."""
+        """Queue own events ``from_seq..to_seq`` of one stream again (a peer asked for them),
+        on to the next signed tip, so the reader can link what it gets."""
         upper = to_seq if to_seq is not None else 2**62
         with self._write() as db:
+            if to_seq is not None:
+                tip = db.execute(
+                    # a tip is signed: sign_to_json writes its sig as the last member (an event
+                    # kept without its bytes as sent is of wire v1, where each was signed)
+                    "SELECT min(seq) FROM events WHERE sender = ? AND student = ? AND local = 1 AND seq >= ? "
+                    'AND (wire IS NULL OR instr(CAST(wire AS TEXT), \',"sig":"\') > 0)',
+                    (sender, student, to_seq),
+                ).fetchone()[0]
+                upper = tip if tip is not None else 2**62
             cur = db.execute(
                 "UPDATE outbox SET status = 'pending' WHERE status = 'sent' AND pos IN "
                 "(SELECT pos FROM events WHERE sender = ? AND student = ? AND local = 1 "
@@ -341,11 +412,56 @@ class Ledger:
             row = self._db.execute("SELECT last_seq FROM counters WHERE sender = ? AND student = ?", (sender, student)).fetchone()
             return row[0] if row else 0
 
+    # ------------------------------------------------------------ chains
+
+    def own_head(self, sender: str, student: str) -> tuple[int, str | None]:
+        """Where our own stream's chain ends: its last seq and that event's hash."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT last_seq, last_hash FROM counters WHERE sender = ? AND student = ?", (sender, student)
+            ).fetchone()
+        return (row[0], row[1]) if row else (0, None)
+
+    def heads(self) -> dict[tuple[str, str], tuple[int, str | None]]:
+        """Peers' streams: ``(sender, student) → (seq, hash)`` of the last event accepted."""
+        with self._lock:
+            rows = self._db.execute("SELECT sender, student, high, hash FROM heads").fetchall()
+        return {(sender, student): (high, digest) for sender, student, high, digest in rows}
+
+    def accepted_hash(self, sender: str, student: str, seq: int) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT hash FROM events WHERE sender = ? AND student = ? AND seq = ?", (sender, student, seq)
+            ).fetchone()
+        return row[0] if row else None
+
+    def held(self, sender: str, student: str) -> list[Incoming]:
+        """A stream's events waiting for a signed tip, as they were read."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT topic, raw FROM held WHERE sender = ? AND student = ? ORDER BY seq", (sender, student)
+            ).fetchall()
+        return [Incoming(raw=bytes(raw), topic=topic) for topic, raw in rows]
+
+    def held_streams(self) -> dict[tuple[str, str], HeldStream]:
+        """Streams with events held, and what is held of each."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT sender, student, min(seq), max(seq), min(received_at), max(tip) FROM held GROUP BY sender, student"
+            ).fetchall()
+        return {(sender, student): HeldStream(low, high, at, bool(tip)) for sender, student, low, high, at, tip in rows}
+
+    def forks(self) -> dict[tuple[str, str], str]:
+        """Streams found forked (two signed events at one place), and why."""
+        with self._lock:
+            rows = self._db.execute("SELECT sender, student, detail FROM forks").fetchall()
+        return {(sender, student): detail for sender, student, detail in rows}
+
     # ------------------------------------------------------------ received events
 
-    def accept(self, batch: Sequence[Incoming], own: str | None = None) -> list[Outcome]:
+    def accept(self, batch: Sequence[Incoming], own: str | None = None, chains: ChainChanges | None = None) -> list[Outcome]:
         """Store a batch read from the bus in ONE transaction: accepted events,
-        quarantined messages and the new read positions together.
+        quarantined and held messages, the chains' heads and the new read positions together.
 
         ``own`` is this instance's identity: its own events read back that the
         ledger does not hold (it was lost or restored from an older copy) are
@@ -365,13 +481,23 @@ class Ledger:
                         last[(item.topic, item.partition)] = item
                 if item.skip:
                     continue
+                if item.duplicate:
+                    outcomes[i] = "duplicate"
+                    continue
+                if item.hold:
+                    self._hold(db, item, now)
+                    outcomes[i] = "held"
+                    continue
                 if item.envelope is None:
                     self._quarantine(db, item, item.reason or "refused", now)
                     outcomes[i] = "quarantined"
                     quarantined = True
                 else:
                     local = 1 if own is not None and item.envelope["sender"] == own else 0
-                    rows.append(_event_row(item.envelope, item.topic or "", local, item.raw.decode("utf-8")))
+                    if item.opened is None:
+                        rows.append(_event_row(item.envelope, item.topic or "", local, item.raw.decode("utf-8")))
+                    else:
+                        rows.append(_event_row(item.envelope, item.topic or "", local, item.opened, item.raw.decode("utf-8"), item.hash))
                     accepted.append(i)
             if rows:
                 before = db.execute("SELECT coalesce(max(pos), 0) FROM events").fetchone()[0]
@@ -383,10 +509,10 @@ class Ledger:
                 else:
                     quarantined |= self._classify(db, batch, accepted, before, outcomes, now)
                 appended = [batch[i].envelope for i in accepted if outcomes[i] == "appended"]
-                peers = [env for env in appended if env["sender"] != own]  # type: ignore[index]
-                self._advance_heads(db, peers)  # type: ignore[arg-type]
-                if len(peers) < len(appended):
+                if any(env["sender"] == own for env in appended):  # type: ignore[index]
                     self._adopt_own(db, before, now)
+            if chains is not None:
+                self._store_chains(db, chains, now)
             db.executemany(
                 "INSERT INTO positions (topic, partition, next_offset, last_digest) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
@@ -398,16 +524,38 @@ class Ledger:
         return outcomes
 
     @staticmethod
+    def _hold(db: sqlite3.Connection, item: Incoming, now: str) -> None:
+        db.execute(
+            "INSERT OR IGNORE INTO held (sender, student, hash, seq, tip, topic, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (item.sender, item.student, item.hash, item.seq, int(item.tip), item.topic, now, item.raw),
+        )
+
+    @staticmethod
+    def _store_chains(db: sqlite3.Connection, chains: ChainChanges, now: str) -> None:
+        db.executemany("DELETE FROM held WHERE sender = ? AND student = ? AND hash = ?", chains.released)
+        db.executemany(
+            "INSERT INTO heads (sender, student, high, held, hash) VALUES (?, ?, ?, 0, ?) ON CONFLICT (sender, student) "
+            "DO UPDATE SET high = excluded.high, held = 0, hash = excluded.hash WHERE excluded.high > heads.high",
+            [(sender, student, seq, digest) for (sender, student), (seq, digest) in chains.heads.items()],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO forks (sender, student, detail, noted_at) VALUES (?, ?, ?, ?)",
+            [(sender, student, detail, now) for (sender, student), detail in chains.forks.items()],
+        )
+
+    @staticmethod
     def _adopt_own(db: sqlite3.Connection, before: int, now: str) -> None:
         """Own events just stored from the bus: sent already, and their seqs taken."""
         db.execute(
             "INSERT INTO outbox (pos, status, queued_at, sent_at) SELECT pos, 'sent', ?, ? FROM events WHERE pos > ? AND local = 1",
             (now, now, before),
         )
+        # the hash goes with the highest seq (SQLite takes the bare column from the max's row)
         db.execute(
-            "INSERT INTO counters (sender, student, last_seq) SELECT sender, student, max(seq) FROM events "
+            "INSERT INTO counters (sender, student, last_seq, last_hash) SELECT sender, student, max(seq), hash FROM events "
             "WHERE pos > ? AND local = 1 GROUP BY sender, student "
-            "ON CONFLICT (sender, student) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+            "ON CONFLICT (sender, student) DO UPDATE SET last_hash = CASE WHEN excluded.last_seq > last_seq "
+            "THEN excluded.last_hash ELSE last_hash END, last_seq = max(last_seq, excluded.last_seq)",
             (before,),
         )
 
@@ -438,19 +586,6 @@ class Ledger:
                 quarantined = True
             seen.add(key)
         return quarantined
-
-    @staticmethod
-    def _advance_heads(db: sqlite3.Connection, appended: list[dict[str, Any]]) -> None:
-        heads: dict[tuple[str, str], list[int]] = {}
-        for env in appended:
-            head = heads.setdefault((env["sender"], env["student"]), [0, 0])
-            head[0] = max(head[0], env["seq"])
-            head[1] += 1
-        db.executemany(
-            "INSERT INTO heads (sender, student, high, held) VALUES (?, ?, ?, ?) ON CONFLICT (sender, student) "
-            "DO UPDATE SET high = max(high, excluded.high), held = held + excluded.held",
-            [(sender, student, high, held) for (sender, student), (high, held) in heads.items()],
-        )
 
     def _quarantine(self, db: sqlite3.Connection, item: Incoming, reason: str, now: str) -> None:
         # Whole only when it may be judged again (signed by a rostered peer, who
@@ -507,7 +642,7 @@ class Ledger:
                 f"SELECT id, topic, partition, raw FROM quarantine WHERE retry_session IN ({','.join('?' * len(session_ids))}) ORDER BY id",
                 list(session_ids),
             ).fetchall()
-        return [(row_id, Incoming(raw=bytes(raw), topic=topic)) for row_id, topic, partition, raw in rows]
+        return [(row_id, Incoming(raw=bytes(raw), topic=topic, linked=True)) for row_id, topic, partition, raw in rows]
 
     def release(self, quarantine_ids: Sequence[int]) -> None:
         """Take messages out of the quarantine (they were judged again)."""
@@ -530,24 +665,26 @@ class Ledger:
             )
 
     def missing_seqs(self, sender: str, student: str) -> list[tuple[int, int]]:
-        """Gaps in what we hold of one stream: ``[(from, to), …]``, ``to`` inclusive."""
+        """Gaps in what we read of one peer's stream: ``[(from, to), …]``, ``to`` inclusive.
+
+        Events are accepted in chain order, so a gap is what lies between the
+        stream's head and the events held past it (or between two of those)."""
         with self._lock:
-            head = self._db.execute("SELECT held, high FROM heads WHERE sender = ? AND student = ?", (sender, student)).fetchone()
-            if head is None or head[0] == head[1]:  # seqs are unique and start at 1: as many as the highest means no gap
-                return []
-            seqs = [
-                r[0] for r in self._db.execute("SELECT seq FROM events WHERE sender = ? AND student = ? ORDER BY seq", (sender, student))
+            head = self._db.execute("SELECT high FROM heads WHERE sender = ? AND student = ?", (sender, student)).fetchone()
+            held = [
+                r[0]
+                for r in self._db.execute("SELECT DISTINCT seq FROM held WHERE sender = ? AND student = ? ORDER BY seq", (sender, student))
             ]
         gaps: list[tuple[int, int]] = []
-        expected = 1
-        for seq in seqs:
+        expected = (head[0] if head else 0) + 1
+        for seq in held:
             if seq > expected:
                 gaps.append((expected, seq - 1))
-            expected = seq + 1
+            expected = max(expected, seq + 1)
         return gaps
 
     def streams(self) -> list[tuple[str, str, int]]:
-        """Peers' streams we hold: ``(sender, student, highest seq)``."""
+        """Peers' streams we hold: ``(sender, student, highest seq)`` (the chain's head)."""
         with self._lock:
             return self._db.execute("SELECT sender, student, high FROM heads").fetchall()
 
@@ -561,6 +698,18 @@ class Ledger:
             args += (limit,)
         with self._lock:
             return list(map(StoredEvent._make, self._db.execute(sql, args)))
+
+    def events_as_sent(self, pos: int = 0) -> list[tuple[str, str, int, str, str | None]]:
+        """Events' bytes as sent (wire v2) and their hashes, in ledger order:
+        ``(sender, student, seq, wire text, hash)``; to send again or check a chain again."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT sender, student, seq, coalesce(wire, raw), hash FROM events WHERE pos > ? ORDER BY pos", (pos,)
+            ).fetchall()
+        return [
+            (sender, student, seq, wire if isinstance(wire, str) else bytes(wire).decode("utf-8"), digest)
+            for sender, student, seq, wire, digest in rows
+        ]
 
     def session_events(self, session_id: str) -> list[StoredEvent]:
         with self._lock:
@@ -604,11 +753,45 @@ def _migrate(db: sqlite3.Connection) -> None:
 
     Version 1 keyed the outbox by ``event_id`` and indexed every event for the
     peers' streams; version 2 keys the outbox by ``pos`` and keeps ``heads``;
-    version 3 scopes ``event_id`` to its sender and bounds the quarantine.
+    version 3 scopes ``event_id`` to its sender and bounds the quarantine;
+    version 4 keeps each event's bytes as sent and its hash, and the chains' heads.
     """
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version >= SCHEMA_VERSION or not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
         return
+    if version < 3:
+        _migrate_to_3(db, version)
+    _add_columns(db, "events", [("wire", "BLOB"), ("hash", "TEXT")])
+    _add_columns(db, "heads", [("hash", "TEXT")])
+    _add_columns(db, "counters", [("last_hash", "TEXT")])
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'heads'").fetchone():
+        db.execute("UPDATE heads SET held = 0")  # heads are chains' ends now; gaps show as held events
+    # v1 events were kept as received: their hash is that of their text, which the
+    # first v2 event of the stream names as its prev
+    for table, high, local in (("heads", "high", "local = 0"), ("counters", "last_seq", "local = 1")):
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+            continue
+        tips = db.execute(
+            f"SELECT t.sender, t.student, e.raw FROM {table} t JOIN events e ON e.sender = t.sender AND e.student = t.student "
+            f"AND e.seq = t.{high} WHERE e.{local}"
+        ).fetchall()
+        column = "hash" if table == "heads" else "last_hash"
+        db.executemany(
+            f"UPDATE {table} SET {column} = ? WHERE sender = ? AND student = ?",
+            [(event_hash(raw.encode("utf-8")), sender, student) for sender, student, raw in tips],
+        )
+
+
+def _add_columns(db: sqlite3.Connection, table: str, columns: list[tuple[str, str]]) -> None:
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+        return
+    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    for column, kind in columns:
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
+def _migrate_to_3(db: sqlite3.Connection, version: int) -> None:
     if version < 2:
         columns = [row[1] for row in db.execute("PRAGMA table_info(outbox)")]
         if "event_id" in columns:
@@ -632,7 +815,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("DROP INDEX IF EXISTS events_session")
     db.execute(EVENTS_TABLE)
     db.execute(
-        "INSERT INTO events SELECT pos, event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw FROM events_v2"
+        "INSERT INTO events (pos, event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw) "
+        "SELECT pos, event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw FROM events_v2"
     )
     db.execute("DROP TABLE events_v2")
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'quarantine'").fetchone():
@@ -667,12 +851,14 @@ def message_digest(raw: bytes) -> str:
     return hashlib.sha1(raw).hexdigest()
 
 
-_COLUMNS = "(event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw)"
-_INSERT_EVENT = f"INSERT INTO events {_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_INSERT_EVENT_OR_IGNORE = f"INSERT OR IGNORE INTO events {_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_COLUMNS = "(event_id, session_id, student, sender, seq, event_type, ts, topic, local, raw, wire, hash)"
+_INSERT_EVENT = f"INSERT INTO events {_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_EVENT_OR_IGNORE = f"INSERT OR IGNORE INTO events {_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-def _event_row(env: dict[str, Any], topic: str, local: int, raw: str) -> tuple[Any, ...]:
+def _event_row(
+    env: dict[str, Any], topic: str, local: int, raw: str, wire: str | bytes | None = None, digest: str | None = None
+) -> tuple[Any, ...]:
     return (
         env["event_id"],
         env["session_id"],
@@ -684,4 +870,6 @@ def _event_row(env: dict[str, Any], topic: str, local: int, raw: str) -> tuple[A
         topic,
         local,
         raw,
+        wire,
+        digest,
     )

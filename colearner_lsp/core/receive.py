@@ -1,13 +1,20 @@
 """Judging a message read from the bus: accept it, or say why not.
 
 This is the one boundary every message crosses before anything else touches
-it, and the one place the security rules of the design live: the message must
-be strict, bounded JSON (``strict_json``), match its schema (whose numbers and
-strings are bounded too), carry a valid signature of a pinned peer whose role
-may write that event type, and concern this instance (a student's own events;
-on a coach, a rostered student's own sessions, which the coach opened).
+it, and the one place the security rules of the design live. In order:
+
+1. ``examine``: strict, bounded JSON (``strict_json``) of wire v2 whose header
+   matches its schema, from a pinned peer (or this instance) in its role, who
+   may write that event type, about this instance (a student's own events; on
+   a coach, a student's events about herself);
+2. its stream's chain (``chain``, driven by ``intake``): linked by a validly
+   signed tip to what was accepted before;
+3. ``open_claim``: its payload opens for this instance and matches its type's
+   schema; ``conclude``: on a coach, it goes into a session the coach opened
+   with that student.
+
 Anything else is refused with a reason and goes to the quarantine; the caller
-keeps going (``Instance.receive`` also turns an exception while judging into a
+keeps going (``intake`` also turns an exception while judging into a
 refusal of that message, so nothing here can stop the reader).
 """
 
@@ -17,15 +24,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from .config import AgentConfig
 from .display import one_line
-from .events import NO_SESSION, EnvelopeBase, parse_event
-from .signing import parse_public_key, raw_public_key, signature_valid, signed_as_received, signed_message
+from .event_types import PAYLOADS
+from .events import NO_SESSION, EnvelopeBase, WireEnvelope, parse_opened, parse_wire
+from .sealing import CannotOpen, open_sealed, shared_key
+from .signing import parse_public_key, public_key_text, raw_public_key, signature_valid, signed_as_received, signed_message
 from .strict_json import MAX_MESSAGE_BYTES, Refused, decode
+from .wire import WIRE_VERSION, event_hash, header_bytes
 
-__all__ = ["MAX_MESSAGE_BYTES", "Claim", "Verdict", "conclude", "examine", "judge", "refuse"]
+__all__ = ["MAX_MESSAGE_BYTES", "Claim", "Verdict", "conclude", "examine", "judge_alone", "open_claim", "refuse", "tip_signature_ok"]
 
 MAX_REASON_CHARS = 300
 
@@ -51,113 +62,155 @@ def refuse(reason: str, envelope: dict[str, Any] | None = None, retry_session: s
 
 @dataclass(frozen=True)
 class Claim:
-    """A message that passed every rule checked before its signature.
+    """A message whose header passed every rule (wire v2): a trusted sender in its
+    role, concerning this instance; its payload still sealed.
 
-    ``signed`` (signature and signed bytes, see ``signing.signed_message``) is
-    checked against ``public_key`` apart, so a big batch can be checked in bulk.
+    Its chain decides next (see ``chain``): ``signed`` (signature and signed
+    bytes, see ``signing.signed_message``) is None on an event that is not a
+    tip; ``public_key`` is the sender's, raw.
     """
 
     envelope: dict[str, Any]
-    event: EnvelopeBase
-    signed: bytes
+    header: WireEnvelope
+    raw: bytes
+    hash: str
     public_key: bytes
+    signed: bytes | None
     as_received: bool = False  # ``signed`` taken from the message's own bytes (see signing.signed_as_received)
 
 
-def judge(
-    raw: bytes,
-    config: AgentConfig,
-    own_public_key: str,
-    session_students: dict[str, str] | None = None,
-) -> Verdict:
-    """Decide whether ``raw`` may be applied by the instance ``config`` describes.
-
-    ``own_public_key`` checks events that claim to be this instance's own (they
-    come back on the shared ``events`` topic).
-    ``session_students`` maps the coach's known sessions to their students, so a
-    student cannot write into another student's session.
-    """
-    claim = examine(raw, config, own_public_key)
-    if isinstance(claim, Verdict):
-        return claim
-    return conclude(claim, signature_valid(claim.signed, claim.public_key), config, session_students)
-
-
 def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | Claim:
-    """The rules up to the signature: a refusal, or the claim whose signature decides."""
+    """The rules a message's header must pass: a refusal, or the claim its chain decides."""
     try:
         data = decode(raw)
     except Refused as exc:
         return refuse(str(exc))
     if not isinstance(data, dict):
         return refuse(f"not a JSON object (found {type(data).__name__})")
+    version = data.get("v", 1)
+    if version != WIRE_VERSION:
+        shown = version if isinstance(version, int) and not isinstance(version, bool) else type(version).__name__
+        return refuse(f"a wire v{shown} message (its payload not sealed); this instance reads wire v{WIRE_VERSION} only", data)
     try:
-        event = parse_event(data)
+        header = parse_wire(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False, include_input=False)[0]
         loc = ".".join(str(p) for p in err["loc"])
         return refuse(f"fails the schema at '{loc}': {err['msg']}", data)
+    if (header.seq == 1) != (header.prev is None):
+        return refuse(f"seq {header.seq} with prev {'missing' if header.prev is None else 'set'}: only seq 1 starts a stream", data)
 
-    if event.sig is None:
-        return refuse(f"unsigned {event.event_type} from {event.sender!r}", data)
-    if event.sender == config.identity:
-        if event.actor != config.role:
-            return refuse(f"{event.sender!r} is this instance's own name but wrote as {event.actor}", data)
+    if header.sender == config.identity:
+        if header.actor != config.role:
+            return refuse(f"{header.sender!r} is this instance's own name but wrote as {header.actor}", data)
         public_text = own_public_key
     else:
-        peer = config.peers.get(event.sender)
+        peer = config.peers.get(header.sender)
         if peer is None:
             return refuse(
-                f"{event.event_type} signed by {event.sender!r}, who is not trusted here "
-                f"(pin their key with 'colearner trust {event.sender} KEY')",
+                f"{header.event_type} from {header.sender!r}, who is not trusted here "
+                f"(pin their key with 'colearner trust {header.sender} KEY')",
                 data,
             )
-        if peer.role != event.actor:
-            return refuse(f"{event.sender!r} is a trusted {peer.role} but wrote as {event.actor}", data)
+        if peer.role != header.actor:
+            return refuse(f"{header.sender!r} is a trusted {peer.role} but wrote as {header.actor}", data)
         public_text = peer.public_key
+    if header.actor not in PAYLOADS[header.event_type].writers:  # declared with its payload class
+        return refuse(f"a {header.actor} may not send {header.event_type}", data)
+    if config.role == "student" and header.student != config.identity:
+        return refuse(f"{header.event_type} concerns another student ({header.student!r})", data)
+    if config.role == "coach" and header.actor == "student" and header.sender != header.student:
+        return refuse(f"student {header.sender!r} wrote about another student ({header.student!r})", data)
     key = _public_key_bytes(public_text)
+    digest = event_hash(raw)
+    if header.sig is None:
+        return Claim(data, header, raw, digest, key, None)
     signed = signed_as_received(data, raw)
     if signed is not None:
-        return Claim(data, event, signed, key, as_received=True)
+        return Claim(data, header, raw, digest, key, signed, as_received=True)
     signed = signed_message(data)
     if signed is None:
-        return refuse(_bad_signature(event), data)
-    return Claim(data, event, signed, key)
+        return refuse(_bad_signature(header), data)
+    return Claim(data, header, raw, digest, key, signed)
 
 
-def conclude(claim: Claim, signature_ok: bool, config: AgentConfig, session_students: dict[str, str] | None = None) -> Verdict:
-    """The rules from the signature on, once it has been checked."""
-    event, data = claim.event, claim.envelope
-    if not signature_ok and claim.as_received:
-        # signed as the spec says (canonical JSON) but sent in another layout
-        canonical = signed_message(data)
-        signature_ok = canonical is not None and signature_valid(canonical, claim.public_key)
-    if not signature_ok:
-        return refuse(_bad_signature(event), data)
-    if event.actor not in event.payload.writers:  # declared with its payload class
-        return refuse(f"a {event.actor} may not send {event.event_type}", data)
-
-    if config.role == "student":
-        if event.student != config.identity:
-            return refuse(f"{event.event_type} concerns another student ({event.student!r})", data)
-    else:
-        if event.actor == "student":
-            if event.sender != event.student:
-                return refuse(f"student {event.sender!r} wrote about another student ({event.student!r})", data)
-            if session_students is not None and event.session_id != NO_SESSION:
-                known = session_students.get(event.session_id)
-                if known is None:
-                    return refuse(
-                        f"student {event.sender!r} wrote {event.event_type} into session {event.session_id}, which this coach never opened",
-                        data,
-                        retry_session=event.session_id,
-                    )
-                if known != event.student:
-                    return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
-    return Verdict(data, event, None)
+def tip_signature_ok(claim: Claim) -> bool:
+    """Whether a tip's signature is valid (also when sent in another layout than the signer's)."""
+    if claim.signed is None:
+        return False
+    try:
+        if signature_valid(claim.signed, claim.public_key):
+            return True
+        if not claim.as_received:
+            return False
+        canonical = signed_message(claim.envelope)  # signed as the spec says (canonical JSON) but sent in another layout
+        return canonical is not None and signature_valid(canonical, claim.public_key)
+    except Exception:  # noqa: BLE001 - a signature that cannot be checked is not valid
+        return False
 
 
-def _bad_signature(event: EnvelopeBase) -> str:
+def open_claim(claim: Claim, identity: str, shared: bytes) -> Verdict:
+    """Open a linked event's payload (``shared``: the key between this instance and its
+    sender) and check it against its type's schema: the opened event, or why not."""
+    data, header = claim.envelope, claim.header
+    try:
+        plaintext = open_sealed(data["payload"], header_bytes(data), identity, shared)
+    except CannotOpen as exc:
+        return refuse(f"{header.event_type} {header.event_id} from {header.sender!r} cannot be opened: {exc}", data)
+    try:
+        payload = decode(plaintext)
+    except Refused as exc:
+        return refuse(f"the payload of {header.event_type} {header.event_id}: {exc}", data)
+    opened = {k: v for k, v in data.items() if k != "sig"}
+    opened["payload"] = payload
+    try:
+        event = parse_opened(opened)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        return refuse(f"fails the schema at '{loc}': {err['msg']}", data)
+    return Verdict(opened, event, None)
+
+
+def judge_alone(raw: bytes, config: AgentConfig, key: Ed25519PrivateKey, session_students: dict[str, str] | None = None) -> Verdict:
+    """Every rule on one message whose place in its stream is not in question (the
+    chain is ``intake``'s): its header, its own signature as a tip, its payload opened
+    with ``key`` (this instance's) and checked, and a coach's session rule."""
+    claim = examine(raw, config, public_key_text(key))
+    if isinstance(claim, Verdict):
+        return claim
+    if claim.signed is None:
+        return refuse(f"unsigned {claim.header.event_type} from {claim.header.sender!r} (no signed tip links it)", claim.envelope)
+    if not tip_signature_ok(claim):
+        return refuse(_bad_signature(claim.header), claim.envelope)
+    try:
+        shared = shared_key(key, claim.public_key)
+    except CannotOpen as exc:
+        return refuse(f"cannot be opened: {exc}", claim.envelope)
+    return conclude(open_claim(claim, config.identity, shared), config, session_students)
+
+
+def conclude(verdict: Verdict, config: AgentConfig, session_students: dict[str, str] | None = None) -> Verdict:
+    """The rule on an opened event that depends on what this coach knows: a student
+    writes only into a session the coach opened with her."""
+    event, data = verdict.event, verdict.envelope
+    if event is None or not verdict.accepted or config.role != "coach" or event.actor != "student":
+        return verdict
+    if session_students is None or event.session_id == NO_SESSION:
+        return verdict
+    known = session_students.get(event.session_id)
+    if known is None:
+        return refuse(
+            f"student {event.sender!r} wrote {event.event_type} into session {event.session_id}, which this coach never opened",
+            data,
+            retry_session=event.session_id,
+        )
+    if known != event.student:
+        return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
+    return verdict
+
+
+def _bad_signature(event: WireEnvelope) -> str:
     return f"bad signature on {event.event_type} {event.event_id} from {event.sender!r}"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .config import AgentConfig
 from .event_types import PAYLOADS
-from .events import EVENT_ADAPTER, RFC3339, SCHEMA_VERSION
+from .events import RFC3339, SCHEMA_VERSION, WIRE_ADAPTER
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE_FILE = "envelope.schema.json"
@@ -35,15 +35,13 @@ def _stamp(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 def _envelope_schema() -> dict[str, Any]:
-    schema = EVENT_ADAPTER.json_schema()
+    schema = WIRE_ADAPTER.json_schema()
     # The envelope's ts and ids are checked by validators, which pydantic cannot
     # express in a schema; say the same thing here so other tools check it too.
-    for name, model in schema["$defs"].items():
-        props = model.get("properties", {})
-        if name.endswith("Event") and "event_type" in props:
-            props["ts"]["pattern"] = RFC3339.pattern
-            props["session_id"]["format"] = "uuid"
-            props["event_id"]["format"] = "uuid"
+    props = schema["properties"]
+    props["ts"]["pattern"] = RFC3339.pattern
+    props["session_id"]["format"] = "uuid"
+    props["event_id"]["format"] = "uuid"
     return schema
 
 
@@ -56,7 +54,8 @@ def generate_schemas() -> dict[str, dict[str, Any]]:
     out[ENVELOPE_FILE] = _stamp(
         ENVELOPE_FILE,
         _envelope_schema(),
-        f"colearner v{SCHEMA_VERSION} event envelope: one object per Kafka message, discriminated by event_type",
+        f"colearner v{SCHEMA_VERSION} event envelope: one object per Kafka message, its payload sealed to its readers "
+        "(the plaintext payload's schema is payload.<event_type>.schema.json)",
     )
     out[AGENT_FILE] = _stamp(AGENT_FILE, AgentConfig.model_json_schema(), "colearner .colearner/agent.yaml")
     return out

@@ -66,7 +66,7 @@ def sign_to_json_many(
 ) -> list[tuple[dict[str, Any], str]]:
     """``sign_to_json`` for a batch. ``split(work, bodies)`` may share the signing
     out between threads: it is pure libsodium work, which runs without the GIL."""
-    secret = _libsodium_secret(key)
+    secret = libsodium_secret(key)
     bodies = [signing_bytes(e) for e in envelopes]
 
     def sign_all(part: list[bytes]) -> list[bytes]:
@@ -85,7 +85,7 @@ def sign_to_json_many(
 
 
 @lru_cache(maxsize=16)
-def _libsodium_secret(key: Ed25519PrivateKey) -> bytes:
+def libsodium_secret(key: Ed25519PrivateKey) -> bytes:
     """libsodium's 64-byte secret key for ``key`` (cached: exporting it on every event costs a few µs)."""
     return crypto_sign_seed_keypair(_raw_private(key))[1]
 

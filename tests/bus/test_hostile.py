@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from colearner_lsp.core import actions
 from colearner_lsp.core.events import now_ts
-from colearner_lsp.core.signing import sign_envelope
 from tests.bus.exchange import count_of
 from tests.instances import add_student, assigned, sync
 from tests.kafka_harness import HostileProducer
+from tests.wire_forge import own_event, sealed_message
 
 ASSIGNMENTS, FEEDBACK, PROGRESS, EVENTS = (
     "colearner.assignments.v1",
@@ -27,18 +27,34 @@ ASSIGNMENTS, FEEDBACK, PROGRESS, EVENTS = (
 )
 
 
-def envelope(event_type: str, payload: dict, *, session_id: str, sender: str, student: str, actor: str, seq: int = 900) -> dict:
-    return {
-        "ts": now_ts(),
-        "actor": actor,
-        "session_id": session_id,
-        "event_type": event_type,
-        "payload": payload,
-        "event_id": str(uuid.uuid4()),
-        "sender": sender,
-        "student": student,
-        "seq": seq,
-    }
+def message(
+    key,
+    readers: dict[str, str],
+    event_type: str,
+    payload,
+    *,
+    session_id: str,
+    sender: str,
+    student: str,
+    actor: str,
+    seq: int = 900,
+    **more,
+) -> bytes:
+    """A v2 message signed by ``key`` (its own tip), sealed to ``readers``, at ``seq`` (far from any real one)."""
+    prev = None if seq == 1 else "0" * 64
+    return sealed_message(
+        key,
+        readers,
+        event_type=event_type,
+        payload=payload,
+        session_id=session_id,
+        sender=sender,
+        student=student,
+        actor=actor,
+        seq=seq,
+        prev=prev,
+        **more,
+    )
 
 
 def assignment(session_id: str, **fields) -> dict:
@@ -63,79 +79,61 @@ def live(pair):
 
 def test_hostile_messages_to_the_student_are_quarantined(live, broker):
     pair, session_id, exercise_id = live
-    student = pair.student()
-    coach_key = pair.coach().key
+    student, coach = pair.student(), pair.coach()
+    coach_key = coach.key
     before = student.state.to_json()
     events_before = student.ledger.event_count()
     intruder = Ed25519PrivateKey.generate()
     key = pair.student_id.encode()
-
-    def signed(env: dict, with_key=coach_key) -> bytes:
-        return json.dumps(sign_envelope(env, with_key)).encode()
+    readers = {pair.coach_id: coach.public_key, pair.student_id: student.public_key}
 
     as_coach = dict(session_id=session_id, sender=pair.coach_id, student=pair.student_id, actor="coach")
-    tampered = sign_envelope(envelope("exercise_assigned", assignment(session_id), **as_coach), coach_key)
-    tampered["payload"]["exercise"] = "something else"
-    unsigned_scope = envelope("scope_policy", {"allow": ["**"], "share": "diff", "version": 99}, **as_coach)
+    tampered = json.loads(message(coach_key, readers, "exercise_assigned", assignment(session_id), **as_coach))
+    tampered["payload"]["sealed"] = "AAAA" + tampered["payload"]["sealed"][4:]
+    v1_signed = json.dumps(
+        {
+            "ts": now_ts(),
+            **as_coach,
+            "event_type": "scope_policy",
+            "payload": {"allow": ["**"], "share": "diff"},
+            "event_id": str(uuid.uuid4()),
+            "seq": 5,
+        }
+    ).encode()
+    feedback = {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id}
     cases = [
         (ASSIGNMENTS, b"\x00\xff\xfe garbage \x80", "not valid UTF-8 JSON"),
         (ASSIGNMENTS, b'{"unterminated": ', "not valid UTF-8 JSON"),
         (FEEDBACK, b"[1, 2, 3]", "not a JSON object"),
-        (FEEDBACK, json.dumps({"grade": "pass", "hello": "world"}).encode(), "fails the schema"),
-        (
-            EVENTS,
-            signed(envelope("delete_everything", {"all": True}, **as_coach)),
-            "Input tag 'delete_everything' found using 'event_type'",
-        ),
-        (
-            ASSIGNMENTS,
-            signed(envelope("exercise_assigned", assignment(session_id, exercise="x" * 900_000), **as_coach)),
-            "fails the schema",
-        ),
+        (FEEDBACK, json.dumps({"grade": "pass", "hello": "world"}).encode(), "a wire v1 message"),
+        (FEEDBACK, json.dumps({"v": 2, "grade": "pass", "hello": "world"}).encode(), "fails the schema"),
+        (ASSIGNMENTS, v1_signed, "a wire v1 message (its payload not sealed)"),
+        (EVENTS, message(coach_key, readers, "delete_everything", {"all": True}, **as_coach), "fails the schema at 'event_type'"),
         (ASSIGNMENTS, b'{"pad": "' + b"y" * 1_100_000 + b'"}', "over the 1000000-byte limit"),
-        (ASSIGNMENTS, signed(envelope("exercise_assigned", assignment(session_id), **as_coach), intruder), "bad signature"),
         (
             ASSIGNMENTS,
-            signed(envelope("exercise_assigned", assignment(session_id), **{**as_coach, "sender": "mallory"}), intruder),
+            message(intruder, readers, "exercise_assigned", assignment(session_id), **as_coach),
+            "bad signature on the tip at seq 900",
+        ),
+        (
+            ASSIGNMENTS,
+            message(intruder, readers, "exercise_assigned", assignment(session_id), **{**as_coach, "sender": "mallory"}),
             "not trusted",
         ),
-        (ASSIGNMENTS, json.dumps(tampered).encode(), "bad signature"),
-        (ASSIGNMENTS, json.dumps(unsigned_scope).encode(), "unsigned scope_policy"),
+        (ASSIGNMENTS, json.dumps(tampered).encode(), "bad signature on the tip"),
         (
             FEEDBACK,
-            signed(
-                envelope(
-                    "assessment_feedback",
-                    {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id},
-                    **{**as_coach, "student": "bob"},
-                )
-            ),
+            message(coach_key, readers, "assessment_feedback", feedback, **{**as_coach, "student": "bob"}),
             "concerns another student ('bob')",
         ),
         (
             FEEDBACK,
-            signed(
-                envelope(
-                    "assessment_feedback",
-                    {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id},
-                    **{**as_coach, "student": "bob"},
-                ),
-                intruder,
-            ),
-            "bad signature",
+            message(intruder, readers, "assessment_feedback", feedback, **{**as_coach, "student": "bob"}),
+            "concerns another student ('bob')",
         ),
         (
             PROGRESS,
-            signed(
-                envelope(
-                    "progress_update",
-                    {"completed": ["s1"]},
-                    session_id=session_id,
-                    sender=pair.coach_id,
-                    student=pair.student_id,
-                    actor="coach",
-                )
-            ),
+            message(coach_key, readers, "progress_update", {"completed": ["s1"]}, **as_coach),
             "a coach may not send progress_update",
         ),
     ]
@@ -145,15 +143,34 @@ def test_hostile_messages_to_the_student_are_quarantined(live, broker):
             expected_at[(topic, hostile.send(topic, key, value)[1])] = reason
         # A tombstone: no value at all.
         expected_at[(ASSIGNMENTS, hostile.send(ASSIGNMENTS, key, None)[1])] = "not valid UTF-8 JSON"
+        # An event of the coach's stream without its signed tip: held, never applied.
+        unsigned = json.loads(message(coach_key, readers, "scope_policy", {"allow": ["**"], "share": "diff", "version": 99}, **as_coach))
+        del unsigned["sig"]
+        hostile.send(ASSIGNMENTS, key, json.dumps(unsigned).encode())
+    # The coach's own client, changed: signed, chained and sealed, but what they say breaks the schema.
+    rogue = [
+        own_event(coach, pair.student_id, session_id, "exercise_assigned", assignment(session_id, exercise="x" * 30_000)),
+        own_event(coach, pair.student_id, session_id, "scope_policy", {"allow": ["**"], "share": "everything"}),
+    ]
+    sync(coach)
 
     [report] = sync(student)
-    assert report.quarantined == len(cases) + 1 and report.applied == 0
-    assert_reasons(student.ledger.quarantined(), expected_at)
+    assert report.quarantined == len(cases) + 1 + len(rogue) and report.applied == 0 and report.held == 1
+    quarantined = student.ledger.quarantined()
+    assert_reasons([q for q in quarantined if q["offset"] in {o for _, o in expected_at}], expected_at)
+    rogue_reasons = sorted(
+        q["reason"]
+        for q in quarantined
+        if q["reason"].startswith("fails the schema at 'exercise_assigned.payload") or "scope_policy.payload" in q["reason"]
+    )
+    assert len(rogue_reasons) == 2 and "String should have at most 20000 characters" in rogue_reasons[0], rogue_reasons
     assert student.state.to_json() == before
-    assert student.ledger.event_count() == events_before
+    # nothing of the coach's stream was added; the student only asked for what the held event claims precedes it
+    added = [row for row in student.ledger.events_after(0)][events_before:]
+    assert [json.loads(row.raw)["event_type"] for row in added] == ["resync_request"]
+    assert (pair.coach_id, pair.student_id) in student.ledger.held_streams()
 
     # It keeps working: a real assignment sent afterwards arrives.
-    coach = pair.coach()
     real = actions.assign_exercise(
         coach,
         session_id,
@@ -166,32 +183,28 @@ def test_hostile_messages_to_the_student_are_quarantined(live, broker):
     )
     sync(coach, student)
     assert student.state.exercises[real].topic == "fixing"
-    assert len(student.ledger.quarantined()) == len(cases) + 1  # nothing read twice after the restart of the read
+    assert len(student.ledger.quarantined()) == len(cases) + 1 + len(rogue)  # nothing read twice after the restart of the read
 
 
 def test_hostile_progress_to_the_coach_is_quarantined(live, broker, tmp_path):
     pair, session_id, exercise_id = live
     bob_root = add_student(pair, tmp_path, "bob")
     coach = pair.coach()
-    bob_key = pair.student().__class__.open(bob_root).key
+    bob = pair.student().__class__.open(bob_root)
+    sam = pair.student()
     before = coach.state.to_json()
     events_before = coach.ledger.event_count()
+    to_coach = {pair.coach_id: coach.public_key}
 
     as_sam = dict(session_id=session_id, sender=pair.student_id, student=pair.student_id, actor="student")
     cases = [
-        # Bob is on the roster, but writes into Sam's session…
-        (
-            PROGRESS,
-            b"bob",
-            envelope("progress_update", {"completed": ["s1"]}, session_id=session_id, sender="bob", student="bob", actor="student"),
-            bob_key,
-            "wrote into 'sam''s session",
-        ),
-        # …or about Sam.
+        # Bob is on the roster, but writes about Sam…
         (
             PROGRESS,
             b"sam",
-            envelope(
+            message(
+                bob.key,
+                to_coach,
                 "exercise_response",
                 {"exercise_id": exercise_id, "response": "done"},
                 session_id=session_id,
@@ -199,45 +212,49 @@ def test_hostile_progress_to_the_coach_is_quarantined(live, broker, tmp_path):
                 student="sam",
                 actor="student",
             ),
-            bob_key,
             "wrote about another student",
         ),
         # Someone with Sam's name and another key.
         (
             PROGRESS,
             b"sam",
-            envelope("exercise_acknowledged", {"exercise_id": exercise_id}, **as_sam),
-            Ed25519PrivateKey.generate(),
+            message(Ed25519PrivateKey.generate(), to_coach, "exercise_acknowledged", {"exercise_id": exercise_id}, **as_sam),
             "bad signature",
         ),
         # A student may not grade itself.
         (
             FEEDBACK,
             b"sam",
-            envelope(
-                "assessment_feedback", {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id}, **as_sam
+            message(
+                sam.key,
+                to_coach,
+                "assessment_feedback",
+                {"grade": "pass", "next_step": "x", "confidence_delta": 1.0, "exercise_id": exercise_id},
+                **as_sam,
             ),
-            None,
             "a student may not send assessment_feedback",
         ),
     ]
-    sam_key = pair.student().key
     expected_at = {}
     with HostileProducer(pair.bootstrap) as hostile:
-        for topic, key, env, signer, reason in cases:
-            value = json.dumps(sign_envelope(env, signer or sam_key)).encode()
+        for topic, key, value, reason in cases:
             expected_at[(topic, hostile.send(topic, key, value)[1])] = reason
+    # …or, with his own client changed, writes into Sam's session: signed, chained, refused for what it says.
+    own_event(bob, "bob", session_id, "progress_update", {"completed": ["s1"], "confidence": {}})
+    sync(bob)
     [report] = sync(coach)
-    assert report.quarantined == len(cases)
-    assert_reasons(coach.ledger.quarantined(), expected_at)
+    assert report.quarantined == len(cases) + 1
+    quarantined = coach.ledger.quarantined()
+    assert_reasons([q for q in quarantined if q["sender"] != "bob" or q["student"] != "bob"], expected_at)
+    assert any("wrote into 'sam''s session" in q["reason"] for q in quarantined if q["sender"] == "bob")
     assert coach.state.to_json() == before and coach.ledger.event_count() == events_before
 
     # Sam's real answer still arrives.
-    student = pair.student()
-    actions.acknowledge(student, exercise_id)
-    sync(student, coach)
+    actions.acknowledge(sam, exercise_id)
+    sync(sam, coach)
     assert coach.state.exercises[exercise_id].state == "acknowledged"
-    assert count_of(coach, session_id) == count_of(student, session_id)
+    assert count_of(coach, session_id) == count_of(sam, session_id)
+    bob.close()
 
 
 def test_a_value_larger_than_one_fetch_does_not_stall_the_reader(live, broker):
@@ -279,28 +296,28 @@ def test_a_rostered_student_cannot_break_the_coach_or_erase_another_students_wor
     response_id = actions.respond(sam, exercise_id, "it sums price times quantity")
     as_bob = dict(sender="bob", student="bob", actor="student")
     phantom = str(uuid.uuid4())
-    cases = [
-        # …when Bob sends an event of his own under the id of Sam's answer
-        ({**envelope("progress_update", {"completed": []}, session_id=bob_session, **as_bob, seq=1), "event_id": response_id}, None),
-        (
-            envelope("progress_update", {"completed": []}, session_id=bob_session, **as_bob, seq=2**63 + 5),
-            "fails the schema at 'progress_update.seq': Input should be less than or equal to 9007199254740991",
-        ),
-        (
-            envelope("session_lifecycle", {"from": "init", "to": "plan"}, session_id=phantom, **as_bob, seq=2),
-            "which this coach never opened",
-        ),
-    ]
-    expected_at = {}
+    # …when Bob, with his own client changed, sends an event under the id of Sam's answer,
+    own_event(bob, "bob", bob_session, "progress_update", {"completed": [], "confidence": {}}, event_id=response_id)
+    # and a lifecycle move in a session the coach never opened;
+    own_event(bob, "bob", phantom, "session_lifecycle", {"from": "init", "to": "plan"})
+    sync(bob)
+    # and, from outside his client, a seq past SQLite's range.
     with HostileProducer(pair.bootstrap) as hostile:
-        for env, reason in cases:
-            topic = EVENTS if env["event_type"] == "session_lifecycle" else PROGRESS
-            _, offset = hostile.send(topic, b"bob", json.dumps(sign_envelope(env, bob.key)).encode())
-            if reason:
-                expected_at[(topic, offset)] = reason
+        huge = message(
+            bob.key,
+            {pair.coach_id: coach.public_key},
+            "progress_update",
+            {"completed": []},
+            session_id=bob_session,
+            **as_bob,
+            seq=2**63 + 5,
+        )
+        _, offset = hostile.send(PROGRESS, b"bob", huge)
     [report] = sync(coach)
     assert report.quarantined == 2
-    assert_reasons(coach.ledger.quarantined(), expected_at)
+    reasons = {q["offset"]: q["reason"] for q in coach.ledger.quarantined()}
+    assert reasons[offset] == "fails the schema at 'seq': Input should be less than or equal to 9007199254740991"
+    assert sum("which this coach never opened" in r for r in reasons.values()) == 1
     assert phantom not in coach.state.sessions  # the dashboard never counts it
 
     # Sam's real answer still arrives and is applied: ids are per sender
@@ -317,7 +334,7 @@ def test_a_rostered_student_cannot_break_the_coach_or_erase_another_students_wor
         (b"[" * 50_000 + b"]" * 50_000, "nested deeper than 16 levels"),
         (b'{"seq": NaN}', "NaN is not a JSON number"),
         (b'{"sender": "carol", "sender": "mallory"}', "appears twice in one object"),
-        (json.dumps({"event_type": "\x1b]0;owned\x07\x1b[2J" + "x" * 200}).encode(), "fails the schema"),
+        (json.dumps({"v": 2, "event_type": "\x1b]0;owned\x07\x1b[2J" + "x" * 200}).encode(), "fails the schema"),
     ],
     ids=["huge-int", "deep", "nan", "duplicate-key", "escape-in-type"],
 )

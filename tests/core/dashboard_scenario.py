@@ -31,12 +31,13 @@ from pathlib import Path
 import pytest
 
 from colearner_lsp.core import actions
-from colearner_lsp.core.events import now_ts, parse_ts
+from colearner_lsp.core.events import parse_ts
 from colearner_lsp.core.identity import untrust_peer
 from colearner_lsp.core.instance import Instance
 from colearner_lsp.core.ledger import Incoming
-from colearner_lsp.core.signing import generate_key, sign_envelope
+from colearner_lsp.core.signing import generate_key
 from tests.core.conftest import make_pair
+from tests.wire_forge import forged_next, sealed_message
 
 STUDENTS = ("alice", "bob", "carol", "dave", "erin")
 
@@ -81,13 +82,6 @@ def assign(coach: Instance, session_id: str, topic: str, step_id: str | None = N
 def latest_ts(inst: Instance) -> datetime:
     """The newest event time in ``inst``'s ledger: tests set ``now`` relative to it."""
     return max(parse_ts(json.loads(e.raw)["ts"]) for e in inst.ledger.events_after(0))
-
-
-def forged_copy(raw: str, **changes: object) -> bytes:
-    """A message that keeps a real signature but not the content it signed."""
-    data = json.loads(raw)
-    data.update(changes, event_id=str(uuid.uuid4()))
-    return json.dumps(data).encode()
 
 
 @dataclass
@@ -159,9 +153,8 @@ def build_cohort(tmp_path: Path) -> Cohort:
     ids["dave.ex"] = ed = assign(coach, sd, "io", "s1")
     ship(coach, d)
     actions.acknowledge(d, ed)
-    ack_raw = next(row[3] for row in d.ledger.pending() if '"exercise_acknowledged"' in row[3])
     ship(d, coach)
-    forged = forged_copy(ack_raw, event_type="exercise_response", payload={"exercise_id": ed, "response": "not really dave"}, seq=99)
+    forged = forged_next(d, "dave", event_type="exercise_response")  # next in dave's stream, but not signed by him
     coach.receive([Incoming(raw=forged, topic=topics.progress, partition=0, offset=1000)])
 
     # erin: answered, then taken off the roster; what she sends after that is refused.
@@ -179,21 +172,17 @@ def build_cohort(tmp_path: Path) -> Cohort:
     ship(e, coach)
 
     # mallory: a signed message from a stranger.
-    stranger = sign_envelope(
-        {
-            "ts": now_ts(),
-            "actor": "student",
-            "session_id": str(uuid.uuid4()),
-            "event_type": "progress_update",
-            "payload": {"completed": [], "confidence": {}},
-            "event_id": str(uuid.uuid4()),
-            "sender": "mallory",
-            "student": "mallory",
-            "seq": 1,
-        },
+    stranger = sealed_message(
         generate_key(),
+        {"coach": coach.public_key},
+        event_type="progress_update",
+        payload={"completed": [], "confidence": {}},
+        sender="mallory",
+        student="mallory",
+        actor="student",
+        session_id=str(uuid.uuid4()),
     )
-    coach.receive([Incoming(raw=json.dumps(stranger).encode(), topic=topics.progress, partition=0, offset=1001)])
+    coach.receive([Incoming(raw=stranger, topic=topics.progress, partition=0, offset=1001)])
     return Cohort(coach, st, ids)
 
 

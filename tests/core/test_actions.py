@@ -501,8 +501,10 @@ def test_a_lost_event_comes_back_through_resync(two: tuple[Instance, Instance, W
     assert student.request_missing() == []  # not asked again straight away
     wire.publish(student)
     wire.deliver(coach)
-    [(_event_id, topic, _, raw)] = coach.ledger.pending()  # requeued from the coach's ledger, same bytes
+    # requeued from the coach's ledger, same bytes, on to its batch's signed tip (the stage move sent with it)
+    (_, topic, _, raw), (_, _, _, tip) = coach.ledger.pending()
     assert raw.encode() == lost and topic == plan_topic
+    assert json.loads(tip)["event_type"] == "session_lifecycle" and "sig" in json.loads(tip) and "sig" not in json.loads(raw)
     wire.publish(coach)
     wire.deliver(student)
     assert student.ledger.missing_seqs("coach", "alice") == []

@@ -1,5 +1,5 @@
-"""Big batches, which sign and check signatures on several threads: numbered in
-order, each signature its own, a forged one among them still found."""
+"""Big batches (wire v2): one stream, chained event to event, a signed tip every
+MAX_BATCH events and at the end; a forgery among them refused, the rest applied."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ import json
 from pathlib import Path
 
 from colearner_lsp.core import actions
+from colearner_lsp.core.chain import MAX_BATCH
 from colearner_lsp.core.events import ProgressUpdate
-from colearner_lsp.core.instance import PARALLEL_FROM
 from colearner_lsp.core.ledger import Incoming
 from colearner_lsp.core.receive import _public_key_bytes
 from colearner_lsp.core.signing import public_key_text, signature_valid, signed_message
+from colearner_lsp.core.wire import event_hash
 from tests.core.conftest import Wire, make_pair
 
-SIZE = 3 * PARALLEL_FROM + 5  # several parts of uneven size
+SIZE = 2 * MAX_BATCH + 5  # three batches' worth: two full, one short
 
 
-def test_big_batch_is_numbered_in_order_and_applied(tmp_path: Path) -> None:
+def test_big_batch_is_chained_signed_per_batch_and_applied(tmp_path: Path) -> None:
     coach, (student,) = make_pair(tmp_path)
     wire = Wire()
     try:
@@ -27,13 +28,19 @@ def test_big_batch_is_numbered_in_order_and_applied(tmp_path: Path) -> None:
         written = student.emit(session_id, "alice", payloads)
         assert [e.payload.confidence["reading"] for e in written] == [i / SIZE for i in range(SIZE)]
         rows = student.ledger.pending(limit=10 * SIZE)
-        mine = [json.loads(raw) for _id, _topic, _student, raw in rows if json.loads(raw)["sender"] == "alice"]
-        seqs = [e["seq"] for e in mine]
+        mine = [raw for _id, _topic, _student, raw in rows if json.loads(raw)["sender"] == "alice"][-SIZE:]
+        events = [json.loads(raw) for raw in mine]
+        seqs = [e["seq"] for e in events]
         assert seqs == list(range(seqs[0], seqs[0] + SIZE))  # one stream, consecutive, in ledger order
+        for before, after in zip(mine, events[1:]):
+            assert after["prev"] == event_hash(before.encode())  # each names the bytes of the one before
+        tips = [i for i, e in enumerate(events) if "sig" in e]
+        assert tips == [MAX_BATCH - 1, 2 * MAX_BATCH - 1, SIZE - 1]
         key = _public_key_bytes(public_key_text(student.key.public_key()))
-        for env in mine:  # every event signed over its own content
-            signed = signed_message(env)
+        for i in tips:
+            signed = signed_message(events[i])
             assert signed is not None and signature_valid(signed, key)
+        assert all(json.dumps(e["payload"]).find("reading") < 0 for e in events)  # sealed
 
         wire.publish(student)
         outcomes = wire.deliver(coach)
@@ -44,7 +51,7 @@ def test_big_batch_is_numbered_in_order_and_applied(tmp_path: Path) -> None:
         student.close()
 
 
-def test_forged_message_in_a_big_batch_is_the_only_one_refused(tmp_path: Path) -> None:
+def test_forged_message_beside_a_big_batch_is_the_only_one_refused(tmp_path: Path) -> None:
     coach, (student,) = make_pair(tmp_path)
     wire = Wire()
     try:
@@ -53,13 +60,47 @@ def test_forged_message_in_a_big_batch_is_the_only_one_refused(tmp_path: Path) -
         student.emit(session_id, "alice", [ProgressUpdate(confidence={"t": 0.5}) for _ in range(SIZE)])
         wire.publish(student)
         log = wire.logs[student.config.topics.progress]
-        forged_at = len(log) - SIZE + SIZE // 2
-        log[forged_at] = log[forged_at].replace(b'"t":0.5', b'"t":0.9')
+        at = len(log) - SIZE + SIZE // 2
+        forged = json.loads(log[at])
+        forged["payload"]["sealed"] = forged["payload"]["sealed"][:-8] + "AAAAAAA="
+        log.insert(at, json.dumps(forged, separators=(",", ":")).encode())  # a forgery in the middle of a signed batch
         outcomes = wire.deliver(coach)
-        assert outcomes.count("appended") == SIZE - 1 and outcomes.count("quarantined") == 1
+        assert outcomes.count("appended") == SIZE and outcomes.count("quarantined") == 1
         [row] = coach.ledger.quarantined()
-        assert row["reason"].startswith("bad signature on progress_update")
+        assert row["reason"].startswith(f"seq {forged['seq']} of 'alice' for 'alice' is not the event the signed tip at seq "), row
         assert coach.state.sessions[session_id].confidence["t"] == 0.5
+    finally:
+        coach.close()
+        student.close()
+
+
+def test_an_event_replaced_by_a_forgery_is_asked_for_and_the_rest_applied(tmp_path: Path) -> None:
+    coach, (student,) = make_pair(tmp_path)
+    wire = Wire()
+    try:
+        session_id = actions.start_session(coach, "alice")
+        wire.exchange(coach, student)
+        student.emit(session_id, "alice", [ProgressUpdate(confidence={"t": i / SIZE}) for i in range(SIZE)])
+        wire.publish(student)
+        log = wire.logs[student.config.topics.progress]
+        at = len(log) - 3  # in the last batch
+        real = json.loads(log[at])
+        forged = {**real, "payload": {**real["payload"], "sealed": real["payload"]["sealed"][:-8] + "AAAAAAA="}}
+        log[at] = json.dumps(forged, separators=(",", ":")).encode()  # the broker holds a forgery in its place
+        outcomes = wire.deliver(coach)
+        # the first two batches' tips link; the last batch waits: its tip does not reach the head
+        assert outcomes.count("appended") == 2 * MAX_BATCH and outcomes.count("held") == 5
+        [request] = coach.request_missing()
+        first_of_last_batch = real["seq"] - 2
+        assert (request.payload.sender, request.payload.from_seq) == ("alice", first_of_last_batch)  # type: ignore[attr-defined]
+        wire.publish(coach)
+        wire.deliver(student)  # alice answers it: the batch again, from her ledger, as it was sent
+        wire.publish(student)
+        wire.deliver(coach)
+        assert coach.state.sessions[session_id].confidence["t"] == (SIZE - 1) / SIZE
+        reasons = [q["reason"] for q in coach.ledger.quarantined()]
+        assert len(reasons) == 1 and f"seq {real['seq']} of 'alice' for 'alice' is not the event the signed tip" in reasons[0], reasons
+        assert coach.ledger.held_streams() == {}
     finally:
         coach.close()
         student.close()

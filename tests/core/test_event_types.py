@@ -23,9 +23,9 @@ from colearner_lsp.core.event_types import COACH, EITHER, STUDENT, Payload, Payl
 from colearner_lsp.core.events import ENVELOPES, PAYLOADS, ExerciseAcknowledged, LearningPlan
 from colearner_lsp.core.fold import FOLDS
 from colearner_lsp.core.history import SUMMARIES, summarize
-from colearner_lsp.core.receive import judge
-from colearner_lsp.core.signing import sign_envelope
+from colearner_lsp.core.receive import judge_alone
 from tests.core.conftest import Wire, make_pair, run_session
+from tests.wire_forge import sealed_message
 
 TYPES = list(PAYLOADS)
 ONE_WRITER = [t for t in TYPES if PAYLOADS[t].writers != EITHER]
@@ -105,22 +105,24 @@ class Side:
 @dataclass(frozen=True)
 class Session:
     sides: dict[str, Side]  # by role
-    events: dict[str, dict[str, Any]]  # one real signed envelope per event type
+    events: dict[str, dict[str, Any]]  # one real event per event type, opened
 
     def written(self, event_type: str) -> dict[str, Any]:
         assert event_type in self.events, f"run_session (tests/core/conftest.py) writes no {event_type}; make it"
         return self.events[event_type]
 
-    def judge(self, data: Any, receiver: str) -> str | None:
+    def judge(self, data: dict[str, Any] | bytes, receiver: str) -> str | None:
+        """How ``receiver`` judges ``data``: a message, or an opened event sealed and signed anew by its writer's side."""
+        raw = data if isinstance(data, bytes) else self.resigned(data, by=data["actor"])
         side = self.sides[receiver]
-        return judge(json.dumps(data).encode(), side.config, side.public_key, side.sessions).reason
+        return judge_alone(raw, side.config, side.key, side.sessions).reason
 
-    def resigned(self, data: dict[str, Any], by: str) -> dict[str, Any]:
-        """``data`` signed anew by the side ``by`` (so a refusal is never about the signature)."""
+    def resigned(self, data: dict[str, Any], by: str) -> bytes:
+        """``data`` (an opened event) sealed and signed anew by the side ``by`` (so a refusal is never about the signature)."""
         side = self.sides[by]
-        unsigned = {k: v for k, v in data.items() if k != "sig"}
-        unsigned.update(sender=side.config.identity, actor=side.config.role)
-        return sign_envelope(unsigned, side.key)
+        readers = {s.config.identity: s.public_key for s in self.sides.values()}
+        header = {k: v for k, v in data.items() if k not in ("sig", "payload", "v", "sender", "actor")}
+        return sealed_message(side.key, readers, payload=data["payload"], sender=side.config.identity, actor=side.config.role, **header)
 
 
 def other(role: str) -> str:

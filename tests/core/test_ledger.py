@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from colearner_lsp.core.events import parse_event
-from colearner_lsp.core.ledger import QUARANTINE_PREFIX_BYTES, Incoming, Ledger
+from colearner_lsp.core.ledger import QUARANTINE_PREFIX_BYTES, ChainChanges, Incoming, Ledger
 from colearner_lsp.core.signing import generate_key, parse_public_key, public_key_text, save_private_key, sign_envelope, verify_envelope
+from colearner_lsp.core.wire import event_hash
 from tests.core.conftest import envelope
 
 REPO = Path(__file__).resolve().parents[2]
@@ -294,20 +295,60 @@ def test_positions_and_events_commit_together(ledger: Ledger) -> None:
     assert ledger.event_count() == 2 and offsets(ledger) == {("colearner.progress.v1", 0): 3}
 
 
-def test_missing_seqs(ledger: Ledger) -> None:
-    ledger.accept([incoming(s, s) for s in (1, 2, 5, 6, 9)])
+def held(seq: int, offset: int, sender: str = "bob", student: str = "bob", tip: bool = False) -> Incoming:
+    """An event read but waiting for a signed tip (see core/chain.py)."""
+    return Incoming(
+        raw=b'{"held": %d}' % seq,
+        topic="t",
+        partition=0,
+        offset=offset,
+        hold=True,
+        tip=tip,
+        hash=f"{seq:064x}",
+        seq=seq,
+        sender=sender,
+        student=student,
+    )
+
+
+def heads(*moves: tuple[str, int]) -> ChainChanges:
+    return ChainChanges(heads={(name, name): (seq, f"{seq:064x}") for name, seq in moves}, released=[], forks={})
+
+
+def test_missing_seqs_lie_between_the_head_and_what_is_held(ledger: Ledger) -> None:
+    ledger.accept([incoming(s, s) for s in (1, 2)], chains=heads(("bob", 2)))
+    assert ledger.accept([held(s, 10 + s) for s in (5, 6, 9)]) == ["held"] * 3
     assert ledger.missing_seqs("bob", "bob") == [(3, 4), (7, 8)]
     assert ledger.missing_seqs("carol", "carol") == []
-    ledger.accept([incoming(3, 20, sender="carol", student="carol")])
+    ledger.accept([held(3, 20, sender="carol", student="carol")])
     assert ledger.missing_seqs("carol", "carol") == [(1, 2)]
-    ledger.accept([incoming(s, 30 + s) for s in (3, 4, 7, 8)])
+    assert ledger.held_streams()[("carol", "carol")][:2] == (3, 3)
+    # 3..9 linked by a tip: released from the held, the head moves
+    released = [("bob", "bob", f"{s:064x}") for s in (5, 6, 9)]
+    ledger.accept(
+        [incoming(s, 30 + s) for s in (3, 4, 5, 6, 7, 8, 9)],
+        chains=ChainChanges(heads=heads(("bob", 9)).heads, released=released, forks={}),
+    )
     assert ledger.missing_seqs("bob", "bob") == []
-    assert sorted(ledger.streams()) == [("bob", "bob", 9), ("carol", "carol", 3)]
+    assert sorted(ledger.streams()) == [("bob", "bob", 9)]
+    assert list(ledger.held_streams()) == [("carol", "carol")]
+
+
+def test_a_held_event_read_twice_is_held_once(ledger: Ledger) -> None:
+    assert ledger.accept([held(4, 1), held(4, 2, tip=True)]) == ["held", "held"]
+    assert [m.raw for m in ledger.held("bob", "bob")] == [b'{"held": 4}']
+    assert ledger.held_streams()[("bob", "bob")].has_tip is False  # the first copy is the one kept
+
+
+def test_a_fork_is_kept(ledger: Ledger) -> None:
+    ledger.accept([], chains=ChainChanges(heads={}, released=[], forks={("bob", "bob"): "two signed events at seq 3"}))
+    ledger.accept([], chains=ChainChanges(heads={}, released=[], forks={("bob", "bob"): "again"}))
+    assert ledger.forks() == {("bob", "bob"): "two signed events at seq 3"}  # the first proof stays
 
 
 def test_streams_list_peers_only(ledger: Ledger) -> None:
     ledger.append_own("coach", "bob", [builder(student="bob")])
-    ledger.accept([incoming(1)])
+    ledger.accept([incoming(1)], chains=heads(("bob", 1)))
     assert ledger.streams() == [("bob", "bob", 1)]
 
 
@@ -447,8 +488,6 @@ def test_mixed_batch_sorts_each_message(ledger: Ledger) -> None:
     assert ledger.accept(batch) == ["appended", "duplicate", "quarantined", "appended"]
     assert ledger.event_count() == 3
     assert [q["offset"] for q in ledger.quarantined()] == [2]
-    # the stream's head counts what was stored, not what was delivered
-    assert ledger.streams() == [("bob", "bob", 3)]
     assert ledger.missing_seqs("bob", "bob") == []
 
 
@@ -479,7 +518,9 @@ def test_ledger_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
         assert [p[0] for p in ledger.pending()] == [2]
         assert ledger.own_streams_on("coach") == [("topic-a", "alice")]
         assert ledger.streams() == [("bob", "bob", 3)]
-        assert ledger.missing_seqs("bob", "bob") == [(2, 2)]
+        # the head of a stream of wire v1 is its last event as it was received: a v2 event continues from it
+        assert ledger.heads() == {("bob", "bob"): (3, event_hash(b"{}"))}
+        assert ledger.own_head("coach", "alice") == (0, None)  # (that ledger kept no counters)
         ledger.mark_sent([2])
         assert ledger.outbox_length() == 0
         indexes = {r[0] for r in raw_rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}

@@ -58,15 +58,15 @@ def test_one_file_per_payload_plus_envelope_and_agent() -> None:
     assert names == {payload_file(t) for t in PAYLOADS} | {ENVELOPE_FILE, AGENT_FILE}
     for name, schema in generate_schemas().items():
         assert schema["$schema"] == DRAFT
-        assert schema["$id"] == f"colearner/v1/{name}"
+        assert schema["$id"] == f"colearner/v2/{name}"
         Draft202012Validator.check_schema(schema)
 
 
-def test_envelope_is_a_discriminated_union() -> None:
+def test_envelope_names_every_type_and_seals_the_payload() -> None:
     schema = generate_schemas()[ENVELOPE_FILE]
-    assert schema["discriminator"]["propertyName"] == "event_type"
-    assert len(schema["oneOf"]) == len(PAYLOADS)
-    assert set(schema["discriminator"]["mapping"]) == set(PAYLOADS)
+    assert set(schema["properties"]["event_type"]["enum"]) == set(PAYLOADS)
+    assert schema["properties"]["payload"] == {"$ref": "#/$defs/Sealed"}
+    assert {"v", "prev", "seq", "sender", "student", "payload"} <= set(schema["required"])
 
 
 def test_write_and_check(tmp_path: Path) -> None:
@@ -94,42 +94,52 @@ def test_write_and_check(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def real_events(tmp_path: Path) -> list[dict[str, Any]]:
-    """Every event both sides of a whole session hold, as raw wire JSON."""
+def real_events(tmp_path: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every event both sides of a whole session hold: (as sent on the wire, opened), both as JSON."""
     coach, (student,) = make_pair(tmp_path)
     try:
         run_session(coach, student, Wire())
-        raws = [row.raw for inst in (coach, student) for row in inst.ledger.events_after(0)]
+        pairs = [
+            (json.loads(sent[3]), json.loads(row.raw))
+            for inst in (coach, student)
+            for sent, row in zip(inst.ledger.events_as_sent(0), inst.ledger.events_after(0))
+        ]
     finally:
         coach.close()
         student.close()
-    return [json.loads(r) for r in raws]
+    return pairs
 
 
-def test_schemas_accept_what_the_code_sends(real_events: list[dict[str, Any]]) -> None:
+def test_schemas_accept_what_the_code_sends(real_events: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     envelope = validator(ENVELOPE_FILE)
     payloads = {t: validator(payload_file(t)) for t in PAYLOADS}
     seen = set()
-    for event in real_events:
-        assert problems(envelope, event) == [], event
-        assert problems(payloads[event["event_type"]], event["payload"]) == [], event
-        seen.add(event["event_type"])
+    for sent, opened in real_events:
+        assert problems(envelope, sent) == [], sent
+        assert set(sent["payload"]) == {"nonce", "sealed", "keys"}
+        assert problems(payloads[opened["event_type"]], opened["payload"]) == [], opened
+        seen.add(opened["event_type"])
     assert seen == set(PAYLOADS)  # the session really exercised every type
 
 
-def test_schemas_refuse_bad_events(real_events: list[dict[str, Any]]) -> None:
+def test_schemas_refuse_bad_events(real_events: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     envelope = validator(ENVELOPE_FILE)
-    feedback = next(e for e in real_events if e["event_type"] == "assessment_feedback")
-    progress = next(e for e in real_events if e["event_type"] == "progress_update")
+    feedback = next(o for _, o in real_events if o["event_type"] == "assessment_feedback")
+    progress_sent, progress = next((s, o) for s, o in real_events if o["event_type"] == "progress_update")
 
     bad = copy.deepcopy(feedback)
     bad["payload"]["grade"] = "fail"
-    assert problems(envelope, bad) and problems(validator(payload_file("assessment_feedback")), bad["payload"])
+    assert problems(validator(payload_file("assessment_feedback")), bad["payload"])
 
     bad = copy.deepcopy(progress)
     bad["payload"]["confidence"]["repo overview"] = 1.5
     assert any("1.5 is greater than the maximum of 1.0" in p for p in problems(validator(payload_file("progress_update")), bad["payload"]))
-    assert problems(envelope, bad)
+    assert problems(envelope, bad)  # a plaintext payload is not what the wire carries
+    progress = progress_sent
+    for field, value in {"nonce": "short", "keys": {}, "sealed": 7}.items():
+        bad = copy.deepcopy(progress)
+        bad["payload"][field] = value
+        assert problems(envelope, bad), field
 
     cases = {
         "event_type": "exercise_deleted",
@@ -150,10 +160,10 @@ def test_schemas_refuse_bad_events(real_events: list[dict[str, Any]]) -> None:
     bad = copy.deepcopy(progress)
     bad["unexpected"] = True
     assert problems(envelope, bad)
-    # a payload of one type under another type's name
-    bad = copy.deepcopy(progress)
-    bad["event_type"] = "assessment_feedback"
-    assert problems(envelope, bad)
+    for field in ("v", "prev"):
+        bad = copy.deepcopy(progress)
+        del bad[field]
+        assert problems(envelope, bad), field
 
 
 def test_agent_schema_accepts_real_config_and_refuses_bad(tmp_path: Path) -> None:
