@@ -268,6 +268,34 @@ def feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def review(args: argparse.Namespace) -> int:
+    """The queue of answers waiting (no EXERCISE), or one exercise's answer, evidence and diff."""
+    import os
+
+    from ..core.review import work
+    from ..views.review_text import render_queue, render_review, review_json
+
+    inst = _open()
+    work.review_queue(inst)  # a student is told at once that this is the coach's
+    if args.evidence is not None and args.exercise is None:
+        raise InvalidArgument("--evidence names a snapshot of one exercise: give the EXERCISE too")
+    _exchange(inst, args)
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    if args.exercise is None:
+        waiting = work.review_queue(inst)
+        if args.json:
+            print(json.dumps({"waiting": [w.as_json() for w in waiting]}, indent=2))
+        else:
+            sys.stdout.write(render_queue(waiting, colour))
+        return 0
+    done = work.review_exercise(inst, args.exercise, args.evidence)
+    if args.json:
+        print(json.dumps(review_json(done), indent=2))
+    else:
+        sys.stdout.write(render_review(done, colour))
+    return 0
+
+
 def advance(args: argparse.Namespace) -> int:
     from ..core import actions
 
@@ -445,8 +473,9 @@ def sync(args: argparse.Namespace) -> int:
     report = _sync(inst, timeout=30)
     print(
         f"published {report.published}, received {report.received} "
-        f"(applied {report.applied}, duplicates {report.duplicates}, quarantined {report.quarantined}); "
-        f"outbox {inst.ledger.outbox_length()}"
+        f"(applied {report.applied}, duplicates {report.duplicates}, quarantined {report.quarantined}"
+        + (f", {report.held} waiting for the signed end of their batch" if report.held else "")
+        + f"); outbox {inst.ledger.outbox_length()}"
     )
     if report.resets:
         print(f"the broker had lost {', '.join(report.resets)}; read again from the start and asked peers to resend")

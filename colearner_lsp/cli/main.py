@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--next-step", required=True, metavar="TEXT")
     sp.add_argument("--confidence-delta", required=True, type=float, metavar="X")
 
+    sp = cmd("review", "the answers waiting for your review, oldest first; with EXERCISE: its answer, evidence and the student's change")
+    sp.add_argument("exercise", nargs="?")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--evidence", metavar="EVIDENCE_ID", help="review this evidence snapshot of the exercise instead of the latest")
+
     sp = cmd("advance", "move a session to its next stage by hand")
     sp.add_argument("session")
     sp.add_argument("--to", required=True, choices=get_args(Stage))

@@ -185,7 +185,7 @@ def _plan(
         elif at_base is not None and at_base.kind == "blob":
             plan.base_reason = f"{w.old} at the base is {at_base.size:,} bytes, more than the {MAX_SHOWN_BYTES:,} shown here"
         elif base_commit is None:
-            plan.base_reason = _no_base(commits)
+            plan.base_reason = _no_base(commits, present, _old_blob(w))
         else:
             plan.base_reason = f"{w.old} is not in the base commit {base_commit[:7]} as your repository has it"
     if status == "deleted":
@@ -209,14 +209,23 @@ def _plan(
 
 
 def _base_commit(w: _Wanted, present: list[str], info: dict[str, ObjectInfo | None]) -> str | None:
-    """The first present candidate whose file matches the patch's old blob id, else the first present."""
-    old_blob = w.patch.old_blob.strip("0") and w.patch.old_blob if w.patch is not None else ""
-    if old_blob:
-        for commit in present:
-            found = info.get(f"{commit}:{w.old}")
-            if found is not None and found.sha.startswith(old_blob):
-                return commit
-    return present[0] if present else None
+    """The present candidate whose file is the one the patch was made from (its ``index`` line's
+    old blob id); without such a line, the first present candidate."""
+    old_blob = _old_blob(w)
+    if not old_blob:
+        return present[0] if present else None
+    for commit in present:
+        found = info.get(f"{commit}:{w.old}")
+        if found is not None and found.sha.startswith(old_blob):
+            return commit
+    return None  # the diff was made against a commit this repository does not have
+
+
+def _old_blob(w: _Wanted) -> str:
+    """The abbreviated id of the file the patch was made from; "" for a new file or no index line."""
+    if w.patch is None or w.patch.old_path is None or not w.patch.old_blob.strip("0"):
+        return ""
+    return w.patch.old_blob
 
 
 def _why_not(w: _Wanted, shared: SharedDiff | None, snap: dict[str, Any], plan: _Plan) -> str:
@@ -277,11 +286,18 @@ def _text(data: bytes | None) -> tuple[str | None, str | None]:
         return data.decode("utf-8", "replace"), "not UTF-8: undecodable bytes shown as �"
 
 
-def _no_base(commits: list[str]) -> str:
+def _no_base(commits: list[str], present: list[str], old_blob: str) -> str:
+    """Why no base commit of the student's is here, and what would bring it."""
     if not commits:
         return "the evidence names no base commit"
-    named = " or ".join(c[:7] for c in commits)
-    return f"the student's base commit ({named}) is not in your repository; run git fetch (or fetch the student's branch) and try again"
+    fetch = "run git fetch (or fetch the student's branch) and try again"
+    absent = [c for c in commits if c not in present]
+    if absent:
+        return f"the student's base commit ({' or '.join(c[:7] for c in absent)}) is not in your repository; {fetch}"
+    return (
+        f"the student's diff was made against a version of the file (blob {old_blob}) that is not at "
+        f"{' or '.join(c[:7] for c in present)} in your repository; {fetch}"
+    )
 
 
 _NOTES = {
