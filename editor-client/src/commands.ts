@@ -49,7 +49,7 @@ interface Views {
     threads: CommentThreads;
 }
 
-type Handler = (argument?: ExerciseArgument) => Promise<unknown> | unknown;
+type Handler = (argument?: ExerciseArgument) => unknown; // a value, or a promise of one: awaited either way
 
 export function registerCommands(views: Views): vscode.Disposable[] {
     const { client, tree, dashboard, threads } = views;

@@ -36,8 +36,19 @@ function picture(ch: string): string {
     return `⟨U+${code.toString(16).toUpperCase().padStart(4, '0')}⟩`;
 }
 
+/** Wire text that is not a string (a number, or a list or object from a newer or hostile peer) is
+ *  shown as its JSON, never as "[object Object]"; null and undefined as nothing. */
 function asText(text: unknown): string {
-    return typeof text === 'string' ? text : String(text ?? '');
+    if (typeof text === 'string') {
+        return text;
+    }
+    if (typeof text === 'object' && text !== null) {
+        return JSON.stringify(text);
+    }
+    if (typeof text === 'number' || typeof text === 'boolean' || typeof text === 'bigint') {
+        return String(text);
+    }
+    return ''; // null, undefined: nothing; a symbol or a function cannot come as JSON
 }
 
 /** `text` with every control and invisible character shown; newlines and tabs kept. */

@@ -155,7 +155,8 @@ export interface Dashboard {
 
 /** One step of an exercise's conversation, as `colearner/threads` gives it (wire text already made visible). */
 export interface ThreadEntry {
-    kind: 'exercise' | 'answer' | 'evidence' | 'evidence_request' | 'feedback' | string;
+    /** exercise, answer, evidence, evidence_request or feedback; a kind of a newer server is shown by its name. */
+    kind: string;
     author: string;
     ts: string;
     text: string;

@@ -65,3 +65,15 @@ def test_typescript_rule_matches_the_python_rule(display_js: Path) -> None:
     # and the rule does something: the screen-clearing title sequence is shown, not kept
     index = corpus.index("\x1b[2J\x1b]0;owned\x07title")
     assert shown[index][0] == "␛[2J␛]0;owned␇title"
+
+
+def test_values_that_are_not_text_show_as_their_json(display_js: Path) -> None:
+    """Wire values that are not strings (a newer or hostile peer's number, list or object) read as
+    their JSON, escapes kept as text, never "[object Object]"; null as nothing."""
+    runner = RUNNER.replace("corpus.map((s) =>", "corpus.map((s) => s === 'UNDEFINED' ? undefined : s).map((s) =>")
+    values = [None, "UNDEFINED", 42, 1.5, True, {"a": "\x1b[2J", "b": [1, None]}, ["x", 1], {}]
+    result = subprocess.run(
+        ["node", "-e", runner, str(display_js)], input=json.dumps(values), capture_output=True, text=True, check=True, timeout=60
+    )
+    shown = [visible_text for visible_text, _line, _cut in json.loads(result.stdout)]
+    assert shown == ["", "", "42", "1.5", "true", '{"a":"\\u001b[2J","b":[1,null]}', '["x",1]', "{}"]
