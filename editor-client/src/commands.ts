@@ -40,6 +40,7 @@ const UiCommands = {
     threadReply: 'colearner.ui.threadReply',
     threadEvidence: 'colearner.ui.threadEvidence',
     openThread: 'colearner.ui.openThread',
+    sendResponse: 'colearner.ui.sendResponse',
 } as const;
 
 interface Views {
@@ -75,6 +76,7 @@ export function registerCommands(views: Views): vscode.Disposable[] {
         [UiCommands.threadReply]: (arg) => threadReply(views, arg as unknown as vscode.CommentReply),
         [UiCommands.threadEvidence]: (arg) => threadEvidence(views, arg as unknown as vscode.CommentThread),
         [UiCommands.openThread]: (arg) => openThread(views, arg),
+        [UiCommands.sendResponse]: (arg) => sendResponse(views, arg as unknown as vscode.Uri | undefined),
     };
     return Object.entries(handlers).map(([id, handler]) =>
         vscode.commands.registerCommand(id, async (argument?: ExerciseArgument) => {
@@ -173,6 +175,24 @@ async function respond(views: Views, given?: ExerciseArgument): Promise<void> {
     if (!opened.shown) {
         await vscode.window.showTextDocument(vscode.Uri.parse(opened.document));
     }
+}
+
+/**
+ * The response document's "Send Response" button (editor title bar): what its "Send response" code
+ * lens runs, from the moment the editor shows, where the lens waits for VS Code's first code-lens
+ * pass over a new document. Which document is a response, and for which exercise, is the server's
+ * to say: the argument is taken from the server's own lens.
+ */
+async function sendResponse(views: Views, given?: vscode.Uri): Promise<void> {
+    const uri = given instanceof vscode.Uri ? given : vscode.window.activeTextEditor?.document.uri;
+    if (!uri) return;
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[] | undefined>('vscode.executeCodeLensProvider', uri);
+    const argument = lenses?.find((lens) => lens.command?.command === ServerCommands.respond)?.command?.arguments?.[0] as unknown;
+    if (typeof argument !== 'object' || argument === null) {
+        void vscode.window.showWarningMessage('colearner: this is not the response document of an exercise here.');
+        return;
+    }
+    await send(views, ServerCommands.respond, argument, 'response sent.');
 }
 
 async function attachEvidence(views: Views, given?: ExerciseArgument): Promise<void> {
