@@ -220,11 +220,11 @@ def stage_costs(coach: Instance, student: Instance, n: int) -> None:
     """Each stage of receiving, timed alone over the student's ``n`` messages as sent."""
     from colearner_lsp.core import receive as rcv
     from colearner_lsp.core.chain import Link, link
-    from colearner_lsp.core.events import parse_opened, parse_wire
+    from colearner_lsp.core.events import open_event, parse_wire
     from colearner_lsp.core.fold import apply_event
     from colearner_lsp.core.sealing import open_sealed, shared_key
     from colearner_lsp.core.state import State
-    from colearner_lsp.core.strict_json import decode
+    from colearner_lsp.core.strict_json import decode, decode_as_written, write_compact
     from colearner_lsp.core.wire import event_hash, header_bytes
 
     sent = [wire.encode() for sender, _, _, wire, _ in student.ledger.events_as_sent(0) if sender == "sam"][-n:]
@@ -233,13 +233,13 @@ def stage_costs(coach: Instance, student: Instance, n: int) -> None:
     assert all(isinstance(c, rcv.Claim) for c in claims)
     key = shared_key(coach.key, claims[0].public_key)  # type: ignore[union-attr]
     links = [Link(c.header.seq, c.header.prev, c.hash, c.signed is not None, len(c.raw), c) for c in claims]  # type: ignore[union-attr]
-    opened = []
-    for d in data:
-        plain = decode(open_sealed(d["payload"], header_bytes(d), coach.identity, key))
-        opened.append({**{k: v for k, v in d.items() if k != "sig"}, "payload": plain})
-    events = [parse_opened(o) for o in opened]
+    headers = [c.header for c in claims]  # type: ignore[union-attr]
+    plains = [decode(open_sealed(d["payload"], header_bytes(d), coach.identity, key)) for d in data]
+    events = [open_event(h, p) for h, p in zip(headers, plains)]
+    as_sent = rcv._as_sent
     stages = {
-        "decode (strict JSON)": lambda xs: [decode(x) for x in xs],
+        "decode (strict JSON, the careful path)": lambda xs: [decode(x) for x in xs],
+        "decode (as written: orjson and back)": lambda xs: [decode_as_written(x, as_sent) for x in xs],
         "header schema": lambda xs: [parse_wire(d) for d in data],
         "hash (BLAKE2b-256)": lambda xs: [event_hash(x) for x in xs],
         "examine (all header rules, incl. the two above)": lambda xs: [rcv.examine(x, coach.config, coach.public_key) for x in xs],
@@ -247,9 +247,9 @@ def stage_costs(coach: Instance, student: Instance, n: int) -> None:
             "s", (links[0].seq - 1, links[0].prev), links, lambda one: rcv.tip_signature_ok(one.ref), lambda seq: None
         ),
         "open (unwrap key + XChaCha20-Poly1305) + decode": lambda xs: [
-            decode(open_sealed(d["payload"], header_bytes(d), coach.identity, key)) for d in data
+            decode_as_written(open_sealed(d["payload"], header_bytes(d), coach.identity, key), write_compact) for d in data
         ],
-        "payload schema (opened event)": lambda xs: [parse_opened(o) for o in opened],
+        "payload schema (opened event)": lambda xs: [open_event(h, p) for h, p in zip(headers, plains)],
         "fold": lambda xs: [apply_event(state, e) for e in events],
     }
     print("  where the coach's time per event goes (each stage alone, over the same messages):")

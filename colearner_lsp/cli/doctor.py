@@ -37,6 +37,20 @@ def _ledger_lines(root: Path, quarantine: bool) -> tuple[bool, bool]:
                 "it holds less than this instance published; "
                 "run 'colearner sync' with Kafka reachable to read your own events back before writing",
             )
+        for (sender, student), detail in sorted(ledger.forks().items()):
+            healthy = _line(
+                False,
+                f"stream of {one_line(sender, 64)} about {one_line(student, 64)}",
+                f"forked writer ({one_line(detail, 100)}): two different events signed with their key at one place; "
+                "nothing more is applied from it. Their key may be copied, or their ledger restored from an old copy: "
+                "ask them, and pin a new key with 'colearner trust NAME KEY --replace' once it is sorted out",
+            )
+        for (sender, student), held in sorted(ledger.held_streams().items()):
+            _line(
+                True,
+                f"{one_line(sender, 64)} about {one_line(student, 64)}: events {held.low}..{held.high} read, "
+                "waiting for the signed end of their batch (asked for again if it does not come)",
+            )
         rows, dropped = ledger.quarantined(), ledger.quarantine_dropped()
         summary = f"quarantine: {len(rows)} message(s) kept" + (f", {dropped} older one(s) dropped" if dropped else "")
         _line(True, summary + ("" if quarantine or not rows else " (see 'colearner doctor --quarantine')"))

@@ -99,6 +99,12 @@ def _quarantine_blocker(name: str, rows: list[dict[str, Any]], clock: _Clock) ->
     rows = sorted(rows, key=lambda r: (clock.parse(r["received_at"]), r.get("id") or 0))
     n = len(rows)
     reason = f"{n} message{'s' if n != 1 else ''} refused and quarantined; latest: {_one_line(rows[-1]['reason'], 80)}"
+    if any(str(r["reason"]).startswith(("forked writer", "the stream ")) and "forked" in str(r["reason"]) for r in rows):
+        # two events signed with the student's key at one place: nothing more of theirs is applied
+        reason = (
+            "FORKED: two different events signed with their key at one place; nothing more of theirs is applied (see 'colearner doctor'). "
+            + reason
+        )
     return {
         "kind": "quarantined",
         "reason": reason,

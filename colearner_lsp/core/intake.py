@@ -23,7 +23,7 @@ from .events import NO_SESSION, EnvelopeBase
 from .ledger import ChainChanges, Incoming, Ledger
 from .receive import Claim, Verdict, conclude, examine, open_claim, refuse, tip_signature_ok
 from .sealing import CannotOpen, shared_key
-from .signing import canonical_json
+from .strict_json import write_compact
 from .wire import event_hash
 
 # A peer's seq this far past the head of its stream is refused: far more than any
@@ -174,7 +174,7 @@ class Intake:
             envelope=verdict.envelope,
             sender=event.sender,
             student=event.student,
-            opened=canonical_json(verdict.envelope).decode("utf-8"),
+            opened=write_compact(verdict.envelope).decode("utf-8"),
             hash=claim.hash,
             seq=event.seq,
         )

@@ -24,16 +24,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from .config import AgentConfig
 from .display import one_line
 from .event_types import PAYLOADS
-from .events import NO_SESSION, EnvelopeBase, WireEnvelope, parse_opened, parse_wire
+from .events import NO_SESSION, EnvelopeBase, WireEnvelope, open_event, parse_wire
 from .sealing import CannotOpen, open_sealed, shared_key
 from .signing import parse_public_key, public_key_text, raw_public_key, signature_valid, signed_as_received, signed_message
-from .strict_json import MAX_MESSAGE_BYTES, Refused, decode
+from .strict_json import MAX_MESSAGE_BYTES, Refused, decode_as_written, write_compact
 from .wire import WIRE_VERSION, event_hash, header_bytes
 
 __all__ = ["MAX_MESSAGE_BYTES", "Claim", "Verdict", "conclude", "examine", "judge_alone", "open_claim", "refuse", "tip_signature_ok"]
@@ -82,7 +83,7 @@ class Claim:
 def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | Claim:
     """The rules a message's header must pass: a refusal, or the claim its chain decides."""
     try:
-        data = decode(raw)
+        data = decode_as_written(raw, _as_sent)
     except Refused as exc:
         return refuse(str(exc))
     if not isinstance(data, dict):
@@ -158,16 +159,16 @@ def open_claim(claim: Claim, identity: str, shared: bytes) -> Verdict:
     except CannotOpen as exc:
         return refuse(f"{header.event_type} {header.event_id} from {header.sender!r} cannot be opened: {exc}", data)
     try:
-        payload = decode(plaintext)
+        payload = decode_as_written(plaintext, write_compact)
     except Refused as exc:
         return refuse(f"the payload of {header.event_type} {header.event_id}: {exc}", data)
     opened = {k: v for k, v in data.items() if k != "sig"}
     opened["payload"] = payload
     try:
-        event = parse_opened(opened)
+        event = open_event(header, payload)
     except ValidationError as exc:
         err = exc.errors(include_url=False, include_input=False)[0]
-        loc = ".".join(str(p) for p in err["loc"])
+        loc = ".".join([header.event_type, "payload", *(str(p) for p in err["loc"])])
         return refuse(f"fails the schema at '{loc}': {err['msg']}", data)
     return Verdict(opened, event, None)
 
@@ -208,6 +209,13 @@ def conclude(verdict: Verdict, config: AgentConfig, session_students: dict[str, 
     if known != event.student:
         return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
     return verdict
+
+
+def _as_sent(value: dict[str, Any]) -> bytes:
+    """How a writer lays out an event (see ``wire``): canonical JSON, a tip's ``sig`` as its last member."""
+    sig = value.get("sig")
+    body = orjson.dumps({k: v for k, v in value.items() if k != "sig"} if "sig" in value else value, option=orjson.OPT_SORT_KEYS)
+    return body if sig is None else body[:-1] + b',"sig":"' + sig.encode() + b'"}'
 
 
 def _bad_signature(event: WireEnvelope) -> str:
