@@ -323,7 +323,7 @@ def main() -> None:
         took, rate = asyncio.run(coach_apply_rate(coach, n))
         if args.profile:
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(25)
         assert coach.state.events_applied >= n
         raw = asyncio.run(raw_rate(coach, coach.config.topics.progress, partition_for("sam"), n))
         print(
