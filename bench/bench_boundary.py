@@ -31,10 +31,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colearner_lsp.core.config import AgentConfig, Peer  # noqa: E402
-from colearner_lsp.core.events import now_ts, parse_event  # noqa: E402
-from colearner_lsp.core.receive import judge  # noqa: E402
-from colearner_lsp.core.signing import generate_key, public_key_text, sign_to_json  # noqa: E402
+from colearner_lsp.core.events import now_ts, parse_wire  # noqa: E402
+from colearner_lsp.core.receive import judge_alone  # noqa: E402
+from colearner_lsp.core.sealing import shared_key  # noqa: E402
+from colearner_lsp.core.signing import generate_key, public_key_text, raw_public_key  # noqa: E402
 from colearner_lsp.core.strict_json import Refused, decode  # noqa: E402
+from colearner_lsp.core.wire import write_stream  # noqa: E402
 
 ROUNDS = 7
 
@@ -98,19 +100,26 @@ def main() -> None:
             "diff": diff,
         },
     )
-    messages = {
-        "response": (sign_to_json(response, key)[1].encode(), 20_000),
-        "snapshot (200 files, 100 kB diff)": (sign_to_json(snapshot, key)[1].encode(), 200),
-    }
+    # as alice would send them (wire v2: sealed to her and the coach, her own signed tip); the
+    # coach's key is hers here, so one key opens for both names
+    readers = {name: shared_key(key, raw_public_key(key.public_key())) for name in ("coach", "alice")}
+
+    def as_sent(env: dict[str, Any]) -> bytes:
+        header = {k: v for k, v in env.items() if k not in ("payload", "seq")}
+        return write_stream([header], [env["payload"]], 1, None, readers, key)[0].wire.encode()
+
+    messages = {"response": (as_sent(response), 20_000), "snapshot (200 files, 100 kB diff)": (as_sent(snapshot), 200)}
     print(
         f"{'message':36} {'json.loads':>11} {'strict':>9} {'ratio':>6} | {'+schema old':>11} {'+schema new':>11} {'ratio':>6} | {'judge':>9} {'boundary share':>14}"
     )
     for name, (raw, count) in messages.items():
         old = per_message_us(json.loads, raw, count)
         new = per_message_us(decode, raw, count)
-        old_schema = per_message_us(lambda r: parse_event(json.loads(r)), raw, count)
-        new_schema = per_message_us(lambda r: parse_event(decode(r)), raw, count)
-        whole = per_message_us(lambda r: judge(r, config, public_key_text(key), {}), raw, count)
+        old_schema = per_message_us(lambda r: parse_wire(json.loads(r)), raw, count)
+        new_schema = per_message_us(lambda r: parse_wire(decode(r)), raw, count)
+        verdict = judge_alone(raw, config, key)  # (no session rule: the boundary's cost alone)
+        assert verdict.accepted, verdict.reason
+        whole = per_message_us(lambda r: judge_alone(r, config, key), raw, count)
         print(
             f"{name:36} {old:9.1f}µs {new:7.1f}µs {new / old:5.2f}x | {old_schema:9.1f}µs {new_schema:9.1f}µs "
             f"{new_schema / old_schema:5.2f}x | {whole:7.1f}µs {(new - old) / whole:13.1%}"

@@ -49,10 +49,12 @@ from colearner_lsp.core import lifecycle  # noqa: E402
 from colearner_lsp.core.config import AgentConfig  # noqa: E402
 from colearner_lsp.core.events import EVENT_ADAPTER, parse_stored  # noqa: E402
 from colearner_lsp.core.fold import apply_event  # noqa: E402
-from colearner_lsp.core.instance import Instance, split_work  # noqa: E402
+from colearner_lsp.core.instance import Instance  # noqa: E402
 from colearner_lsp.core.ledger import Incoming, Ledger  # noqa: E402
-from colearner_lsp.core.signing import generate_key, sign_envelope, sign_to_json_many, verify_envelope  # noqa: E402
+from colearner_lsp.core.sealing import shared_key  # noqa: E402
+from colearner_lsp.core.signing import generate_key, raw_public_key, sign_envelope, verify_envelope  # noqa: E402
 from colearner_lsp.core.state import State  # noqa: E402
+from colearner_lsp.core.wire import write_stream  # noqa: E402
 
 APPEND_GOAL = 20_000
 REPLAY_GOAL = 100_000
@@ -278,32 +280,32 @@ def by_stream(envelopes: list[dict[str, Any]]) -> dict[tuple[str, str], list[dic
 def bench_append(folder: Path, events: list[dict[str, Any]], keys: dict[str, Any], signed: list[dict[str, Any]]) -> None:
     """Each stream's events appended in batches of 500, as an instance writes its own."""
 
-    def append_all(ledger: Ledger, streams: dict[tuple[str, str], list[dict[str, Any]]], sign: bool, parallel: bool = False) -> None:
+    def append_all(ledger: Ledger, streams: dict[tuple[str, str], list[dict[str, Any]]], sign: bool) -> None:
         for (sender, student), envs in streams.items():
             key = keys[sender]
+            readers = {name: shared_key(key, raw_public_key(keys[name].public_key())) for name in {sender, student} if name in keys}
             for start in range(0, len(envs), BATCH):
                 chunk = envs[start : start + BATCH]
                 if not sign:
                     ledger.append_own(sender, student, [lambda seq, env=env: (env, TOPIC_OF[env["event_type"]]) for env in chunk])
                     continue
 
-                def build(first: int, chunk: list[dict[str, Any]] = chunk) -> list[tuple[Any, ...]]:
-                    envelopes = [{**env, "seq": seq} for seq, env in enumerate(chunk, first)]
-                    signed = sign_to_json_many(envelopes, key, split=split_work if parallel else None)
-                    return [(env, TOPIC_OF[env["event_type"]], text) for env, text in signed]
+                def build(first: int, prev: str | None, chunk: list[dict[str, Any]] = chunk) -> list[tuple[Any, ...]]:
+                    headers = [{k: v for k, v in env.items() if k not in ("payload", "seq", "sig", "v", "prev")} for env in chunk]
+                    written = write_stream(headers, [env["payload"] for env in chunk], first, prev, readers, key)
+                    return [(w.opened, TOPIC_OF[w.opened["event_type"]], json.dumps(w.opened), w.wire, w.hash) for w in written]
 
                 ledger.append_own_batch(sender, student, len(chunk), build)
 
     streams = by_stream(events)
     batches = sum((len(v) + BATCH - 1) // BATCH for v in streams.values())
     print(f"  {len(streams)} streams (sender, student), {batches} batches of {len(events) / batches:.0f} events on average")
-    for label, envs, sign, parallel in [
-        ("append_own, pre-signed", signed, False, False),
-        ("append_own, signing inside, one thread", events, True, False),
-        ("append_own, signing inside on 2 threads (as Instance.emit)", events, True, True),
+    for label, envs, sign in [
+        ("append_own, pre-signed", signed, False),
+        ("append_own, sealed, chained and signed per batch inside (as Instance.emit)", events, True),
     ]:
-        ledger = Ledger(folder / f"append-{sign}-{parallel}.sqlite")
-        timing, _ = clock(lambda: append_all(ledger, by_stream(envs), sign, parallel))
+        ledger = Ledger(folder / f"append-{sign}.sqlite")
+        timing, _ = clock(lambda: append_all(ledger, by_stream(envs), sign))
         rate(label, len(envs), timing, APPEND_GOAL)
         ledger.close()
     # What one commit costs on this disk (synchronous=FULL: an fsync per commit).
