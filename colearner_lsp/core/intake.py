@@ -166,11 +166,9 @@ class Intake:
         judged.events.append(event)
         if students is not None and event.session_id != NO_SESSION and event.actor == "coach" and event.sender == self.config.identity:
             students.setdefault(event.session_id, event.student)
-        return Incoming(
+        return _with(
+            message,
             raw=claim.raw,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
             envelope=verdict.envelope,
             sender=event.sender,
             student=event.student,
@@ -182,11 +180,8 @@ class Intake:
     @staticmethod
     def _item(message: Incoming, verdict: Verdict) -> Incoming:
         env = verdict.envelope or {}
-        return Incoming(
-            raw=message.raw,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
+        return _with(
+            message,
             reason=verdict.reason,
             sender=str(env.get("sender"))[:200] if env.get("sender") else None,
             student=str(env.get("student"))[:200] if env.get("student") else None,
