@@ -46,6 +46,9 @@ BATCH = 500
 # While staying live (``run``), a batch is judged this many messages at a time (~0.2 ms
 # each) with the event loop let through between: an editor's request waits ~5 ms at most.
 LIVE_SLICE = 32
+# A live reader asks for what it holds without a linking tip only after this long:
+# one batch spans topics, and the rest of it is usually in the next poll.
+HELD_SETTLE_S = 1.0
 # How long a fetch may wait at the broker, by time since the last traffic (see KafkaBus._pace_fetches).
 HOT_FETCH_WAIT_MS, HOT_WINDOW_S = 1, 2.0
 ACTIVE_FETCH_WAIT_MS, ACTIVE_WINDOW_S = 5, 30.0
@@ -374,7 +377,7 @@ class KafkaBus:
                 now = asyncio.get_running_loop().time()
                 if applied or now - self._gaps_at > GAPS_EVERY_S:
                     self._gaps_at = now
-                    self.inst.request_missing()
+                    self.inst.request_missing(settled_s=HELD_SETTLE_S)
                 self.turns += 1
             except (TimeoutError, BrokerUnreachable, KafkaError, OSError) as exc:
                 if isinstance(exc, BrokerUnreachable):

@@ -494,12 +494,14 @@ class Instance:
         self.ledger.release([row_id for row_id, _ in waiting])
         return self.receive([message for _, message in waiting]).applied
 
-    def request_missing(self, tail_check: bool = False) -> list[EnvelopeBase]:
+    def request_missing(self, tail_check: bool = False, settled_s: float = 0.0) -> list[EnvelopeBase]:
         """Ask peers to publish again what we are missing.
 
         A gap inside a stream is always asked for. With ``tail_check`` (after the
         broker lost its memory) every stream is also asked for what may follow
-        the last event we hold, since a lost tail shows no gap.
+        the last event we hold, since a lost tail shows no gap. ``settled_s``: held
+        events count only once they waited that long (a live reader: a batch spans
+        topics, and another topic's part of it may simply come in the next poll).
         """
         sent: list[EnvelopeBase] = []
         if self.recovering:
@@ -513,6 +515,8 @@ class Instance:
             high = heads.get((sender, student), 0)
             wanted: list[tuple[int, int | None]] = [(a, b) for a, b in self.ledger.missing_seqs(sender, student)]
             waiting = held.get((sender, student))
+            if waiting is not None and _age_s(waiting.since) < settled_s:
+                wanted, waiting = [], None
             if waiting is not None and not wanted:  # (a gap's resend runs on to a tip by itself)
                 if waiting.has_tip:  # all there, but a signed tip does not link: one is not the event it names
                     wanted.append((high + 1, waiting.high))
