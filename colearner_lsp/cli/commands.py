@@ -36,7 +36,10 @@ def _open() -> Instance:
 
 
 def _tell_outbox(inst: Instance) -> None:
-    waiting = inst.ledger.outbox_length()
+    _say_outbox(inst.ledger.outbox_length())
+
+
+def _say_outbox(waiting: int) -> None:
     if waiting:
         print(
             f"colearner: {waiting} event(s) wait in the outbox; they go out with 'colearner sync' once Kafka is reachable", file=sys.stderr
@@ -310,6 +313,14 @@ def advance(args: argparse.Namespace) -> int:
 
 
 def inbox(args: argparse.Namespace) -> int:
+    if args.offline:
+        from .snapshot_inbox import inbox_from_snapshot
+
+        snapshot = inbox_from_snapshot(Path.cwd())
+        if snapshot is not None:  # the ledger's state as learning.json holds it: no fold needed
+            print(json.dumps(snapshot, indent=2) if args.json else render_inbox(snapshot))
+            _say_outbox(snapshot["outbox"])
+            return 0
     from ..core import actions
 
     inst = _open()

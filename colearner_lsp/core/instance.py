@@ -127,6 +127,8 @@ class Instance:
         self.intake = Intake(config, key, self.public_key, ledger)
         self.refresh()
         self._notice_lost_history()
+        if not (self.root / CONFIG_DIR / "learning.json").exists():
+            self._learning_dirty = True  # written out once even with nothing in it: the offline inbox reads it
 
     def _stat_config(self) -> int | None:
         try:
@@ -543,6 +545,7 @@ class Instance:
         data["identity"] = self.identity
         data["role"] = self.role
         data["written_at"] = now_ts()
+        data["ledger_pos"] = self._pos  # the last ledger row this state has seen (cli/snapshot_inbox.py)
         return data
 
     def _write_learning_file(self, data: dict[str, Any]) -> None:

@@ -142,3 +142,89 @@ def _choices(parser: argparse.ArgumentParser, command: str, flag: str) -> set[st
 def test_the_parser_offers_the_models_words(command, flag, annotation):
     """The cheap parser still takes its choices from the words the models accept."""
     assert _choices(build_parser(), command, flag) == set(get_args(annotation))
+
+
+@pytest.fixture
+def student_with_a_session(tmp_path: Path) -> Path:
+    """A student whose ledger holds a plan, an exercise and feedback (exchanged in memory), closed as a command leaves it."""
+    from colearner_lsp.core import actions
+    from tests.core.conftest import Wire, make_pair
+
+    coach, (student,) = make_pair(tmp_path)
+    wire = Wire()
+    try:
+        session_id = actions.start_session(coach, "alice")
+        actions.send_plan(coach, session_id, ["read it"], [("s1", "reading")])
+        exercise_id = actions.assign_exercise(
+            coach, session_id, topic="reading", exercise="explain ␛ it", expected="x", path="service.py", start_line=1, end_line=2
+        )
+        wire.exchange(coach, student)
+        actions.respond(student, exercise_id, "an answer")
+        wire.exchange(student, coach)
+        actions.send_feedback(coach, exercise_id, grade="revise", next_step="again", confidence_delta=-0.1, mistakes=["a mistake"])
+        wire.exchange(coach, student)
+        actions.submit_progress(student, session_id, ["s1"], {"reading": 0.5})  # waits in the outbox
+    finally:
+        coach.close()
+        student.close()
+    return student.root
+
+
+def slow_inbox(root: Path) -> dict:
+    from colearner_lsp.core import actions
+    from colearner_lsp.core.instance import Instance
+
+    inst = Instance.open(root)
+    try:
+        return actions.inbox(inst)
+    finally:
+        inst.close()
+
+
+def test_offline_inbox_reads_learning_json_when_it_is_the_ledgers_state(student_with_a_session):
+    import json
+
+    from colearner_lsp.cli.inbox_text import render_inbox
+
+    expected = slow_inbox(student_with_a_session)
+    assert expected["outbox"] >= 1 and expected["sessions"]
+    for args, want in ((["--json"], json.dumps(expected, indent=2)), ([], render_inbox(expected))):
+        result, modules = run_probe(student_with_a_session, "--offline", "inbox", *args)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.rstrip("\n") == want.rstrip("\n")
+        assert f"{expected['outbox']} event(s) wait in the outbox" in result.stderr
+        assert "pydantic" not in packages(modules) and "colearner_lsp.core.ledger" not in modules  # no fold
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda folder: folder.joinpath("learning.json").write_text("{not json"),
+        lambda folder: folder.joinpath("learning.json").write_text('["a list"]'),
+        lambda folder: folder.joinpath("learning.json").write_text(
+            folder.joinpath("learning.json").read_text().replace('"ledger_pos": ', '"ledger_pos": 1000')
+        ),
+        lambda folder: folder.joinpath("learning.json").unlink(),
+        lambda folder: folder.joinpath("agent.yaml").touch(),
+    ],
+    ids=["not-json", "not-an-object", "ledger-moved-on", "missing", "config-newer"],
+)
+def test_offline_inbox_folds_the_ledger_when_learning_json_may_not_be_its_state(student_with_a_session, spoil):
+    import json
+    import time
+
+    expected = slow_inbox(student_with_a_session)
+    folder = student_with_a_session / ".colearner"
+    time.sleep(0.01)
+    spoil(folder)
+    result, modules = run_probe(student_with_a_session, "--offline", "inbox", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == expected
+    assert "colearner_lsp.core.ledger" in modules  # the careful way: the ledger folded
+
+
+def test_the_snapshot_reader_knows_the_ledgers_schema():
+    from colearner_lsp.cli.snapshot_inbox import LEDGER_SCHEMA
+    from colearner_lsp.core.ledger import SCHEMA_VERSION
+
+    assert LEDGER_SCHEMA == SCHEMA_VERSION
