@@ -24,6 +24,7 @@ from ..core import lifecycle
 from ..core.display import one_line
 from ..core.errors import ColearnerError
 from ..core.state import ExerciseState
+from . import review
 from .diagnostics import SOURCE
 from .next_action import student_next
 from .responses import send_argument
@@ -146,7 +147,10 @@ def register(ls: ColearnerServer) -> None:
             return [action("Send response", "colearner.respond", send)]
         build = student_actions if ls.inst.role == "student" else coach_actions
         found = []
-        for ex in exercises_here(ls, path, params):
+        here = exercises_here(ls, path, params)
+        for ex in here:
             diags = [d for d in params.context.diagnostics if isinstance(d.data, dict) and d.data.get("exercise_id") == ex.exercise_id]
             found += build(ls, ex, path, diags)
+        if ls.inst.role == "coach":  # every review lens as an action too, for clients without lenses
+            found += [action(title, review.SHOW, argument) for title, argument in review.offers(ls, path, params, here)]
         return found or None

@@ -6,6 +6,7 @@ from lsprotocol import types
 
 from ..core.display import one_line
 from ..core.state import ExerciseState
+from . import review
 from .next_action import STUDENT_ACTION_TITLE, student_next
 from .responses import send_argument
 from .server import ColearnerServer
@@ -61,4 +62,6 @@ def register(ls: ColearnerServer) -> None:
             ex = ls.live.exercises.get(t.exercise_id)
             if ex is not None and ls.live.wants(ex):
                 lenses.append(build(ex, t.range.start_line - 1 if t.range else 0))
+        if ls.inst.role == "coach":
+            lenses += review.lenses(ls, path)
         return lenses or None

@@ -106,6 +106,13 @@ class SetScopeArgs(Args):
     max_files: Annotated[int, Field(ge=0, le=1000)] = 50
 
 
+class ShowChangeArgs(Args):
+    exercise_id: Id
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    evidence_id: Id | None = None
+    show: bool = True  # False: open nothing, return both texts (the VS Code extension shows its own diff)
+
+
 EXAMPLES: dict[type[Args], str] = {
     ExerciseArgs: '{"exercise_id": "…"}',
     RespondArgs: '{"exercise_id": "…", "text"?: "…", "evidence"?: ["path"], "document"?: "file:///…", "include_ignored"?: false}',
@@ -117,6 +124,7 @@ EXAMPLES: dict[type[Args], str] = {
     FeedbackArgs: '{"exercise_id": "…", "grade": "pass|revise", "mistakes"?: ["…"], "next_step": "…", "confidence_delta": -0.1}',
     RequestEvidenceArgs: '{"exercise_id": "…", "paths": ["glob"], "reason": "…"}',
     SetScopeArgs: '{"session_id": "…", "allow": ["glob"], "deny"?: ["glob"], "share"?: "hashes|diffstat|diff", "max_files"?: 50}',
+    ShowChangeArgs: '{"exercise_id": "…", "path": "app/x.py", "evidence_id"?: "…", "show"?: true}',
 }
 
 A = TypeVar("A", bound=Args)

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from ..core.display import one_line
-from .diagnostics import END_OF_LINE, SEVERITY, SOURCE, Finding
+from .diagnostics import END_OF_LINE, SEVERITY, SOURCE, Finding, Related
 
 COMPACT = (",", ":")
 _RANGE = '{"start":{"line":%d,"character":0},"end":{"line":%d,"character":' + str(END_OF_LINE) + "}}"
@@ -47,9 +47,15 @@ class _Encoded:
             "data": f.data(),
         }
         # A related location equal to the diagnostic's own adds nothing but bytes.
-        self.related = [(r.path, r.lines, json.dumps(one_line(r.message))) for r in f.related if (r.path, r.lines) != (f.path, f.lines)]
+        self.related = [(r.path, r.lines, json.dumps(one_line(r.message))) for r in f.related if not _same_place(r, f)]
         members = json.dumps(static, separators=COMPACT)[1:-1]
         self.tail = _CLOSE_RANGE + members + (',"relatedInformation":[' if self.related else "}")
+
+
+def _same_place(r: Related, f: Finding) -> bool:
+    """Whether a related location is the finding's own (AT_ANCHOR means the exercise's anchor only
+    for a finding that follows no place of its own)."""
+    return r.path == f.path and r.lines == f.lines and (r.lines is not None or f.place is None)
 
 
 class DiagnosticJson:
@@ -57,7 +63,7 @@ class DiagnosticJson:
 
     def __init__(self, uri_of: Callable[[str], str], place_of: Callable[[str], tuple[int, int]]) -> None:
         self.uri_of = uri_of  # a file's URI
-        self.place_of = place_of  # an exercise's anchor lines now (0-based)
+        self.place_of = place_of  # a tracked place's lines now (0-based): an exercise's anchor, a mistake's lines
         # Per file, by finding (keyed by identity: hashing every finding costs more than encoding it).
         self._encoded: dict[str, dict[int, _Encoded]] = {}
 
@@ -72,7 +78,7 @@ class DiagnosticJson:
             if known is None or known.finding is not f:
                 known = _Encoded(f)
             now[id(f)] = known
-            first, last = f.lines or place_of(f.exercise_id)  # no lines (AT_ANCHOR): where the exercise's code is now
+            first, last = f.lines or place_of(f.tracked_as)  # no lines (AT_ANCHOR): where its code is now
             parts += (_OPEN, str(first), _MID, str(last), known.tail)
             if known.related:
                 parts += (self._related(known, f.exercise_id), "]}")

@@ -73,8 +73,9 @@ class Finding:
     """A diagnostic in the making, about one exercise.
 
     ``lines`` are 0-based and inclusive, or AT_ANCHOR: then the place is looked
-    up in the anchor tracker when publishing, so an edit that moves the code
-    moves the diagnostic without rebuilding it.
+    up in the anchor tracker when publishing (the exercise's anchor, or the
+    ``place`` tracked for a mistake), so an edit that moves the code moves the
+    diagnostic without rebuilding it.
     """
 
     path: str
@@ -85,6 +86,12 @@ class Finding:
     kind: str  # one of KINDS
     related: tuple[Related, ...] = ()
     extra: tuple[tuple[str, Any], ...] = ()
+    place: str | None = None  # with lines AT_ANCHOR: the tracked place it sits at (default: the exercise's anchor)
+
+    @property
+    def tracked_as(self) -> str:
+        """The anchor tracker's key of the place this finding follows when it has no fixed lines."""
+        return self.place or self.exercise_id
 
     def data(self) -> dict[str, Any]:
         return {"exercise_id": self.exercise_id, "kind": self.kind, **dict(self.extra)}

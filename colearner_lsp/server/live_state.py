@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.anchors import Relocation, TextEdit
@@ -18,7 +19,7 @@ from ..core.state import ExerciseState
 from .anchor_tracker import AnchorTracker, Tracked, locate
 from .coach_findings import coach_findings
 from .coach_review import LocalBlobs
-from .diagnostics import DiagnosticStore, Finding, safe_path, student_findings
+from .diagnostics import AT_ANCHOR, MISTAKE, DiagnosticStore, Finding, safe_path, student_findings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,18 @@ def place_all(exercises: Iterable[ExerciseState], text_of: TextOf) -> dict[str, 
     return placed
 
 
+MISTAKE_MARK = "#mistake-"  # tracker keys of mistakes' places: "<exercise id>#mistake-<feedback>-<n>"
+
+
+def mistake_key(exercise_id: str, feedback_id: str, n: int) -> str:
+    return f"{exercise_id}{MISTAKE_MARK}{feedback_id}-{n}"
+
+
+def owner(key: str) -> str:
+    """The exercise a tracker key belongs to (itself, or the exercise of a mistake's place)."""
+    return key.split(MISTAKE_MARK, 1)[0]
+
+
 class LiveExercises:
     def __init__(self, identity: str, role: str, root: Path, exercises: dict[str, ExerciseState], text_of: TextOf) -> None:
         self.identity, self.role = identity, role
@@ -52,6 +65,7 @@ class LiveExercises:
         self.tracker = AnchorTracker()
         self.store = DiagnosticStore()
         self.blobs = LocalBlobs(root)
+        self._mistakes: dict[str, set[str]] = {}  # exercise → the tracker keys of its mistakes' places
 
     def wants(self, ex: ExerciseState) -> bool:
         mine = ex.student == self.identity if self.role == "student" else ex.coach == self.identity
@@ -63,8 +77,37 @@ class LiveExercises:
     def findings(self, ex: ExerciseState) -> list[Finding]:
         t = self.tracker.get(ex.exercise_id)
         if self.role == "student":
-            return student_findings(ex, t)
+            return self._follow_mistakes(ex, student_findings(ex, t))
         return coach_findings(ex, t, self.blobs)
+
+    def _follow_mistakes(self, ex: ExerciseState, found: list[Finding]) -> list[Finding]:
+        """The student's mistakes on lines of their own follow edits as anchors do: each is tracked
+        from the lines the coach named (under a key of its own, see ``mistake_key``) and its
+        finding placed wherever those lines are now. A new feedback's mistakes start afresh."""
+        feedback_id = str((ex.latest_feedback or {}).get("event_id", ""))[:8]
+        keys: set[str] = set()
+        out = []
+        texts: dict[str, str | None] = {}
+        for n, f in enumerate(found):
+            if f.kind != MISTAKE or f.lines is None:
+                out.append(f)
+                continue
+            key = mistake_key(ex.exercise_id, feedback_id, n)
+            keys.add(key)
+            if key not in self.tracker:
+                if f.path not in texts:
+                    texts[f.path] = self.text_of(f.path)
+                lines = {"start_line": f.lines[0] + 1, "end_line": f.lines[1] + 1}
+                self.tracker.add(key, f.path, lines, locate(lines, texts[f.path]))
+            out.append(replace(f, lines=AT_ANCHOR, place=key))
+        self._forget_mistakes(ex.exercise_id, keep=keys)
+        if keys:
+            self._mistakes[ex.exercise_id] = keys
+        return out
+
+    def _forget_mistakes(self, exercise_id: str, keep: frozenset[str] | set[str] = frozenset()) -> None:
+        for key in self._mistakes.pop(exercise_id, set()) - keep:
+            self.tracker.remove(key)
 
     # ------------------------------------------------------------ changes
 
@@ -87,6 +130,7 @@ class LiveExercises:
             ex = self.exercises.get(exercise_id)
             if ex is None or not self.wants(ex):
                 self.tracker.remove(exercise_id)
+                self._forget_mistakes(exercise_id)
                 touched |= self.store.set(exercise_id, [])
                 continue
             path = anchored_path(ex)
@@ -100,12 +144,12 @@ class LiveExercises:
     def edited(self, path: str, edits: list[TextEdit]) -> set[str]:
         """An open document changed: carry its anchors along (messages are rebuilt only for anchors just lost)."""
         moved = self.tracker.apply_edits(path, edits)
-        lost = [eid for eid in moved if (t := self.tracker.get(eid)) is not None and t.lost]
-        return self.update(lost) | self.paths_of(moved)
+        lost = {owner(key) for key in moved if (t := self.tracker.get(key)) is not None and t.lost and key == owner(key)}
+        return self.update(lost) | self.paths_of(owner(key) for key in moved)
 
     def relocated(self, path: str, text: str | None, keep_live: bool = False) -> set[str]:
         """A file's text changed in a way we did not follow edit by edit: search for its anchors again."""
-        changed = self.tracker.relocate_path(path, text, keep_live)
+        changed = {owner(key) for key in self.tracker.relocate_path(path, text, keep_live)}
         return self.update(changed) | self.paths_of(changed)
 
     def refresh_path(self, path: str) -> set[str]:
@@ -135,7 +179,7 @@ class LiveExercises:
         return self.tracker.place(exercise_id)
 
     def lines_of(self, f: Finding) -> tuple[int, int]:
-        return f.lines or self.place_of(f.exercise_id)  # no lines (AT_ANCHOR): where the exercise's code is now
+        return f.lines or self.place_of(f.tracked_as)  # no lines (AT_ANCHOR): where its code is now
 
     def anchored_paths(self) -> list[str]:
         return self.tracker.paths()

@@ -11,7 +11,7 @@ import threading
 from pygls.exceptions import JsonRpcException
 
 from ..core.errors import ColearnerError, InvalidArgument
-from . import code_actions, code_lens, commands, documents, hover, queries, threads
+from . import code_actions, code_lens, commands, documents, hover, queries, review, threads
 from .framing import MAX_HEADER_LINE, serve_stream
 from .server import ColearnerServer
 from .stdio import TurnTakingReader, serve_stdio
@@ -29,7 +29,7 @@ class AnsweredErrors(logging.Filter):
 def create_server() -> ColearnerServer:
     """The server with every feature registered."""
     ls = ColearnerServer()
-    for feature in (documents, commands, queries, threads, code_actions, code_lens, hover):
+    for feature in (documents, commands, review, queries, threads, code_actions, code_lens, hover):
         feature.register(ls)
     return ls
 

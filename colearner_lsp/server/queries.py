@@ -1,4 +1,5 @@
-"""Custom requests (queries, no writes): ``colearner/inbox``, ``colearner/dashboard`` and ``colearner/history``.
+"""Custom requests (queries, no writes): ``colearner/inbox``, ``colearner/dashboard``, ``colearner/history``
+and ``colearner/reviewQueue``.
 
 Each returns the same JSON as the CLI's ``--json`` output, from the same core function.
 """
@@ -50,5 +51,14 @@ def register(ls: ColearnerServer) -> None:
             raise JsonRpcInvalidParams('colearner/history takes {"session_id": "…"}')
         try:
             return session_history(inst, session_id)
+        except USER_ERRORS as exc:
+            raise user_error(exc) from None
+
+    @ls.feature("colearner/reviewQueue")
+    def review_queue(ls: ColearnerServer, params: Any) -> dict[str, Any]:
+        from ..core.review.work import review_queue
+
+        try:
+            return {"waiting": [w.as_json() for w in review_queue(ls.require())]}
         except USER_ERRORS as exc:
             raise user_error(exc) from None

@@ -126,3 +126,12 @@ def test_c_quoted_names_with_escapes_and_octal_bytes() -> None:
         'diff --git "a/back\\\\slash \\"q\\" \\303\\274.py" "b/back\\\\slash \\"q\\" \\303\\274.py"\nindex 1234567..89abcde 100644\n'
     )
     assert patch.path == 'back\\slash "q" ü.py'
+
+
+def test_only_the_wanted_patches_are_read() -> None:
+    other = "diff --git a/g b/g\nindex 1234567..89abcde 100644\n--- a/g\n+++ b/g\n@@ broken\n"
+    renamed = "diff --git a/old b/new\nsimilarity index 90%\nrename from old\nrename to new\n"
+    wanted = HEADER + "@@ -1 +1 @@\n-a\n+b\n"
+    shared = read_diff(other + renamed + wanted, {"f", "new"})
+    assert set(shared.patches) == {"f", "new"} and not shared.broken
+    assert "g" in read_diff(other + wanted).broken

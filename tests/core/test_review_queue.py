@@ -42,7 +42,7 @@ def test_oldest_first_across_students_only_answers_waiting_only_mine() -> None:
     assert [(w.student, w.exercise_id) for w in queue] == [("alex", "ex-2"), ("bea", "ex-7"), ("sam", "ex-1")]
     first = queue[0].as_json()
     assert first["waiting_since"] == "2026-01-02T00:00:00.000000Z" and first["files"] == ["app/inventory.py", "README.md"]
-    assert first["answer"] == "answer 2" and first["path"] == "app/inventory.py"
+    assert first["answer"] == "answer 2" and first["anchor"] == {"path": "app/inventory.py", "start_line": 1, "end_line": 2}
 
 
 def test_evidence_already_reviewed_is_not_listed_again() -> None:

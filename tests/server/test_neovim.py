@@ -79,3 +79,49 @@ async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> 
 
     _, ex = await coach_sees(pair, exercise_id)
     assert ex.state == "acknowledged"
+
+
+async def test_neovim_coach_opens_the_students_change_through_a_code_action(pair: Pair, tmp_path: Path) -> None:
+    from colearner_lsp.core import actions
+    from tests.instances import git
+    from tests.server.scenario import cli
+
+    session_id = await asyncio.to_thread(cli, pair, "coach", "session", "start", "--student", pair.student_id)
+    await asyncio.to_thread(cli, pair, "coach", "scope", session_id, "--allow", "**", "--share", "diff")
+    exercise_id = await asyncio.to_thread(assign, pair, session_id)
+    student = pair.student()
+    await asyncio.to_thread(sync, student)
+    lines = (pair.student_root / FILE).read_text().splitlines(keepends=True)
+    lines.insert(13, "        # the student's added line\n")
+    (pair.student_root / FILE).write_text("".join(lines))
+    actions.respond(student, exercise_id, "added it", evidence=[FILE])
+    await asyncio.to_thread(sync, student)
+    student.close()
+
+    home, out = tmp_path / "home", tmp_path / "nvim.json"
+    home.mkdir()
+    init = home / "init.lua"
+    init.write_text(readme_setup())
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "COLEARNER_NVIM_ROOT": str(pair.coach_root),
+        "COLEARNER_NVIM_FILE": FILE,
+        "COLEARNER_NVIM_OUT": str(out),
+    }
+    done = await asyncio.to_thread(run_nvim, SCRIPT.with_name("review.lua"), init, env, home)
+    log = home / ".cache" / "nvim" / "lsp.log"
+    details = f"nvim exit {done.returncode}\nstderr: {done.stderr}\nlsp.log: {log.read_text()[-4000:] if log.exists() else '(none)'}"
+    assert done.returncode == 0 and out.exists(), details
+
+    result = json.loads(out.read_text())
+    assert f"Show the student's change: {FILE} (sam)" in result["actions"]
+    base, theirs = result["buffers"]
+    assert "/.colearner/review/" in base["name"] and "/.colearner/review/sam/" in theirs["name"]
+    assert "\n".join(base["lines"]) + "\n" == git(pair.coach_root, "show", f"HEAD:{FILE}")
+    assert "\n".join(theirs["lines"]) + "\n" == (pair.student_root / FILE).read_text()
+    assert base["readonly"] and theirs["readonly"] and base["diff"] and theirs["diff"]

@@ -16,6 +16,7 @@ caller finds that out by comparing the result with the student's blob id.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 # git's header lines, in the order a file's patch may carry them.
@@ -64,8 +65,9 @@ class SharedDiff:
     broken: dict[str, str]  # path (or "#n" when no name could be read) -> why its patch cannot be read
 
 
-def read_diff(diff: str) -> SharedDiff:
-    """Split a shared diff into its files' patches. A patch that cannot be read is kept out with its reason."""
+def read_diff(diff: str, wanted: Collection[str] | None = None) -> SharedDiff:
+    """Split a shared diff into its files' patches (only those of the ``wanted`` paths, when given:
+    the others' hunks are not even read). A patch that cannot be read is kept out with its reason."""
     patches: dict[str, FilePatch] = {}
     broken: dict[str, str] = {}
     left_out = 0
@@ -77,12 +79,15 @@ def read_diff(diff: str) -> SharedDiff:
         if cut is not None:
             left_out = int(cut.group(1))
             chunk = chunk[: cut.start()]
+        if wanted is not None and (_name_guess(chunk) or "") not in wanted and not _ambiguous(chunk):
+            continue
         try:
             patch = read_patch(chunk)
         except PatchError as exc:
             broken[_name_guess(chunk) or f"#{n}"] = str(exc)
             continue
-        patches[patch.path] = patch
+        if wanted is None or patch.path in wanted:
+            patches[patch.path] = patch
     if left_out == 0:
         cut = _LEFT_OUT.match(chunks[0]) if chunks else None
         left_out = int(cut.group(1)) if cut else 0
@@ -283,6 +288,17 @@ def _closing_quote(text: str) -> int:
             return i
         i += 1
     raise PatchError(f"a quoted name without its closing quote: {text[:80]!r}")
+
+
+def _ambiguous(chunk: str) -> bool:
+    """Whether a patch's first line may not name its file (a rename, unquoted names with spaces):
+    then its other header lines must be read to know whose it is."""
+    first = chunk.split("\n", 1)[0]
+    try:
+        old, new = _names_of_diff_line(first[len("diff --git ") :])
+    except PatchError:
+        return True
+    return old is None or new is None or old != new
 
 
 def _name_guess(chunk: str) -> str | None:

@@ -94,7 +94,8 @@ def rebuild_changes(root: Path, snapshot: dict[str, Any], bases: Sequence[str], 
     repository at ``root``; never its working tree. A file whose name a peer
     should not send is left out.
     """
-    shared = read_diff(snapshot["diff"]) if isinstance(snapshot.get("diff"), str) else None
+    only = None if paths is None else set(paths)  # the other files' hunks are not read
+    shared = read_diff(snapshot["diff"], only) if isinstance(snapshot.get("diff"), str) else None
     wanted = _wanted(snapshot, shared, paths)
     commits = [c for c in dict.fromkeys(bases) if isinstance(c, str) and _COMMIT.fullmatch(c)]
     objects = GitObjects(root)

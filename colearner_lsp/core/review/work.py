@@ -51,7 +51,7 @@ class Waiting:
     waiting_since: str  # when the answer came (RFC 3339)
     answer: str
     files: tuple[str, ...]  # the paths of the evidence not reviewed yet
-    path: str | None  # the exercise's file
+    anchor: dict[str, Any] | None  # the exercise's place as assigned (path, start_line, end_line)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,7 +62,7 @@ class Waiting:
             "waiting_since": self.waiting_since,
             "answer": self.answer,
             "files": list(self.files),
-            "path": self.path,
+            "anchor": self.anchor,
         }
 
 
@@ -75,8 +75,11 @@ def queue_of(exercises: Iterable[ExerciseState], coach: str) -> list[Waiting]:
         snapshot = unreviewed_evidence(ex)
         files = tuple(str(f.get("path", "")) for f in (snapshot or {}).get("files", []))
         answer = str(ex.responses[-1].get("text", "")) if ex.responses else ""
-        path = (ex.anchor or {}).get("path")
-        waiting.append(Waiting(ex.exercise_id, ex.session_id, ex.student, ex.topic, ex.responded_at or ex.assigned_at, answer, files, path))
+        anchor: dict[str, Any] | None = None
+        if ex.anchor:
+            anchor = {key: ex.anchor[key] for key in ("path", "start_line", "end_line") if key in ex.anchor}
+        since = ex.responded_at or ex.assigned_at
+        waiting.append(Waiting(ex.exercise_id, ex.session_id, ex.student, ex.topic, since, answer, files, anchor))
     waiting.sort(key=lambda w: (w.waiting_since, w.student, w.exercise_id))
     return waiting
 
@@ -164,9 +167,19 @@ def review_exercise(inst: Instance, exercise_id: str, evidence_id: str | None = 
     return ExerciseReview(ex, ex.responses[-1] if ex.responses else None, snapshot, reviewed, changes)
 
 
+@dataclass(frozen=True)
+class StudentWork:
+    """One evidence file's change, with the exercise and the snapshot it is part of."""
+
+    exercise: ExerciseState
+    snapshot: dict[str, Any]
+    change: FileChange
+
+
 @user_action
-def student_change(inst: Instance, exercise_id: str, path: str, evidence_id: str | None = None) -> FileChange:
-    """One evidence file of an exercise: its base and the student's version (or why not)."""
+def student_change(inst: Instance, exercise_id: str, path: str, evidence_id: str | None = None) -> StudentWork:
+    """One evidence file of an exercise (of its latest evidence, or ``evidence_id``): its base and
+    the student's version, or why not."""
     ex = _coach_exercise(inst, exercise_id)
     snapshot = _snapshot(ex, evidence_id)
     if snapshot is None:
@@ -179,4 +192,4 @@ def student_change(inst: Instance, exercise_id: str, path: str, evidence_id: str
     if not found:
         names = ", ".join(one_line(f.get("path"), 100) for f in snapshot.get("files", [])[:10]) or "no file"
         raise NotFound(f"{one_line(wanted, 200)} is not in this evidence of exercise {ex.exercise_id} (it has {names})")
-    return found[0]
+    return StudentWork(ex, snapshot, found[0])
