@@ -103,7 +103,13 @@ def forged_next(inst: Instance, student: str, **changes: Any) -> bytes:
     data.update(changes)
     if "sig" not in data:
         data["sig"] = sign_to_json({k: v for k, v in data.items() if k != "sig"}, Ed25519PrivateKey.generate())[0]["sig"]
-    return json.dumps(data).encode()
+    return laid_out(data)
+
+
+def laid_out(data: dict[str, Any]) -> bytes:
+    """``data`` in a writer's layout (canonical JSON, a tip's sig as its last member), its sig kept as it is."""
+    body = canonical_json({k: v for k, v in data.items() if k != "sig"})
+    return body if data.get("sig") is None else body[:-1] + b',"sig":"' + data["sig"].encode() + b'"}'
 
 
 def stranger_key() -> tuple[Ed25519PrivateKey, str]:

@@ -63,10 +63,17 @@ def apply_event(state: State, event: EnvelopeBase) -> bool:
     if handler is None:
         return True  # a type declared to change no session (see nothing_for below)
     session = _session(state, event)
+    if event.actor == "coach" and session.coach != event.sender:
+        return True  # another coach writing into this session: it is its opener's (seen, not applied)
     if session.last_activity is None or event.ts > session.last_activity:
         session.last_activity = event.ts
     handler(state, session, event)
     return True
+
+
+def _opens(event: EnvelopeBase) -> bool:
+    p = event.payload
+    return isinstance(p, SessionLifecycle) and p.from_ is None and p.to == "init"
 
 
 def _session(state: State, event: EnvelopeBase) -> SessionState:
@@ -75,7 +82,9 @@ def _session(state: State, event: EnvelopeBase) -> SessionState:
         session = SessionState(session_id=event.session_id, student=event.student)
         session._exercises = state.exercises
         state.sessions[event.session_id] = session
-    if event.actor == "coach" and session.coach is None:
+    if event.actor == "coach" and (session.coach is None or _opens(event)):
+        # The coach who opened the session owns it, whatever time another coach's event claims
+        # (replay order follows ts, which a writer chooses).
         session.coach = event.sender
     if session.opened_at is None or event.ts < session.opened_at:
         session.opened_at = event.ts

@@ -588,6 +588,7 @@ class Ledger:
         return quarantined
 
     def _quarantine(self, db: sqlite3.Connection, item: Incoming, reason: str, now: str) -> None:
+        sender, student, reason = _storable(item.sender), _storable(item.student), _storable(reason) or "refused"
         # Whole only when it may be judged again (signed by a rostered peer, who
         # is also bounded by the caps below); else the head, for people to read.
         keep = item.raw if item.retry_session is not None else item.raw[:QUARANTINE_PREFIX_BYTES]
@@ -599,8 +600,8 @@ class Ledger:
                 item.topic,
                 item.partition,
                 item.offset,
-                item.sender,
-                item.student,
+                sender,
+                student,
                 reason,
                 hashlib.sha256(item.raw).hexdigest(),
                 len(item.raw),
@@ -612,13 +613,16 @@ class Ledger:
     @staticmethod
     def _bound_quarantine(db: sqlite3.Connection) -> None:
         """Drop the oldest quarantined messages past the caps; they stay counted."""
+        # Messages waiting to be judged again (a session not known yet) are not dropped: they
+        # passed their chain and its signature, so only a rostered peer's own stream makes them,
+        # and a flood of junk must not push a real event out before its session arrives.
         dropped = db.execute(
-            "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine ORDER BY id DESC LIMIT -1 OFFSET ?)",
+            "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine WHERE retry_session IS NULL ORDER BY id DESC LIMIT -1 OFFSET ?)",
             (QUARANTINE_MAX_ROWS,),
         ).rowcount
         dropped += db.execute(
             "DELETE FROM quarantine WHERE id IN (SELECT id FROM (SELECT id, sum(length(raw)) OVER "
-            "(ORDER BY id DESC) AS kept FROM quarantine) WHERE kept > ?)",
+            "(ORDER BY id DESC) AS kept FROM quarantine WHERE retry_session IS NULL) WHERE kept > ?)",
             (QUARANTINE_MAX_BYTES,),
         ).rowcount
         if dropped:
@@ -828,6 +832,14 @@ def _migrate_to_3(db: sqlite3.Connection, version: int) -> None:
             "UPDATE quarantine SET size = length(raw), raw = substr(raw, 1, ?) WHERE size IS NULL",
             (QUARANTINE_PREFIX_BYTES,),
         )
+
+
+def _storable(text: str | None) -> str | None:
+    """Text from the wire as SQLite can store it: a lone surrogate (valid in a JSON escape,
+    not in UTF-8) written as its escape, so no message can fail the batch's transaction."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def damaged(path: Path, exc: BaseException) -> LedgerDamaged:

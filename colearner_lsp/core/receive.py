@@ -33,7 +33,7 @@ from .display import one_line
 from .event_types import PAYLOADS
 from .events import NO_SESSION, EnvelopeBase, WireEnvelope, open_event, parse_wire
 from .sealing import CannotOpen, open_sealed, shared_key
-from .signing import parse_public_key, public_key_text, raw_public_key, signature_valid, signed_as_received, signed_message
+from .signing import parse_public_key, public_key_text, raw_public_key, signature_valid, signed_as_received
 from .strict_json import MAX_MESSAGE_BYTES, Refused, decode_as_written, write_compact
 from .wire import WIRE_VERSION, event_hash, header_bytes
 
@@ -126,26 +126,24 @@ def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | C
     digest = event_hash(raw)
     if header.sig is None:
         return Claim(data, header, raw, digest, key, None)
+    # The chain names an event by the hash of its bytes, so a tip's signature must cover those
+    # very bytes: the same object laid out anew (a replay in other whitespace) would otherwise
+    # be a second signed event at its place, a fork anyone could cause.
     signed = signed_as_received(data, raw)
-    if signed is not None:
-        return Claim(data, header, raw, digest, key, signed, as_received=True)
-    signed = signed_message(data)
     if signed is None:
-        return refuse(_bad_signature(header), data)
-    return Claim(data, header, raw, digest, key, signed)
+        return refuse(
+            f"{header.event_type} {header.event_id} from {header.sender!r} is not laid out as it was signed (its sig must close its bytes)",
+            data,
+        )
+    return Claim(data, header, raw, digest, key, signed, as_received=True)
 
 
 def tip_signature_ok(claim: Claim) -> bool:
-    """Whether a tip's signature is valid (also when sent in another layout than the signer's)."""
+    """Whether a tip's signature over its bytes as received is valid."""
     if claim.signed is None:
         return False
     try:
-        if signature_valid(claim.signed, claim.public_key):
-            return True
-        if not claim.as_received:
-            return False
-        canonical = signed_message(claim.envelope)  # signed as the spec says (canonical JSON) but sent in another layout
-        return canonical is not None and signature_valid(canonical, claim.public_key)
+        return signature_valid(claim.signed, claim.public_key)
     except Exception:  # noqa: BLE001 - a signature that cannot be checked is not valid
         return False
 

@@ -91,7 +91,28 @@ def decode(raw: bytes) -> Any:
     # brackets to nest that deep (counted at C speed; strings may hold brackets too).
     if text.count("[") + text.count("{") >= _CHEAP_DEPTH and _deeper_than(value, MAX_DEPTH):
         raise Refused(f"nested deeper than {MAX_DEPTH} levels")
+    # A \ud800-style escape decodes to a lone surrogate, which is no text: UTF-8 (the ledger,
+    # a terminal) cannot hold it. Looked for only when the text has such an escape.
+    if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):
+        raise Refused("a string holds a lone surrogate (\\ud800-\\udfff), which is not text")
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

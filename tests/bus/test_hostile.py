@@ -17,7 +17,7 @@ from colearner_lsp.core.events import now_ts
 from tests.bus.exchange import count_of
 from tests.instances import add_student, assigned, sync
 from tests.kafka_harness import HostileProducer
-from tests.wire_forge import own_event, sealed_message
+from tests.wire_forge import laid_out, own_event, sealed_message
 
 ASSIGNMENTS, FEEDBACK, PROGRESS, EVENTS = (
     "colearner.assignments.v1",
@@ -120,7 +120,7 @@ def test_hostile_messages_to_the_student_are_quarantined(live, broker):
             message(intruder, readers, "exercise_assigned", assignment(session_id), **{**as_coach, "sender": "mallory"}),
             "not trusted",
         ),
-        (ASSIGNMENTS, json.dumps(tampered).encode(), "bad signature on the tip"),
+        (ASSIGNMENTS, laid_out(tampered), "bad signature on the tip"),
         (
             FEEDBACK,
             message(coach_key, readers, "assessment_feedback", feedback, **{**as_coach, "student": "bob"}),

@@ -59,7 +59,13 @@ def assignment(key: Any = COACH_KEY, **fields: Any) -> dict[str, Any]:
 
 
 def raw(data: Any) -> bytes:
-    return json.dumps(data).encode()
+    """``data`` laid out as a writer sends it (canonical JSON, a tip's sig as its last member), whatever it holds."""
+    from colearner_lsp.core.signing import SIG_MEMBER, canonical_json
+
+    if not isinstance(data, dict) or not isinstance(data.get("sig"), str):
+        return json.dumps(data).encode() if not isinstance(data, dict) else canonical_json({k: v for k, v in data.items() if k != "sig"})
+    body = canonical_json({k: v for k, v in data.items() if k != "sig"})
+    return body[:-1] + SIG_MEMBER.encode() + data["sig"].encode() + b'"}'
 
 
 def on_coach(data: Any) -> str | None:
@@ -371,9 +377,9 @@ def test_every_changed_byte_of_the_wire_text_is_refused() -> None:
             assert not verdict.accepted, (i, changed)
 
 
-def test_other_layouts_of_a_signed_event_are_accepted() -> None:
-    """The signature covers the canonical JSON: a sender may lay the object out as it likes
-    (its hash, which the next event of the stream names, is then that of its layout)."""
+def test_other_layouts_of_a_signed_tip_are_refused() -> None:
+    """The chain names an event by its bytes, so a tip must be the bytes its writer signed: the
+    same object laid out anew would be a second signed event at its place (a fork anyone could make)."""
     data = progress()
     unsorted_sig_last = {k: data[k] for k in reversed(list(data)) if k != "sig"} | {"sig": data["sig"]}
     for text in (
@@ -381,7 +387,12 @@ def test_other_layouts_of_a_signed_event_are_accepted() -> None:
         json.dumps(unsorted_sig_last, separators=(",", ":")),
         json.dumps({"sig": data["sig"], **data}),
     ):
-        assert on_coach(text.encode()) is None, text
+        reason = on_coach(text.encode())
+        assert reason in (
+            f"progress_update {data['event_id']} from 'alice' is not laid out as it was signed (its sig must close its bytes)",
+            f"bad signature on progress_update {data['event_id']} from 'alice'",  # sig last, but other bytes before it
+        ), text
+    assert on_coach(wire_text(data, ALICE_KEY)) is None  # the signer's own layout
 
 
 def test_forged_wire_text_with_a_valid_signature_elsewhere_is_refused() -> None:
