@@ -146,7 +146,7 @@ def _write_read_only(target: Path, text: str) -> None:
 
 def result_of(shown: work.StudentWork, base: Path, student: Path, texts: bool, opened: bool) -> dict[str, Any]:
     ex, change = shown.exercise, shown.change
-    left = f"{change.old_path or change.path} at {change.base_commit[:7]}" if change.base_commit else "(no base)"
+    left = f"{change.old_path or change.path} at {change.base_commit[:7]}" if change.base_commit else f"{change.path}: nothing at the base"
     right = f"{change.path}, {ex.student}'s version" + (" (deleted)" if change.student is None else "")
     sides = {"base": {"uri": from_fs_path(str(base)), "label": left}, "student": {"uri": from_fs_path(str(student)), "label": right}}
     if texts:
@@ -157,7 +157,7 @@ def result_of(shown: work.StudentWork, base: Path, student: Path, texts: bool, o
         "exercise_id": ex.exercise_id,
         "evidence_id": shown.snapshot.get("event_id"),
         "who": ex.student,
-        "title": one_line(f"{change.path}: {left} ↔ {ex.student}"),
+        "title": one_line(f"{left} ↔ {ex.student}'s version"),
         **{k: v for k, v in change.as_json().items() if k not in ("rebuilt", "reason")},
         **sides,
         "shown": opened,

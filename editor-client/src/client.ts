@@ -30,6 +30,8 @@ export class ColearnerClient implements vscode.Disposable {
     private readonly stateEvents = new vscode.EventEmitter<ConnectionState>();
     private readonly statusEvents = new vscode.EventEmitter<Status>();
     private readonly watcher = vscode.workspace.createFileSystemWatcher(`**/${AGENT_CONFIG}`, false, true, true);
+    // Server commands the extension runs its own way (a lens's or a code action's), by id.
+    private readonly intercepts = new Map<string, (argument: unknown) => Promise<unknown>>();
     readonly onState = this.stateEvents.event;
     readonly onStatus = this.statusEvents.event;
 
@@ -73,6 +75,13 @@ export class ColearnerClient implements vscode.Disposable {
     /** Runs one of the server's commands with its single object argument. */
     execute(command: string, argument: object): Promise<unknown> {
         return this.running().sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] });
+    }
+
+    /** Runs `handler` instead of sending `command` to the server when a lens or a code action
+     *  names it (the handler may call the server's command itself, with other arguments). */
+    intercept(command: string, handler: (argument: unknown) => Promise<unknown>): vscode.Disposable {
+        this.intercepts.set(command, handler);
+        return { dispose: () => this.intercepts.delete(command) };
     }
 
     showOutput(): void {
@@ -143,6 +152,12 @@ export class ColearnerClient implements vscode.Disposable {
             documentSelector: [{ scheme: 'file' }],
             outputChannel: this.output,
             traceOutputChannel: this.output,
+            middleware: {
+                executeCommand: (command: string, args: unknown[], next: (command: string, args: unknown[]) => unknown) => {
+                    const own = this.intercepts.get(command);
+                    return own ? own(args[0]) : next(command, args);
+                },
+            },
         };
     }
 

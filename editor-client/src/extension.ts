@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
 import { registerCommands } from './commands';
 import { DashboardPanel } from './dashboardPanel';
+import { registerReview } from './review';
 import { changeNeedsRestart } from './settings';
 import { StatusBar } from './statusBar';
 import { CommentThreads } from './threads';
@@ -74,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): void {
             }
         }),
         ...registerCommands({ client, tree, dashboard, threads }),
+        ...registerReview(client, threads.onDidChange),
     );
     // Not awaited: activation finishes at once; the status bar tells how the start goes.
     void client.start();
