@@ -20,6 +20,8 @@ from .bus.kafka_bus import KafkaBus
 from .core import actions
 from .core.identity import init_instance, trust_peer
 from .core.instance import Instance
+from .core.review import work
+from .views.review_text import render_review
 
 SAMPLE = '''"""A tiny inventory service."""
 
@@ -91,7 +93,7 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
     step("coach opens a session and sends a plan and a scope policy")
     sid = actions.start_session(coach.inst, "sam")
     actions.send_plan(coach.inst, sid, ["understand the inventory service"], [("step-1", "reading the code"), ("step-2", "fixing a bug")])
-    actions.set_scope(coach.inst, sid, allow=["**/*.py"], share="diffstat")
+    actions.set_scope(coach.inst, sid, allow=["**/*.py"], share="diff")
     await both()
     s = student.inst.state.sessions[sid]
     student.say(f"session {sid[:8]} stage {s.stage}; plan: " + ", ".join(f"{x['id']}({x['status']})" for x in s.steps))
@@ -174,6 +176,12 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
     )
     actions.respond(student.inst, ex_id, "Now rejecting discounts outside 0..1.", evidence=["inventory.py"])
     await both()
+
+    step("coach reviews the student's change (what colearner review prints)")
+    for waiting in work.review_queue(coach.inst):
+        coach.say(f"waiting: {waiting.student} · {waiting.topic} · {', '.join(waiting.files)}")
+    for line in render_review(work.review_exercise(coach.inst, ex_id)).splitlines():
+        coach.say(line)
 
     step("coach passes the exercise")
     actions.send_feedback(coach.inst, ex_id, grade="pass", next_step="on to the next module", confidence_delta=0.3)
