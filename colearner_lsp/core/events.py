@@ -343,11 +343,6 @@ def parse_wire(data: dict[str, Any]) -> WireEnvelope:
 HEADER_FIELDS = tuple(Header.model_fields)
 
 
-def parse_opened(data: dict[str, Any]) -> EnvelopeBase:
-    """The event made of a checked wire envelope and its opened payload (whose schema is checked here)."""
-    return EVENT_ADAPTER.validate_python(data, context=_STORED)
-
-
 def open_event(header: WireEnvelope, payload: Any) -> EnvelopeBase:
     """The event made of a checked header and its opened payload, checked here against its
     type's model alone (raises pydantic.ValidationError, located within the payload): the

@@ -67,7 +67,7 @@ class Claim:
     role, concerning this instance; its payload still sealed.
 
     Its chain decides next (see ``chain``): ``signed`` (signature and signed
-    bytes, see ``signing.signed_message``) is None on an event that is not a
+    bytes, taken from the message as received) is None on an event that is not a
     tip; ``public_key`` is the sender's, raw.
     """
 
@@ -77,7 +77,6 @@ class Claim:
     hash: str
     public_key: bytes
     signed: bytes | None
-    as_received: bool = False  # ``signed`` taken from the message's own bytes (see signing.signed_as_received)
 
 
 def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | Claim:
@@ -135,7 +134,7 @@ def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | C
             f"{header.event_type} {header.event_id} from {header.sender!r} is not laid out as it was signed (its sig must close its bytes)",
             data,
         )
-    return Claim(data, header, raw, digest, key, signed, as_received=True)
+    return Claim(data, header, raw, digest, key, signed)
 
 
 def tip_signature_ok(claim: Claim) -> bool:

@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import stat
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -52,36 +51,26 @@ def sign_to_json(envelope: dict[str, Any], key: Ed25519PrivateKey) -> tuple[dict
 
     The text is the canonical JSON that was signed with ``sig`` added as its last
     member, so a receiver can check the signature over the bytes as they arrived
-    instead of serialising the object again (see ``signed_message``); to any JSON
+    instead of serialising the object again (see ``signed_as_received``); to any JSON
     reader it is the same object. Ed25519 signatures are deterministic, so
     libsodium gives the very bytes ``cryptography`` would.
     """
-    return sign_to_json_many([envelope], key)[0]
+    body = signing_bytes(envelope)
+    sig = base64.b64encode(signature_of(body, key)).decode("ascii")
+    signed = {**envelope, "sig": sig}
+    if body == b"{}":  # no member to follow
+        return signed, json.dumps(signed)
+    return signed, body[:-1].decode("utf-8") + SIG_MEMBER + sig + '"}'
 
 
-def sign_to_json_many(
-    envelopes: list[dict[str, Any]],
-    key: Ed25519PrivateKey,
-    split: Callable[[Callable[[list[bytes]], list[bytes]], list[bytes]], list[bytes]] | None = None,
-) -> list[tuple[dict[str, Any], str]]:
-    """``sign_to_json`` for a batch. ``split(work, bodies)`` may share the signing
-    out between threads: it is pure libsodium work, which runs without the GIL."""
-    secret = libsodium_secret(key)
-    bodies = [signing_bytes(e) for e in envelopes]
+def signature_of(body: bytes, key: Ed25519PrivateKey) -> bytes:
+    """The Ed25519 signature of ``body`` by ``key``, through libsodium."""
+    return bytes(crypto_sign(body, libsodium_secret(key))[:crypto_sign_BYTES])
 
-    def sign_all(part: list[bytes]) -> list[bytes]:
-        return [crypto_sign(body, secret)[:crypto_sign_BYTES] for body in part]
 
-    signatures = split(sign_all, bodies) if split is not None else sign_all(bodies)
-    out = []
-    for envelope, body, signature in zip(envelopes, bodies, signatures):
-        sig = base64.b64encode(signature).decode("ascii")
-        signed = {**envelope, "sig": sig}
-        if body == b"{}":  # no member to follow
-            out.append((signed, json.dumps(signed)))
-        else:
-            out.append((signed, body[:-1].decode("utf-8") + SIG_MEMBER + sig + '"}'))
-    return out
+def with_signature(body: bytes, key: Ed25519PrivateKey) -> bytes:
+    """A JSON object's bytes with its signature appended as the last member, ``sig``."""
+    return body[:-1] + SIG_MEMBER.encode("ascii") + base64.b64encode(signature_of(body, key)) + b'"}'
 
 
 @lru_cache(maxsize=16)

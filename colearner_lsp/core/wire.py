@@ -14,7 +14,6 @@ sent with their hash (to send again, and to check the chain again later).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,11 +21,10 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from nacl.bindings import crypto_sign, crypto_sign_BYTES
 
 from .chain import MAX_BATCH
 from .sealing import seal
-from .signing import SIG_MEMBER, libsodium_secret
+from .signing import with_signature
 from .strict_json import write_compact
 
 WIRE_VERSION = 2
@@ -72,7 +70,6 @@ def write_stream(
     more than a batch waiting for its signature.
     """
     out: list[Written] = []
-    secret = libsodium_secret(key)
     last = len(headers) - 1
     for i, (header, payload) in enumerate(zip(headers, payloads)):
         envelope = {"v": WIRE_VERSION, **header, "seq": first_seq + i, "prev": prev}
@@ -81,8 +78,7 @@ def write_stream(
         tip = i == last or (i + 1) % MAX_BATCH == 0
         body = orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS)  # canonical JSON, as header_bytes says why
         if tip:
-            signature = base64.b64encode(crypto_sign(body, secret)[:crypto_sign_BYTES])
-            body = body[:-1] + SIG_MEMBER.encode("ascii") + signature + b'"}'
+            body = with_signature(body, key)
         text = body.decode("utf-8")
         digest = event_hash(body)
         opened = {**envelope, "payload": payload}
