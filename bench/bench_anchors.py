@@ -48,7 +48,7 @@ at risk, and where the small errors of a step-by-step marker have had time to pi
 the last version of anchors made on the first one is printed beside it.
 
 Read the rows with this in mind: for an anchor on a whole def/class, ours also looks the definition
-up by its name and enclosing names (colearner_lsp.core.anchor_match), which is how the ground truth
+up by its name and enclosing names (colearner_lsp.core.anchor.anchor_match), which is how the ground truth
 identifies a definition too.  The "inside bodies" rows, and deleted definitions (which must be
 answered "lost"), do not lean on it.
 
@@ -76,8 +76,8 @@ from anchor_history.baselines import diff_hunks, diff_map, keep_lines  # noqa: E
 from anchor_history.history import History, file_at, histories, python_files  # noqa: E402
 from anchor_history.truth import Parsed, draw, parse, truth  # noqa: E402
 
-from colearner_lsp.core import anchors  # noqa: E402
-from colearner_lsp.core.anchors import LineRange, TextEdit, make_fingerprint, relocate_anchor, shift_range  # noqa: E402
+from colearner_lsp.core.anchor import anchors  # noqa: E402
+from colearner_lsp.core.anchor.anchors import LineRange, TextEdit, make_fingerprint, relocate_anchor, shift_range  # noqa: E402
 from colearner_lsp.server.anchor_tracker import AnchorTracker, locate, relocate  # noqa: E402
 
 BASELINES = ("keep-line", "diff-chain", "diff-direct", "hunk-chain", "hunk-direct")

@@ -31,12 +31,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colearner_lsp.core.config import AgentConfig, Peer  # noqa: E402
-from colearner_lsp.core.events import now_ts, parse_wire  # noqa: E402
-from colearner_lsp.core.receive import judge_alone  # noqa: E402
-from colearner_lsp.core.sealing import shared_key  # noqa: E402
-from colearner_lsp.core.signing import generate_key, public_key_text, raw_public_key  # noqa: E402
-from colearner_lsp.core.strict_json import Refused, decode  # noqa: E402
-from colearner_lsp.core.wire import write_stream  # noqa: E402
+from colearner_lsp.core.protocol.events import now_ts, parse_wire  # noqa: E402
+from colearner_lsp.core.protocol.receive import judge_alone  # noqa: E402
+from colearner_lsp.core.protocol.sealing import shared_key  # noqa: E402
+from colearner_lsp.core.protocol.signing import generate_key, public_key_text, raw_public_key  # noqa: E402
+from colearner_lsp.core.protocol.strict_json import Refused, decode  # noqa: E402
+from colearner_lsp.core.protocol.wire import write_stream  # noqa: E402
 
 ROUNDS = 7
 

@@ -48,9 +48,9 @@ from colearner_lsp.bus.broker import EmbeddedBroker  # noqa: E402
 from colearner_lsp.bus.connection import connection_options  # noqa: E402
 from colearner_lsp.bus.kafka_bus import KafkaBus, partition_for  # noqa: E402
 from colearner_lsp.core import actions  # noqa: E402
-from colearner_lsp.core.events import ProgressUpdate  # noqa: E402
 from colearner_lsp.core.identity import init_instance, trust_peer  # noqa: E402
 from colearner_lsp.core.instance import Instance  # noqa: E402
+from colearner_lsp.core.protocol.events import ProgressUpdate  # noqa: E402
 
 APPLIED_GOAL = 30_000
 RATIO_GOAL = 0.3
@@ -219,14 +219,14 @@ def per_event_us(work, items) -> float:  # type: ignore[no-untyped-def]
 
 def stage_costs(coach: Instance, student: Instance, n: int) -> None:
     """Each stage of receiving, timed alone over the student's ``n`` messages as sent."""
-    from colearner_lsp.core import receive as rcv
-    from colearner_lsp.core.chain import Link, link
-    from colearner_lsp.core.events import open_event, parse_wire
-    from colearner_lsp.core.fold import apply_event
-    from colearner_lsp.core.sealing import open_sealed, shared_key
-    from colearner_lsp.core.state import State
-    from colearner_lsp.core.strict_json import decode, decode_as_written, write_compact
-    from colearner_lsp.core.wire import event_hash, header_bytes
+    from colearner_lsp.core.model.fold import apply_event
+    from colearner_lsp.core.model.state import State
+    from colearner_lsp.core.protocol import receive as rcv
+    from colearner_lsp.core.protocol.chain import Link, link
+    from colearner_lsp.core.protocol.events import open_event, parse_wire
+    from colearner_lsp.core.protocol.sealing import open_sealed, shared_key
+    from colearner_lsp.core.protocol.strict_json import decode, decode_as_written, write_compact
+    from colearner_lsp.core.protocol.wire import event_hash, header_bytes
 
     sent = [wire.encode() for sender, _, _, wire, _ in student.ledger.events_as_sent(0) if sender == "sam"][-n:]
     data = [decode(raw) for raw in sent]
@@ -261,8 +261,8 @@ def stage_costs(coach: Instance, student: Instance, n: int) -> None:
 
 def writer_costs(student: Instance, session_id: str, n: int) -> None:
     """What sealing, chaining and signing cost the writer per event, against plain JSON of the same payloads."""
-    from colearner_lsp.core.events import new_id, now_ts, payload_dict
-    from colearner_lsp.core.wire import write_stream
+    from colearner_lsp.core.protocol.events import new_id, now_ts, payload_dict
+    from colearner_lsp.core.protocol.wire import write_stream
 
     payloads = [payload_dict(ProgressUpdate(confidence={"reading": i % 100 / 100})) for i in range(n)]
     headers = [

@@ -45,16 +45,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # colearner_lsp
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from nacl.signing import SigningKey  # noqa: E402
 
-from colearner_lsp.core import lifecycle  # noqa: E402
 from colearner_lsp.core.config import AgentConfig  # noqa: E402
-from colearner_lsp.core.events import EVENT_ADAPTER, parse_stored  # noqa: E402
-from colearner_lsp.core.fold import apply_event  # noqa: E402
 from colearner_lsp.core.instance import Instance  # noqa: E402
-from colearner_lsp.core.ledger import Incoming, Ledger  # noqa: E402
-from colearner_lsp.core.sealing import shared_key  # noqa: E402
-from colearner_lsp.core.signing import generate_key, raw_public_key, sign_envelope, verify_envelope  # noqa: E402
-from colearner_lsp.core.state import State  # noqa: E402
-from colearner_lsp.core.wire import write_stream  # noqa: E402
+from colearner_lsp.core.model import lifecycle  # noqa: E402
+from colearner_lsp.core.model.fold import apply_event  # noqa: E402
+from colearner_lsp.core.model.state import State  # noqa: E402
+from colearner_lsp.core.protocol.events import EVENT_ADAPTER, parse_stored  # noqa: E402
+from colearner_lsp.core.protocol.sealing import shared_key  # noqa: E402
+from colearner_lsp.core.protocol.signing import generate_key, raw_public_key, sign_envelope, verify_envelope  # noqa: E402
+from colearner_lsp.core.protocol.wire import write_stream  # noqa: E402
+from colearner_lsp.core.store.ledger import Incoming, Ledger  # noqa: E402
 
 APPEND_GOAL = 20_000
 REPLAY_GOAL = 100_000

@@ -33,12 +33,12 @@ sys.path.insert(0, str(HERE.parent))  # colearner_lsp when not installed
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from colearner_lsp.core.config import AgentConfig  # noqa: E402
-from colearner_lsp.core.events import EVENT_ADAPTER  # noqa: E402
-from colearner_lsp.core.fold import apply_event  # noqa: E402
-from colearner_lsp.core.history import session_history  # noqa: E402
-from colearner_lsp.core.metrics import compute_dashboard  # noqa: E402
-from colearner_lsp.core.signing import generate_key, public_key_text, sign_envelope  # noqa: E402
-from colearner_lsp.core.state import State  # noqa: E402
+from colearner_lsp.core.model.fold import apply_event  # noqa: E402
+from colearner_lsp.core.model.state import State  # noqa: E402
+from colearner_lsp.core.protocol.events import EVENT_ADAPTER  # noqa: E402
+from colearner_lsp.core.protocol.signing import generate_key, public_key_text, sign_envelope  # noqa: E402
+from colearner_lsp.core.reports.history import session_history  # noqa: E402
+from colearner_lsp.core.reports.metrics import compute_dashboard  # noqa: E402
 from colearner_lsp.views.dashboard_html import render_dashboard_html  # noqa: E402
 from colearner_lsp.views.dashboard_text import render_dashboard  # noqa: E402
 
@@ -229,8 +229,8 @@ def bench_dashboard(students: int, per_student: int, runs: int) -> None:
 def bench_history(events: int, runs: int) -> None:
     from colearner_lsp.core.identity import init_instance, trust_peer
     from colearner_lsp.core.instance import Instance
-    from colearner_lsp.core.ledger import Incoming
-    from colearner_lsp.core.signing import load_private_key
+    from colearner_lsp.core.protocol.signing import load_private_key
+    from colearner_lsp.core.store.ledger import Incoming
 
     print(f"history: one session of {events:,} events")
     with tempfile.TemporaryDirectory() as tmp:

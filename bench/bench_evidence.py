@@ -22,8 +22,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from colearner_lsp.core.evidence import take_snapshot  # noqa: E402
-from colearner_lsp.core.scope import ScopeRules  # noqa: E402
+from colearner_lsp.core.sharing.evidence import take_snapshot  # noqa: E402
+from colearner_lsp.core.sharing.scope import ScopeRules  # noqa: E402
 
 
 def git(repo: Path, *args: str) -> str:

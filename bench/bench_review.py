@@ -31,11 +31,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # colearner_lsp when not installed
 
-from colearner_lsp.core.evidence import take_snapshot  # noqa: E402
+from colearner_lsp.core.model.state import ExerciseState  # noqa: E402
 from colearner_lsp.core.review.versions import rebuild_changes  # noqa: E402
 from colearner_lsp.core.review.work import StudentWork, queue_of  # noqa: E402
-from colearner_lsp.core.scope import ScopeRules  # noqa: E402
-from colearner_lsp.core.state import ExerciseState  # noqa: E402
+from colearner_lsp.core.sharing.evidence import take_snapshot  # noqa: E402
+from colearner_lsp.core.sharing.scope import ScopeRules  # noqa: E402
 from colearner_lsp.server.review import write_versions  # noqa: E402
 from colearner_lsp.views.review_text import render_queue  # noqa: E402
 

@@ -209,7 +209,7 @@ def run_demo(keep: bool = False) -> int:
             coach = Side("coach carol", Instance.open(origin))
             student = Side("student sam", Instance.open(student_repo))
             sid = asyncio.run(_run(coach, student, student_repo))
-            from .core.history import session_history
+            from .core.reports.history import session_history
             from .views.history_text import render_history
 
             print("\n== history, replayed from the coach's ledger")

@@ -18,11 +18,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from colearner_lsp.core.events import now_ts
 from colearner_lsp.core.instance import Instance, _raw_key
-from colearner_lsp.core.sealing import seal, shared_key
-from colearner_lsp.core.signing import canonical_json, public_key_text, sign_to_json
-from colearner_lsp.core.wire import event_hash, header_bytes, write_stream
+from colearner_lsp.core.protocol.events import now_ts
+from colearner_lsp.core.protocol.sealing import seal, shared_key
+from colearner_lsp.core.protocol.signing import canonical_json, public_key_text, sign_to_json
+from colearner_lsp.core.protocol.wire import event_hash, header_bytes, write_stream
 
 
 def readers_for(key: Ed25519PrivateKey, names_and_keys: dict[str, str]) -> dict[str, bytes]:

@@ -29,9 +29,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
 
-from ..core.events import EnvelopeBase
 from ..core.instance import Instance
-from ..core.ledger import Incoming
+from ..core.protocol.events import EnvelopeBase
+from ..core.store.ledger import Incoming
 from .connection import BrokerUnreachable, connection_options, diagnose, explain
 from .log_probe import digests_at
 

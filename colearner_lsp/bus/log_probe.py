@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import OffsetOutOfRangeError
 
 from ..core.config import AgentConfig
-from ..core.ledger import message_digest
+from ..core.store.ledger import message_digest
 from .connection import connection_options
 
 

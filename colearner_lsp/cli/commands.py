@@ -342,7 +342,7 @@ def ack(args: argparse.Namespace) -> int:
 
 def _print_preview(preview: Any, include_ignored: bool) -> None:
     """What is shared and withheld: the same lines for the dry run and for what was sent."""
-    from ..core.evidence import GIT_IGNORED
+    from ..core.sharing.evidence import GIT_IGNORED
 
     for line in preview.lines():
         print(line)
@@ -433,7 +433,7 @@ def progress(args: argparse.Namespace) -> int:
 
 
 def history(args: argparse.Namespace) -> int:
-    from ..core.history import session_history
+    from ..core.reports.history import session_history
     from ..views.history_text import render_history
 
     inst = _open()
@@ -445,7 +445,7 @@ def history(args: argparse.Namespace) -> int:
 
 def dashboard(args: argparse.Namespace) -> int:
     from ..core import actions
-    from ..core.metrics import dashboard_for
+    from ..core.reports.metrics import dashboard_for
     from ..views.dashboard_html import render_dashboard_html
     from ..views.dashboard_text import render_dashboard
 
@@ -508,7 +508,7 @@ def repair(args: argparse.Namespace) -> int:
     from ..core.config import find_root
     from ..core.errors import ConfigError
     from ..core.instance import Instance
-    from ..core.repair import set_ledger_aside
+    from ..core.store.repair import set_ledger_aside
 
     root = find_root(Path.cwd())
     if root is None:

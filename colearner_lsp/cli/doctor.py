@@ -17,7 +17,7 @@ def _line(ok: bool, what: str, fix: str = "") -> bool:
 def _ledger_lines(root: Path, quarantine: bool) -> tuple[bool, bool]:
     """Integrity, recovery and quarantine of the ledger: (healthy, damaged)."""
     from ..core.display import one_line
-    from ..core.repair import open_checked
+    from ..core.store.repair import open_checked
 
     ledger, problems = open_checked(root)
     if problems:
@@ -78,7 +78,7 @@ def run_doctor(start: Path, offline: bool = False, quarantine: bool = False) -> 
     except ColearnerError as exc:
         _line(False, "agent.yaml valid", str(exc))
         return 1
-    from ..core.signing import load_private_key, parse_public_key
+    from ..core.protocol.signing import load_private_key, parse_public_key
 
     try:
         load_private_key(Path(config.key_file))

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import get_args
 
 from ..core.errors import ColearnerError
-from ..core.vocabulary import Actor, Grade, ShareMode, Stage
+from ..core.protocol.vocabulary import Actor, Grade, ShareMode, Stage
 
 
 class Parser(argparse.ArgumentParser):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_DIR = ".colearner"
-# The ledger schema this reading knows (core/ledger.py SCHEMA_VERSION; a test keeps them equal).
+# The ledger schema this reading knows (core/store/ledger.py SCHEMA_VERSION; a test keeps them equal).
 LEDGER_SCHEMA = 4
 SNAPSHOT_KEYS = ("written_at", "ledger_pos")
 

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
-from . import lifecycle
 from .errors import InvalidArgument, NotFound, WrongRole
-from .event_types import Payload
-from .events import (
+from .instance import Instance
+from .model import lifecycle
+from .model.state import ExerciseState, SessionState
+from .protocol.event_types import Payload
+from .protocol.events import (
     Anchor,
     AnchoredMistake,
     AssessmentFeedback,
@@ -34,12 +36,10 @@ from .events import (
     SessionLifecycle,
     new_id,
 )
-from .instance import Instance
-from .state import ExerciseState, SessionState
 
 if TYPE_CHECKING:  # evidence needs gitpython: imported when evidence is taken
-    from .evidence import EvidencePreview
-    from .scope import ScopeRules
+    from .sharing.evidence import EvidencePreview
+    from .sharing.scope import ScopeRules
 
 
 P = ParamSpec("P")
@@ -156,7 +156,7 @@ def assign_exercise(
     end_char: int | None = None,
 ) -> str:
     """Assign an exercise anchored to lines of a file in the coach's checkout; returns its id."""
-    from .anchoring import anchor_for
+    from .anchor.anchoring import anchor_for
 
     require_role(inst, "coach", "assign")
     session = find_session(inst, session_id)
@@ -285,7 +285,7 @@ def acknowledge(inst: Instance, exercise_id: str) -> str:
 
 def scope_rules(inst: Instance, session: SessionState) -> ScopeRules:
     """The rules in force for a session: the coach's signed policy plus the student's own deny list."""
-    from .scope import DEFAULT_STUDENT_DENY, ScopeRules
+    from .sharing.scope import DEFAULT_STUDENT_DENY, ScopeRules
 
     policy = session.scope or {}
     return ScopeRules(
@@ -312,7 +312,7 @@ def preview_evidence(
     The real actions take their snapshot from this same decision and hand it
     to ``on_preview``, so a dry run and the real command say the same.
     """
-    from .evidence import preview_snapshot
+    from .sharing.evidence import preview_snapshot
 
     ex = _own_exercise(inst, exercise_id, "respond" if for_response else "attach evidence")
     paths, globs, _request = _evidence_target(ex, paths, request_id, follow_requests=not for_response)
@@ -365,7 +365,7 @@ def _snapshot_payload(
     Only the count of withheld files goes into the payload, never their names.
     ``on_preview`` may raise to stop the action before anything is written.
     """
-    from .evidence import snapshot_with_preview
+    from .sharing.evidence import snapshot_with_preview
 
     session = inst.state.sessions[ex.session_id]
     snap, preview = snapshot_with_preview(

@@ -15,8 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
-from .events import IDENTITY_PATTERN
 from .private_files import DIR_MODE, FILE_MODE, narrow, private_dir, write_private
+from .protocol.events import IDENTITY_PATTERN
 
 CONFIG_DIR = ".colearner"
 CONFIG_FILE = "agent.yaml"

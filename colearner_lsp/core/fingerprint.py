@@ -12,7 +12,7 @@ import hashlib
 
 from cryptography.hazmat.primitives import serialization
 
-from .signing import parse_public_key
+from .protocol.signing import parse_public_key
 
 
 def raw_public_key(text: str) -> bytes:

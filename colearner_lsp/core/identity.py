@@ -19,10 +19,10 @@ from .config import (
     validate_config,
 )
 from .errors import ConfigError, InvalidArgument, KeyProblem
-from .events import IDENTITY_PATTERN
 from .fingerprint import fingerprint, raw_public_key
 from .private_files import private_dir
-from .signing import generate_key, load_private_key, public_key_text, save_private_key
+from .protocol.events import IDENTITY_PATTERN
+from .protocol.signing import generate_key, load_private_key, public_key_text, save_private_key
 
 
 def init_instance(

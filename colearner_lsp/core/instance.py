@@ -25,8 +25,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .config import CONFIG_DIR, AgentConfig, config_path, find_root, load_config
 from .errors import ConfigError, LedgerBehind
-from .event_types import PAYLOADS, Payload
-from .events import (
+from .intake import Intake
+from .model.fold import apply_event, exercise_named, fold
+from .model.state import State
+from .protocol.event_types import PAYLOADS, Payload
+from .protocol.events import (
     EVENT_ADAPTER,
     NO_SESSION,
     EnvelopeBase,
@@ -38,13 +41,10 @@ from .events import (
     payload_dict,
     replay_key,
 )
-from .fold import apply_event, exercise_named, fold
-from .intake import Intake
-from .ledger import Built, Incoming, Ledger, Outcome
-from .sealing import shared_key
-from .signing import load_private_key, parse_public_key, public_key_text, raw_public_key
-from .state import State
-from .wire import write_stream
+from .protocol.sealing import shared_key
+from .protocol.signing import load_private_key, parse_public_key, public_key_text, raw_public_key
+from .protocol.wire import write_stream
+from .store.ledger import Built, Incoming, Ledger, Outcome
 
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
 # While a stream of events arrives, rewrite learning.json at most this often. A

@@ -17,14 +17,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .chain import Link, link
 from .config import AgentConfig
-from .events import NO_SESSION, EnvelopeBase
-from .ledger import ChainChanges, Incoming, Ledger
-from .receive import Claim, Verdict, conclude, examine, open_claim, refuse, tip_signature_ok
-from .sealing import CannotOpen, shared_key
-from .strict_json import write_compact
-from .wire import event_hash
+from .protocol.chain import Link, link
+from .protocol.events import NO_SESSION, EnvelopeBase
+from .protocol.receive import Claim, Verdict, conclude, examine, open_claim, refuse, tip_signature_ok
+from .protocol.sealing import CannotOpen, shared_key
+from .protocol.strict_json import write_compact
+from .protocol.wire import event_hash
+from .store.ledger import ChainChanges, Incoming, Ledger
 
 # A peer's seq this far past the head of its stream is refused: far more than any
 # gap a lost broker leaves in a class, and each would be held until a resync.

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import AgentConfig
-from .event_types import PAYLOADS
-from .events import RFC3339, SCHEMA_VERSION, WIRE_ADAPTER
+from .protocol.event_types import PAYLOADS
+from .protocol.events import RFC3339, SCHEMA_VERSION, WIRE_ADAPTER
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE_FILE = "envelope.schema.json"

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..core.anchor_text import LINE_BREAKS
-from ..core.anchors import LineRange, Relocation, TextEdit, relocate_anchor, shift_range
+from ..core.anchor.anchor_text import LINE_BREAKS
+from ..core.anchor.anchors import LineRange, Relocation, TextEdit, relocate_anchor, shift_range
 
 LIVE = "edited"  # a range carried by the editor's edits, not confirmed by a relocation
 

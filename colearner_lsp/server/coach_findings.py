@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.state import ExerciseState
+from ..core.model.state import ExerciseState
 from .anchor_tracker import Tracked
 from .coach_review import MATCH_TEXT, LocalBlobs, match_of, unreviewed_evidence
 from .diagnostics import (

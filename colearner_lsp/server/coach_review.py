@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..core.evidence import EvidenceError, blob_sha_of
 from ..core.review.work import unreviewed_evidence
+from ..core.sharing.evidence import EvidenceError, blob_sha_of
 from .diagnostics import safe_path
 
 __all__ = ["MATCH_TEXT", "LocalBlobs", "match_of", "unreviewed_evidence"]

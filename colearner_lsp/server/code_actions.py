@@ -20,10 +20,10 @@ from typing import Any
 
 from lsprotocol import types
 
-from ..core import lifecycle
 from ..core.display import one_line
 from ..core.errors import ColearnerError
-from ..core.state import ExerciseState
+from ..core.model import lifecycle
+from ..core.model.state import ExerciseState
 from . import review
 from .diagnostics import SOURCE
 from .next_action import student_next

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from ..core.display import one_line
-from ..core.state import ExerciseState
+from ..core.model.state import ExerciseState
 from . import review
 from .next_action import STUDENT_ACTION_TITLE, student_next
 from .responses import send_argument

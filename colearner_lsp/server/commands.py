@@ -17,8 +17,8 @@ from pygls.uris import from_fs_path
 from ..core import actions
 from ..core.display import one_line
 from ..core.errors import InvalidArgument, NotFound
-from ..core.events import EvidenceSnapshot
-from ..core.evidence import GIT_IGNORED, EvidencePreview
+from ..core.protocol.events import EvidenceSnapshot
+from ..core.sharing.evidence import GIT_IGNORED, EvidencePreview
 from .command_args import (
     AdvanceSessionArgs,
     AssignArgs,

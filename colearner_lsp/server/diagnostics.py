@@ -34,7 +34,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from ..core.state import ExerciseState
+from ..core.model.state import ExerciseState
 from .anchor_tracker import Tracked
 from .next_action import STUDENT_ACTION_TITLE, student_next
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from ..core.anchors import TextEdit
+from ..core.anchor.anchors import TextEdit
 from .server import ColearnerServer
 
 log = logging.getLogger(__name__)

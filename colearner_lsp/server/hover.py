@@ -21,7 +21,7 @@ from typing import Any
 from lsprotocol import types
 
 from ..core.display import one_line
-from ..core.state import ExerciseState
+from ..core.model.state import ExerciseState
 from .anchor_tracker import Tracked
 from .coach_review import MATCH_TEXT, LocalBlobs, match_of, unreviewed_evidence
 from .diagnostics import safe_path, short_id

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from ..core.anchors import Relocation, TextEdit
-from ..core.state import ExerciseState
+from ..core.anchor.anchors import Relocation, TextEdit
+from ..core.model.state import ExerciseState
 from .anchor_tracker import AnchorTracker, Tracked, locate
 from .coach_findings import coach_findings
 from .coach_review import LocalBlobs

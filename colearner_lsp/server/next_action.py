@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..core.state import ExerciseState
+from ..core.model.state import ExerciseState
 
 StudentAction = Literal["acknowledge", "answer_request", "respond"]
 

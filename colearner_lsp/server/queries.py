@@ -33,7 +33,7 @@ def register(ls: ColearnerServer) -> None:
 
     @ls.feature("colearner/dashboard")
     def dashboard(ls: ColearnerServer, params: Any) -> dict[str, Any]:
-        from ..core.metrics import dashboard_for
+        from ..core.reports.metrics import dashboard_for
 
         inst = ls.require()
         if inst.role != "coach":
@@ -42,7 +42,7 @@ def register(ls: ColearnerServer) -> None:
 
     @ls.feature("colearner/history")
     def history(ls: ColearnerServer, params: Any) -> dict[str, Any]:
-        from ..core.history import session_history
+        from ..core.reports.history import session_history
 
         inst = ls.require()
         given = plain(params)

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from ..core.config import CONFIG_DIR, RESPONSES_DIR
 from ..core.display import one_line, visible
+from ..core.model.state import ExerciseState
 from ..core.private_files import private_dir, write_private
-from ..core.state import ExerciseState
 
 if TYPE_CHECKING:
     from ..core.instance import Instance

@@ -30,10 +30,10 @@ from pygls.uris import from_fs_path
 from ..core.config import CONFIG_DIR
 from ..core.display import one_line
 from ..core.errors import ColearnerError
+from ..core.model.state import ExerciseState
 from ..core.private_files import private_dir, write_private
 from ..core.review import work
 from ..core.review.versions import FileChange
-from ..core.state import ExerciseState
 from .coach_review import unreviewed_evidence
 from .command_args import ShowChangeArgs, parse
 from .diagnostics import EVIDENCE, SOURCE, safe_path

@@ -26,9 +26,9 @@ from pygls.lsp.server import LanguageServer
 
 from ..core.config import find_root
 from ..core.errors import ColearnerError
-from ..core.evidence import EvidenceError
 from ..core.instance import Instance
-from ..core.scope import ScopeError
+from ..core.sharing.evidence import EvidenceError
+from ..core.sharing.scope import ScopeError
 from .bus_supervisor import BusSupervisor
 from .diagnostic_json import DiagnosticJson, params_json
 from .files import Checkout

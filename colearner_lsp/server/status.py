@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.instance import Instance
-from ..core.state import SessionState
+from ..core.model.state import SessionState
 from .bus_supervisor import BusHealth
 
 

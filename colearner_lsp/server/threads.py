@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.display import one_line, visible
-from ..core.state import ExerciseState
+from ..core.model.state import ExerciseState
 from .diagnostics import mistakes_of, on_exercise_lines, safe_path, short_id
 from .live_state import LiveExercises
 from .next_action import coach_has_turn, student_next

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from colearner_lsp.bus.kafka_bus import KafkaBus
-from colearner_lsp.core.events import ProgressUpdate
 from colearner_lsp.core.instance import NO_SESSION, Instance
+from colearner_lsp.core.protocol.events import ProgressUpdate
 
 REPO = Path(__file__).resolve().parents[2]
 

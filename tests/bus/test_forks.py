@@ -5,7 +5,7 @@ ledger rolled back), so the stream is stopped, and the dashboard and doctor say 
 from __future__ import annotations
 
 from colearner_lsp.core import actions
-from colearner_lsp.core.metrics import dashboard_for
+from colearner_lsp.core.reports.metrics import dashboard_for
 from tests.instances import assigned, run_cli, sync
 from tests.kafka_harness import HostileProducer
 from tests.wire_forge import sealed_message

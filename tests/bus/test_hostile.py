@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from colearner_lsp.core import actions
-from colearner_lsp.core.events import now_ts
+from colearner_lsp.core.protocol.events import now_ts
 from tests.bus.exchange import count_of
 from tests.instances import add_student, assigned, sync
 from tests.kafka_harness import HostileProducer

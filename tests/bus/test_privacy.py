@@ -18,7 +18,7 @@ from pathlib import Path
 
 from colearner_lsp.core import actions
 from colearner_lsp.core.instance import Instance
-from colearner_lsp.core.ledger import Incoming
+from colearner_lsp.core.store.ledger import Incoming
 from tests.instances import add_student, git, sync
 from tests.kafka_harness import raw_consume
 
@@ -144,8 +144,8 @@ def test_two_students_cannot_open_each_others_events(pair, tmp_path: Path) -> No
         reasons = {q["reason"] for q in bob.ledger.quarantined()}
         assert all("concerns another student ('sam')" in r or "wrote as" in r or "not trusted" in r for r in reasons), reasons
         # and bob's key cannot open them even when the header check is taken away: the seal says why
-        from colearner_lsp.core.receive import Claim, examine, open_claim
-        from colearner_lsp.core.sealing import shared_key
+        from colearner_lsp.core.protocol.receive import Claim, examine, open_claim
+        from colearner_lsp.core.protocol.sealing import shared_key
 
         bob_as_sam = bob.config.model_copy(update={"identity": pair.student_id})
         for raw in about_sam:

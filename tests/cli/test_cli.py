@@ -12,7 +12,7 @@ import pytest
 
 from colearner_lsp.core import actions
 from colearner_lsp.core.fingerprint import fingerprint
-from colearner_lsp.core.signing import generate_key, public_key_text
+from colearner_lsp.core.protocol.signing import generate_key, public_key_text
 from tests.instances import last_line, run_cli, sync
 
 UUID_LEN = 36

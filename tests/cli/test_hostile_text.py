@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from colearner_lsp.core import actions
-from colearner_lsp.core.events import now_ts
-from colearner_lsp.core.signing import sign_envelope
+from colearner_lsp.core.protocol.events import now_ts
+from colearner_lsp.core.protocol.signing import sign_envelope
 from tests.instances import Pair, sync
 
 # Clear the screen, home the cursor, set the window title (OSC … BEL), NUL,

@@ -19,8 +19,8 @@ import pytest
 
 from colearner_lsp.cli.main import build_parser
 from colearner_lsp.core.config import AgentConfig
-from colearner_lsp.core.events import AssessmentFeedback, ScopePolicy, SessionLifecycle
 from colearner_lsp.core.identity import init_instance
+from colearner_lsp.core.protocol.events import AssessmentFeedback, ScopePolicy, SessionLifecycle
 from tests.instances import cli_env, make_origin
 
 # What the colearner script does, then the names of every module loaded.
@@ -87,7 +87,8 @@ def test_help_imports_no_core_models_kafka_or_git(tmp_path):
         "colearner_lsp.cli.main",
         "colearner_lsp.core",
         "colearner_lsp.core.errors",
-        "colearner_lsp.core.vocabulary",
+        "colearner_lsp.core.protocol",
+        "colearner_lsp.core.protocol.vocabulary",
     }, ours
 
 
@@ -107,7 +108,7 @@ def test_offline_inbox_reads_the_ledger_without_the_bus(student):
     assert result.stderr == ""
     assert packages(modules) & NOT_FOR_INBOX == set()
     assert not {m for m in modules if m.startswith(("colearner_lsp.bus", "colearner_lsp.server", "colearner_lsp.views"))}
-    assert "colearner_lsp.core.ledger" in modules  # it did read the ledger
+    assert "colearner_lsp.core.store.ledger" in modules  # it did read the ledger
 
 
 def test_offline_inbox_on_a_damaged_ledger_is_one_line(student):
@@ -193,7 +194,7 @@ def test_offline_inbox_reads_learning_json_when_it_is_the_ledgers_state(student_
         assert result.returncode == 0, result.stderr
         assert result.stdout.rstrip("\n") == want.rstrip("\n")
         assert f"{expected['outbox']} event(s) wait in the outbox" in result.stderr
-        assert "pydantic" not in packages(modules) and "colearner_lsp.core.ledger" not in modules  # no fold
+        assert "pydantic" not in packages(modules) and "colearner_lsp.core.store.ledger" not in modules  # no fold
 
 
 @pytest.mark.parametrize(
@@ -220,11 +221,11 @@ def test_offline_inbox_folds_the_ledger_when_learning_json_may_not_be_its_state(
     result, modules = run_probe(student_with_a_session, "--offline", "inbox", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == expected
-    assert "colearner_lsp.core.ledger" in modules  # the careful way: the ledger folded
+    assert "colearner_lsp.core.store.ledger" in modules  # the careful way: the ledger folded
 
 
 def test_the_snapshot_reader_knows_the_ledgers_schema():
     from colearner_lsp.cli.snapshot_inbox import LEDGER_SCHEMA
-    from colearner_lsp.core.ledger import SCHEMA_VERSION
+    from colearner_lsp.core.store.ledger import SCHEMA_VERSION
 
     assert LEDGER_SCHEMA == SCHEMA_VERSION

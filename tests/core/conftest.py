@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from colearner_lsp.core.events import now_ts
 from colearner_lsp.core.identity import init_instance, trust_peer
 from colearner_lsp.core.instance import Instance
-from colearner_lsp.core.ledger import Incoming
+from colearner_lsp.core.protocol.events import now_ts
+from colearner_lsp.core.store.ledger import Incoming
 
 
 @pytest.fixture(autouse=True)

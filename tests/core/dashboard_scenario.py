@@ -31,11 +31,11 @@ from pathlib import Path
 import pytest
 
 from colearner_lsp.core import actions
-from colearner_lsp.core.events import parse_ts
 from colearner_lsp.core.identity import untrust_peer
 from colearner_lsp.core.instance import Instance
-from colearner_lsp.core.ledger import Incoming
-from colearner_lsp.core.signing import generate_key
+from colearner_lsp.core.protocol.events import parse_ts
+from colearner_lsp.core.protocol.signing import generate_key
+from colearner_lsp.core.store.ledger import Incoming
 from tests.core.conftest import make_pair
 from tests.wire_forge import forged_next, sealed_message
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from colearner_lsp.core.anchors import (
+from colearner_lsp.core.anchor.anchors import (
     LineRange,
     Relocation,
     TextEdit,

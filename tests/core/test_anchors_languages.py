@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from colearner_lsp.core.anchor_text import header_of
-from colearner_lsp.core.anchors import LineRange, make_fingerprint, relocate_anchor
+from colearner_lsp.core.anchor.anchor_text import header_of
+from colearner_lsp.core.anchor.anchors import LineRange, make_fingerprint, relocate_anchor
 
 JAVA = """\
 package com.example.storage;

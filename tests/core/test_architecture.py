@@ -115,8 +115,58 @@ def test_no_module_is_part_of_an_import_cycle() -> None:
 def test_the_checks_see_imports_and_cycles() -> None:
     """The reader finds what it must: relative, lazy and TYPE_CHECKING imports, and a cycle."""
     edges = graph()
-    assert "colearner_lsp.core.events" in edges["colearner_lsp.core.fold"]  # `from .events import ...`
-    assert "colearner_lsp.core.lifecycle" in edges["colearner_lsp.core.fold"]  # `from . import lifecycle`
+    assert "colearner_lsp.core.protocol.events" in edges["colearner_lsp.core.model.fold"]  # `from .events import ...`
+    assert "colearner_lsp.core.model.lifecycle" in edges["colearner_lsp.core.model.fold"]  # `from . import lifecycle`
     assert "colearner_lsp.bus.kafka_bus" in edges["colearner_lsp.server.server"]  # imported inside a method
-    assert "colearner_lsp.core.anchors" not in edges["colearner_lsp.core.anchor_match"]  # TYPE_CHECKING only
+    assert "colearner_lsp.core.anchor.anchors" not in edges["colearner_lsp.core.anchor.anchor_match"]  # TYPE_CHECKING only
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+README = PACKAGE.parent / "README.md"
+
+
+def core_part(module: str) -> str | None:
+    """The part of the core a module belongs to: its subpackage, or the module itself at the top."""
+    parts = module.split(".")
+    return parts[2] if len(parts) >= 3 and parts[:2] == ["colearner_lsp", "core"] else None
+
+
+def part_imports() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for module, imports in graph().items():
+        part = core_part(module)
+        if part is None:
+            continue
+        found.setdefault(part, set()).update(p for p in map(core_part, imports) if p is not None and p != part)
+    return found
+
+
+def readme_parts() -> list[tuple[set[str], set[str]]]:
+    """The README's table of the core's parts: (the parts a row names, the parts it says they import)."""
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("<!-- core-parts: begin -->") : text.index("<!-- core-parts: end -->")]
+    rows = []
+    for line in table.splitlines()[3:]:
+        named, _, imports = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        rows.append(({n.strip("`/ ") for n in named.split(",")}, {i.split()[0].strip("`") for i in imports.split(",") if i.strip()}))
+    return rows
+
+
+def test_the_readme_lists_every_part_of_the_core_and_what_it_imports() -> None:
+    actual = part_imports()
+    rows = readme_parts()
+    named = [part for parts, _ in rows for part in parts]
+    assert sorted(named) == sorted(set(named)), "a part is listed twice"
+    assert set(named) == set(actual) - {"__init__"}, "the table and the core's parts differ"
+    for parts, listed in rows:
+        imported = set().union(*(actual.get(p, set()) for p in parts)) - parts
+        assert imported == listed, f"{sorted(parts)} import {sorted(imported)}, the README says {sorted(listed)}"
+
+
+def test_the_parts_of_the_core_form_no_cycle() -> None:
+    assert cycles(part_imports()) == []
+
+
+def test_the_part_checks_see_a_wrong_table_and_a_cycle() -> None:
+    assert cycles({"protocol": {"store"}, "store": {"protocol"}}) == [["protocol", "store"]]
+    assert "display" in part_imports()["protocol"]  # from ..display import one_line, in receive

@@ -15,7 +15,7 @@ from pathlib import Path
 from colearner_lsp.core import actions
 from colearner_lsp.core.identity import init_instance, trust_peer
 from colearner_lsp.core.instance import Instance
-from colearner_lsp.core.ledger import Incoming
+from colearner_lsp.core.store.ledger import Incoming
 from tests.core.conftest import Wire, git_repo, make_pair
 from tests.wire_forge import last_sent, own_event
 

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 from colearner_lsp.core import actions
-from colearner_lsp.core.chain import MAX_BATCH
-from colearner_lsp.core.events import ProgressUpdate
-from colearner_lsp.core.ledger import Incoming
-from colearner_lsp.core.receive import _public_key_bytes
-from colearner_lsp.core.signing import public_key_text, signature_valid, signed_message
-from colearner_lsp.core.wire import event_hash
+from colearner_lsp.core.protocol.chain import MAX_BATCH
+from colearner_lsp.core.protocol.events import ProgressUpdate
+from colearner_lsp.core.protocol.receive import _public_key_bytes
+from colearner_lsp.core.protocol.signing import public_key_text, signature_valid, signed_message
+from colearner_lsp.core.protocol.wire import event_hash
+from colearner_lsp.core.store.ledger import Incoming
 from tests.core.conftest import Wire, make_pair
 
 SIZE = 2 * MAX_BATCH + 5  # three batches' worth: two full, one short

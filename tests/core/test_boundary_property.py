@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from colearner_lsp.core.ledger import Incoming
-from colearner_lsp.core.strict_json import MAX_DEPTH, Refused, decode
+from colearner_lsp.core.protocol.strict_json import MAX_DEPTH, Refused, decode
+from colearner_lsp.core.store.ledger import Incoming
 from tests.core.conftest import make_pair
 
 TOPIC = "colearner.assignments.v1"

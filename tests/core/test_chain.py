@@ -12,7 +12,7 @@ import hashlib
 
 import pytest
 
-from colearner_lsp.core.chain import MAX_HELD_EVENTS, Link, link
+from colearner_lsp.core.protocol.chain import MAX_HELD_EVENTS, Link, link
 
 STREAM = "'alice' for 'alice'"
 

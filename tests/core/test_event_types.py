@@ -19,11 +19,11 @@ import pytest
 from pydantic import BaseModel
 
 from colearner_lsp.core.config import AgentConfig, TopicsConfig
-from colearner_lsp.core.event_types import COACH, EITHER, STUDENT, Payload, PayloadHandlers, declare_event
-from colearner_lsp.core.events import ENVELOPES, PAYLOADS, ExerciseAcknowledged, LearningPlan
-from colearner_lsp.core.fold import FOLDS
-from colearner_lsp.core.history import SUMMARIES, summarize
-from colearner_lsp.core.receive import judge_alone
+from colearner_lsp.core.model.fold import FOLDS
+from colearner_lsp.core.protocol.event_types import COACH, EITHER, STUDENT, Payload, PayloadHandlers, declare_event
+from colearner_lsp.core.protocol.events import ENVELOPES, PAYLOADS, ExerciseAcknowledged, LearningPlan
+from colearner_lsp.core.protocol.receive import judge_alone
+from colearner_lsp.core.reports.history import SUMMARIES, summarize
 from tests.core.conftest import Wire, make_pair, run_session
 from tests.wire_forge import sealed_message
 

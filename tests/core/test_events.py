@@ -8,7 +8,7 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from colearner_lsp.core.events import (
+from colearner_lsp.core.protocol.events import (
     ENVELOPES,
     PAYLOADS,
     AnchoredMistake,

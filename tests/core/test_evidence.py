@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from colearner_lsp.core import evidence
-from colearner_lsp.core.evidence import (
+from colearner_lsp.core.sharing import evidence
+from colearner_lsp.core.sharing.evidence import (
     MAX_DIFF_CHARS,
     EvidenceError,
     EvidencePreview,
@@ -21,7 +21,7 @@ from colearner_lsp.core.evidence import (
     snapshot_with_preview,
     take_snapshot,
 )
-from colearner_lsp.core.scope import ScopeRules, plan_share
+from colearner_lsp.core.sharing.scope import ScopeRules, plan_share
 
 EVERYTHING = ScopeRules(allow=("**",))
 
@@ -600,7 +600,7 @@ def test_path_with_unusual_characters_is_quoted_like_git(repo: Path) -> None:
 
 
 def test_snapshot_fits_the_evidence_snapshot_event(repo: Path) -> None:
-    from colearner_lsp.core.events import EvidenceSnapshot
+    from colearner_lsp.core.protocol.events import EvidenceSnapshot
 
     _repo_with_changes(repo)
     for share in ("hashes", "diffstat", "diff"):

@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from colearner_lsp.core import lifecycle
-from colearner_lsp.core.events import EnvelopeBase, parse_event
-from colearner_lsp.core.fold import apply_event, fold
-from colearner_lsp.core.state import State
+from colearner_lsp.core.model import lifecycle
+from colearner_lsp.core.model.fold import apply_event, fold
+from colearner_lsp.core.model.state import State
+from colearner_lsp.core.protocol.events import EnvelopeBase, parse_event
 from tests.core.conftest import envelope
 
 COACH = "coach"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from colearner_lsp.core.errors import NotFound
-from colearner_lsp.core.events import parse_event, parse_ts
-from colearner_lsp.core.history import replay_key, session_history, summarize
+from colearner_lsp.core.protocol.events import parse_event, parse_ts
+from colearner_lsp.core.reports.history import replay_key, session_history, summarize
 from colearner_lsp.views.history_text import render_history
 from tests.core.conftest import envelope
 from tests.core.dashboard_scenario import Cohort, temporary_cohort

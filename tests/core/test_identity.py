@@ -14,7 +14,7 @@ from colearner_lsp.core.config import config_path, load_config
 from colearner_lsp.core.errors import ConfigError, InvalidArgument, KeyProblem
 from colearner_lsp.core.fingerprint import fingerprint
 from colearner_lsp.core.identity import init_instance, trust_peer, untrust_peer
-from colearner_lsp.core.signing import generate_key, load_private_key, parse_public_key, public_key_text
+from colearner_lsp.core.protocol.signing import generate_key, load_private_key, parse_public_key, public_key_text
 
 
 def test_init_writes_config_and_a_private_key_outside_the_repo(tmp_path: Path, key_dir: Path) -> None:

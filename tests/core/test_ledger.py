@@ -20,10 +20,17 @@ from typing import Any
 
 import pytest
 
-from colearner_lsp.core.events import parse_event
-from colearner_lsp.core.ledger import QUARANTINE_PREFIX_BYTES, ChainChanges, Incoming, Ledger
-from colearner_lsp.core.signing import generate_key, parse_public_key, public_key_text, save_private_key, sign_envelope, verify_envelope
-from colearner_lsp.core.wire import event_hash
+from colearner_lsp.core.protocol.events import parse_event
+from colearner_lsp.core.protocol.signing import (
+    generate_key,
+    parse_public_key,
+    public_key_text,
+    save_private_key,
+    sign_envelope,
+    verify_envelope,
+)
+from colearner_lsp.core.protocol.wire import event_hash
+from colearner_lsp.core.store.ledger import QUARANTINE_PREFIX_BYTES, ChainChanges, Incoming, Ledger
 from tests.core.conftest import envelope
 
 REPO = Path(__file__).resolve().parents[2]
@@ -296,7 +303,7 @@ def test_positions_and_events_commit_together(ledger: Ledger) -> None:
 
 
 def held(seq: int, offset: int, sender: str = "bob", student: str = "bob", tip: bool = False) -> Incoming:
-    """An event read but waiting for a signed tip (see core/chain.py)."""
+    """An event read but waiting for a signed tip (see core/protocol/chain.py)."""
     return Incoming(
         raw=b'{"held": %d}' % seq,
         topic="t",
@@ -379,9 +386,9 @@ def test_meta(ledger: Ledger) -> None:
 WRITER = r"""
 import json, sys, uuid
 from pathlib import Path
-from colearner_lsp.core.ledger import Ledger
-from colearner_lsp.core.events import now_ts
-from colearner_lsp.core.signing import load_private_key, sign_envelope
+from colearner_lsp.core.store.ledger import Ledger
+from colearner_lsp.core.protocol.events import now_ts
+from colearner_lsp.core.protocol.signing import load_private_key, sign_envelope
 
 path, key_file, batch = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 key = load_private_key(key_file)

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from colearner_lsp.core.errors import IllegalTransition, InvalidArgument, NotFound
-from colearner_lsp.core.lifecycle import (
+from colearner_lsp.core.model.lifecycle import (
     STAGES,
     allowed_next,
     automatic_move,

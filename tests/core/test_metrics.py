@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from colearner_lsp.core import actions
-from colearner_lsp.core.blockers import BLOCKER_KINDS
-from colearner_lsp.core.events import parse_ts
 from colearner_lsp.core.instance import Instance
-from colearner_lsp.core.metrics import STAGE_ORDER, compute_dashboard, dashboard_for
+from colearner_lsp.core.protocol.events import parse_ts
+from colearner_lsp.core.reports.blockers import BLOCKER_KINDS
+from colearner_lsp.core.reports.metrics import STAGE_ORDER, compute_dashboard, dashboard_for
 from tests.core.conftest import make_pair
 from tests.core.dashboard_scenario import Cohort, assign, exchange, hours_after_last, ship, temporary_cohort
 

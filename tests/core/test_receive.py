@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from colearner_lsp.core.config import AgentConfig, Peer
-from colearner_lsp.core.ledger import Incoming
-from colearner_lsp.core.receive import MAX_MESSAGE_BYTES, judge_alone
-from colearner_lsp.core.signing import generate_key, public_key_text
+from colearner_lsp.core.protocol.receive import MAX_MESSAGE_BYTES, judge_alone
+from colearner_lsp.core.protocol.signing import generate_key, public_key_text
+from colearner_lsp.core.store.ledger import Incoming
 from tests.core.conftest import Wire, make_pair
 from tests.wire_forge import own_event, sealed_message
 
@@ -60,7 +60,7 @@ def assignment(key: Any = COACH_KEY, **fields: Any) -> dict[str, Any]:
 
 def raw(data: Any) -> bytes:
     """``data`` laid out as a writer sends it (canonical JSON, a tip's sig as its last member), whatever it holds."""
-    from colearner_lsp.core.signing import SIG_MEMBER, canonical_json
+    from colearner_lsp.core.protocol.signing import SIG_MEMBER, canonical_json
 
     if not isinstance(data, dict) or not isinstance(data.get("sig"), str):
         return json.dumps(data).encode() if not isinstance(data, dict) else canonical_json({k: v for k, v in data.items() if k != "sig"})
@@ -234,7 +234,7 @@ def test_sealed_for_others_does_not_open() -> None:
 
 def test_a_ciphertext_moved_to_another_events_header_does_not_open() -> None:
     """Even re-signed by its rightful writer, a payload moved under another header stays shut (its header is the seal's associated data)."""
-    from colearner_lsp.core.signing import sign_to_json
+    from colearner_lsp.core.protocol.signing import sign_to_json
 
     original, other = assignment(), assignment()
     moved = {k: v for k, v in other.items() if k != "sig"} | {"payload": original["payload"]}
@@ -354,7 +354,7 @@ def test_refused_messages_are_quarantined_and_the_rest_applied(tmp_path: Path, w
 
 def wire_text(data: dict[str, Any], key: Any) -> bytes:
     """What an instance publishes: canonical JSON with ``sig`` as its last member."""
-    from colearner_lsp.core.signing import sign_to_json
+    from colearner_lsp.core.protocol.signing import sign_to_json
 
     return sign_to_json({k: v for k, v in data.items() if k != "sig"}, key)[1].encode()
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from colearner_lsp.core.evidence import take_snapshot
 from colearner_lsp.core.review.patch import PatchError, apply_patch, read_diff, read_patch
 from colearner_lsp.core.review.versions import rebuild_changes
-from colearner_lsp.core.scope import ScopeRules
+from colearner_lsp.core.sharing.evidence import take_snapshot
+from colearner_lsp.core.sharing.scope import ScopeRules
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:

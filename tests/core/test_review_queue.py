@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from colearner_lsp.core.model.state import ExerciseState
 from colearner_lsp.core.review.work import queue_of, unreviewed_evidence
-from colearner_lsp.core.state import ExerciseState
 
 
 def exercise(n: int, student: str, state: str, responded_at: str | None, coach: str = "carol") -> ExerciseState:

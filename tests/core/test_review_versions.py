@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from colearner_lsp.core.evidence import MAX_DIFF_CHARS, take_snapshot
 from colearner_lsp.core.review.versions import MAX_SHOWN_BYTES, FileChange, display_diff, rebuild_changes
-from colearner_lsp.core.scope import ScopeRules
+from colearner_lsp.core.sharing.evidence import MAX_DIFF_CHARS, take_snapshot
+from colearner_lsp.core.sharing.scope import ScopeRules
 
 DIFF = ScopeRules(allow=("**",), share="diff")
 HASHES = ScopeRules(allow=("**",), share="hashes")

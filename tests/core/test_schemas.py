@@ -12,7 +12,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-from colearner_lsp.core.events import PAYLOADS
+from colearner_lsp.core.protocol.events import PAYLOADS
 from colearner_lsp.core.schemas import (
     AGENT_FILE,
     DRAFT,

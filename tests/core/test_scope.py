@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from colearner_lsp.core.scope import (
+from colearner_lsp.core.sharing.scope import (
     DEFAULT_STUDENT_DENY,
     ScopeError,
     ScopeRules,

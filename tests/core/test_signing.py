@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from colearner_lsp.core.errors import KeyProblem
-from colearner_lsp.core.signing import (
+from colearner_lsp.core.protocol.signing import (
     canonical_json,
     generate_key,
     load_private_key,

@@ -9,7 +9,7 @@ from typing import Any
 from lsprotocol import types
 
 from colearner_lsp.core.instance import Instance
-from colearner_lsp.core.state import ExerciseState
+from colearner_lsp.core.model.state import ExerciseState
 from tests.instances import Pair, last_line, run_cli, sync
 
 FILE = "app/inventory.py"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from colearner_lsp.core.anchors import LineRange, Relocation
-from colearner_lsp.core.evidence import blob_sha_of
-from colearner_lsp.core.state import ExerciseState
+from colearner_lsp.core.anchor.anchors import LineRange, Relocation
+from colearner_lsp.core.model.state import ExerciseState
+from colearner_lsp.core.sharing.evidence import blob_sha_of
 from colearner_lsp.server.anchor_tracker import AnchorTracker
 from colearner_lsp.server.coach_findings import coach_findings
 from colearner_lsp.server.coach_review import LocalBlobs

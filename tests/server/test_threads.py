@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from colearner_lsp.core.anchors import LineRange, Relocation
+from colearner_lsp.core.anchor.anchors import LineRange, Relocation
 from colearner_lsp.server.anchor_tracker import AnchorTracker
 from colearner_lsp.server.threads import MAX_ENTRIES, MAX_MISTAKES, TEXT_CHARS, entries_of, thread_of
 from tests.instances import Pair

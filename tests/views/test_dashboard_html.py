@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from colearner_lsp.core.metrics import dashboard_for
+from colearner_lsp.core.reports.metrics import dashboard_for
 from colearner_lsp.views.dashboard_html import MAX_BARS, completion_chart, render_dashboard_html
 from tests.core.dashboard_scenario import hours_after_last, temporary_cohort
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from colearner_lsp.core.metrics import dashboard_for
+from colearner_lsp.core.reports.metrics import dashboard_for
 from colearner_lsp.views.dashboard_text import duration, render_dashboard
 from tests.core.dashboard_scenario import hours_after_last, temporary_cohort
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScopeError
-from ..evidence_diff import MAX_DIFF_CHARS
-from ..repo_paths import lexical_repo_path
+from ..sharing.evidence_diff import MAX_DIFF_CHARS
+from ..sharing.repo_paths import lexical_repo_path
 from .objects import GitObjects, ObjectInfo
 from .patch import FilePatch, PatchError, SharedDiff, apply_patch, read_diff
 

@@ -21,8 +21,8 @@ from ..actions import find_exercise, require_role, user_action
 from ..display import one_line
 from ..errors import InvalidArgument, NotFound, ScopeError
 from ..instance import Instance
-from ..repo_paths import lexical_repo_path
-from ..state import ExerciseState
+from ..model.state import ExerciseState
+from ..sharing.repo_paths import lexical_repo_path
 from .versions import FileChange, rebuild_changes
 
 

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import pathspec
 
-from .errors import ScopeError
+from ..errors import ScopeError
 from .repo_paths import _fold, _fold_component, _lexical, _on_disk, _real_root, _refuse, _show, normalize_repo_path
 
 __all__ = [

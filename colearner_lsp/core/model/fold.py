@@ -17,9 +17,8 @@ from bisect import insort
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import lifecycle
-from .event_types import PayloadHandlers
-from .events import (
+from ..protocol.event_types import PayloadHandlers
+from ..protocol.events import (
     AnchoredMistake,
     AssessmentFeedback,
     EnvelopeBase,
@@ -35,6 +34,7 @@ from .events import (
     SessionLifecycle,
     payload_dict,
 )
+from . import lifecycle
 from .state import ExerciseState, SessionState, State, Transition
 
 # What applying one type does to its session: found by the payload's class.

@@ -13,8 +13,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .config import CONFIG_DIR
-from .errors import InvalidArgument, LedgerDamaged
+from ..config import CONFIG_DIR
+from ..errors import InvalidArgument, LedgerDamaged
 from .ledger import Ledger
 
 SIDE_FILES = ("", "-wal", "-shm")

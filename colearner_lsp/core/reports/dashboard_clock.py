@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .events import parse_ts
+from ..protocol.events import parse_ts
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -28,10 +28,10 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
-from .config import AgentConfig
-from .display import one_line
+from ..display import one_line
 from .event_types import PAYLOADS
 from .events import NO_SESSION, EnvelopeBase, WireEnvelope, open_event, parse_wire
+from .reader import Reader
 from .sealing import CannotOpen, open_sealed, shared_key
 from .signing import parse_public_key, public_key_text, raw_public_key, signature_valid, signed_as_received
 from .strict_json import MAX_MESSAGE_BYTES, Refused, decode_as_written, write_compact
@@ -79,7 +79,7 @@ class Claim:
     signed: bytes | None
 
 
-def examine(raw: bytes, config: AgentConfig, own_public_key: str) -> Verdict | Claim:
+def examine(raw: bytes, config: Reader, own_public_key: str) -> Verdict | Claim:
     """The rules a message's header must pass: a refusal, or the claim its chain decides."""
     try:
         data = decode_as_written(raw, _as_sent)
@@ -170,7 +170,7 @@ def open_claim(claim: Claim, identity: str, shared: bytes) -> Verdict:
     return Verdict(opened, event, None)
 
 
-def judge_alone(raw: bytes, config: AgentConfig, key: Ed25519PrivateKey, session_students: dict[str, str] | None = None) -> Verdict:
+def judge_alone(raw: bytes, config: Reader, key: Ed25519PrivateKey, session_students: dict[str, str] | None = None) -> Verdict:
     """Every rule on one message whose place in its stream is not in question (the
     chain is ``intake``'s): its header, its own signature as a tip, its payload opened
     with ``key`` (this instance's) and checked, and a coach's session rule."""
@@ -188,7 +188,7 @@ def judge_alone(raw: bytes, config: AgentConfig, key: Ed25519PrivateKey, session
     return conclude(open_claim(claim, config.identity, shared), config, session_students)
 
 
-def conclude(verdict: Verdict, config: AgentConfig, session_students: dict[str, str] | None = None) -> Verdict:
+def conclude(verdict: Verdict, config: Reader, session_students: dict[str, str] | None = None) -> Verdict:
     """The rule on an opened event that depends on what this coach knows: a student
     writes only into a session the coach opened with her."""
     event, data = verdict.event, verdict.envelope

@@ -71,13 +71,13 @@ import statistics
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..config import AgentConfig
+from ..model.state import SessionState, State
 from .blockers import _blocker_key, _quarantine_blocker, _session_blockers
-from .config import AgentConfig
 from .dashboard_clock import _Clock, _utc
-from .state import SessionState, State
 
 if TYPE_CHECKING:
-    from .instance import Instance
+    from ..instance import Instance
 
 DASHBOARD_VERSION = 1
 NO_STAGE = "none"

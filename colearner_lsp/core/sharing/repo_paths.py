@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ScopeError
+from ..errors import ScopeError
 
 MAX_PATH_BYTES = 4096
 MAX_COMPONENT_BYTES = 255

@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from .errors import LedgerDamaged
-from .events import now_ts
+from ..errors import LedgerDamaged
+from ..protocol.events import now_ts
+from ..protocol.wire import event_hash
 from .published import PublishedMarks
-from .wire import event_hash
 
 # Two tables the migration of an older ledger makes too.
 # The outbox is keyed by the event's pos: an integer key is appended in place,

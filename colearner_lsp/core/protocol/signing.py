@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from nacl.bindings import crypto_sign, crypto_sign_BYTES, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 
-from .errors import KeyProblem
+from ..errors import KeyProblem
 
 PUBLIC_KEY_PREFIX = "ed25519:"
 SIG_MEMBER = ',"sig":"'  # how sign_to_json ends its text, before the signature

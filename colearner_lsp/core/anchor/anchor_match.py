@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
-from colearner_lsp.core.anchor_text import BLANK, TextIndex, block_end, block_hash, bracket_depth
+from colearner_lsp.core.anchor.anchor_text import BLANK, TextIndex, block_end, block_hash, bracket_depth
 
 if TYPE_CHECKING:
-    from colearner_lsp.core.anchors import Fingerprint
+    from colearner_lsp.core.anchor.anchors import Fingerprint
 
 COMMON = 8  # a line found more often than this in the file does not vote for a position
 MAX_COPIES = 50  # identical copies weighed, nearest first; beyond that the block is too generic to tell

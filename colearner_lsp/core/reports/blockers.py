@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import AgentConfig
+from ..config import AgentConfig
+from ..model.state import ExerciseState, SessionState
+from ..protocol.events import parse_ts
 from .dashboard_clock import _Clock
-from .events import parse_ts
-from .state import ExerciseState, SessionState
 
 BLOCKER_KINDS: tuple[str, ...] = (
     "unacknowledged",

@@ -20,7 +20,7 @@ from pathlib import Path
 import git
 import pathspec
 
-from .errors import EvidenceError, ScopeError
+from ..errors import EvidenceError, ScopeError
 from .repo_paths import normalize_repo_path
 
 # git's well-known empty tree: the base of a repository without commits.

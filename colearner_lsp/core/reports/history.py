@@ -21,8 +21,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .event_types import PAYLOADS, PayloadHandlers
-from .events import (
+from ..protocol.event_types import PAYLOADS, PayloadHandlers
+from ..protocol.events import (
     AssessmentFeedback,
     EnvelopeBase,
     EvidenceRequest,
@@ -40,7 +40,7 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from .instance import Instance
+    from ..instance import Instance
 
 SUMMARY_LIMIT = 160
 
@@ -51,7 +51,7 @@ SUMMARIES: PayloadHandlers[Summary] = PayloadHandlers("history summary")
 
 def session_history(inst: Instance, session_id: str) -> dict[str, Any]:
     """The session's replay; an unknown id raises ``NotFound`` (an unambiguous prefix is enough)."""
-    from .actions import find_session
+    from ..actions import find_session
 
     inst.refresh()
     session = find_session(inst, session_id)

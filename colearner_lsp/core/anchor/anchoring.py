@@ -6,11 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import InvalidArgument, NotFound, ScopeError
+from ..protocol.events import Anchor
+from ..sharing.repo_paths import normalize_repo_path
 from .anchor_text import lines_of
 from .anchors import make_fingerprint
-from .errors import InvalidArgument, NotFound, ScopeError
-from .events import Anchor
-from .repo_paths import normalize_repo_path
 
 if TYPE_CHECKING:  # gitpython is imported when a repository is first asked (start-up)
     import git

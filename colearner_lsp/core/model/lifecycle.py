@@ -8,7 +8,7 @@ to decide whether a received move applies.
 
 from __future__ import annotations
 
-from .errors import IllegalTransition, InvalidArgument, NotFound
+from ..errors import IllegalTransition, InvalidArgument, NotFound
 
 STAGES: tuple[str, ...] = ("init", "plan", "practice", "review", "done")
 

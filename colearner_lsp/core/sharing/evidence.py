@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .display import one_line
-from .errors import EvidenceError
+from ..display import one_line
+from ..errors import EvidenceError
 from .evidence_diff import MAX_DIFF_CHARS, _Blob, _diff_text, _Entry, _summary
 from .evidence_git import _ARGS_PER_CALL, GIT_IGNORED, _git, _Listing, _opened, _Repo, _select
 from .scope import ScopeRules, plan_share

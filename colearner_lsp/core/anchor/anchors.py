@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
-from colearner_lsp.core.anchor_match import find_block
-from colearner_lsp.core.anchor_text import (
+from colearner_lsp.core.anchor.anchor_match import find_block
+from colearner_lsp.core.anchor.anchor_text import (
     BLANK,
     LINE_BREAKS,
     TextIndex,

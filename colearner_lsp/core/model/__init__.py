@@ -1,0 +1,2 @@
+"""The folded state: sessions, exercises and progress, the fold that is its only writer,
+and the lifecycle's rules."""
