@@ -226,6 +226,6 @@ def test_offline_inbox_folds_the_ledger_when_learning_json_may_not_be_its_state(
 
 def test_the_snapshot_reader_knows_the_ledgers_schema():
     from colearner_lsp.cli.snapshot_inbox import LEDGER_SCHEMA
-    from colearner_lsp.core.store.ledger import SCHEMA_VERSION
+    from colearner_lsp.core.store.ledger_schema import SCHEMA_VERSION
 
     assert LEDGER_SCHEMA == SCHEMA_VERSION

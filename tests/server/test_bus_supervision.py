@@ -15,7 +15,7 @@ import sqlite3
 
 from lsprotocol.types import MessageType
 
-from colearner_lsp.core.store.ledger import SCHEMA
+from colearner_lsp.core.store.ledger_schema import SCHEMA
 from tests.instances import Pair
 from tests.server.editor import editor
 from tests.server.scenario import FILE, assign, of_kind, start_session
