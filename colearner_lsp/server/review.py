@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -119,16 +121,20 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]", "_", text[:8]) or "_"
 
 
-def write_versions(root: Path, shown: work.StudentWork) -> tuple[Path, Path]:
-    """Both versions as read-only files under .colearner/review/; returns (base, student)."""
+def review_folder(root: Path, student: str, exercise_id: str, evidence_id: str) -> Path:
+    return root / CONFIG_DIR / REVIEW_DIR / _safe_name(student) / f"{_safe_name(exercise_id)}-{_safe_name(evidence_id)}"
+
+
+def write_versions(root: Path, shown: work.StudentWork, waiting: Collection[ExerciseState] = ()) -> tuple[Path, Path]:
+    """Both versions as read-only files under .colearner/review/; returns (base, student).
+
+    The copies of answers no longer in ``waiting`` (reviewed since, or replaced by a newer
+    answer) are removed first, so the folder holds what is still to review and no more.
+    """
     ex, change = shown.exercise, shown.change
-    folder = (
-        root
-        / CONFIG_DIR
-        / REVIEW_DIR
-        / _safe_name(ex.student)
-        / f"{_safe_name(ex.exercise_id)}-{_safe_name(str(shown.snapshot.get('event_id', '')))}"
-    )
+    folder = review_folder(root, ex.student, ex.exercise_id, str(shown.snapshot.get("event_id", "")))
+    keep = {folder} | {review_folder(root, w.student, w.exercise_id, str(s.get("event_id", ""))) for w in waiting for s in w.evidence}
+    remove_reviewed(root / CONFIG_DIR / REVIEW_DIR, keep)
     base_dir = folder / (f"base-{change.base_commit[:7]}" if change.base_commit else "base")
     student_dir = folder / _safe_name(ex.student)
     base = base_dir / (change.old_path if change.old_path and safe_path(change.old_path) else change.path)
@@ -136,6 +142,22 @@ def write_versions(root: Path, shown: work.StudentWork) -> tuple[Path, Path]:
     for target, text in ((base, change.base or ""), (student, change.student or "")):
         _write_read_only(target, text)
     return base, student
+
+
+def remove_reviewed(review_dir: Path, keep: set[Path]) -> None:
+    """Remove every answer's folder under ``review_dir`` (student/exercise-evidence) not in ``keep``.
+
+    The files are read-only, their folders the owner's: unlinking needs only the folder's
+    write bit. A folder that cannot be removed is left (the next write tries again).
+    """
+    if not review_dir.is_dir():
+        return
+    for student in review_dir.iterdir():
+        if not student.is_dir() or student.is_symlink():
+            continue
+        for answer in student.iterdir():
+            if answer not in keep and answer.is_dir() and not answer.is_symlink():
+                shutil.rmtree(answer, ignore_errors=True)
 
 
 def _write_read_only(target: Path, text: str) -> None:
@@ -177,7 +199,8 @@ def register(ls: ColearnerServer) -> None:
             shown = await asyncio.to_thread(work.student_change, inst, args.exercise_id, args.path, args.evidence_id)
             if not shown.change.rebuilt:
                 raise refused(shown.change, shown.exercise)
-            base, student = await asyncio.to_thread(write_versions, inst.root, shown)
+            waiting = [e for e in inst.state.exercises.values() if e.state == "responded"]
+            base, student = await asyncio.to_thread(write_versions, inst.root, shown, waiting)
         except USER_ERRORS as exc:
             raise user_error(exc) from None
         except OSError as exc:
