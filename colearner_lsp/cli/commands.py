@@ -114,16 +114,21 @@ def init(args: argparse.Namespace) -> int:
     return 0
 
 
-def trust(args: argparse.Namespace) -> int:
+def _instance_root() -> Path:
     from ..core.config import find_root
-    from ..core.identity import trust_peer
 
     root = find_root(Path.cwd())
     if root is None:
         from ..core.errors import ConfigError
 
         raise ConfigError("no .colearner/agent.yaml here or above; run 'colearner init' first")
-    done = trust_peer(root, args.name, args.public_key, replace=args.replace)
+    return root
+
+
+def trust(args: argparse.Namespace) -> int:
+    from ..core.identity import trust_peer
+
+    done = trust_peer(_instance_root(), args.name, args.public_key, replace=args.replace)
     who = f"{done.peer.role} {args.name!r}"
     if done.outcome == "unchanged":
         print(f"already trusted: {who} ({done.fingerprint})")
@@ -131,6 +136,14 @@ def trust(args: argparse.Namespace) -> int:
         print(f"replaced the key of {who}: {done.old_fingerprint} -> {done.fingerprint}")
     else:
         print(f"trusted {who} ({done.fingerprint})")
+    return 0
+
+
+def untrust(args: argparse.Namespace) -> int:
+    from ..core.identity import untrust_peer
+
+    peer = untrust_peer(_instance_root(), args.name)
+    print(f"no longer trusted: {peer.role} {args.name!r}; what they send from now on is refused, what was accepted stays")
     return 0
 
 

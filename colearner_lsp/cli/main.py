@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("public_key")
     sp.add_argument("--replace", action="store_true", help="replace the key already pinned for NAME (shows both fingerprints)")
 
+    sp = cmd("untrust", "unpin a peer's key (a coach takes a student off the roster); their events stay")
+    sp.add_argument("name")
+
     sp = cmd("broker", "run the embedded Kafka-compatible broker in the foreground")
     sp.add_argument("--port", type=int, default=9092)
 

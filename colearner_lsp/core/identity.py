@@ -119,3 +119,15 @@ def trust_peer(root: Path, name: str, public_key: str, role: str | None = None, 
     config.peers[name] = peer
     save_config(root, config)
     return Trusted(peer, "added" if pinned is None else "replaced", new_fp, old_fp)
+
+
+def untrust_peer(root: Path, name: str) -> Peer:
+    """Remove a peer (a coach takes a student off the roster); its events stay in the ledger.
+
+    Returns the peer as it was pinned."""
+    config = load_config(root)
+    if name not in config.peers:
+        raise InvalidArgument(f"{name!r} is not trusted here")
+    peer = config.peers.pop(name)
+    save_config(root, config)
+    return peer

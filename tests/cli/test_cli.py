@@ -393,6 +393,15 @@ def test_a_pinned_key_is_never_replaced_silently(pair):
     assert pair.coach().config.peers["sam"].public_key == other
 
 
+def test_untrust_takes_a_student_off_the_roster(pair):
+    env, coach = pair.env(), pair.coach_root
+    assert ok(coach, "untrust", "sam", env=env).startswith("no longer trusted: student 'sam'")
+    assert "sam" not in pair.coach().config.peers
+    mistake(coach, "untrust", "sam", env=env, code=1, says="'sam' is not trusted here")
+    mistake(coach, "untrust", env=env, code=2, says="required")
+    mistake(pair.coach_root.parent, "untrust", "sam", env=env, says="run 'colearner init' first")
+
+
 # ---------------------------------------------------------------- private files
 
 
