@@ -25,6 +25,7 @@ from pytest_lsp.client import make_test_lsp_client
 
 from colearner_lsp.server.queries import plain
 from tests.instances import cli_env
+from tests.waiting import What, until_async
 
 Diagnostics = Sequence[types.Diagnostic]
 
@@ -71,22 +72,15 @@ class Editor:
     def status(self) -> dict[str, Any]:
         return self.statuses[-1] if self.statuses else {}
 
-    async def until(self, check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-        """Poll ``check`` until it returns something truthy."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            value = check()
-            if value:
-                return value
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-            await asyncio.sleep(0.02)
+    async def until(self, check: Callable[[], Any], timeout: float = 15.0, what: What = "condition") -> Any:
+        """Poll ``check`` until it returns something truthy (``tests.waiting.until_async``)."""
+        return await until_async(check, what=what, timeout=timeout)
 
     def diagnostics(self, rel: str) -> Diagnostics:
         return self.client.diagnostics.get(self.uri(rel), [])
 
     async def wait_diagnostics(self, rel: str, check: Callable[[Diagnostics], bool], timeout: float = 15.0) -> Diagnostics:
-        await self.until(lambda: check(self.diagnostics(rel)), timeout, f"diagnostics on {rel} (now {self.describe(rel)})")
+        await self.until(lambda: check(self.diagnostics(rel)), timeout, lambda: f"diagnostics on {rel} (now {self.describe(rel)})")
         return self.diagnostics(rel)
 
     def describe(self, rel: str) -> list[tuple[str, int, int, str]]:
