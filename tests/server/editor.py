@@ -104,6 +104,22 @@ class Editor:
     def save(self, rel: str) -> None:
         self.client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=self.uri(rel))))
 
+    def files_changed(self, *rels: str) -> None:
+        """Tell the server these files changed on disk, as an editor watching files does."""
+        changes = [types.FileEvent(uri=self.uri(rel), type=types.FileChangeType.Changed) for rel in rels]
+        self.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=changes))
+
+    async def settled(self, rel: str) -> None:
+        """Return once the server has handled every message sent before, and what it published for them has arrived.
+
+        The server reads messages in order and runs each notification's handler to the end
+        before reading the next, and this client reads what comes back in order: so the answer
+        to a request sent now comes after all of it. The event to wait for when a test shows
+        that something did not happen.
+        """
+        params = types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=self.uri(rel)))
+        await self.client.text_document_code_lens_async(params)
+
     async def code_actions(self, rel: str, line: int, diagnostics: Diagnostics = ()) -> list[types.CodeAction]:
         position = types.Position(line=line, character=0)
         params = types.CodeActionParams(
