@@ -22,7 +22,8 @@ from colearner_lsp.cli.main import build_parser
 from colearner_lsp.core.config import AgentConfig
 from colearner_lsp.core.identity import init_instance
 from colearner_lsp.core.protocol.events import AssessmentFeedback, ScopePolicy, SessionLifecycle
-from tests.instances import cli_env, make_origin
+from tests.instances import cli_env
+from tests.repos import make_origin
 
 # What the colearner script does, then the names of every module loaded.
 PROBE = """

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.instances import Pair, git, sync
+from tests.instances import Pair, sync
+from tests.repos import git
 from tests.server.editor import editor
 from tests.server.scenario import FILE, assign, lines_of, of_kind, start_session
 

@@ -89,7 +89,7 @@ async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> 
 
 async def test_neovim_coach_opens_the_students_change_through_a_code_action(pair: Pair, tmp_path: Path) -> None:
     from colearner_lsp.core import actions
-    from tests.instances import git
+    from tests.repos import git
     from tests.server.scenario import cli
 
     session_id = await asyncio.to_thread(cli, pair, "coach", "session", "start", "--student", pair.student_id)
