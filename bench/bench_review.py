@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # colearner_lsp when not installed
+sys.path.insert(0, str(HERE.parent))  # colearner_lsp when not installed, and the tests' exercise builder
 
 from colearner_lsp.core.model.state import ExerciseState  # noqa: E402
 from colearner_lsp.core.review.versions import rebuild_changes  # noqa: E402
@@ -38,6 +38,7 @@ from colearner_lsp.core.sharing.evidence import take_snapshot  # noqa: E402
 from colearner_lsp.core.sharing.scope import ScopeRules  # noqa: E402
 from colearner_lsp.server.review import write_versions  # noqa: E402
 from colearner_lsp.views.review_text import render_queue  # noqa: E402
+from tests.exercises import answered, exercise_state  # noqa: E402
 
 REVIEW_GOAL_S = 0.050
 QUEUE_GOAL_S = 0.200
@@ -90,25 +91,20 @@ def repos(base: Path, lines: int, changed: int) -> tuple[Path, Path, str, dict]:
 
 
 def exercise(n: int, state: str, student: str) -> ExerciseState:
-    ex = ExerciseState(
-        exercise_id=f"{n:08x}-0000-4000-8000-000000000000",
-        session_id=f"s-{student}",
-        student=student,
-        coach="carol",
+    ex = exercise_state(
+        f"{n:08x}-0000-4000-8000-000000000000",
+        student,
+        state,
         topic=f"topic {n % 12}",
         exercise="explain it",
         expected="a paragraph",
-        tests=[],
-        step_id=None,
-        anchor={"path": "app/inventory.py", "start_line": 1, "end_line": 5},
+        lines=(1, 5),
         assigned_at="2026-01-05T09:00:00.000000Z",
-        state=state,
     )
     if state == "responded":
         ts = f"2026-01-05T{10 + n % 12:02d}:{n % 60:02d}:{n * 7 % 60:02d}.000000Z"
         ex.responded_at = ts
-        ex.responses.append({"event_id": f"r{n}", "ts": ts, "text": "my answer", "evidence": f"e{n}"})
-        ex.evidence.append({"event_id": f"e{n}", "ts": ts, "files": [{"path": f"app/f{k}.py"} for k in range(3)]})
+        answered(ex, n, ts, "my answer", [f"app/f{k}.py" for k in range(3)])
     return ex
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -75,8 +76,8 @@ def mtls_front() -> Iterator[TlsFront]:
 
 
 @pytest.fixture(autouse=True)
-def key_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Every test keeps private keys in a temp folder, never in the user's data dir."""
+def key_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test keeps private keys in a temporary folder, never in the user's data dir; no bootstrap override leaks in."""
     folder = tmp_path_factory.mktemp("keys")
     monkeypatch.setenv("COLEARNER_KEY_DIR", str(folder))
     monkeypatch.delenv("COLEARNER_BOOTSTRAP", raising=False)
@@ -89,3 +90,11 @@ def pair(tmp_path, broker):
     from tests.instances import make_pair
 
     return make_pair(tmp_path, broker.bootstrap)
+
+
+@pytest.fixture
+def live(pair):
+    """A session with one exercise on app/inventory.py:5-8, delivered: (pair, session_id, exercise_id)."""
+    from tests.instances import assigned
+
+    return (pair, *assigned(pair))

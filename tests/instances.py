@@ -16,41 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colearner_lsp.bus.kafka_bus import KafkaBus, SyncReport
-from colearner_lsp.core.identity import init_instance, trust_peer
+from colearner_lsp.core.identity import init_instance
 from colearner_lsp.core.instance import Instance
-from colearner_lsp.demo import SAMPLE
-
-SAMPLE_FILES = {
-    "app/inventory.py": SAMPLE,  # the demo's service: the tests and the demo coach the same code
-    "app/__init__.py": "",
-    "README.md": "# inventory\n",
-    ".gitignore": ".env\n",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def make_origin(path: Path, files: dict[str, str] | None = None) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.email", "coach@example.com")
-    git(path, "config", "user.name", "Coach")
-    for rel, text in (files or SAMPLE_FILES).items():
-        target = path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "initial")
-    return path
-
-
-def clone(origin: Path, path: Path) -> Path:
-    git(origin.parent, "clone", "-q", str(origin), str(path))
-    git(path, "config", "user.email", "student@example.com")
-    git(path, "config", "user.name", "Student")
-    return path
+from tests.repos import clone, enrol, make_origin
 
 
 @dataclass
@@ -82,34 +50,30 @@ def cli_env(bootstrap: str | None = None) -> dict[str, str]:
 
 
 def make_pair(base: Path, bootstrap: str, coach_id: str = "carol", student_id: str = "sam") -> Pair:
-    """Origin repo for the coach, a clone for the student, both initialised and trusting each other.
-
-    The tests' ``COLEARNER_KEY_DIR`` (set by the ``key_dir`` fixture) keeps keys out of the home folder.
-    """
+    """Origin repo for the coach, a clone for the student, both initialised and trusting each other."""
     origin = make_origin(base / "coach")
     student = clone(origin, base / "student")
     _, coach_key = init_instance(origin, "coach", coach_id, bootstrap)
-    _, student_key = init_instance(student, "student", student_id, bootstrap)
-    trust_peer(origin, student_id, student_key)
-    trust_peer(student, coach_id, coach_key)
+    student_key = enrol(origin, coach_id, coach_key, student, student_id, bootstrap)
     return Pair(origin, student, coach_key, student_key, bootstrap, coach_id, student_id)
 
 
 def add_student(pair: Pair, base: Path, student_id: str) -> Path:
     """Another student cloned from the same origin, on the coach's roster."""
     root = clone(pair.coach_root, base / student_id)
-    _, key = init_instance(root, "student", student_id, pair.bootstrap)
-    trust_peer(pair.coach_root, student_id, key)
-    trust_peer(root, pair.coach_id, pair.coach_key)
+    enrol(pair.coach_root, pair.coach_id, pair.coach_key, root, student_id, pair.bootstrap)
     return root
 
 
-def assigned(pair: Pair) -> tuple[str, str]:
-    """A session with one exercise on app/inventory.py:5-8, delivered to the student: (session_id, exercise_id)."""
+def assigned(pair: Pair, plan: tuple[list[str], list[tuple[str, str]]] | None = None) -> tuple[str, str]:
+    """A session (with ``plan``'s goals and steps, if given) and one exercise on app/inventory.py:5-8,
+    delivered to the student: (session_id, exercise_id)."""
     from colearner_lsp.core import actions
 
     coach, student = pair.coach(), pair.student()
     session_id = actions.start_session(coach, pair.student_id)
+    if plan is not None:
+        actions.send_plan(coach, session_id, *plan)
     exercise_id = actions.assign_exercise(
         coach,
         session_id,
@@ -124,6 +88,15 @@ def assigned(pair: Pair) -> tuple[str, str]:
     coach.close()
     student.close()
     return session_id, exercise_id
+
+
+def assign_fixing(coach: Instance, session_id: str, exercise: str) -> str:
+    """One more exercise in ``session_id``, topic "fixing", on app/inventory.py:12-16; its id."""
+    from colearner_lsp.core import actions
+
+    return actions.assign_exercise(
+        coach, session_id, topic="fixing", exercise=exercise, expected="a patch", path="app/inventory.py", start_line=12, end_line=16
+    )
 
 
 def sync(*instances: Instance, timeout: float = 15.0) -> list[SyncReport]:

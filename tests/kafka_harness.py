@@ -19,7 +19,6 @@ or simply ``with tls_broker(require_client_cert=True) as (broker, front): ...``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
@@ -46,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from colearner_lsp.bus.broker import LOOPBACK, EmbeddedBroker, free_port
+from tests.waiting import until, until_async
 
 # --------------------------------------------------------------------------
 # Throwaway PKI
@@ -206,19 +206,22 @@ class TlsFront:
             # A process group of its own, so stop() also reaps forked children.
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._proc.poll() is not None:
-                message = f"socat exited with {self._proc.returncode}: {self.log_path.read_text(errors='replace')[-2000:]}"
-                self.stop()
-                raise RuntimeError(message)
-            with contextlib.suppress(OSError):
-                socket.create_connection((LOOPBACK, self.port), timeout=0.2).close()
-                return self
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"socat did not listen on {self.bootstrap}")
-            time.sleep(0.01)
+        try:
+            until(self._listening, what=f"socat to listen on {self.bootstrap}", timeout=timeout, every=0.01)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _listening(self) -> bool:
+        assert self._proc is not None
+        if self._proc.poll() is not None:
+            raise RuntimeError(f"socat exited with {self._proc.returncode}: {self.log_path.read_text(errors='replace')[-2000:]}")
+        try:
+            socket.create_connection((LOOPBACK, self.port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
 
     def stop(self) -> None:
         """Stop socat and its per-connection children; delete the PEM files."""
@@ -360,14 +363,15 @@ async def topic_partitions(bootstrap: str, topic: str, timeout: float = 10.0, **
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs)
     await admin.start()
     try:
-        deadline = time.monotonic() + timeout
-        while True:
+
+        async def partitions() -> list[int]:
             for info in await admin.describe_topics([topic]):
                 if info["topic"] == topic and info["error_code"] == 0 and info["partitions"]:
                     return sorted(p["partition"] for p in info["partitions"])
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topic {topic!r} did not appear within {timeout}s")
-            await asyncio.sleep(0.05)
+            return []
+
+        found: list[int] = await until_async(partitions, what=f"topic {topic!r} to appear", timeout=timeout, every=0.05)
+        return found
     finally:
         await admin.close()
 

@@ -1,7 +1,9 @@
 """Messages an attacker (or a misbehaving peer) could put on a topic, as wire v2 bytes.
 
 - ``sealed_message``: a well-formed v2 event signed by any key, sealed to any
-  readers, at any place of a stream; nothing is recorded anywhere.
+  readers, at any place of a stream; nothing is recorded anywhere. Past seq 1
+  its ``prev`` is, unless given, a hash no reader holds, so the message stands
+  alone: judged on its own signed tip, nothing linked to it.
 - ``own_event``: an event of an instance's own, with any payload (not checked
   against its model), written into its ledger as the next of its stream, so it
   goes out with the outbox and the instance's chain continues past it: what a
@@ -14,10 +16,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from colearner_lsp.core.config import TopicsConfig
 from colearner_lsp.core.instance import Instance, _raw_key
 from colearner_lsp.core.protocol.events import now_ts
 from colearner_lsp.core.protocol.sealing import seal, shared_key
@@ -30,22 +33,31 @@ def readers_for(key: Ed25519PrivateKey, names_and_keys: dict[str, str]) -> dict[
     return {name: shared_key(key, _raw_key(public)) for name, public in names_and_keys.items()}
 
 
+UNKNOWN_PREV = "0" * 64  # the hash of no event anyone wrote
+ASSIGNMENTS, FEEDBACK, PROGRESS, EVENTS = (lambda t: (t.assignments, t.feedback, t.progress, t.events))(TopicsConfig())
+
+
 def sealed_message(
     key: Ed25519PrivateKey,
     readers: dict[str, str],
-    *,
     event_type: str,
     payload: Any,
+    *,
     sender: str,
     student: str,
     actor: str,
     session_id: str,
     seq: int = 1,
-    prev: str | None = None,
+    prev: str | None | Literal["unless given"] = "unless given",
     sign: bool = True,
     **header: Any,
 ) -> bytes:
-    """One v2 message; ``readers`` maps reader names to their public key text (``key``'s own is not added)."""
+    """One v2 message; ``readers`` maps reader names to their public key text (``key``'s own is not added).
+
+    Unless given, ``prev`` is None at seq 1 (the first event of a stream links to nothing), else ``UNKNOWN_PREV``.
+    """
+    if prev == "unless given":
+        prev = None if seq == 1 else UNKNOWN_PREV
     envelope: dict[str, Any] = {
         "v": 2,
         "ts": now_ts(),

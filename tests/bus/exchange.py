@@ -1,5 +1,5 @@
-"""Helpers for end-to-end bus tests: live bus loops, waiting with deadlines, and
-the convergence check every fault test ends with.
+"""Helpers for end-to-end bus tests: live bus loops and the convergence check
+every fault test ends with (waiting is ``tests.waiting.until``).
 
 ``BusLoop`` runs ``KafkaBus(inst).run()`` for some instances in a background
 thread (one event loop), as the language server does. ``BusProcess`` runs the
@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -26,18 +25,6 @@ from colearner_lsp.core.instance import NO_SESSION, Instance
 from colearner_lsp.core.protocol.events import ProgressUpdate
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
-    """Poll ``condition`` until it is truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(every)
 
 
 class BusLoop:

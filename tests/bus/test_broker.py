@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import select
 import signal
@@ -34,6 +33,7 @@ from tests.kafka_harness import (
     raw_consume,
     topic_partitions,
 )
+from tests.waiting import until_async
 
 # Every test here runs real broker processes, fixture or not.
 pytestmark = pytest.mark.kafka
@@ -184,13 +184,6 @@ async def test_restart_forgets_topics(broker, topic, crash):
     assert await list_topics(broker.bootstrap) == set()
 
 
-async def _wait_for_topic(bootstrap: str, topic: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while topic not in await list_topics(bootstrap):
-        assert time.monotonic() < deadline, f"{topic} never reappeared"
-        await asyncio.sleep(0.02)
-
-
 async def test_surviving_producer_recreates_topic_then_produces(broker, topic):
     """A producer alive across the restart refreshes its metadata on reconnect,
     which re-creates the topics it knew; once that happened, writes are safe."""
@@ -200,7 +193,11 @@ async def test_surviving_producer_recreates_topic_then_produces(broker, topic):
         await producer.send_and_wait(topic, b"before", key=b"k")
         broker.kill()
         broker.restart()
-        await _wait_for_topic(broker.bootstrap, topic)
+
+        async def reappeared() -> bool:
+            return topic in await list_topics(broker.bootstrap)
+
+        await until_async(reappeared, what=f"{topic} to reappear", timeout=10)
         md = await producer.send_and_wait(topic, b"after", key=b"k")
         assert md.offset == 0
     finally:

@@ -20,10 +20,10 @@ from tests.bus.exchange import (
     count_of,
     emit_progress,
     session_state,
-    wait_until,
 )
 from tests.instances import last_line, make_pair, run_cli, sync
 from tests.kafka_harness import HostileProducer, raw_consume
+from tests.waiting import until
 
 BIG = 1000
 BATCH = 50
@@ -112,12 +112,12 @@ def test_bus_loop_waits_for_a_broker_that_starts_late(tmp_path):
     with BusLoop(coach, student) as loop:
         for bus in loop.buses:
             bus.on_status = statuses.append
-        wait_until(lambda: all(b.last_error for b in loop.buses), 30, "both loops to report the broker away")
+        until(lambda: all(b.last_error for b in loop.buses), timeout=30, what="both loops to report the broker away")
         assert "cannot reach Kafka" in loop.buses[0].last_error
         with EmbeddedBroker(port):
-            wait_until(lambda: session_id in student.state.sessions, 60, "the session to reach the student")
+            until(lambda: session_id in student.state.sessions, timeout=60, what="the session to reach the student")
             emit_progress(pair.student(), session_id, 10)
-            wait_until(lambda: count_of(coach, session_id) == 11, 60, "the progress to reach the coach")
+            until(lambda: count_of(coach, session_id) == 11, timeout=60, what="the progress to reach the coach")
             loop.stop()
     assert True in statuses
     assert_converged(coach, student, session_id, expected=11)
@@ -137,9 +137,9 @@ def test_broker_killed_and_restarted_empty_mid_exchange(pair, broker, pump):
 
     def pump_until(condition, what: str, timeout: float = 120) -> None:
         if pump == "run":
-            wait_until(condition, timeout, what)
+            until(condition, timeout=timeout, what=what)
         else:
-            wait_until(lambda: (sync(student, coach, student, timeout=20), condition())[1], timeout, what, every=0)
+            until(lambda: (sync(student, coach, student, timeout=20), condition())[1], timeout=timeout, what=what, every=0)
 
     loop = BusLoop(coach, student).start() if pump == "run" else None
     try:
@@ -206,7 +206,7 @@ def test_instances_killed_mid_exchange_and_restarted(pair, broker):
     with coach_bus, student_bus:
         for n in range(0, BIG // 2, BATCH):
             emit_progress(student, session_id, BATCH, start=n)
-        wait_until(lambda: count_of(coach, session_id) >= expected - BIG + 100, 120, "the coach to read some")
+        until(lambda: count_of(coach, session_id) >= expected - BIG + 100, timeout=120, what="the coach to read some")
         coach_bus.kill()
         for n in range(BIG // 2, BIG, BATCH):
             emit_progress(student, session_id, BATCH, start=n)
@@ -214,8 +214,8 @@ def test_instances_killed_mid_exchange_and_restarted(pair, broker):
                 student_bus.kill()
                 student_bus.start()
         coach_bus.start()
-        wait_until(lambda: count_of(coach, session_id) == expected, 180, f"all {expected} events at the coach")
-        wait_until(lambda: student.ledger.outbox_length() == 0, 60, "the student's outbox to drain")
+        until(lambda: count_of(coach, session_id) == expected, timeout=180, what=f"all {expected} events at the coach")
+        until(lambda: student.ledger.outbox_length() == 0, timeout=60, what="the student's outbox to drain")
     sync(student, coach, student)
     assert_converged(coach, student, session_id, expected=expected)
 

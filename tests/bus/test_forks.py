@@ -8,9 +8,7 @@ from colearner_lsp.core import actions
 from colearner_lsp.core.reports.metrics import dashboard_for
 from tests.instances import assigned, run_cli, sync
 from tests.kafka_harness import HostileProducer
-from tests.wire_forge import sealed_message
-
-PROGRESS = "colearner.progress.v1"
+from tests.wire_forge import PROGRESS, sealed_message
 
 
 def test_a_forked_writer_is_stopped_and_reported(pair) -> None:  # type: ignore[no-untyped-def]

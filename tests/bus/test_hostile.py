@@ -6,6 +6,7 @@ state does not move, and the instance keeps working.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 
@@ -15,46 +16,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from colearner_lsp.core import actions
 from colearner_lsp.core.protocol.events import now_ts
 from tests.bus.exchange import count_of
-from tests.instances import add_student, assigned, sync
+from tests.instances import add_student, assign_fixing, sync
 from tests.kafka_harness import HostileProducer
-from tests.wire_forge import laid_out, own_event, sealed_message
+from tests.wire_forge import ASSIGNMENTS, EVENTS, FEEDBACK, PROGRESS, laid_out, own_event, sealed_message
 
-ASSIGNMENTS, FEEDBACK, PROGRESS, EVENTS = (
-    "colearner.assignments.v1",
-    "colearner.feedback.v1",
-    "colearner.progress.v1",
-    "colearner.events.v1",
-)
-
-
-def message(
-    key,
-    readers: dict[str, str],
-    event_type: str,
-    payload,
-    *,
-    session_id: str,
-    sender: str,
-    student: str,
-    actor: str,
-    seq: int = 900,
-    **more,
-) -> bytes:
-    """A v2 message signed by ``key`` (its own tip), sealed to ``readers``, at ``seq`` (far from any real one)."""
-    prev = None if seq == 1 else "0" * 64
-    return sealed_message(
-        key,
-        readers,
-        event_type=event_type,
-        payload=payload,
-        session_id=session_id,
-        sender=sender,
-        student=student,
-        actor=actor,
-        seq=seq,
-        prev=prev,
-        **more,
-    )
+# A place far from any real one of the streams: each message stands alone, judged on its own signed tip.
+message = functools.partial(sealed_message, seq=900)
 
 
 def assignment(session_id: str, **fields) -> dict:
@@ -69,12 +36,6 @@ def assert_reasons(quarantined: list[dict], expected_at: dict) -> None:
     for where, expected in expected_at.items():
         assert where in got, f"nothing quarantined from {where}"
         assert expected in got[where], f"expected {expected!r} in {got[where]!r}"
-
-
-@pytest.fixture
-def live(pair):
-    """A session with one exercise, delivered; returns (pair, session_id, exercise_id)."""
-    return (pair, *assigned(pair))
 
 
 def test_hostile_messages_to_the_student_are_quarantined(live, broker):
@@ -171,16 +132,7 @@ def test_hostile_messages_to_the_student_are_quarantined(live, broker):
     assert (pair.coach_id, pair.student_id) in student.ledger.held_streams()
 
     # It keeps working: a real assignment sent afterwards arrives.
-    real = actions.assign_exercise(
-        coach,
-        session_id,
-        topic="fixing",
-        exercise="add a discount",
-        expected="a patch",
-        path="app/inventory.py",
-        start_line=12,
-        end_line=16,
-    )
+    real = assign_fixing(coach, session_id, "add a discount")
     sync(coach, student)
     assert student.state.exercises[real].topic == "fixing"
     assert len(student.ledger.quarantined()) == len(cases) + 1 + len(rogue)  # nothing read twice after the restart of the read
@@ -264,16 +216,7 @@ def test_a_value_larger_than_one_fetch_does_not_stall_the_reader(live, broker):
     with HostileProducer(pair.bootstrap) as hostile:
         hostile.send(ASSIGNMENTS, pair.student_id.encode(), b"z" * 3_000_000)
     coach = pair.coach()
-    real = actions.assign_exercise(
-        coach,
-        session_id,
-        topic="fixing",
-        exercise="after the flood",
-        expected="a patch",
-        path="app/inventory.py",
-        start_line=12,
-        end_line=16,
-    )
+    real = assign_fixing(coach, session_id, "after the flood")
     sync(coach, student)
     assert real in student.state.exercises
     [q] = student.ledger.quarantined()
@@ -345,16 +288,7 @@ def test_one_unsigned_message_stops_no_reader(live, broker, value, reason):
         hostile.send(ASSIGNMENTS, pair.student_id.encode(), value)
         hostile.send(PROGRESS, pair.student_id.encode(), value)
     coach, student = pair.coach(), pair.student()
-    real = actions.assign_exercise(
-        coach,
-        session_id,
-        topic="fixing",
-        exercise="after the attack",
-        expected="a patch",
-        path="app/inventory.py",
-        start_line=12,
-        end_line=16,
-    )
+    real = assign_fixing(coach, session_id, "after the attack")
     sync(coach, student)
     assert real in student.state.exercises  # the next good event is applied
     actions.acknowledge(student, real)

@@ -15,7 +15,7 @@ import pytest
 
 from colearner_lsp.core import actions
 from tests.bus.exchange import count_of
-from tests.instances import assigned, last_line, run_cli, sync
+from tests.instances import assign_fixing, last_line, run_cli, sync
 
 
 def ledger_of(root: Path) -> Path:
@@ -54,8 +54,9 @@ def no_seq_reused(inst) -> None:
 
 
 @pytest.fixture
-def live(pair):
-    session_id, first = assigned(pair)
+def live(live):
+    """The root conftest's session with one exercise, acknowledged, the coach knowing it."""
+    pair, session_id, first = live
     coach, student = pair.coach(), pair.student()
     actions.acknowledge(student, first)
     sync(student, coach)
@@ -94,16 +95,7 @@ def test_student_ledger_restored_from_an_older_copy(live, tmp_path):
     shutil.copy(ledger_of(pair.student_root), backup)  # closed: the WAL is checkpointed into the file
 
     coach, student = pair.coach(), pair.student()
-    second = actions.assign_exercise(
-        coach,
-        session_id,
-        topic="fixing",
-        exercise="fix it",
-        expected="a patch",
-        path="app/inventory.py",
-        start_line=12,
-        end_line=16,
-    )
+    second = assign_fixing(coach, session_id, "fix it")
     sync(coach, student)
     actions.acknowledge(student, second)  # published: seq 2 of the student's stream
     sync(student, coach)

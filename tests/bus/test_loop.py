@@ -8,8 +8,9 @@ import json
 import time
 
 from colearner_lsp.core import actions
-from tests.bus.exchange import BusLoop, assert_converged, session_event_ids, wait_until
+from tests.bus.exchange import BusLoop, assert_converged, session_event_ids
 from tests.instances import last_line, run_cli
+from tests.waiting import until
 
 
 def cli(root, *args, env):
@@ -123,7 +124,7 @@ def test_a_live_student_loop_applies_an_assignment_made_with_the_cli(pair):
     session_id = actions.start_session(coach, pair.student_id)
     applied: list = []
     with BusLoop(student, on_applied=applied.extend) as loop:
-        wait_until(lambda: loop.buses[0].connected, 30, "the student's loop to connect")
+        until(lambda: loop.buses[0].connected, timeout=30, what="the student's loop to connect")
         started = time.monotonic()
         exercise_id = last_line(
             cli(
@@ -143,7 +144,11 @@ def test_a_live_student_loop_applies_an_assignment_made_with_the_cli(pair):
                 env=pair.env(),
             )
         )
-        wait_until(lambda: any(getattr(e.payload, "exercise_id", None) == exercise_id for e in applied), 30, "the assignment to be applied")
+        until(
+            lambda: any(getattr(e.payload, "exercise_id", None) == exercise_id for e in applied),
+            timeout=30,
+            what="the assignment to be applied",
+        )
         latency = time.monotonic() - started
     assert student.state.exercises[exercise_id].anchor["start_line"] == 5
     assert latency < 15, f"{latency:.1f}s from 'colearner assign' to the student's loop"

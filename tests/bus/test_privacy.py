@@ -19,10 +19,12 @@ from pathlib import Path
 from colearner_lsp.core import actions
 from colearner_lsp.core.instance import Instance
 from colearner_lsp.core.store.ledger import Incoming
-from tests.instances import add_student, git, sync
+from tests.instances import add_student, sync
 from tests.kafka_harness import raw_consume
+from tests.repos import git
+from tests.wire_forge import ASSIGNMENTS, EVENTS, FEEDBACK, PROGRESS
 
-TOPICS = ("colearner.assignments.v1", "colearner.feedback.v1", "colearner.progress.v1", "colearner.events.v1")
+TOPICS = (ASSIGNMENTS, FEEDBACK, PROGRESS, EVENTS)
 MARK = "Zq7Mark"  # in every text a session writes
 
 
@@ -139,7 +141,7 @@ def test_two_students_cannot_open_each_others_events(pair, tmp_path: Path) -> No
         assert "goal for bob" not in json.dumps(sam.state.to_json()) and "goal for sam" not in json.dumps(bob.state.to_json())
         # bob's instance, handed every message about sam, opens none of them: each is refused, never applied
         before = bob.state.to_json()
-        got = bob.receive([Incoming(raw=m, topic="colearner.progress.v1") for m in about_sam])
+        got = bob.receive([Incoming(raw=m, topic=PROGRESS) for m in about_sam])
         assert got.applied == [] and set(got.outcomes) == {"quarantined"} and bob.state.to_json() == before
         reasons = {q["reason"] for q in bob.ledger.quarantined()}
         assert all("concerns another student ('sam')" in r or "wrote as" in r or "not trusted" in r for r in reasons), reasons

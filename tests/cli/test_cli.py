@@ -13,7 +13,7 @@ import pytest
 from colearner_lsp.core import actions
 from colearner_lsp.core.fingerprint import fingerprint
 from colearner_lsp.core.protocol.signing import generate_key, public_key_text
-from tests.instances import last_line, run_cli, sync
+from tests.instances import assigned, last_line, run_cli, sync
 
 UUID_LEN = 36
 
@@ -21,21 +21,7 @@ UUID_LEN = 36
 @pytest.fixture
 def live(pair):
     """A session with a plan and one exercise the student has received."""
-    coach = pair.coach()
-    session_id = actions.start_session(coach, pair.student_id)
-    actions.send_plan(coach, session_id, ["learn"], [("s1", "reading"), ("s2", "fixing")])
-    exercise_id = actions.assign_exercise(
-        coach,
-        session_id,
-        topic="reading",
-        exercise="explain it",
-        expected="a paragraph",
-        path="app/inventory.py",
-        start_line=5,
-        end_line=8,
-    )
-    sync(coach, pair.student())
-    return pair, session_id, exercise_id
+    return (pair, *assigned(pair, plan=(["learn"], [("s1", "reading"), ("s2", "fixing")])))
 
 
 def mistake(cwd, *args, env, code: int | None = None, says: str | tuple[str, ...] = ()) -> str:
@@ -409,7 +395,8 @@ def test_colearner_folder_is_private_after_init_and_a_command(tmp_path, broker):
     import os
     import stat
 
-    from tests.instances import cli_env, make_origin
+    from tests.instances import cli_env
+    from tests.repos import make_origin
 
     repo = make_origin(tmp_path / "repo")
     env = cli_env(broker.bootstrap)

@@ -16,7 +16,8 @@ import pytest
 
 from tests.cli.test_cli import mistake
 from tests.cli.test_hostile_text import terminal_output
-from tests.instances import Pair, add_student, git, last_line, run_cli
+from tests.instances import Pair, add_student, last_line, run_cli
+from tests.repos import git
 
 FILE = "app/inventory.py"
 ADDED = "    # the student's added line"

@@ -10,6 +10,7 @@ top of a module fails here, not only in bench/bench_cli.py.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,8 @@ from colearner_lsp.cli.main import build_parser
 from colearner_lsp.core.config import AgentConfig
 from colearner_lsp.core.identity import init_instance
 from colearner_lsp.core.protocol.events import AssessmentFeedback, ScopePolicy, SessionLifecycle
-from tests.instances import cli_env, make_origin
+from tests.instances import cli_env
+from tests.repos import make_origin
 
 # What the colearner script does, then the names of every module loaded.
 PROBE = """
@@ -197,6 +199,12 @@ def test_offline_inbox_reads_learning_json_when_it_is_the_ledgers_state(student_
         assert "pydantic" not in packages(modules) and "colearner_lsp.core.store.ledger" not in modules  # no fold
 
 
+def config_changed_after_learning_json(folder: Path) -> None:
+    """agent.yaml written a second after learning.json (set, not waited for: a clock's tick may be coarse)."""
+    written = folder.joinpath("learning.json").stat().st_mtime_ns
+    os.utime(folder / "agent.yaml", ns=(written + 1_000_000_000, written + 1_000_000_000))
+
+
 @pytest.mark.parametrize(
     "spoil",
     [
@@ -206,17 +214,15 @@ def test_offline_inbox_reads_learning_json_when_it_is_the_ledgers_state(student_
             folder.joinpath("learning.json").read_text().replace('"ledger_pos": ', '"ledger_pos": 1000')
         ),
         lambda folder: folder.joinpath("learning.json").unlink(),
-        lambda folder: folder.joinpath("agent.yaml").touch(),
+        lambda folder: config_changed_after_learning_json(folder),
     ],
     ids=["not-json", "not-an-object", "ledger-moved-on", "missing", "config-newer"],
 )
 def test_offline_inbox_folds_the_ledger_when_learning_json_may_not_be_its_state(student_with_a_session, spoil):
     import json
-    import time
 
     expected = slow_inbox(student_with_a_session)
     folder = student_with_a_session / ".colearner"
-    time.sleep(0.01)
     spoil(folder)
     result, modules = run_probe(student_with_a_session, "--offline", "inbox", "--json")
     assert result.returncode == 0, result.stderr

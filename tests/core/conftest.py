@@ -1,10 +1,10 @@
-"""Fixtures for the pure core: key folders, instances in temporary repositories,
+"""Fixtures for the pure core: instances in temporary repositories (keys in the root
+conftest's temporary folder),
 and a hand-driven wire that carries events from one instance's outbox to another.
 """
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -13,36 +13,20 @@ from typing import Any
 
 import pytest
 
-from colearner_lsp.core.identity import init_instance, trust_peer
+from colearner_lsp.core.identity import init_instance
 from colearner_lsp.core.instance import Instance
 from colearner_lsp.core.protocol.events import now_ts
 from colearner_lsp.core.store.ledger import Incoming
+from tests.repos import enrol, make_origin
 
-
-@pytest.fixture(autouse=True)
-def key_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keys go to a temporary folder, never to the real home; no bootstrap override leaks in."""
-    folder = tmp_path_factory.mktemp("keys")
-    monkeypatch.setenv("COLEARNER_KEY_DIR", str(folder))
-    monkeypatch.delenv("COLEARNER_BOOTSTRAP", raising=False)
-    return folder
+SERVICE = (
+    "import os\n\n\ndef handler(event):\n    value = event['x']\n    return value * 2\n\n\ndef main():\n    print(handler({'x': 21}))\n"
+)
 
 
 def git_repo(folder: Path) -> Path:
-    """A real git repository with one commit holding a small Python file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    run = lambda *args: subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)  # noqa: E731
-    run("init", "-q", "-b", "main")
-    run("config", "user.email", "test@example.invalid")
-    run("config", "user.name", "Test")
-    (folder / "service.py").write_text(
-        "import os\n\n\ndef handler(event):\n    value = event['x']\n    return value * 2\n\n\n"
-        "def main():\n    print(handler({'x': 21}))\n",
-        encoding="utf-8",
-    )
-    run("add", "service.py")
-    run("commit", "-q", "-m", "initial")
-    return folder
+    """A real git repository with one commit holding a small Python file (``SERVICE`` as service.py)."""
+    return make_origin(folder, {"service.py": SERVICE})
 
 
 class Wire:
@@ -98,13 +82,9 @@ def make_pair(tmp_path: Path, coach_id: str = "coach", students: tuple[str, ...]
     """A coach and its students, each in its own git repository, keys exchanged."""
     coach_root = git_repo(tmp_path / coach_id)
     _, coach_key = init_instance(coach_root, "coach", coach_id)
-    student_roots = []
-    for name in students:
-        root = git_repo(tmp_path / name)
-        _, key = init_instance(root, "student", name)
-        trust_peer(root, coach_id, coach_key)
-        trust_peer(coach_root, name, key)
-        student_roots.append(root)
+    student_roots = [git_repo(tmp_path / name) for name in students]
+    for name, root in zip(students, student_roots, strict=True):
+        enrol(coach_root, coach_id, coach_key, root, name)
     return Instance.open(coach_root), [Instance.open(r) for r in student_roots]
 
 

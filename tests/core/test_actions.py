@@ -3,8 +3,10 @@ their events carried between them by hand."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,86 +52,159 @@ def started(coach: Instance, student: Instance, wire: Wire, steps: int = 2) -> s
 # ---------------------------------------------------------------- the whole loop
 
 
-def test_whole_loop(two: tuple[Instance, Instance, Wire]) -> None:
-    coach, student, wire = two
-    session_id = actions.start_session(coach, "alice")
-    assert stage_of(coach, session_id) == "init"
-    wire.exchange(coach, student)
-    assert stages(coach, student, session_id) == ("init", "init")
-    assert learning(student)["sessions"][0]["stage"] == "init"
+@dataclass
+class Loop:
+    """The whole loop, run once for the checks below: what was seen after each step, and both instances at the end."""
 
-    actions.send_plan(coach, session_id, ["onboard to service X"], [("step-1", "repo overview"), ("step-2", "handlers")])
-    wire.exchange(coach, student)
-    assert stages(coach, student, session_id) == ("plan", "plan")
-    plan = learning(student)["sessions"][0]["plan"]
-    assert plan["goals"] == ["onboard to service X"]
-    assert [(s["id"], s["status"]) for s in plan["steps"]] == [("step-1", "active"), ("step-2", "next")]
+    coach: Instance
+    student: Instance
+    session_id: str
+    seen: dict[str, Any]
 
-    exercise_id = actions.assign_exercise(coach, session_id, step_id="step-2", tests=["python service.py"], **ASSIGN)
-    wire.exchange(coach, student)
-    ex = student.state.exercises[exercise_id]
-    assert (ex.state, ex.topic, ex.step_id, ex.tests, ex.coach) == ("assigned", "handlers", "step-2", ["python service.py"], "coach")
-    assert ex.anchor is not None and (ex.anchor["path"], ex.anchor["start_line"], ex.anchor["end_line"]) == ("service.py", 4, 6)
-    assert ex.anchor["commit"] and ex.anchor["fingerprint"]
-    assert stages(coach, student, session_id) == ("plan", "plan")  # practice starts with the first ack
 
-    actions.acknowledge(student, exercise_id)
-    assert stage_of(student, session_id) == "practice"
-    wire.exchange(coach, student)
-    assert stages(coach, student, session_id) == ("practice", "practice")
-    assert coach.state.exercises[exercise_id].state == "acknowledged"
+@pytest.fixture(scope="module")
+def whole_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
+    """Init → plan → assign → ack → respond → revise → respond → pass, with what each step shows recorded as it happens."""
+    with pytest.MonkeyPatch.context() as patch:  # the root conftest's key_dir, for a fixture the whole module shares
+        patch.setenv("COLEARNER_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
+        patch.delenv("COLEARNER_BOOTSTRAP", raising=False)
+        coach, (student,) = make_pair(tmp_path_factory.mktemp("loop"))
+        wire, seen = Wire(), {}
+        session_id = actions.start_session(coach, "alice")
+        seen["started: the coach's stage"] = stage_of(coach, session_id)
+        wire.exchange(coach, student)
+        seen["started: both stages"] = stages(coach, student, session_id)
+        seen["started: learning.json's stage"] = learning(student)["sessions"][0]["stage"]
 
-    actions.respond(student, exercise_id, "it doubles x")
-    wire.exchange(coach, student)
-    assert stages(coach, student, session_id) == ("review", "review")
-    assert [r["text"] for r in coach.state.exercises[exercise_id].responses] == ["it doubles x"]
+        actions.send_plan(coach, session_id, ["onboard to service X"], [("step-1", "repo overview"), ("step-2", "handlers")])
+        wire.exchange(coach, student)
+        seen["planned: both stages"] = stages(coach, student, session_id)
+        plan = learning(student)["sessions"][0]["plan"]
+        seen["planned: learning.json's goals"] = plan["goals"]
+        seen["planned: learning.json's steps"] = [(s["id"], s["status"]) for s in plan["steps"]]
 
-    actions.send_feedback(
-        coach, exercise_id, grade="revise", next_step="look at main()", confidence_delta=-0.2, mistakes=["missed the print"]
-    )
-    wire.exchange(coach, student)
-    assert stages(coach, student, session_id) == ("practice", "practice")
-    ex = student.state.exercises[exercise_id]
-    assert (ex.state, ex.revise_count) == ("revise", 1)
-    assert ex.latest_feedback is not None and ex.latest_feedback["mistakes"] == [{"text": "missed the print"}]
-    assert learning(student)["sessions"][0]["exercises"][0]["state"] == "revise"
+        exercise_id = actions.assign_exercise(coach, session_id, step_id="step-2", tests=["python service.py"], **ASSIGN)
+        wire.exchange(coach, student)
+        ex = student.state.exercises[exercise_id]
+        seen["assigned: the student's exercise"] = (ex.state, ex.topic, ex.step_id, copy.copy(ex.tests), ex.coach)
+        anchor = ex.anchor
+        seen["assigned: its anchor"] = None if anchor is None else (anchor["path"], anchor["start_line"], anchor["end_line"])
+        seen["assigned: its anchor has a commit and a fingerprint"] = anchor is not None and bool(
+            anchor["commit"] and anchor["fingerprint"]
+        )
+        seen["assigned: both stages"] = stages(coach, student, session_id)  # practice starts with the first ack
 
-    actions.respond(student, exercise_id, "it doubles x, and main prints 42")
-    wire.exchange(coach, student)
-    assert stages(coach, student, session_id) == ("review", "review")
+        actions.acknowledge(student, exercise_id)
+        seen["acknowledged: the student's stage at once"] = stage_of(student, session_id)
+        wire.exchange(coach, student)
+        seen["acknowledged: both stages"] = stages(coach, student, session_id)
+        seen["acknowledged: the coach's exercise"] = coach.state.exercises[exercise_id].state
 
-    actions.send_feedback(coach, exercise_id, grade="pass", next_step="read the tests", confidence_delta=0.3)
-    wire.exchange(coach, student)
-    assert stages(coach, student, session_id) == ("done", "done")
+        actions.respond(student, exercise_id, "it doubles x")
+        wire.exchange(coach, student)
+        seen["responded: both stages"] = stages(coach, student, session_id)
+        seen["responded: the coach's answers"] = [r["text"] for r in coach.state.exercises[exercise_id].responses]
 
-    for inst in (coach, student):
-        session = inst.state.sessions[session_id]
-        assert [(t.from_, t.to) for t in session.transitions] == [
-            (None, "init"),
-            ("init", "plan"),
-            ("plan", "practice"),
-            ("practice", "review"),
-            ("review", "practice"),
-            ("practice", "review"),
-            ("review", "done"),
-        ]
-        assert all(t.applied for t in session.transitions)
-        assert session.confidence == {"handlers": pytest.approx(0.6)}
-        assert inst.ledger.quarantined() == []
-        assert inst.ledger.outbox_length() == 0
-    data = learning(student)
+        actions.send_feedback(
+            coach, exercise_id, grade="revise", next_step="look at main()", confidence_delta=-0.2, mistakes=["missed the print"]
+        )
+        wire.exchange(coach, student)
+        seen["revise: both stages"] = stages(coach, student, session_id)
+        ex = student.state.exercises[exercise_id]
+        seen["revise: the student's exercise"] = (ex.state, ex.revise_count)
+        seen["revise: its mistakes"] = None if ex.latest_feedback is None else ex.latest_feedback["mistakes"]
+        seen["revise: learning.json's exercise"] = learning(student)["sessions"][0]["exercises"][0]["state"]
+
+        actions.respond(student, exercise_id, "it doubles x, and main prints 42")
+        wire.exchange(coach, student)
+        seen["responded again: both stages"] = stages(coach, student, session_id)
+
+        actions.send_feedback(coach, exercise_id, grade="pass", next_step="read the tests", confidence_delta=0.3)
+        wire.exchange(coach, student)
+        seen["passed: both stages"] = stages(coach, student, session_id)
+        yield Loop(coach, student, session_id, seen)
+        coach.close()
+        student.close()
+
+
+WHOLE_LOOP_STEPS = [
+    ("started: the coach's stage", "init"),
+    ("started: both stages", ("init", "init")),
+    ("started: learning.json's stage", "init"),
+    ("planned: both stages", ("plan", "plan")),
+    ("planned: learning.json's goals", ["onboard to service X"]),
+    ("planned: learning.json's steps", [("step-1", "active"), ("step-2", "next")]),
+    ("assigned: the student's exercise", ("assigned", "handlers", "step-2", ["python service.py"], "coach")),
+    ("assigned: its anchor", ("service.py", 4, 6)),
+    ("assigned: its anchor has a commit and a fingerprint", True),
+    ("assigned: both stages", ("plan", "plan")),
+    ("acknowledged: the student's stage at once", "practice"),
+    ("acknowledged: both stages", ("practice", "practice")),
+    ("acknowledged: the coach's exercise", "acknowledged"),
+    ("responded: both stages", ("review", "review")),
+    ("responded: the coach's answers", ["it doubles x"]),
+    ("revise: both stages", ("practice", "practice")),
+    ("revise: the student's exercise", ("revise", 1)),
+    ("revise: its mistakes", [{"text": "missed the print"}]),
+    ("revise: learning.json's exercise", "revise"),
+    ("responded again: both stages", ("review", "review")),
+    ("passed: both stages", ("done", "done")),
+]
+
+
+@pytest.mark.parametrize(("step", "expected"), WHOLE_LOOP_STEPS, ids=[step for step, _ in WHOLE_LOOP_STEPS])
+def test_whole_loop_step(whole_loop: Loop, step: str, expected: Any) -> None:
+    assert whole_loop.seen[step] == expected
+
+
+@pytest.fixture(params=["coach", "student"])
+def at_the_end(request: pytest.FixtureRequest, whole_loop: Loop) -> tuple[Instance, str]:
+    """Each side once the loop has passed, and the session."""
+    return getattr(whole_loop, request.param), whole_loop.session_id
+
+
+def test_whole_loop_ends_with_every_transition_applied(at_the_end: tuple[Instance, str]) -> None:
+    inst, session_id = at_the_end
+    session = inst.state.sessions[session_id]
+    assert [(t.from_, t.to) for t in session.transitions] == [
+        (None, "init"),
+        ("init", "plan"),
+        ("plan", "practice"),
+        ("practice", "review"),
+        ("review", "practice"),
+        ("practice", "review"),
+        ("review", "done"),
+    ]
+    assert all(t.applied for t in session.transitions)
+
+
+def test_whole_loop_ends_with_the_confidence_summed(at_the_end: tuple[Instance, str]) -> None:
+    inst, session_id = at_the_end
+    assert inst.state.sessions[session_id].confidence == {"handlers": pytest.approx(0.6)}
+
+
+def test_whole_loop_ends_with_nothing_quarantined_or_unsent(at_the_end: tuple[Instance, str]) -> None:
+    inst, _ = at_the_end
+    assert inst.ledger.quarantined() == []
+    assert inst.ledger.outbox_length() == 0
+
+
+def test_whole_loop_ends_with_a_ledger_that_replays_to_the_same_state(at_the_end: tuple[Instance, str]) -> None:
+    inst, _ = at_the_end
+    again = Instance.open(inst.root)
+    try:
+        assert again.state.to_json() == inst.state.to_json()
+    finally:
+        again.close()
+
+
+def test_whole_loop_ends_with_learning_json_done(whole_loop: Loop) -> None:
+    data = learning(whole_loop.student)
     assert (data["identity"], data["role"]) == ("alice", "student")
     [session] = data["sessions"]
     assert session["stage"] == "done" and session["exercises"][0]["state"] == "passed"
     assert [t["to"] for t in session["lifecycle"]][-1] == "done"
-    assert learning(coach)["sessions"][0]["stage"] == "done"
-    # both ledgers replay to the same state from zero
-    for inst in (coach, student):
-        again = Instance.open(inst.root)
-        try:
-            assert again.state.to_json() == inst.state.to_json()
-        finally:
-            again.close()
+    assert learning(whole_loop.coach)["sessions"][0]["stage"] == "done"
 
 
 def test_learning_json_is_replaced_atomically(two: tuple[Instance, Instance, Wire]) -> None:

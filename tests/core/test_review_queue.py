@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from colearner_lsp.core.model.state import ExerciseState
 from colearner_lsp.core.review.work import queue_of, unreviewed_evidence
+from tests.exercises import answered, exercise_state
 
 
 def exercise(n: int, student: str, state: str, responded_at: str | None, coach: str = "carol") -> ExerciseState:
-    ex = ExerciseState(
-        exercise_id=f"ex-{n}",
-        session_id=f"s-{student}",
-        student=student,
-        coach=coach,
-        topic=f"topic {n}",
-        exercise="x",
-        expected="y",
-        tests=[],
-        step_id=None,
-        anchor={"path": "app/inventory.py", "start_line": 1, "end_line": 2},
-        assigned_at="2026-01-01T00:00:00.000000Z",
-        state=state,
-        responded_at=responded_at,
-    )
+    ex = exercise_state(f"ex-{n}", student, state, coach=coach, topic=f"topic {n}", responded_at=responded_at)
     if responded_at:
-        ex.responses.append({"event_id": f"r{n}", "ts": responded_at, "text": f"answer {n}", "evidence": f"e{n}"})
-        ex.evidence.append({"event_id": f"e{n}", "ts": responded_at, "files": [{"path": "app/inventory.py"}, {"path": "README.md"}]})
+        answered(ex, n, responded_at, f"answer {n}", ["app/inventory.py", "README.md"])
     return ex
 
 

@@ -30,9 +30,9 @@ from tests.e2e.vscode_harness import (
     artifact_dir,
     code_server,
     run_driver,
-    wait_until,
 )
 from tests.instances import sync
+from tests.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -109,7 +109,12 @@ def test_student_acknowledges_exercise_from_its_action_menu(
     assert "Quick Fix" not in menu and menu[:2] == ["More Actions...", "Acknowledge 'loops'"], menu
     assert result["acknowledged_via"] == "Acknowledge 'loops'", result
     with harness_failures_fail_the_test(vscode):
-        wait_until(student_with_assignment["coach_ledger_has_ack"], ACK_TIMEOUT_S, "the coach's ledger has the acknowledgement")
+        until(
+            student_with_assignment["coach_ledger_has_ack"],
+            timeout=ACK_TIMEOUT_S,
+            what="the coach's ledger to have the acknowledgement",
+            every=0.5,
+        )
 
 
 def test_coach_dashboard_lists_student(coach_with_student: dict[str, Any], start_vscode: Callable[[], CodeServer], artifacts: Path) -> None:
@@ -202,7 +207,7 @@ def test_one_thread_per_exercise_in_both_editors(coach_and_student_with_exercise
                 inst.close()
 
         with harness_failures_fail_the_test(coach):
-            wait_until(coach_has_answer, ACK_TIMEOUT_S, "the coach's ledger has the answer")
+            until(coach_has_answer, timeout=ACK_TIMEOUT_S, what="the coach's ledger to have the answer", every=0.5)
 
         reviewed = drive(
             coach,
@@ -313,7 +318,7 @@ def test_response_document_lists_the_changed_file_and_sends(
             inst.close()
 
     with harness_failures_fail_the_test(vscode):
-        wait_until(coach_has_answer, ACK_TIMEOUT_S, "the coach's ledger has the answer")
+        until(coach_has_answer, timeout=ACK_TIMEOUT_S, what="the coach's ledger to have the answer", every=0.5)
     ex = seen["exercise"]
     assert ex.responses[-1]["text"] == answer and [f["path"] for f in ex.evidence[-1]["files"]] == [given["path"]], ex
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_vscode import ACK_TIMEOUT_S, drive, harness_failures_fail_the_test
-from tests.e2e.vscode_harness import artifact_dir, code_server, wait_until
+from tests.e2e.vscode_harness import artifact_dir, code_server
 from tests.instances import Pair, sync
 from tests.server.scenario import FILE, assign, cli
+from tests.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -85,7 +86,7 @@ def test_coach_reviews_the_diff_adds_a_mistake_and_the_student_sees_it(coach_wit
                 inst.close()
 
         with harness_failures_fail_the_test(coach):
-            wait_until(coach_sent_it, ACK_TIMEOUT_S, "the coach's ledger has the feedback")
+            until(coach_sent_it, timeout=ACK_TIMEOUT_S, what="the coach's ledger to have the feedback", every=0.5)
         assert seen["feedback"]["grade"] == "revise" and seen["feedback"]["next_step"] == NEXT_STEP
         assert seen["feedback"]["mistakes"] == [{"text": MISTAKE, "path": FILE, "start_line": 19, "end_line": 20}]
 
@@ -98,7 +99,7 @@ def test_coach_reviews_the_diff_adds_a_mistake_and_the_student_sees_it(coach_wit
                 inst.close()
 
         with harness_failures_fail_the_test(coach):
-            wait_until(student_has_it, ACK_TIMEOUT_S, "the student's ledger has the revise")
+            until(student_has_it, timeout=ACK_TIMEOUT_S, what="the student's ledger to have the revise", every=0.5)
         with harness_failures_fail_the_test():
             student = running.enter_context(code_server(tmp_path / "student-vscode", artifacts=artifacts / "student-code-server"))
         warned = drive(

@@ -20,15 +20,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from tests.waiting import until
 
 REPO = Path(__file__).resolve().parents[2]
 VSIX = REPO / "editor-client" / "colearner.vsix"
@@ -186,18 +187,19 @@ def code_server(
 
 
 def wait_healthy(server: CodeServer, timeout: float = START_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if server.process.poll() is not None:
             raise HarnessError(f"code-server exited with {server.process.returncode}:\n{tail(server.log)}")
         try:
             with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
+                return response.status == 200
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    raise HarnessError(f"code-server did not answer /healthz within {timeout:.0f} s:\n{tail(server.log)}")
+            return False
+
+    try:
+        until(healthy, what="code-server to answer /healthz", timeout=timeout, every=0.25)
+    except AssertionError as error:
+        raise HarnessError(f"{error}:\n{tail(server.log)}") from None
 
 
 def run_driver(script: str, params: dict[str, Any], artifacts: Path, timeout: float = 240) -> dict[str, Any]:
@@ -229,15 +231,6 @@ def run_driver(script: str, params: dict[str, Any], artifacts: Path, timeout: fl
             f"error: {result.get('error', '?')}\nnotifications: {result.get('notifications', [])}"
         )
     return result
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise HarnessError(f"{what}: not within {timeout:.0f} s")
 
 
 def keep_logs(server: CodeServer, artifacts: Path) -> None:

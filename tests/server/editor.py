@@ -25,6 +25,7 @@ from pytest_lsp.client import make_test_lsp_client
 
 from colearner_lsp.server.queries import plain
 from tests.instances import cli_env
+from tests.waiting import What, until_async
 
 Diagnostics = Sequence[types.Diagnostic]
 
@@ -71,22 +72,15 @@ class Editor:
     def status(self) -> dict[str, Any]:
         return self.statuses[-1] if self.statuses else {}
 
-    async def until(self, check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-        """Poll ``check`` until it returns something truthy."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            value = check()
-            if value:
-                return value
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-            await asyncio.sleep(0.02)
+    async def until(self, check: Callable[[], Any], timeout: float = 15.0, what: What = "condition") -> Any:
+        """Poll ``check`` until it returns something truthy (``tests.waiting.until_async``)."""
+        return await until_async(check, what=what, timeout=timeout)
 
     def diagnostics(self, rel: str) -> Diagnostics:
         return self.client.diagnostics.get(self.uri(rel), [])
 
     async def wait_diagnostics(self, rel: str, check: Callable[[Diagnostics], bool], timeout: float = 15.0) -> Diagnostics:
-        await self.until(lambda: check(self.diagnostics(rel)), timeout, f"diagnostics on {rel} (now {self.describe(rel)})")
+        await self.until(lambda: check(self.diagnostics(rel)), timeout, lambda: f"diagnostics on {rel} (now {self.describe(rel)})")
         return self.diagnostics(rel)
 
     def describe(self, rel: str) -> list[tuple[str, int, int, str]]:
@@ -109,6 +103,22 @@ class Editor:
 
     def save(self, rel: str) -> None:
         self.client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=self.uri(rel))))
+
+    def files_changed(self, *rels: str) -> None:
+        """Tell the server these files changed on disk, as an editor watching files does."""
+        changes = [types.FileEvent(uri=self.uri(rel), type=types.FileChangeType.Changed) for rel in rels]
+        self.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=changes))
+
+    async def settled(self, rel: str) -> None:
+        """Return once the server has handled every message sent before, and what it published for them has arrived.
+
+        The server reads messages in order and runs each notification's handler to the end
+        before reading the next, and this client reads what comes back in order: so the answer
+        to a request sent now comes after all of it. The event to wait for when a test shows
+        that something did not happen.
+        """
+        params = types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=self.uri(rel)))
+        await self.client.text_document_code_lens_async(params)
 
     async def code_actions(self, rel: str, line: int, diagnostics: Diagnostics = ()) -> list[types.CodeAction]:
         position = types.Position(line=line, character=0)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.instances import Pair, git, sync
+from tests.instances import Pair, sync
+from tests.repos import git
 from tests.server.editor import editor
 from tests.server.scenario import FILE, assign, lines_of, of_kind, start_session
 
@@ -51,7 +52,7 @@ async def test_edits_in_the_editor_move_the_anchor(pair: Pair) -> None:
         (d,) = of_kind(ed.diagnostics(FILE), "exercise")
         assert "has moved or been deleted (was app/inventory.py:13-18)" in d.message
         ed.save(FILE)  # searching again does not find it either
-        await asyncio.sleep(0.5)
+        await ed.settled(FILE)
         assert exercise_lines(ed) == (0, 0)
 
         # Pasting the function back lower down: found again on save.
@@ -85,7 +86,11 @@ async def test_commits_on_disk_relocate_the_anchor(pair: Pair) -> None:
         # The function renamed: still the same code.
         text = text.replace("def total_value", "def inventory_value")
         await asyncio.to_thread(commit, pair, text, "rename")
-        await asyncio.sleep(1.0)
+        # Nothing is published when the anchor stays where it was; the server's own look at the
+        # disk comes at no event of ours, so it is told of the commit as a watching editor would,
+        # which runs the same relocation, and has handled that once it answers what comes next.
+        ed.files_changed(FILE)
+        await ed.settled(FILE)
         assert exercise_lines(ed) == (moved, moved + 4)
         (d,) = of_kind(ed.diagnostics(FILE), "exercise")
         assert "moved or been deleted" not in d.message

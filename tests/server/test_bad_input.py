@@ -10,7 +10,8 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from tests.instances import Pair, make_origin
+from tests.instances import Pair
+from tests.repos import make_origin
 from tests.server.editor import Editor, editor
 from tests.server.scenario import FILE, assign, of_kind, start_session
 

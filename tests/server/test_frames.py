@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from colearner_lsp.core.identity import init_instance
-from tests.instances import make_origin
+from tests.repos import make_origin
 
 
 def frame(body: bytes) -> bytes:

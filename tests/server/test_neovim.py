@@ -9,13 +9,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.instances import Pair, sync
 from tests.server.scenario import FILE, assign, coach_sees, start_session
 
-SCRIPT = Path(__file__).parent / "nvim" / "acknowledge.lua"
+SCRIPTS = Path(__file__).parent / "nvim"
 README = Path(__file__).parents[2] / "README.md"
 
 
@@ -39,10 +40,8 @@ def run_nvim(script: Path, init: Path, env: dict[str, str], home: Path) -> subpr
     )
 
 
-async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> None:
-    session_id = await asyncio.to_thread(start_session, pair)
-    exercise_id = await asyncio.to_thread(assign, pair, session_id)
-    await asyncio.to_thread(sync, pair.student())
+async def neovim_in(root: Path, script: str, tmp_path: Path) -> dict[str, Any]:
+    """Run ``nvim/<script>`` in a headless Neovim whose init.lua is the README's setup, on ``FILE`` of ``root``; what it wrote."""
     home, out = tmp_path / "home", tmp_path / "nvim.json"
     home.mkdir()
     init = home / "init.lua"
@@ -54,16 +53,23 @@ async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> 
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_STATE_HOME": str(home / ".local" / "state"),
         "XDG_CACHE_HOME": str(home / ".cache"),
-        "COLEARNER_NVIM_ROOT": str(pair.student_root),
+        "COLEARNER_NVIM_ROOT": str(root),
         "COLEARNER_NVIM_FILE": FILE,
         "COLEARNER_NVIM_OUT": str(out),
     }
-    done = await asyncio.to_thread(run_nvim, SCRIPT, init, env, home)
+    done = await asyncio.to_thread(run_nvim, SCRIPTS / script, init, env, home)
     log = home / ".cache" / "nvim" / "lsp.log"
     details = f"nvim exit {done.returncode}\nstderr: {done.stderr}\nlsp.log: {log.read_text()[-4000:] if log.exists() else '(none)'}"
     assert done.returncode == 0 and out.exists(), details
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
 
-    result = json.loads(out.read_text())
+
+async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> None:
+    session_id = await asyncio.to_thread(start_session, pair)
+    exercise_id = await asyncio.to_thread(assign, pair, session_id)
+    await asyncio.to_thread(sync, pair.student())
+    result = await neovim_in(pair.student_root, "acknowledge.lua", tmp_path)
     assert result["diagnostic"]["lnum"] == 11 and result["diagnostic"]["end_lnum"] == 15, result
     assert result["diagnostic"]["source"] == "colearner" and result["diagnostic"]["code"] == "exercise"
     assert result["diagnostic"]["severity"] == 3  # information: a new exercise, not a lint warning
@@ -83,7 +89,7 @@ async def test_neovim_acknowledges_an_assignment(pair: Pair, tmp_path: Path) -> 
 
 async def test_neovim_coach_opens_the_students_change_through_a_code_action(pair: Pair, tmp_path: Path) -> None:
     from colearner_lsp.core import actions
-    from tests.instances import git
+    from tests.repos import git
     from tests.server.scenario import cli
 
     session_id = await asyncio.to_thread(cli, pair, "coach", "session", "start", "--student", pair.student_id)
@@ -98,27 +104,7 @@ async def test_neovim_coach_opens_the_students_change_through_a_code_action(pair
     await asyncio.to_thread(sync, student)
     student.close()
 
-    home, out = tmp_path / "home", tmp_path / "nvim.json"
-    home.mkdir()
-    init = home / "init.lua"
-    init.write_text(readme_setup())
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "COLEARNER_NVIM_ROOT": str(pair.coach_root),
-        "COLEARNER_NVIM_FILE": FILE,
-        "COLEARNER_NVIM_OUT": str(out),
-    }
-    done = await asyncio.to_thread(run_nvim, SCRIPT.with_name("review.lua"), init, env, home)
-    log = home / ".cache" / "nvim" / "lsp.log"
-    details = f"nvim exit {done.returncode}\nstderr: {done.stderr}\nlsp.log: {log.read_text()[-4000:] if log.exists() else '(none)'}"
-    assert done.returncode == 0 and out.exists(), details
-
-    result = json.loads(out.read_text())
+    result = await neovim_in(pair.coach_root, "review.lua", tmp_path)
     assert f"Show the student's change: {FILE} (sam)" in result["actions"]
     base, theirs = result["buffers"]
     assert "/.colearner/review/" in base["name"] and "/.colearner/review/sam/" in theirs["name"]

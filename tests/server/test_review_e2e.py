@@ -16,7 +16,8 @@ from pygls.exceptions import JsonRpcException
 from pygls.uris import to_fs_path
 
 from colearner_lsp.core import actions
-from tests.instances import Pair, git, run_cli
+from tests.instances import Pair, run_cli
+from tests.repos import git
 from tests.server.editor import capabilities, editor
 from tests.server.scenario import FILE, cli, of_kind, pick, synced, titles
 

@@ -16,18 +16,21 @@ from colearner_lsp.bus.broker import free_port
 from colearner_lsp.server.queries import plain
 from tests.instances import Pair, run_cli
 from tests.server.editor import capabilities, server_env
+from tests.waiting import until_async
 
 
 async def connect(client: LanguageClient, port: int, process: subprocess.Popen[bytes]) -> None:
     """Connect once the server listens (pygls serves one connection, so no probing first)."""
-    for _ in range(200):
+
+    async def connected() -> bool:
         assert process.poll() is None, "the server exited before listening"
         try:
             await client.start_tcp("127.0.0.1", port)
-            return
         except OSError:
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing listens on {port}")
+            return False
+        return True
+
+    await until_async(connected, what=f"the server to listen on {port}", timeout=10, every=0.05)
 
 
 async def test_serve_over_tcp(pair: Pair) -> None:
@@ -46,11 +49,8 @@ async def test_serve_over_tcp(pair: Pair) -> None:
         await connect(client, port, process)
         uri = from_fs_path(str(pair.student_root))
         await client.initialize_session(types.InitializeParams(capabilities=capabilities(), root_uri=uri))
-        for _ in range(300):
-            if statuses:
-                break
-            await asyncio.sleep(0.05)
-        assert statuses and statuses[0]["identity"] == pair.student_id
+        await until_async(lambda: statuses, what="the first colearner/status", timeout=15, every=0.05)
+        assert statuses[0]["identity"] == pair.student_id
         await asyncio.wait_for(client.shutdown_session(), 10)
         await asyncio.to_thread(process.wait, 10)
         await client.stop()

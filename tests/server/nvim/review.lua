@@ -5,20 +5,13 @@
 -- Inputs (environment): COLEARNER_NVIM_ROOT, COLEARNER_NVIM_FILE, COLEARNER_NVIM_OUT; `colearner`
 -- on PATH, and the README's setup as init.lua.
 
+local steps = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "steps.lua")
+
 local function main()
-  local root = assert(vim.env.COLEARNER_NVIM_ROOT, "COLEARNER_NVIM_ROOT is not set")
-  local rel = assert(vim.env.COLEARNER_NVIM_FILE, "COLEARNER_NVIM_FILE is not set")
-  local out = assert(vim.env.COLEARNER_NVIM_OUT, "COLEARNER_NVIM_OUT is not set")
+  local root, rel, out = steps.inputs()
   local result = {}
 
-  vim.cmd("edit " .. vim.fn.fnameescape(root .. "/" .. rel))
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client_id
-  vim.wait(10000, function()
-    client_id = next(vim.lsp.buf_get_clients(bufnr))
-    return client_id ~= nil
-  end, 50)
-  assert(client_id, "the README's setup attached no language server")
+  local bufnr, client_id = steps.open(root .. "/" .. rel)
 
   local review
   vim.wait(30000, function()
@@ -32,22 +25,7 @@ local function main()
   end, 50)
   assert(review, "no answer waiting for review arrived")
 
-  local wanted = "Show the student's change: " .. rel
-  vim.ui.select = function(items, opts, on_choice)
-    result.actions = {}
-    local choice
-    for _, item in ipairs(items) do
-      local title = opts.format_item(item)
-      table.insert(result.actions, title)
-      if not choice and vim.startswith(title, wanted) then
-        choice = item
-      end
-    end
-    on_choice(choice)
-  end
-  vim.api.nvim_win_set_cursor(0, { review.lnum + 1, 0 })
-  vim.cmd("normal \\a")
-  assert(vim.wait(10000, function() return result.actions ~= nil end, 50), "<leader>a listed no code actions")
+  result.actions = steps.choose_action(review.lnum, "Show the student's change: " .. rel).titles
 
   -- The README's handler opens a new tab with the two versions in diff mode.
   local opened = vim.wait(20000, function()
@@ -66,18 +44,7 @@ local function main()
     })
   end
 
-  local client = vim.lsp.get_client_by_id(client_id)
-  client.stop()
-  vim.wait(5000, function() return client.is_stopped() end, 50)
-  local handle = assert(io.open(out, "w"))
-  handle:write(vim.fn.json_encode(result))
-  handle:close()
+  steps.finish(client_id, out, result)
 end
 
-local ok, err = pcall(main)
-if ok then
-  vim.cmd("qa!")
-else
-  io.stderr:write("nvim test failed: " .. tostring(err) .. "\n")
-  vim.cmd("cq 1")
-end
+steps.run(main)
