@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
-from colearner_lsp.core.anchor.anchor_text import BLANK, TextIndex, block_end, block_hash, bracket_depth
+from colearner_lsp.core.anchor.anchor_text import BLANK, TextIndex, block_hash, bracket_depth
 
 if TYPE_CHECKING:
     from colearner_lsp.core.anchor.anchors import Fingerprint
@@ -103,7 +103,7 @@ def _same_definition(fp: Fingerprint, index: TextIndex) -> tuple[int, int] | Non
     if len(same) != 1:
         return None
     s = same[0]
-    e = block_end(index.lines, s)
+    e = index.block_end(s)
     return (s, e) if e > s else None
 
 
@@ -114,7 +114,7 @@ def _best(matches: Iterable[Match], near: int) -> Match | None:
 def _follow_block(fp: Fingerprint, index: TextIndex, s: int, e: int) -> int:
     """For block anchors, the end is wherever the block headed by ``s`` ends now."""
     if fp.block:
-        end = block_end(index.lines, s)
+        end = index.block_end(s)
         if end > s:
             return end
     return e
@@ -350,10 +350,10 @@ def _windows(fp: Fingerprint, index: TextIndex, lo: int, hi: int) -> list[tuple[
 
     out = []
     if fp.block:
-        heads = [s for s in set(starts) if index.norms[s] and block_end(index.lines, s) > s]
+        heads = [s for s in set(starts) if index.norms[s] and index.block_end(s) > s]
         if fp.header and any(index.header(s) for s in heads):  # a def stays a def
             heads = [s for s in heads if index.header(s)]
-        out = [(s, e, body(s, e)) for s in heads for e in (block_end(index.lines, s),)]
+        out = [(s, e, body(s, e)) for s in heads for e in (index.block_end(s),)]
         if out:
             return out
     longest = 2 * fp.n + 10
