@@ -344,3 +344,88 @@ def test_header_of_a_very_long_line_is_quick():
     assert header_of(line) is None
     assert header_of("  " + "Map<" * 100 + " name(") in (None, "name")
     assert time.perf_counter() - t0 < 0.5
+
+
+# --- declarations renamed, template clauses, look-alikes of deleted code -----------------------
+
+INTERNALS_H = """\
+#include <utility>
+
+namespace detail {
+
+struct type_hash {
+    size_t operator()(const std::type_index &t) const { return t.hash_code(); }
+};
+
+struct overload_hash {
+    inline size_t operator()(const std::pair<const PyObject *, const char *>& v) const {
+        size_t value = std::hash<const void *>()(v.first);
+        value ^= std::hash<const void *>()(v.second)  + 0x9e3779b9 + (value<<6) + (value>>2);
+        return value;
+    }
+};
+
+}  // namespace detail
+"""
+
+
+def test_cpp_struct_renamed_keeps_its_declaration_line_and_closing_brace():
+    struct = at(INTERNALS_H, "struct overload_hash {", "        return value;")
+    struct = LineRange(struct.start_line, struct.end_line + 2)
+    new = INTERNALS_H.replace("struct overload_hash {", "struct override_hash {").replace("  + 0x9e", " + 0x9e")
+    new = new.replace("namespace detail {\n", "namespace detail {\n\nusing type_map = std::unordered_map<int, int>;\n")
+    found = relocate(INTERNALS_H, (struct.start_line, struct.end_line), new)
+    assert found.range == LineRange(struct.start_line + 2, struct.end_line + 2)
+
+
+MAYBE_H = """\
+template<typename T>
+using Maybe = v8::Maybe<T>;
+
+template<typename T>
+NAN_INLINE Maybe<T> Nothing() {
+  return v8::Nothing<T>();
+}
+
+template<typename T>
+NAN_INLINE Maybe<T> Just(const T& t) {
+  return v8::Just<T>(t);
+}
+"""
+
+
+def test_template_clause_of_an_edited_function_stays_with_it_not_with_an_earlier_copy():
+    nothing = at(MAYBE_H, "NAN_INLINE Maybe<T> Nothing()", "}")
+    nothing = LineRange(nothing.start_line - 1, nothing.end_line)  # with its template clause
+    new = MAYBE_H.replace("NAN_INLINE", "inline")
+    found = relocate(MAYBE_H, (nothing.start_line, nothing.end_line), new)
+    assert found.range == nothing
+    assert at(MAYBE_H, "template<typename T>").start_line < nothing.start_line  # an earlier copy exists
+
+
+UTILS_JS = """\
+'use strict';
+
+function trim(str) {
+  return str.replace(/^\\s*/, '').replace(/\\s*$/, '');
+}
+
+function isArray(val) {
+  return toString.call(val) === '[object Array]';
+}
+
+function isObject(val) {
+  return val !== null && typeof val === 'object';
+}
+
+module.exports = { trim: trim, isArray: isArray, isObject: isObject };
+"""
+
+
+def test_deleted_js_function_is_lost_not_taken_for_a_look_alike_of_another_name():
+    is_array = at(UTILS_JS, "function isArray(", "[object Array]")
+    is_array = LineRange(is_array.start_line, is_array.end_line + 1)
+    new = UTILS_JS.replace("function isArray(val) {\n  return toString.call(val) === '[object Array]';\n}\n\n", "")
+    new = new.replace("isArray: isArray, ", "").replace("'use strict';\n", "'use strict';\n\nconst isArray = Array.isArray;\n")
+    found = relocate(UTILS_JS, (is_array.start_line, is_array.end_line), new)
+    assert found.status == "lost"
