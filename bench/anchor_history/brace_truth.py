@@ -7,6 +7,12 @@ Every ``{ ... }`` pair is a block; its *header* is the code since the previous `
 enum, struct or namespace makes the block a *definition* named by the chain of enclosing
 definitions (``Outer.method``); in CSS every rule is a definition named by its selector.  Leading
 annotations (``@Override``) are not part of a definition, as decorators are not in Python's ``ast``.
+Three rules keep a header to its own statement: in JavaScript and TypeScript a line break ends a
+statement without ``;`` when the next line starts with a name that cannot continue it (automatic
+semicolon insertion: ``exports.wetag = make({ weak: true })`` is not part of the next line's
+``exports.normalizeType = function(type){``); a function assigned to a member is named by the whole
+member path (``res.sendfile = function`` defines ``res.sendfile``, not a free ``sendfile``); an SCSS
+``@mixin``/``@function`` is named by its name, not by its parameter list.
 
 Four kinds of anchor (``draw``):
 
@@ -37,7 +43,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from pygments.lexers import CppLexer, get_lexer_for_filename
-from pygments.token import Comment, Name, Punctuation, Text
+from pygments.token import Comment, Keyword, Name, Number, Punctuation, String, Text
 
 _CONTROL = {
     "if",
@@ -64,6 +70,9 @@ _CONTROL = {
 }
 _SORTS = {"class", "interface", "enum", "struct", "namespace", "union", "trait", "record", "module", "object"}
 _CSS = (".css", ".scss", ".less")
+_ASI = (".js", ".mjs", ".cjs", ".ts", ".tsx", ".vue")  # where a line break can end a statement
+# Words that carry a statement on to the next line, so no semicolon is inserted before them.
+_CONTINUES = {"extends", "implements", "instanceof", "in", "of", "as", "satisfies", "keyof"}
 
 
 @dataclass
@@ -108,6 +117,7 @@ def outline(path: str, text: str) -> Outline | None:
             continue
         toks.append((line, value.strip(), ttype))
     css = path.endswith(_CSS)
+    asi = path.endswith(_ASI)
     per_line: list[list[str]] = [[] for _ in lines]
     depth = [0] * (len(lines) + 1)
     defs: dict[str, list[tuple[int, int, str]]] = {}
@@ -125,7 +135,7 @@ def outline(path: str, text: str) -> Outline | None:
         elif value in (")", "]", "}"):
             d -= 1
         if value == "{" and ttype in Punctuation or (value == "{" and css):
-            start, name, sort = _header(toks, n, css)
+            start, name, sort = _header(toks, n, css, asi)
             outer = next((q for _, q, _, _ in reversed(stack) if q), "")
             q = f"{outer}.{name}" if outer and name else name
             stack.append((start, q if name else "", n, sort if name else ("" if css else "block")))
@@ -148,17 +158,24 @@ def outline(path: str, text: str) -> Outline | None:
     return Outline(lines, per_line, defs, blocks, inner, depth)
 
 
-def _header(toks: list, n: int, css: bool) -> tuple[int, str, str]:
-    """(first line, name or "", sort) of the header of the ``{`` at token ``n``."""
+def _header(toks: list, n: int, css: bool, asi: bool = False) -> tuple[int, str, str]:
+    """(first line, name or "", sort) of the header of the ``{`` at token ``n``.
+
+    In JavaScript a line break ends a statement that has no ``;`` when the next line cannot carry
+    it on (automatic semicolon insertion): ``exports.wetag = make({ weak: true })`` and the
+    ``exports.normalizeType = function(type){`` on the next line are two statements.  In CSS,
+    parentheses hold no blocks, so an unbalanced one (a mixin's arguments) does not end a header."""
     balance, i = 0, n - 1
     while i >= 0:
+        if asi and balance == 0 and i + 1 < n and toks[i][0] < toks[i + 1][0] and _ends_statement(toks[i], toks[i + 1]):
+            break
         v = toks[i][1]
         if v in (")", "]"):
             balance += 1
         elif v in ("(", "["):
-            if balance == 0:
+            if balance == 0 and not css:
                 break
-            balance -= 1
+            balance = max(0, balance - 1)
         elif balance == 0 and (v in (";", "{", "}") or (v == "," and not css)):
             break
         i -= 1
@@ -177,6 +194,8 @@ def _header(toks: list, n: int, css: bool) -> tuple[int, str, str]:
     first = head[0][0]
     values = [v for _, v, _ in head]
     if css:
+        if values[0] in ("@mixin", "@function") and len(values) > 1:
+            return first, f"{values[0]} {values[1]}", "rule"  # named by its name, not its parameters
         return first, " ".join(values), "rule"
     if values[0] in _CONTROL or (len(values) > 1 and values[0] == "}" and values[1] == "else"):
         return first, "", ""
@@ -193,12 +212,30 @@ def _header(toks: list, n: int, css: bool) -> tuple[int, str, str]:
         if "=" in values[:k] or ":" in values[:k]:  # foo = function (...), foo: (...) =>
             j = max(idx for idx in range(k) if values[idx] in ("=", ":"))
             if j > 0 and _is_name(values[j - 1]) and ("function" in values or "=>" in values):
-                return first, values[j - 1], "function"
+                return first, _member_path(values, j - 1), "function"
     return first, "", ""
+
+
+def _ends_statement(last: tuple, first: tuple) -> bool:
+    """A line ending in ``last`` ends its statement before a line starting with ``first`` (JS's rule,
+    for the common case: a value or a closing bracket, then a name that cannot continue it)."""
+    value, ttype = last[1], last[2]
+    closes = value in (")", "]") or ttype in Name or ttype in String or ttype in Number
+    return closes and (first[2] in Name or first[2] in Keyword) and _is_name(first[1]) and first[1] not in _CONTINUES
 
 
 def _is_name(v: str) -> bool:
     return v.replace("$", "_").replace("_", "a").isalnum() and not v[0].isdigit() and v not in _CONTROL
+
+
+def _member_path(values: list[str], j: int) -> str:
+    """The name at ``j`` with the members before it: ``res.sendfile = function`` defines
+    ``res.sendfile``, not a free function ``sendfile``."""
+    parts = [values[j]]
+    while j >= 2 and values[j - 1] == "." and _is_name(values[j - 2]):
+        parts.insert(0, values[j - 2])
+        j -= 2
+    return ".".join(parts)
 
 
 def _qualified(values: list[str], k: int) -> str:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from colearner_lsp.core.anchor.anchor_text import header_of
+from colearner_lsp.core.anchor.anchor_text import block_end, brace_counts, header_of
 from colearner_lsp.core.anchor.anchors import LineRange, make_fingerprint, relocate_anchor
 
 JAVA = """\
@@ -128,6 +128,20 @@ def test_declarations_in_brace_languages_are_headers(line, name):
 
 
 @pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("Route.prototype.dispatch = function(req, res, done){", "Route.prototype.dispatch"),
+        ("module.exports = function parseHeaders(headers) {", "parseHeaders"),
+        ("export const load = async (url) => {", "load"),
+        ("  parse: function (str) {", "parse"),
+        ("  private handle = (event: Event): void => {", "handle"),
+    ],
+)
+def test_functions_named_by_assignment_are_headers(line, name):
+    assert header_of(line) == name
+
+
+@pytest.mark.parametrize(
     "line",
     [
         "    if (key == null) {",
@@ -214,6 +228,51 @@ def test_single_line_that_is_gone_is_lost():
     assert relocate(JAVA, (line.start_line, line.end_line), new).status == "lost"
 
 
+CPP_WITH_PREPROCESSOR = """\
+namespace demo {
+
+template <typename Vector>
+void bind_vector(Vector &v) {
+    v.reserve(16);
+    v.push_back(1);
+#if 0
+    // kept as an example: { is not code here
+    v.shrink_to_fit();
+#endif
+    v.push_back(2);
+}
+
+}  // namespace demo
+"""
+
+
+def test_cpp_function_with_preprocessor_lines_at_the_margin_is_one_block():
+    bind = at(CPP_WITH_PREPROCESSOR, "void bind_vector(", "v.push_back(2);")
+    bind = LineRange(bind.start_line, bind.end_line + 1)  # its closing brace
+    assert block_end(CPP_WITH_PREPROCESSOR.split("\n"), bind.start_line - 1) == bind.end_line - 1
+    new = CPP_WITH_PREPROCESSOR.replace("void bind_vector(Vector &v) {", "void bind_vector(Vector &v, int n) {")
+    new = new.replace("v.reserve(16);", "v.reserve(n);").replace("namespace demo {\n", "namespace demo {\n\nint unused;\n")
+    found = relocate(CPP_WITH_PREPROCESSOR, (bind.start_line, bind.end_line), new)
+    assert found.range == LineRange(bind.start_line + 2, bind.end_line + 2)
+
+
+def test_js_method_assigned_to_a_prototype_is_found_by_its_name_after_a_rewrite():
+    old = (
+        "var Route = module.exports = function Route(path) {\n  this.path = path;\n};\n\n"
+        "Route.prototype.dispatch = function(req, res, done){\n  var self = this;\n  var method = req.method;\n"
+        "  if (!self.stack) {\n    return done();\n  }\n  self.next(req, res, done);\n};\n"
+    )
+    new = (
+        "var Route = module.exports = function Route(path) {\n  this.path = path;\n  this.stack = [];\n};\n\n"
+        "Route.prototype.dispatch = function dispatch(req, res, done) {\n  var idx = 0;\n  var stack = this.stack;\n"
+        "  if (stack.length === 0) {\n    return done();\n  }\n  next();\n  function next(err) {\n"
+        "    stack[idx++].handle(req, res, next);\n  }\n};\n"
+    )
+    found = relocate(old, (5, 12), new)
+    assert found.status == "fuzzy"
+    assert found.range == LineRange(6, 16)
+
+
 # --- CSS and markup ------------------------------------------------------------------------------
 
 
@@ -267,9 +326,106 @@ def test_hostile_text_neither_crashes_nor_takes_seconds(text):
     assert time.perf_counter() - t0 < 2.0
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["\"{\" + '}' + `${x}` {", "/* { */ }" * 5000, "{" * 100_000, "'unterminated { string"],
+)
+def test_brace_counting_survives_hostile_lines(line):
+    t0 = time.perf_counter()
+    opened, closed, _ = brace_counts(line)
+    assert opened >= 0 and closed >= 0
+    assert block_end([line, "}", "x"], 0) in (0, 1)
+    assert time.perf_counter() - t0 < 0.5
+
+
 def test_header_of_a_very_long_line_is_quick():
     line = "a " * 200_000 + "b("
     t0 = time.perf_counter()
     assert header_of(line) is None
     assert header_of("  " + "Map<" * 100 + " name(") in (None, "name")
     assert time.perf_counter() - t0 < 0.5
+
+
+# --- declarations renamed, template clauses, look-alikes of deleted code -----------------------
+
+INTERNALS_H = """\
+#include <utility>
+
+namespace detail {
+
+struct type_hash {
+    size_t operator()(const std::type_index &t) const { return t.hash_code(); }
+};
+
+struct overload_hash {
+    inline size_t operator()(const std::pair<const PyObject *, const char *>& v) const {
+        size_t value = std::hash<const void *>()(v.first);
+        value ^= std::hash<const void *>()(v.second)  + 0x9e3779b9 + (value<<6) + (value>>2);
+        return value;
+    }
+};
+
+}  // namespace detail
+"""
+
+
+def test_cpp_struct_renamed_keeps_its_declaration_line_and_closing_brace():
+    struct = at(INTERNALS_H, "struct overload_hash {", "        return value;")
+    struct = LineRange(struct.start_line, struct.end_line + 2)
+    new = INTERNALS_H.replace("struct overload_hash {", "struct override_hash {").replace("  + 0x9e", " + 0x9e")
+    new = new.replace("namespace detail {\n", "namespace detail {\n\nusing type_map = std::unordered_map<int, int>;\n")
+    found = relocate(INTERNALS_H, (struct.start_line, struct.end_line), new)
+    assert found.range == LineRange(struct.start_line + 2, struct.end_line + 2)
+
+
+MAYBE_H = """\
+template<typename T>
+using Maybe = v8::Maybe<T>;
+
+template<typename T>
+NAN_INLINE Maybe<T> Nothing() {
+  return v8::Nothing<T>();
+}
+
+template<typename T>
+NAN_INLINE Maybe<T> Just(const T& t) {
+  return v8::Just<T>(t);
+}
+"""
+
+
+def test_template_clause_of_an_edited_function_stays_with_it_not_with_an_earlier_copy():
+    nothing = at(MAYBE_H, "NAN_INLINE Maybe<T> Nothing()", "}")
+    nothing = LineRange(nothing.start_line - 1, nothing.end_line)  # with its template clause
+    new = MAYBE_H.replace("NAN_INLINE", "inline")
+    found = relocate(MAYBE_H, (nothing.start_line, nothing.end_line), new)
+    assert found.range == nothing
+    assert at(MAYBE_H, "template<typename T>").start_line < nothing.start_line  # an earlier copy exists
+
+
+UTILS_JS = """\
+'use strict';
+
+function trim(str) {
+  return str.replace(/^\\s*/, '').replace(/\\s*$/, '');
+}
+
+function isArray(val) {
+  return toString.call(val) === '[object Array]';
+}
+
+function isObject(val) {
+  return val !== null && typeof val === 'object';
+}
+
+module.exports = { trim: trim, isArray: isArray, isObject: isObject };
+"""
+
+
+def test_deleted_js_function_is_lost_not_taken_for_a_look_alike_of_another_name():
+    is_array = at(UTILS_JS, "function isArray(", "[object Array]")
+    is_array = LineRange(is_array.start_line, is_array.end_line + 1)
+    new = UTILS_JS.replace("function isArray(val) {\n  return toString.call(val) === '[object Array]';\n}\n\n", "")
+    new = new.replace("isArray: isArray, ", "").replace("'use strict';\n", "'use strict';\n\nconst isArray = Array.isArray;\n")
+    found = relocate(UTILS_JS, (is_array.start_line, is_array.end_line), new)
+    assert found.status == "lost"

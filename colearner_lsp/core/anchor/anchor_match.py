@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
-from colearner_lsp.core.anchor.anchor_text import BLANK, TextIndex, block_end, block_hash, bracket_depth
+from colearner_lsp.core.anchor.anchor_text import BLANK, TextIndex, block_hash, bracket_depth
 
 if TYPE_CHECKING:
     from colearner_lsp.core.anchor.anchors import Fingerprint
@@ -46,6 +46,9 @@ SURE = 0.9  # an identical copy scoring this much (context and names agree) ends
 # only one so named there, is the same definition however much its body was rewritten: its score is
 # at least this (above anchors.LOST_BELOW: a fuzzy match, not a lost one); better matches still win.
 NAMED = 0.55
+# What a definition matched under another name, its own name gone from the file, must score beyond
+# a plain match to be taken for the renamed definition rather than lost (bench/bench_anchors.py).
+RENAMED_PENALTY = 0.1
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,21 @@ def find_block(fp: Fingerprint, index: TextIndex, near: int) -> Match | None:
             consider(s, e, _Alignment(fp, index, s, e + 1).body(s, e))
         m = found[(s, e)]
         found[(s, e)] = Match(s, e, max(m.score, NAMED), m.identical)
-    return _best(found.values(), near)
+    best = _best(found.values(), near)
+    if best is not None and not best.identical and named is None and _renamed(fp, index, best.start):
+        # A whole definition whose name is gone, matched by a declaration of another name: a
+        # rename only when most of it survives; otherwise it was deleted and that is its look-alike.
+        best = Match(best.start, best.end, best.score - RENAMED_PENALTY, False)
+    return best
+
+
+def _renamed(fp: Fingerprint, index: TextIndex, s: int) -> bool:
+    """The anchor is a whole definition, no definition of its name is left, and ``s`` declares
+    another name."""
+    if not (fp.header and fp.block and fp.names) or index.headed(fp.names[0]):
+        return False
+    own = index.header(s)
+    return own is not None and own != fp.names[0]
 
 
 def _same_definition(fp: Fingerprint, index: TextIndex) -> tuple[int, int] | None:
@@ -103,7 +120,7 @@ def _same_definition(fp: Fingerprint, index: TextIndex) -> tuple[int, int] | Non
     if len(same) != 1:
         return None
     s = same[0]
-    e = block_end(index.lines, s)
+    e = index.block_end(s)
     return (s, e) if e > s else None
 
 
@@ -114,7 +131,7 @@ def _best(matches: Iterable[Match], near: int) -> Match | None:
 def _follow_block(fp: Fingerprint, index: TextIndex, s: int, e: int) -> int:
     """For block anchors, the end is wherever the block headed by ``s`` ends now."""
     if fp.block:
-        end = block_end(index.lines, s)
+        end = index.block_end(s)
         if end > s:
             return end
     return e
@@ -246,7 +263,9 @@ class _Alignment:
                 j0 = max(j0, j1 - 1 - (4 * (i1 - i0 - 1) + 8))
             if pairs and i1 == len(mine):
                 j1 = min(j1, j0 + 1 + 4 * (i1 - i0 - 1) + 8)
-            self._fill(fp, index, i0 + 1, i1, j0 + 1, j1)
+            # Before the first pair, equal candidates are taken nearest it (a generic ``template<typename T>``
+            # just above the anchored code, not the same line further up).
+            self._fill(fp, index, i0 + 1, i1, j0 + 1, j1, nearest_last=bool(pairs) and i0 < 0)
         totals = [len(index.tokens(j)) if fp.texts else 1 for j in range(lo, hi)]
         hits = self._hits
         self.matched_lines = [lo + j for j in range(size) if hits[j]]
@@ -286,8 +305,9 @@ class _Alignment:
             s2 -= 1
         return (s2, e2) if depth(s2, e2) == want else (s, e)
 
-    def _fill(self, fp: Fingerprint, index: TextIndex, i1: int, i2: int, j1: int, j2: int) -> None:
-        """Align anchor lines ``i1..i2-1`` with region lines ``j1..j2-1`` (both relative)."""
+    def _fill(self, fp: Fingerprint, index: TextIndex, i1: int, i2: int, j1: int, j2: int, nearest_last: bool = False) -> None:
+        """Align anchor lines ``i1..i2-1`` with region lines ``j1..j2-1`` (both relative); with
+        ``nearest_last``, of equally good alignments the one nearest the stretch's end wins."""
         if not fp.texts:
             part = SequenceMatcher(None, list((fp.head + fp.tail)[i1:i2]), [index.keys[self.lo + j] for j in range(j1, j2)])
             for blk in part.get_matching_blocks():
@@ -296,12 +316,15 @@ class _Alignment:
             return
         mine = [(tok, i) for i in range(i1, i2) for tok in fp.line_tokens[i]]
         theirs = [(tok, j) for j in range(j1, j2) for tok in index.tokens(self.lo + j)]
+        if nearest_last:  # difflib breaks ties towards the start: align the reversed sequences
+            mine.reverse()
+            theirs.reverse()
         # difflib's "popular element" heuristic only where the stretch is big enough to need it.
         big = len(mine) * len(theirs) > 250_000
         matcher = SequenceMatcher(None, [t for t, _ in mine], [t for t, _ in theirs], autojunk=big)
-        for blk in matcher.get_matching_blocks():
-            for k in range(blk.size):
-                self._hit(theirs[blk.b + k][1], mine[blk.a + k][1], 1)
+        hits = sorted((theirs[blk.b + k][1], mine[blk.a + k][1]) for blk in matcher.get_matching_blocks() for k in range(blk.size))
+        for j, line in hits:
+            self._hit(j, line, 1)
 
     def _hit(self, j: int, line: int, count: int) -> None:
         if not self._hits[j]:
@@ -350,10 +373,10 @@ def _windows(fp: Fingerprint, index: TextIndex, lo: int, hi: int) -> list[tuple[
 
     out = []
     if fp.block:
-        heads = [s for s in set(starts) if index.norms[s] and block_end(index.lines, s) > s]
+        heads = [s for s in set(starts) if index.norms[s] and index.block_end(s) > s]
         if fp.header and any(index.header(s) for s in heads):  # a def stays a def
             heads = [s for s in heads if index.header(s)]
-        out = [(s, e, body(s, e)) for s in heads for e in (block_end(index.lines, s),)]
+        out = [(s, e, body(s, e)) for s in heads for e in (index.block_end(s),)]
         if out:
             return out
     longest = 2 * fp.n + 10
@@ -373,12 +396,19 @@ def _over_blanks(index: TextIndex, i: int, step: int, count: int) -> int:
 
 def _header_above(index: TextIndex, s: int, name: str, reach: int = 30) -> int | None:
     """The nearest def/class line at or above ``s`` named ``name`` (a signature can be wrapped over
-    many lines), or any def/class line within 3 lines (a renamed one)."""
+    many lines), or else the nearest declaration within 3 lines above ``s`` (a renamed one: when
+    ``s`` itself declares something else, such as a renamed struct's first method, it is the one
+    above that is the anchored declaration)."""
+    renamed = None
     for j in range(s, max(-1, s - reach), -1):
         own = index.header(j)
-        if own == name or (own and s - j <= 3):
+        if own == name:
             return j
-    return None
+        if own and renamed is None and 0 < s - j <= 3:
+            renamed = j
+    if renamed is None and index.header(s):
+        return s
+    return renamed
 
 
 def _score(fp: Fingerprint, index: TextIndex, s: int, e: int, body: float) -> float:

@@ -31,6 +31,14 @@ _FUNC_DECL = re.compile(
     + _MODIFIERS
     + r"(?:[\w$<>\[\],.:*&?]+[ \t]+[*&]*)*?(?:[\w$]+::)*(~?[A-Za-z_$][\w$]*)[ \t]*\("
 )
+# JavaScript/TypeScript: a function given a name by assignment or as a property
+# (``Route.prototype.dispatch = function(req) {``, ``const load = async (url) => {``, ``parse: function (s) {``),
+# named by what it is assigned to, the whole member path, unless the function has a name of its own.
+_ASSIGNED_FUNC = re.compile(
+    r"[ \t]*(?:export[ \t]+)?(?:(?:const|let|var|static|readonly|public|private|protected)[ \t]+)*"
+    r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)[ \t]*[=:][ \t]*(?:async[ \t]+)?"
+    r"(?:function\b[ \t]*\*?[ \t]*([A-Za-z_$][\w$]*)?[ \t]*\(|(?:\([^()]*\)|[A-Za-z_$][\w$]*)[ \t]*(?::[^=()]*)?=>)"
+)
 _NOT_DECL = frozenset(
     "if elif else for foreach while do switch case return raise throw yield await new assert with "
     "try catch finally del not and or in is print lambda import from as except sizeof typeof "
@@ -84,6 +92,12 @@ def header_of(line: str) -> str | None:
     m = _HEADER.match(line)
     if m:
         return m.group(1)
+    if len(line) > 400:
+        return None
+    if "function" in line or "=>" in line:
+        m = _ASSIGNED_FUNC.match(line)
+        if m:
+            return m.group(2) or m.group(1)
     if len(line) > 400 or "{" not in line and not line.rstrip().endswith((")", "(", ",")):
         return None
     m = _TYPE_DECL.match(line)
@@ -110,12 +124,69 @@ def _indent(line: str) -> int:
     return len(line[: len(line) - len(line.lstrip())].expandtabs(8))
 
 
-def block_end(lines: Sequence[str], i: int) -> int:
-    """Last line of the indentation block headed by line ``i`` (``i`` when nothing is indented under it).
+def block_end(lines: Sequence[str], i: int, braces: Callable[[int], tuple[int, int, bool]] | None = None) -> int:
+    """Last line of the block headed by line ``i`` (``i`` when nothing is under it).
 
-    A line back at the header's indentation that starts with a closing bracket still
-    belongs to it: ``) -> int:`` after a wrapped signature, ``}`` in C-like code.
+    A line that opens a ``{`` it does not close (or whose next line is a lone ``{``, Allman style)
+    heads the lines up to the brace that closes it: brace languages do not have to be indented as
+    they nest (a ``#if 0`` at the margin inside a function, an unindented namespace).  Otherwise,
+    or when no closing brace comes within BRACE_REACH lines, the indentation says: a line back at
+    the header's indentation that starts with a closing bracket still belongs to it (``) -> int:``
+    after a wrapped signature, ``}`` in C-like code).  ``braces`` gives a line's brace counts (see
+    ``brace_counts``), cached by an index; without it they are counted here.
     """
+    count = braces or (lambda j: brace_counts(lines[j]))
+    end = _brace_end(lines, i, count)
+    return _indent_end(lines, i) if end is None else end
+
+
+BRACE_REACH = 5000  # lines a block's closing brace is looked for, beyond which indentation decides
+
+# What a line's braces are counted without: string literals and comments (a ``"{"`` or ``// }``).
+# A block comment left open at the end of a line is reported so the count can stop there.
+_CODE_NOISE = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`|//.*|/\*.*?(?:\*/|$)""")
+
+
+def brace_counts(line: str) -> tuple[int, int, bool]:
+    """(``{`` not closed on the line, ``}`` closing braces opened before it, whether the line is an
+    Allman opening brace alone) for a line of code, strings and comments left out."""
+    if "{" not in line and "}" not in line:
+        return 0, 0, False
+    code = _CODE_NOISE.sub(" ", line) if len(line) <= 2000 else line[:2000]
+    if "}" not in code:
+        return code.count("{"), 0, code.strip() == "{"
+    if "{" not in code:
+        return 0, code.count("}"), False
+    depth = lowest = 0
+    for ch in code:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            lowest = min(lowest, depth)
+    return depth - lowest, -lowest, code.strip() == "{"
+
+
+def _brace_end(lines: Sequence[str], i: int, count: Callable[[int], tuple[int, int, bool]]) -> int | None:
+    opened, _, _ = count(i)
+    start = i
+    if not opened:  # an Allman brace on the next line opens this header's block
+        nxt = next((j for j in range(i + 1, min(len(lines), i + 3)) if lines[j].strip()), None)
+        if nxt is None or not count(nxt)[2]:
+            return None
+        start, opened = nxt, 1
+    depth = opened
+    for j in range(start + 1, min(len(lines), start + BRACE_REACH)):
+        op, closed, _ = count(j)
+        if not (op or closed):
+            continue
+        if closed >= depth:
+            return j
+        depth += op - closed
+    return None
+
+
+def _indent_end(lines: Sequence[str], i: int) -> int:
     base, last = _indent(lines[i]), i
     for j in range(i + 1, len(lines)):
         line = lines[j]
@@ -135,8 +206,14 @@ class TextIndex:
 
     def __init__(self, lines: tuple[str, ...]) -> None:
         self.lines = lines
-        self.norms = [normalise(line) for line in lines]
-        self.keys = [line_key(s) for s in self.norms]
+        # normalise() and line_key() spelled out for the whole file at once: this is most of the cost
+        # of relocating in a large file, and the calls alone would double it.
+        norms = [" ".join(line.split()) for line in lines]
+        if any("'" in norm for norm in norms):
+            norms = [norm.replace("'", '"') for norm in norms]
+        crc = zlib.crc32
+        self.norms = norms
+        self.keys = [crc(norm.encode("utf-8", "surrogatepass")) & 0xFFFFFF for norm in norms]
         positions: defaultdict[int, list[int]] = defaultdict(list)
         for i, k in enumerate(self.keys):
             positions[k].append(i)
@@ -145,11 +222,24 @@ class TextIndex:
         self._outer: dict[int, tuple[str, ...]] = {}
         self._headed: dict[str, list[int]] | None = None
         self._header: dict[int, str | None] = {}
+        self._braces: dict[int, tuple[int, int, bool]] = {}
+        self._block_end: dict[int, int] = {}
 
     def tokens(self, i: int) -> list[str]:
         if i not in self._tokens:
             self._tokens[i] = tokens_of(self.norms[i])
         return self._tokens[i]
+
+    def braces(self, i: int) -> tuple[int, int, bool]:
+        if i not in self._braces:
+            self._braces[i] = brace_counts(self.lines[i])
+        return self._braces[i]
+
+    def block_end(self, i: int) -> int:
+        """``block_end`` of line ``i``, remembered: candidates share their headers."""
+        if i not in self._block_end:
+            self._block_end[i] = block_end(self.lines, i, self.braces)
+        return self._block_end[i]
 
     def header(self, i: int) -> str | None:
         if i not in self._header:

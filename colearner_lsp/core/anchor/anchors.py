@@ -135,7 +135,7 @@ class Fingerprint:
             names=index.names(s),
             header=index.header(s) is not None,
             # Only a line that opens a block (not a call wrapped over lines) makes the anchor follow it.
-            block=e > s and block_end(index.lines, s) == e and (index.header(s) is not None or norms[0].endswith((":", "{"))),
+            block=e > s and index.block_end(s) == e and (index.header(s) is not None or norms[0].endswith((":", "{"))),
         )
 
     def to_json(self) -> dict[str, Any]:
