@@ -77,7 +77,8 @@ from anchor_history.history import History, file_at, histories, python_files  # 
 from anchor_history.truth import Parsed, draw, parse, truth  # noqa: E402
 
 from colearner_lsp.core.anchor import anchors  # noqa: E402
-from colearner_lsp.core.anchor.anchors import LineRange, TextEdit, make_fingerprint, relocate_anchor, shift_range  # noqa: E402
+from colearner_lsp.core.anchor.anchor_fingerprint import make_fingerprint  # noqa: E402
+from colearner_lsp.core.anchor.anchors import LineRange, TextEdit, relocate_anchor, shift_range  # noqa: E402
 from colearner_lsp.server.anchor_tracker import AnchorTracker, locate, relocate  # noqa: E402
 
 BASELINES = ("keep-line", "diff-chain", "diff-direct", "hunk-chain", "hunk-direct")

@@ -48,8 +48,8 @@ from bench.lsp_raw import RawClient  # noqa: E402
 from colearner_lsp.bus.broker import EmbeddedBroker  # noqa: E402
 from colearner_lsp.bus.kafka_bus import KafkaBus  # noqa: E402
 from colearner_lsp.core import actions  # noqa: E402
+from colearner_lsp.core.anchor.anchor_fingerprint import make_fingerprint  # noqa: E402
 from colearner_lsp.core.anchor.anchoring import head_commit  # noqa: E402
-from colearner_lsp.core.anchor.anchors import make_fingerprint  # noqa: E402
 from colearner_lsp.core.identity import init_instance, trust_peer  # noqa: E402
 from colearner_lsp.core.instance import Instance  # noqa: E402
 from colearner_lsp.core.protocol.events import Anchor, ExerciseAssigned, new_id  # noqa: E402

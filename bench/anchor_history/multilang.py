@@ -17,7 +17,7 @@ from anchor_history.brace_truth import Outline, draw, outline, truth
 from anchor_history.history import History, file_at, git
 from anchor_history.projects import PROJECTS, language_of
 from anchor_history.registry import build
-from colearner_lsp.core.anchor.anchors import make_fingerprint
+from colearner_lsp.core.anchor.anchor_fingerprint import make_fingerprint
 from colearner_lsp.server.anchor_tracker import AnchorTracker, locate, relocate
 
 MAX_FILES = 25  # files followed per project and starting version (drawn among those that change)

@@ -245,3 +245,10 @@ export function diagnosticData(diagnostic: vscode.Diagnostic): DiagnosticData | 
     }
     return undefined;
 }
+
+/** What the command that opens a change takes: the server's own argument. */
+export interface ChangeArgument {
+    exercise_id: string;
+    path: string;
+    evidence_id?: string | null;
+}

@@ -10,6 +10,7 @@
 import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
 import { oneLine } from './display';
+import { ChangeArgument } from './protocol';
 import { ReviewTree, SHOW_CHANGE_UI } from './reviewTree';
 
 export const REVIEW_SCHEME = 'colearner-review';
@@ -35,13 +36,6 @@ export interface StudentChange {
     base_commit: string | null;
     base: { uri: string; label: string; text?: string | null };
     student: { uri: string; label: string; text?: string | null };
-}
-
-/** What the command that opens a change takes: the server's own argument. */
-export interface ChangeArgument {
-    exercise_id: string;
-    path: string;
-    evidence_id?: string | null;
 }
 
 /** A mistake for the feedback being written, on lines of the student's file. */

@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import { ColearnerClient } from './client';
 import { oneLine, visible } from './display';
-import type { ChangeArgument } from './review';
 import { OPEN_ANCHOR_COMMAND } from './treeView';
 import { relativeTime } from './viewModel';
+import { ChangeArgument } from './protocol';
 
 export const REVIEW_TREE_ID = 'colearner.review';
 export const SHOW_CHANGE_UI = 'colearner.ui.review.showChange';

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from colearner_lsp.core.anchor.anchors import (
-    LineRange,
-    Relocation,
-    TextEdit,
-    make_fingerprint,
-    relocate_anchor,
-    shift_range,
-)
+from colearner_lsp.core.anchor.anchor_fingerprint import make_fingerprint
+from colearner_lsp.core.anchor.anchors import LineRange, Relocation, TextEdit, relocate_anchor, shift_range
 
 SOURCE = '''\
 """Inventory helpers."""

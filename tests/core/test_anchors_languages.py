@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from colearner_lsp.core.anchor.anchor_fingerprint import make_fingerprint
 from colearner_lsp.core.anchor.anchor_text import block_end, brace_counts, header_of
-from colearner_lsp.core.anchor.anchors import LineRange, make_fingerprint, relocate_anchor
+from colearner_lsp.core.anchor.anchors import LineRange, relocate_anchor
 
 JAVA = """\
 package com.example.storage;

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from colearner_lsp.core.anchor.anchors import LineRange, Relocation, TextEdit, make_fingerprint, shift_range
+from colearner_lsp.core.anchor.anchor_fingerprint import make_fingerprint
+from colearner_lsp.core.anchor.anchors import LineRange, Relocation, TextEdit, shift_range
 from colearner_lsp.server.anchor_tracker import AnchorTracker, locate
 
 TEXT = "".join(f"def f{n}(x):\n    return x + {n}\n\n" for n in range(10))

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from ..errors import InvalidArgument, NotFound, ScopeError
 from ..protocol.events import Anchor
 from ..sharing.repo_paths import normalize_repo_path
+from .anchor_fingerprint import make_fingerprint
 from .anchor_text import lines_of
-from .anchors import make_fingerprint
 
 if TYPE_CHECKING:  # gitpython is imported when a repository is first asked (start-up)
     import git
