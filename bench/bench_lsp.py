@@ -9,8 +9,8 @@ Figures (p50 / p99):
   until the student's server has sent ``publishDiagnostics`` naming the exercise,
   beside the raw aiokafka round trip (send_and_wait → getone) on the same broker;
 - code action and hover, with 10,000 exercises in the student's ledger (100 anchors
-  in the file asked about); again while the coach keeps assigning (events arrive,
-  are judged, folded and shown, learning.json is rewritten), and again beside
+  in the file asked about); again while the coach keeps assigning from a process of its own
+  (events arrive, are judged, folded and shown, learning.json is rewritten), and again beside
   another CPU-bound process;
 - didChange → publishDiagnostics on a 10,000-line file holding 500 anchors (each
   change inserts or removes a line at the top, so every anchor moves), at a fast
@@ -281,15 +281,41 @@ async def keep_assigning(coach: Instance, session_id: str, names: list[str], sto
 async def requests_while_assigning(
     server: StudentServer, coach: Instance, session_id: str, names: list[str], n: int
 ) -> tuple[list[float], list[float], int]:
-    stop = asyncio.Event()
-    assigning = asyncio.create_task(keep_assigning(coach, session_id, names, stop))
-    await asyncio.sleep(0.5)  # the stream is flowing before the first request
+    """Requests while the coach keeps assigning, from a process of its own as a coach's machine
+    would: assigning in this process would stall the loop that times the answers (git, signing
+    and the ledger's fsync take 5-15 ms per exercise), and count the bench's stall as the server's."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--stream-assignments", str(coach.root), session_id, *names],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
     try:
+        assert await asyncio.to_thread(child.stdout.readline) == "streaming\n", "the assigning process did not start"
+        await asyncio.sleep(0.5)  # the stream is flowing before the first request
         acting, hovering = await requests(server, names[0], n)
     finally:
-        stop.set()
-        sent = await assigning
-    return acting, hovering, sent
+        child.stdin.close()  # its end of the stream: it stops and says how many it sent
+        out = await asyncio.to_thread(child.stdout.read)
+        child.wait(timeout=30)
+    return acting, hovering, int(out.split()[-1])
+
+
+def stream_assignments(coach_root: Path, session_id: str, names: list[str]) -> None:
+    """The child of ``requests_while_assigning``: assign every 50 ms until stdin closes."""
+    coach = Instance.open(coach_root)
+
+    async def go() -> int:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_reader(sys.stdin.fileno(), stop.set)  # readable at EOF
+        print("streaming", flush=True)
+        return await keep_assigning(coach, session_id, names, stop)
+
+    try:
+        print(asyncio.run(go()), flush=True)
+    finally:
+        coach.close()
 
 
 async def requests_beside_a_cpu_hog(server: StudentServer, rel: str, n: int) -> tuple[list[float], list[float]]:
@@ -414,7 +440,12 @@ def main() -> None:
     parser.add_argument("--exercises", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=300, help="code action, hover and didChange samples")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="run the student servers under cProfile, statistics into DIR")
+    parser.add_argument("--stream-assignments", nargs="+", metavar="ARG", help=argparse.SUPPRESS)  # the coach's process
     args = parser.parse_args()
+    if args.stream_assignments:
+        root, session_id, *names = args.stream_assignments
+        stream_assignments(Path(root), session_id, names)
+        return
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="colearner-bench-") as tmp, EmbeddedBroker() as broker:
