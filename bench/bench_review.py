@@ -31,7 +31,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # colearner_lsp when not installed, and the tests' exercise builder
 
+from colearner_lsp.core.model.records import EvidenceRecord  # noqa: E402
 from colearner_lsp.core.model.state import ExerciseState  # noqa: E402
+from colearner_lsp.core.protocol.events import EvidenceSnapshot  # noqa: E402
 from colearner_lsp.core.review.versions import rebuild_changes  # noqa: E402
 from colearner_lsp.core.review.work import StudentWork, queue_of  # noqa: E402
 from colearner_lsp.core.sharing.evidence import take_snapshot  # noqa: E402
@@ -86,7 +88,6 @@ def repos(base: Path, lines: int, changed: int) -> tuple[Path, Path, str, dict]:
     (student / FILE).write_text(text)
     commit = git(coach, "rev-parse", "HEAD").strip()
     snapshot = take_snapshot(student, ScopeRules(allow=("**",), share="diff"), paths=[FILE], since_commit=commit)
-    snapshot["event_id"] = "0f1e2d3c-0000-4000-8000-000000000000"
     return coach, student, commit, snapshot
 
 
@@ -128,9 +129,13 @@ def main() -> int:
             REVIEW_GOAL_S,
         )
 
+        evidence = EvidenceRecord(
+            "0f1e2d3c-0000-4000-8000-000000000000", "2026-01-05T10:00:00.000000Z", EvidenceSnapshot(exercise_id=ex.exercise_id, **snapshot)
+        )
+
         def open_review() -> None:
             (found,) = rebuild_changes(coach, snapshot, [commit], [FILE])
-            write_versions(coach, StudentWork(ex, snapshot, found))
+            write_versions(coach, StudentWork(ex, evidence, found))
 
         report("open a review: rebuild + write both documents", timed(open_review, args.runs), REVIEW_GOAL_S)
         git(student, "-c", "user.email=s@example.invalid", "-c", "user.name=s", "commit", "-q", "-am", "work")

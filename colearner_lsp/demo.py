@@ -96,9 +96,10 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
     actions.set_scope(coach.inst, sid, allow=["**/*.py"], share="diff")
     await both()
     s = student.inst.state.sessions[sid]
-    student.say(f"session {sid[:8]} stage {s.stage}; plan: " + ", ".join(f"{x['id']}({x['status']})" for x in s.steps))
-    scope = s.scope or {}
-    student.say(f"scope v{scope.get('version')}: allow {scope.get('allow')}, share {scope.get('share')}")
+    student.say(f"session {sid[:8]} stage {s.stage}; plan: " + ", ".join(f"{x.id}({x.status})" for x in s.steps))
+    assert s.scope is not None, "the scope was sent above"
+    policy = s.scope.policy
+    student.say(f"scope v{policy.version}: allow {policy.allow}, share {policy.share}")
 
     step("coach assigns an exercise anchored to inventory.py:12-16")
     ex_id = actions.assign_exercise(
@@ -115,10 +116,9 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
     )
     await both()
     ex = student.inst.state.exercises[ex_id]
-    anchor = ex.anchor or {}
-    student.say(
-        f"sees exercise {ex_id[:8]} [{ex.state}] at {anchor.get('path')}:{anchor.get('start_line')}-{anchor.get('end_line')}: {ex.exercise}"
-    )
+    anchor = ex.anchor
+    assert anchor is not None, "assigned at inventory.py:12-16"
+    student.say(f"sees exercise {ex_id[:8]} [{ex.state}] at {anchor.path}:{anchor.start_line}-{anchor.end_line}: {ex.exercise}")
 
     step("student acknowledges")
     actions.acknowledge(student.inst, ex_id)
@@ -135,23 +135,23 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
     actions.respond(student.inst, ex_id, "Added a discount parameter applied to the total.", evidence=["inventory.py", ".env"])
     await both()
     cex = coach.inst.state.exercises[ex_id]
-    snap = cex.evidence[-1]
-    coach.say(f"response: {cex.responses[-1]['text']!r}")
-    coach.say(f"evidence: {snap['summary']} (withheld {snap['withheld']})")
-    for f in snap["files"]:
-        coach.say(f"  {f['path']} blob {f['blob_sha'][:12]} {f['status']} {f['lines']} lines")
+    snap = cex.evidence[-1].snapshot
+    coach.say(f"response: {cex.responses[-1].text!r}")
+    coach.say(f"evidence: {snap.summary} (withheld {snap.withheld})")
+    for f in snap.files:
+        coach.say(f"  {f.path} blob {f.blob_sha[:12]} {f.status} {f.lines} lines")
 
     step("coach asks for more evidence")
     actions.request_evidence(coach.inst, ex_id, ["*.py"], "show me the test you ran too")
     await both()
     req = student.inst.state.exercises[ex_id].open_requests
-    student.say(f"evidence request: {req[0]['paths']} — {req[0]['reason']}")
+    student.say(f"evidence request: {list(req[0].paths)} — {req[0].reason}")
     (student_repo / "test_inventory.py").write_text(
         "from inventory import total_value\n\n\ndef test_discount():\n    assert total_value([{'price': 10, 'qty': 1}], 0.5) == 5\n"
     )
     actions.attach_evidence(student.inst, ex_id)
     await both()
-    coach.say(f"evidence: {coach.inst.state.exercises[ex_id].evidence[-1]['summary']}")
+    coach.say(f"evidence: {coach.inst.state.exercises[ex_id].evidence[-1].snapshot.summary}")
 
     step("coach asks for a revision")
     actions.send_feedback(
@@ -164,9 +164,7 @@ async def _loop(coach: Side, student: Side, student_repo: Path) -> str:
     )
     await both()
     sex = student.inst.state.exercises[ex_id]
-    student.say(
-        f"feedback {sex.feedback[-1]['grade']}: {sex.feedback[-1]['mistakes'][0]['text']}; stage {student.inst.state.sessions[sid].stage}"
-    )
+    student.say(f"feedback {sex.feedback[-1].grade}: {sex.feedback[-1].mistakes[0].text}; stage {student.inst.state.sessions[sid].stage}")
 
     step("student responds again")
     path.write_text(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from colearner_lsp.core.model.state import ExerciseState
+from tests.records import anchor, evidence, response
 
 
 def exercise_state(
@@ -32,7 +33,7 @@ def exercise_state(
         expected=expected,
         tests=[],
         step_id=None,
-        anchor={"path": "app/inventory.py", "start_line": lines[0], "end_line": lines[1]},
+        anchor=anchor("app/inventory.py", lines[0], lines[1]),
         assigned_at=assigned_at,
         state=state,
         **fields,
@@ -41,6 +42,6 @@ def exercise_state(
 
 def answered(ex: ExerciseState, tag: object, ts: str, text: str, files: Sequence[str]) -> ExerciseState:
     """``ex`` with an answer (``r<tag>``) at ``ts`` and its evidence (``e<tag>``) of ``files``."""
-    ex.responses.append({"event_id": f"r{tag}", "ts": ts, "text": text, "evidence": f"e{tag}"})
-    ex.evidence.append({"event_id": f"e{tag}", "ts": ts, "files": [{"path": path} for path in files]})
+    ex.responses.append(response(text, ts, f"e{tag}", event_id=f"r{tag}"))
+    ex.evidence.append(evidence(f"e{tag}", ts, [{"path": path} for path in files]))
     return ex

@@ -162,8 +162,8 @@ def assign_exercise(
     session = find_session(inst, session_id)
     if session.stage == "done":
         raise InvalidArgument(f"session {session.session_id} is done; open a new one with 'colearner session start'")
-    if step_id is not None and session.steps and step_id not in [s["id"] for s in session.steps]:
-        raise NotFound(f"no plan step {step_id!r} in this session; the plan has: {', '.join(s['id'] for s in session.steps)}")
+    if step_id is not None and session.steps and step_id not in [s.id for s in session.steps]:
+        raise NotFound(f"no plan step {step_id!r} in this session; the plan has: {', '.join(s.id for s in session.steps)}")
     anchor: Anchor = anchor_for(inst.root, path, start_line, end_line, start_char, end_char)
     exercise_id = new_id()
     payload = ExerciseAssigned(
@@ -197,7 +197,7 @@ def set_scope(
     session = find_session(inst, session_id)
     if share not in ("hashes", "diffstat", "diff"):
         raise InvalidArgument(f"--share must be hashes, diffstat or diff, not {share!r}")
-    version = int((session.scope or {}).get("version", 0)) + 1
+    version = (session.scope.policy.version if session.scope is not None else 0) + 1
     policy = ScopePolicy(allow=list(allow), deny=list(deny), share=share, max_files=max_files, version=version)
     inst.emit(session.session_id, session.student, policy)
     return version
@@ -287,12 +287,13 @@ def scope_rules(inst: Instance, session: SessionState) -> ScopeRules:
     """The rules in force for a session: the coach's signed policy plus the student's own deny list."""
     from .sharing.scope import DEFAULT_STUDENT_DENY, ScopeRules
 
-    policy = session.scope or {}
+    # No policy yet: the policy model's defaults (share hashes only, of at most 50 files, nothing allowed).
+    policy = session.scope.policy if session.scope is not None else ScopePolicy()
     return ScopeRules(
-        allow=tuple(policy.get("allow", ())),
-        deny=tuple(policy.get("deny", ())),
-        share=policy.get("share", "hashes"),
-        max_files=policy.get("max_files", 50),
+        allow=tuple(policy.allow),
+        deny=tuple(policy.deny),
+        share=policy.share,
+        max_files=policy.max_files,
         student_deny=tuple(DEFAULT_STUDENT_DENY) + tuple(inst.config.scope.deny),
     )
 
@@ -340,13 +341,13 @@ def _evidence_target(
     if not follow_requests:
         return paths, None, None
     if request_id is not None:
-        request = next((r for r in ex.evidence_requests if r["event_id"].startswith(request_id)), None)
+        request = next((r for r in ex.evidence_requests if r.event_id.startswith(request_id)), None)
         if request is None:
             raise NotFound(f"no evidence request {request_id!r} on exercise {ex.exercise_id}")
-        return paths, None if paths else list(request["paths"]), request["event_id"]
+        return paths, None if paths else list(request.paths), request.event_id
     if not paths and ex.open_requests:
         request = ex.open_requests[0]
-        return None, list(request["paths"]), request["event_id"]
+        return None, list(request.paths), request.event_id
     return paths, None, None
 
 
@@ -388,7 +389,7 @@ def _since(inst: Instance, ex: ExerciseState) -> str | None:
     A coach may assign from a commit the student has not fetched yet; changes are
     then taken against the student's own HEAD rather than failing.
     """
-    commit = (ex.anchor or {}).get("commit") or None
+    commit = (ex.anchor.commit if ex.anchor is not None else "") or None
     if commit is None:
         return None
     import git
@@ -481,7 +482,7 @@ def submit_progress(
     require_role(inst, "student", "progress")
     session = _student_session(inst, session_id)
     completed = list(completed)
-    steps = [(s["id"], s["status"]) for s in session.steps]
+    steps: list[tuple[str, str]] = [(s.id, s.status) for s in session.steps]
     for step_id in completed:
         lifecycle.check_step_order(steps, step_id)
         steps = [(i, "done" if i == step_id else st) for i, st in steps]

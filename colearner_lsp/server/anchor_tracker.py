@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ..core.anchor.anchor_text import LINE_BREAKS
 from ..core.anchor.anchors import LineRange, Relocation, TextEdit, relocate_anchor, shift_range
+from ..core.protocol.events import Anchor
 
 LIVE = "edited"  # a range carried by the editor's edits, not confirmed by a relocation
 
@@ -47,22 +48,33 @@ class Tracked:
         return first <= self.range.end_line - 1 and last >= self.range.start_line - 1
 
 
-def anchor_lines(anchor: dict) -> LineRange:
-    start = max(1, int(anchor.get("start_line", 1)))
-    return LineRange(start, max(start, int(anchor.get("end_line", start))))
+# What is placed: an exercise's anchor, or bare lines (a mistake's place, which has no fingerprint).
+Placed = Anchor | LineRange
 
 
-def locate(anchor: dict, text: str | None, hint: LineRange | None = None) -> Relocation:
+def anchor_lines(anchor: Placed) -> LineRange:
+    start = max(1, anchor.start_line)
+    return LineRange(start, max(start, anchor.end_line))
+
+
+def _fingerprint(anchor: Placed) -> str:
+    return anchor.fingerprint if isinstance(anchor, Anchor) else ""
+
+
+def locate(anchor: Placed, text: str | None, hint: LineRange | None = None) -> Relocation:
     """Find an anchor's code in ``text`` (None: the file is missing)."""
+    return _locate(_fingerprint(anchor), anchor_lines(anchor), text, hint)
+
+
+def _locate(fingerprint: str, original: LineRange, text: str | None, hint: LineRange | None) -> Relocation:
     if text is None:
         return Relocation("lost", None, 0.0)
-    fingerprint = anchor.get("fingerprint") or ""
     if fingerprint:
         try:
             return relocate_anchor(fingerprint, text, hint)
         except ValueError:
             pass  # a damaged fingerprint: fall back to the lines as given
-    lines = anchor_lines(anchor) if hint is None else hint
+    lines = original if hint is None else hint
     total = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
     if lines.start_line > total:
         return Relocation("lost", None, 0.0)
@@ -100,14 +112,14 @@ class AnchorTracker:
     def __iter__(self) -> Iterator[Tracked]:
         return iter(list(self._by_id.values()))
 
-    def add(self, exercise_id: str, path: str, anchor: dict, found: Relocation) -> Tracked:
+    def add(self, exercise_id: str, path: str, anchor: Placed, found: Relocation) -> Tracked:
         """Start tracking an anchor at the place ``found`` says (replacing any earlier entry)."""
         self.remove(exercise_id)
         original = anchor_lines(anchor)
         tracked = Tracked(
             exercise_id=exercise_id,
             path=path,
-            fingerprint=anchor.get("fingerprint") or "",
+            fingerprint=_fingerprint(anchor),
             original=original,
             range=found.range,
             status=found.status,
@@ -183,9 +195,4 @@ class AnchorTracker:
 
 def relocate(t: Tracked, text: str | None) -> Relocation:
     """Search for a tracked anchor's code in ``text``, starting from where it was last seen."""
-    anchor = {
-        "fingerprint": t.fingerprint,
-        "start_line": t.original.start_line,
-        "end_line": t.original.end_line,
-    }
-    return locate(anchor, text, t.range or t.last_seen)
+    return _locate(t.fingerprint, t.original, text, t.range or t.last_seen)

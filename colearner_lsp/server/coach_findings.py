@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.model.records import EvidenceRecord
 from ..core.model.state import ExerciseState
+from ..core.protocol.events import EvidenceFile
 from .anchor_tracker import Tracked
 from .coach_review import MATCH_TEXT, LocalBlobs, match_of, unreviewed_evidence
 from .diagnostics import (
@@ -58,7 +60,9 @@ def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> l
         message = f"{short(ex.topic, 60)} · {short(ex.student, 60)} · mistake you filed, waiting for the revision — {short(m.text, 300)}"
         found.append(Finding(m.path or "", m.lines, "information", message, ex.exercise_id, MISTAKE, related, (("student", ex.student),)))
     for path, file, match in evidence_elsewhere:
-        message = f"{short(ex.topic, 60)} · {short(ex.student, 60)}'s evidence: {short(path, 200)} ({short(file.get('status', 'changed'), 20)}) {MATCH_TEXT[match]}"
+        message = (
+            f"{short(ex.topic, 60)} · {short(ex.student, 60)}'s evidence: {short(path, 200)} ({short(file.status, 20)}) {MATCH_TEXT[match]}"
+        )
         found.append(
             Finding(
                 path,
@@ -68,21 +72,26 @@ def coach_findings(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> l
                 ex.exercise_id,
                 EVIDENCE,
                 related,
-                (("student", ex.student), ("match", match), ("path", path), ("evidence_id", (snapshot or {}).get("event_id"))),
+                (
+                    ("student", ex.student),
+                    ("match", match),
+                    ("path", path),
+                    ("evidence_id", snapshot.event_id if snapshot is not None else None),
+                ),
             )
         )
     return found
 
 
 def _anchor_finding(
-    ex: ExerciseState, t: Tracked, snapshot: dict[str, Any] | None, evidence_here: list[str], here: list[Mistake], elsewhere: list[Mistake]
+    ex: ExerciseState, t: Tracked, snapshot: EvidenceRecord | None, evidence_here: list[str], here: list[Mistake], elsewhere: list[Mistake]
 ) -> Finding:
     topic, who = short(ex.topic, 60), short(ex.student, 60)
     details = []
     if ex.state == "responded" and ex.responses:
         again = " again" if ex.revise_count else ""
         head = f"{topic} · {who} answered{again} · next: Pass or Request revision"
-        details.append(sentence(short(ex.responses[-1].get("text", ""), 200)))
+        details.append(sentence(short(ex.responses[-1].text, 200)))
     elif snapshot is not None:
         head = f"{topic} · {who} sent evidence · next: look at it"
     elif ex.state == "revise":
@@ -92,31 +101,32 @@ def _anchor_finding(
     if evidence_here:
         details.append("Evidence: " + "; ".join(evidence_here) + ".")
     if ex.state == "revise":
-        details.append(sentence(f"You asked: {short((ex.latest_feedback or {}).get('next_step', ''), 120)}"))
+        feedback = ex.latest_feedback
+        details.append(sentence(f"You asked: {short(feedback.next_step if feedback is not None else '', 120)}"))
         details.append(mistakes_said(here, elsewhere, t))
     if ex.open_requests and ex.state != "responded":
-        details.append(f"Waiting for evidence on {short(', '.join(ex.open_requests[0]['paths']), 80)}.")
+        details.append(f"Waiting for evidence on {short(', '.join(ex.open_requests[0].paths), 80)}.")
     waiting_for_you = ex.state == "responded" or snapshot is not None
     kind = REVIEW if waiting_for_you else EXERCISE
     severity = "information" if waiting_for_you or ex.state == "revise" else "hint"
     detail = " ".join(d for d in details if d)
     extra: tuple[tuple[str, Any], ...] = (("state", ex.state), ("student", who))
     if snapshot is not None:
-        extra += (("evidence_id", snapshot.get("event_id")),)
+        extra += (("evidence_id", snapshot.event_id),)
     return Finding(t.path, AT_ANCHOR, severity, lost_note(t) + head + (f" — {detail}" if detail else ""), ex.exercise_id, kind, (), extra)
 
 
 def _evidence(
-    ex: ExerciseState, t: Tracked | None, snapshot: dict[str, Any] | None, blobs: LocalBlobs
-) -> tuple[list[str], list[tuple[str, dict[str, Any], str]]]:
+    ex: ExerciseState, t: Tracked | None, snapshot: EvidenceRecord | None, blobs: LocalBlobs
+) -> tuple[list[str], list[tuple[str, EvidenceFile, str]]]:
     """The snapshot's files: (phrases for the anchor, (path, file, match) for other files of the checkout)."""
     if snapshot is None:
         return [], []
     here: list[str] = []
     absent: list[str] = []
     elsewhere = []
-    for file in snapshot.get("files", []):
-        path = file.get("path", "")
+    for file in snapshot.snapshot.files:
+        path = file.path
         if not safe_path(path):
             continue
         match = match_of(file, blobs.sha(path))

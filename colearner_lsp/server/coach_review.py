@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
+from ..core.protocol.events import EvidenceFile
 from ..core.review.work import unreviewed_evidence
 from ..core.sharing.evidence import EvidenceError, blob_sha_of
 from .diagnostics import safe_path
@@ -56,7 +56,7 @@ class LocalBlobs:
         return sha
 
 
-def match_of(file: dict[str, Any], local: str | None) -> str:
+def match_of(file: EvidenceFile, local: str | None) -> str:
     if local is None:
         return "missing"
-    return "matches" if file.get("blob_sha") == local else "differs"
+    return "matches" if file.blob_sha == local else "differs"

@@ -77,9 +77,9 @@ def student_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: li
         actions.append(action(f"Acknowledge '{ex.topic}'", "colearner.acknowledge", target, diags))
     answers = [
         action(
-            f"Answer evidence request: {', '.join(request['paths'])}",
+            f"Answer evidence request: {', '.join(request.paths)}",
             "colearner.attachEvidence",
-            {**target, "request_id": request["event_id"]},
+            {**target, "request_id": request.event_id},
             diags,
         )
         for request in ex.open_requests
@@ -105,7 +105,7 @@ def completable_step(ls: ColearnerServer, ex: ExerciseState) -> str | None:
     session = ls.require().state.sessions.get(ex.session_id)
     if not ex.step_id or session is None:
         return None
-    steps = [(s["id"], s["status"]) for s in session.steps]
+    steps: list[tuple[str, str]] = [(s.id, s.status) for s in session.steps]
     if (ex.step_id, "done") in steps:
         return None
     try:
@@ -120,7 +120,7 @@ def coach_actions(ls: ColearnerServer, ex: ExerciseState, path: str, diags: list
     target = {"exercise_id": ex.exercise_id}
     who = f"'{ex.topic}' ({ex.student})"
     t = ls.live.tracked(ex.exercise_id)
-    anchor_path = t.path if t else (ex.anchor or {}).get("path", path)
+    anchor_path = t.path if t else ex.anchor.path if ex.anchor is not None else path
     actions = []
     if ex.state == "responded":
         passed = {**target, "grade": "pass", "next_step": "well done: go on to the next step", "confidence_delta": 0.1}

@@ -32,9 +32,7 @@ def student_lens(ex: ExerciseState, line: int) -> types.CodeLens:
         return lens(line, f"{head} · Acknowledge", "colearner.acknowledge", target)
     if nxt == "answer_request":
         request = ex.open_requests[0]
-        return lens(
-            line, f"{head} · {STUDENT_ACTION_TITLE[nxt]}", "colearner.attachEvidence", {**target, "request_id": request["event_id"]}
-        )
+        return lens(line, f"{head} · {STUDENT_ACTION_TITLE[nxt]}", "colearner.attachEvidence", {**target, "request_id": request.event_id})
     if nxt == "respond":
         return lens(line, f"{head} · Respond", "colearner.respond", target)
     return lens(line, f"{head} · waiting for {ex.coach}'s review")

@@ -34,6 +34,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from ..core.model.records import FeedbackRecord
 from ..core.model.state import ExerciseState
 from .anchor_tracker import Tracked
 from .next_action import STUDENT_ACTION_TITLE, student_next
@@ -158,15 +159,15 @@ class Mistake:
         return f"{self.path}:{first + 1}" + (f"-{last + 1}" if last > first else "")
 
 
-def mistakes_of(feedback: dict[str, Any] | None) -> list[Mistake]:
+def mistakes_of(feedback: FeedbackRecord | None) -> list[Mistake]:
     found = []
-    for m in (feedback or {}).get("mistakes", []):
-        path, first = m.get("path"), m.get("start_line")
+    for m in feedback.mistakes if feedback is not None else ():
+        path, first = m.path, m.start_line
         if not path or not first or not safe_path(path):
-            found.append(Mistake(str(m.get("text", ""))))  # no usable place: said at the exercise
+            found.append(Mistake(m.text))  # no usable place: said at the exercise
             continue
-        last = max(first, m.get("end_line") or first)
-        found.append(Mistake(str(m.get("text", "")), path, (first - 1, last - 1)))
+        last = max(first, m.end_line or first)
+        found.append(Mistake(m.text, path, (first - 1, last - 1)))
     return found
 
 
@@ -178,7 +179,7 @@ def on_exercise_lines(m: Mistake, t: Tracked | None) -> bool:
 
 
 def place_mistakes(
-    feedback: dict[str, Any] | None, t: Tracked | None, can_mark: Callable[[str], bool] = lambda path: True
+    feedback: FeedbackRecord | None, t: Tracked | None, can_mark: Callable[[str], bool] = lambda path: True
 ) -> tuple[list[Mistake], list[Mistake]]:
     """The feedback's mistakes split into (said at the exercise's anchor, marked on their own lines).
 
@@ -236,11 +237,11 @@ def _student_message(ex: ExerciseState, t: Tracked | None, here: list[Mistake], 
     if ex.open_requests:
         request = ex.open_requests[0]
         more = f" (+{len(ex.open_requests) - 1} more)" if len(ex.open_requests) > 1 else ""
-        paths = short(", ".join(request["paths"]), 80)
-        details.append(sentence(f"{coach} asks for evidence on {paths}: {short(request['reason'], 120)}{more}"))
+        paths = short(", ".join(request.paths), 80)
+        details.append(sentence(f"{coach} asks for evidence on {paths}: {short(request.reason, 120)}{more}"))
     if ex.state == "revise":
-        feedback = ex.latest_feedback or {}
-        details.append(sentence(f"{coach}: {short(feedback.get('next_step', ''), 120)}"))
+        feedback = ex.latest_feedback
+        details.append(sentence(f"{coach}: {short(feedback.next_step if feedback is not None else '', 120)}"))
         details.append(mistakes_said(here, elsewhere, t))
     elif not ex.open_requests and ex.state in ("assigned", "acknowledged"):
         details.append(short(ex.exercise, 120))
@@ -255,7 +256,7 @@ def student_findings(ex: ExerciseState, t: Tracked | None) -> list[Finding]:
     here, elsewhere = place_mistakes(ex.latest_feedback, t) if ex.state == "revise" else ([], [])
     extra: tuple[tuple[str, Any], ...] = (("state", ex.state),)
     if ex.open_requests:
-        extra += (("request_id", ex.open_requests[0]["event_id"]),)
+        extra += (("request_id", ex.open_requests[0].event_id),)
     found = [
         Finding(t.path, AT_ANCHOR, student_severity(ex), _student_message(ex, t, here, elsewhere), ex.exercise_id, EXERCISE, (), extra)
     ]

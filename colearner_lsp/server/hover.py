@@ -16,12 +16,13 @@ is shown as written: no escape sequence, bidi override, link, image or HTML.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from lsprotocol import types
 
 from ..core.display import one_line
+from ..core.model.records import EvidenceRecord, EvidenceRequestRecord, FeedbackRecord, ResponseRecord
 from ..core.model.state import ExerciseState
+from ..core.protocol.events import AnchoredMistake, EvidenceFile
 from .anchor_tracker import Tracked
 from .coach_review import MATCH_TEXT, LocalBlobs, match_of, unreviewed_evidence
 from .diagnostics import safe_path, short_id
@@ -62,52 +63,50 @@ def _exercise(ex: ExerciseState) -> list[str]:
     ]
 
 
-def _mistake(m: dict[str, Any]) -> str:
+def _mistake(m: AnchoredMistake) -> str:
     where = ""
-    if m.get("path"):
-        first, last = m.get("start_line"), m.get("end_line")
+    if m.path:
+        first, last = m.start_line, m.end_line
         lines = f"{first}-{last}" if last and last != first else f"{first}"
-        where = " (" + markdown_code(f"{m['path']}:{lines}") + ")"
+        where = " (" + markdown_code(f"{m.path}:{lines}") + ")"
     # A list item spans one line: a mistake's own newlines would end it.
-    return f"- {markdown_text(one_line(m.get('text', ''), ITEM_CHARS))}{where}"
+    return f"- {markdown_text(one_line(m.text, ITEM_CHARS))}{where}"
 
 
-def _feedback(feedback: dict[str, Any], label: str) -> str:
-    head = f"**{label}** ({markdown_text(feedback.get('grade'), 20)}, {when(feedback.get('ts'))}): {markdown_text(feedback.get('next_step', ''), TEXT_CHARS)}"
-    mistakes = _bounded([_mistake(m) for m in feedback.get("mistakes", [])], LISTED, "mistakes")
+def _feedback(feedback: FeedbackRecord, label: str) -> str:
+    head = f"**{label}** ({markdown_text(feedback.grade, 20)}, {when(feedback.ts)}): {markdown_text(feedback.next_step, TEXT_CHARS)}"
+    mistakes = _bounded([_mistake(m) for m in feedback.mistakes], LISTED, "mistakes")
     return "\n".join([head, ""] + mistakes) if mistakes else head
 
 
-def _request(request: dict[str, Any]) -> str:
-    paths = ", ".join(markdown_code(p) for p in request["paths"][:FILES_LISTED]) + (" …" if len(request["paths"]) > FILES_LISTED else "")
-    return f"**Evidence requested** ({when(request.get('ts'))}): {paths} — {markdown_text(request['reason'], ITEM_CHARS)}"
+def _request(request: EvidenceRequestRecord) -> str:
+    paths = ", ".join(markdown_code(p) for p in request.paths[:FILES_LISTED]) + (" …" if len(request.paths) > FILES_LISTED else "")
+    return f"**Evidence requested** ({when(request.ts)}): {paths} — {markdown_text(request.reason, ITEM_CHARS)}"
 
 
-def _answer(response: dict[str, Any]) -> str:
-    answer = markdown_text(response.get("text", ""), TEXT_CHARS).replace("\n", "\n> ")
-    return f"**Answer** ({when(response.get('ts'))}):\n\n> {answer}"
+def _answer(response: ResponseRecord) -> str:
+    answer = markdown_text(response.text, TEXT_CHARS).replace("\n", "\n> ")
+    return f"**Answer** ({when(response.ts)}):\n\n> {answer}"
 
 
-def _evidence(snapshot: dict[str, Any], blobs: LocalBlobs) -> str:
-    where = markdown_text(f"{snapshot.get('branch')}@{str(snapshot.get('commit'))[:8]}", 120)
+def _evidence(evidence: EvidenceRecord, blobs: LocalBlobs) -> str:
+    snapshot = evidence.snapshot
+    where = markdown_text(f"{snapshot.branch}@{snapshot.commit[:8]}", 120)
     files = [
-        f"- {markdown_code(f.get('path'))} {markdown_text(f.get('status'), 20)}: {MATCH_TEXT[match_of(f, _local_sha(f, blobs))]}"
-        for f in snapshot.get("files", [])
+        f"- {markdown_code(f.path)} {markdown_text(f.status, 20)}: {MATCH_TEXT[match_of(f, _local_sha(f, blobs))]}" for f in snapshot.files
     ]
-    head = f"**Evidence** ({when(snapshot.get('ts'))}, {where}): {markdown_text(snapshot.get('summary', ''), ITEM_CHARS)}"
+    head = f"**Evidence** ({when(evidence.ts)}, {where}): {markdown_text(snapshot.summary, ITEM_CHARS)}"
     return "\n".join([head, ""] + _bounded(files, FILES_LISTED, "files")) if files else head
 
 
-def _local_sha(file: dict[str, Any], blobs: LocalBlobs) -> str | None:
+def _local_sha(file: EvidenceFile, blobs: LocalBlobs) -> str | None:
     """The coach's blob of a file a student named; a path no peer may name (absolute, '..', NUL) is never looked up."""
-    path = str(file.get("path", ""))
-    return blobs.sha(path) if safe_path(path) else None
+    return blobs.sha(file.path) if safe_path(file.path) else None
 
 
 def _where(ex: ExerciseState, t: Tracked | None) -> str:
-    anchor = ex.anchor or {}
     if t is None:
-        place = markdown_code(anchor.get("path"))
+        place = markdown_code(ex.anchor.path if ex.anchor is not None else None)
     elif t.range is None:
         place = f"{markdown_code(t.path)}, moved or deleted (was lines {t.last_seen.start_line}-{t.last_seen.end_line})"
     else:
@@ -115,21 +114,19 @@ def _where(ex: ExerciseState, t: Tracked | None) -> str:
     return f"{place} · id {markdown_code(short_id(ex.exercise_id))}"
 
 
-def history_of(ex: ExerciseState, shown: Iterable[dict[str, Any]] = ()) -> list[tuple[str, str]]:
-    """The exercise's steps in time order, from its folded state, leaving out the events in ``shown``."""
-    skip = {id(event) for event in shown}
+def history_of(ex: ExerciseState, shown: Iterable[object] = ()) -> list[tuple[str, str]]:
+    """The exercise's steps in time order, from its folded state, leaving out the records in ``shown``."""
+    skip = {id(record) for record in shown}  # by identity: two records may be equal, and both shown
     steps = [(ex.assigned_at, f"assigned by {markdown_text(ex.coach, 80)}")]
     if ex.acknowledged_at:
         steps.append((ex.acknowledged_at, "acknowledged"))
-    steps += [(r["ts"], "answered" + (" with evidence" if r.get("evidence") else "")) for r in ex.responses if id(r) not in skip]
-    answered_with = {r.get("evidence") for r in ex.responses}  # said by "answered with evidence"
+    steps += [(r.ts, "answered" + (" with evidence" if r.evidence_id else "")) for r in ex.responses if id(r) not in skip]
+    answered_with = {r.evidence_id for r in ex.responses}  # said by "answered with evidence"
     steps += [
-        (e["ts"], f"evidence: {len(e.get('files', []))} file(s)")
-        for e in ex.evidence
-        if id(e) not in skip and e.get("event_id") not in answered_with
+        (e.ts, f"evidence: {len(e.snapshot.files)} file(s)") for e in ex.evidence if id(e) not in skip and e.event_id not in answered_with
     ]
-    steps += [(r["ts"], "evidence requested") for r in ex.evidence_requests if id(r) not in skip]
-    steps += [(f["ts"], f"feedback: {markdown_text(f['grade'], 20)}") for f in ex.feedback if id(f) not in skip]
+    steps += [(r.ts, "evidence requested") for r in ex.evidence_requests if id(r) not in skip]
+    steps += [(f.ts, f"feedback: {markdown_text(f.grade, 20)}") for f in ex.feedback if id(f) not in skip]
     return sorted(steps, key=lambda step: str(step[0]))
 
 
@@ -155,10 +152,11 @@ def student_markdown(ex: ExerciseState, t: Tracked | None) -> str:
     state = STUDENT_STATE.get(ex.state, ex.state)
     title = f"### {_heading(ex.topic)} — {markdown_text(state)}" + (f" · next: {STUDENT_ACTION_TITLE[nxt]}" if nxt else "")
     latest = ex.latest_feedback
-    blocks = [(r.get("ts", ""), _request(r)) for r in ex.open_requests[:REQUESTS_LISTED]]
+    blocks = [(r.ts, _request(r)) for r in ex.open_requests[:REQUESTS_LISTED]]
     if latest is not None:
-        blocks.append((latest.get("ts", ""), _feedback(latest, "Latest feedback")))
-    shown = ([latest] if latest else []) + ex.open_requests
+        blocks.append((latest.ts, _feedback(latest, "Latest feedback")))
+    shown: list[object] = [latest] if latest else []
+    shown += ex.open_requests
     lines = [
         title,
         *_exercise(ex),
@@ -171,19 +169,20 @@ def student_markdown(ex: ExerciseState, t: Tracked | None) -> str:
 
 def coach_markdown(ex: ExerciseState, t: Tracked | None, blobs: LocalBlobs) -> str:
     title = f"### {_heading(ex.student)} · {_heading(ex.topic)} — {markdown_text(ex.state)}"
-    blocks, shown = [], []
+    blocks: list[tuple[str, str]] = []
+    shown: list[object] = []
     # The student's side of the latest exchange: the answer, then the evidence behind it.
-    student_side = [(r.get("ts", ""), _answer(r), r) for r in ex.responses[-1:]]
-    snapshot = unreviewed_evidence(ex) or (ex.evidence[-1] if ex.evidence else None)
-    if snapshot is not None:
-        student_side.append((snapshot.get("ts", ""), _evidence(snapshot, blobs), snapshot))
+    student_side: list[tuple[str, str, object]] = [(r.ts, _answer(r), r) for r in ex.responses[-1:]]
+    evidence = unreviewed_evidence(ex) or (ex.evidence[-1] if ex.evidence else None)
+    if evidence is not None:
+        student_side.append((evidence.ts, _evidence(evidence, blobs), evidence))
     if student_side:
-        blocks.append((max(str(ts) for ts, _, _ in student_side), "\n\n".join(text for _, text, _ in student_side)))
-        shown += [event for _, _, event in student_side]
+        blocks.append((max(ts for ts, _, _ in student_side), "\n\n".join(text for _, text, _ in student_side)))
+        shown += [record for _, _, record in student_side]
     if ex.latest_feedback is not None:
-        blocks.append((ex.latest_feedback.get("ts", ""), _feedback(ex.latest_feedback, "Your feedback")))
+        blocks.append((ex.latest_feedback.ts, _feedback(ex.latest_feedback, "Your feedback")))
         shown.append(ex.latest_feedback)
-    blocks += [(r.get("ts", ""), _request(r)) for r in ex.open_requests[:REQUESTS_LISTED]]
+    blocks += [(r.ts, _request(r)) for r in ex.open_requests[:REQUESTS_LISTED]]
     shown += ex.open_requests
     lines = [title, *_exercise(ex), *_newest_first(blocks), *_history(history_of(ex, shown)), _where(ex, t)]
     return "\n\n".join(lines)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from ..core.anchor.anchors import Relocation, TextEdit
+from ..core.anchor.anchors import LineRange, Relocation, TextEdit
 from ..core.model.state import ExerciseState
 from .anchor_tracker import AnchorTracker, Tracked, locate
 from .coach_findings import coach_findings
@@ -27,7 +27,7 @@ TextOf = Callable[[str], "str | None"]
 
 
 def anchored_path(ex: ExerciseState) -> str | None:
-    path = (ex.anchor or {}).get("path")
+    path = ex.anchor.path if ex.anchor is not None else None
     return path if path and safe_path(path) else None
 
 
@@ -37,11 +37,11 @@ def place_all(exercises: Iterable[ExerciseState], text_of: TextOf) -> dict[str, 
     placed = {}
     for ex in exercises:
         path = anchored_path(ex)
-        if path is None:
+        if path is None or ex.anchor is None:
             continue
         if path not in texts:
             texts[path] = text_of(path)
-        placed[ex.exercise_id] = locate(ex.anchor or {}, texts[path])
+        placed[ex.exercise_id] = locate(ex.anchor, texts[path])
     return placed
 
 
@@ -84,7 +84,7 @@ class LiveExercises:
         """The student's mistakes on lines of their own follow edits as anchors do: each is tracked
         from the lines the coach named (under a key of its own, see ``mistake_key``) and its
         finding placed wherever those lines are now. A new feedback's mistakes start afresh."""
-        feedback_id = str((ex.latest_feedback or {}).get("event_id", ""))[:8]
+        feedback_id = ex.latest_feedback.event_id[:8] if ex.latest_feedback is not None else ""
         keys: set[str] = set()
         out = []
         texts: dict[str, str | None] = {}
@@ -97,7 +97,7 @@ class LiveExercises:
             if key not in self.tracker:
                 if f.path not in texts:
                     texts[f.path] = self.text_of(f.path)
-                lines = {"start_line": f.lines[0] + 1, "end_line": f.lines[1] + 1}
+                lines = LineRange(f.lines[0] + 1, f.lines[1] + 1)
                 self.tracker.add(key, f.path, lines, locate(lines, texts[f.path]))
             out.append(replace(f, lines=AT_ANCHOR, place=key))
         self._forget_mistakes(ex.exercise_id, keep=keys)
@@ -117,8 +117,8 @@ class LiveExercises:
         for ex in self.shown():
             found = placed.get(ex.exercise_id)
             path = anchored_path(ex)
-            if found is not None and path is not None and ex.exercise_id not in self.tracker:
-                self.tracker.add(ex.exercise_id, path, ex.anchor or {}, found)
+            if found is not None and ex.anchor is not None and path is not None and ex.exercise_id not in self.tracker:
+                self.tracker.add(ex.exercise_id, path, ex.anchor, found)
             touched |= self.store.set(ex.exercise_id, self.findings(ex))
         return touched
 
@@ -134,10 +134,10 @@ class LiveExercises:
                 touched |= self.store.set(exercise_id, [])
                 continue
             path = anchored_path(ex)
-            if path is not None and exercise_id not in self.tracker:
+            if ex.anchor is not None and path is not None and exercise_id not in self.tracker:
                 if path not in texts:
                     texts[path] = self.text_of(path)
-                self.tracker.add(exercise_id, path, ex.anchor or {}, locate(ex.anchor or {}, texts[path]))
+                self.tracker.add(exercise_id, path, ex.anchor, locate(ex.anchor, texts[path]))
             touched |= self.store.set(exercise_id, self.findings(ex))
         return touched
 

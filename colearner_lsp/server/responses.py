@@ -102,8 +102,8 @@ def suggested_evidence(inst: Instance, ex: ExerciseState) -> list[str]:
     """
     from ..core import actions
 
-    path = (ex.anchor or {}).get("path")
-    if not isinstance(path, str) or not path:
+    path = ex.anchor.path if ex.anchor is not None else ""
+    if not path:
         return []
     try:
         preview = actions.preview_evidence(inst, ex.exercise_id, for_response=True)  # every change since, through the scope
@@ -127,14 +127,14 @@ def render(ex: ExerciseState, evidence: Sequence[str] = ()) -> str:
     overrides are seen in the document, not obeyed by it. A path that could
     not be read back as itself (see ``listable``) is left out.
     """
-    anchor = ex.anchor or {}
-    where = f"{anchor.get('path')}:{anchor.get('start_line')}-{anchor.get('end_line')}" if anchor else "no anchor"
+    anchor = ex.anchor
+    where = f"{anchor.path}:{anchor.start_line}-{anchor.end_line}" if anchor is not None else "no anchor"
     tests = "\n".join(f"- `{one_line(t)}`" for t in ex.tests) or "- (none given)"
     feedback = ex.latest_feedback
     revise = ""
-    if feedback and feedback.get("grade") == "revise":
-        mistakes = "\n".join(f"- {one_line(m.get('text', ''))}" for m in feedback.get("mistakes", [])) or "- (none listed)"
-        revise = f"\n## Feedback to address\n\nNext step: {visible(feedback.get('next_step', ''))}\n\n{mistakes}\n"
+    if feedback and feedback.grade == "revise":
+        mistakes = "\n".join(f"- {one_line(m.text)}" for m in feedback.mistakes) or "- (none listed)"
+        revise = f"\n## Feedback to address\n\nNext step: {visible(feedback.next_step)}\n\n{mistakes}\n"
     return (
         f"<!-- colearner:exercise {ex.exercise_id} -->\n"
         f"# Response: {one_line(ex.topic)}\n\n"

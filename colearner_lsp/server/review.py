@@ -32,6 +32,7 @@ from pygls.uris import from_fs_path
 from ..core.config import CONFIG_DIR
 from ..core.display import one_line
 from ..core.errors import ColearnerError
+from ..core.model.records import EvidenceRecord
 from ..core.model.state import ExerciseState
 from ..core.private_files import private_dir, write_private
 from ..core.review import work
@@ -53,19 +54,19 @@ def title(ex: ExerciseState, path: str) -> str:
     return f"Show the student's change: {path} ({ex.student})"
 
 
-def argument(ex: ExerciseState, path: str, snapshot: dict[str, Any]) -> dict[str, Any]:
-    return {"exercise_id": ex.exercise_id, "path": path, "evidence_id": snapshot.get("event_id")}
+def argument(ex: ExerciseState, path: str, evidence: EvidenceRecord) -> dict[str, Any]:
+    return {"exercise_id": ex.exercise_id, "path": path, "evidence_id": evidence.event_id}
 
 
-def evidence_paths(ex: ExerciseState) -> tuple[dict[str, Any] | None, list[str]]:
+def evidence_paths(ex: ExerciseState) -> tuple[EvidenceRecord | None, list[str]]:
     """The unreviewed snapshot of an exercise and the paths it names that a peer may name."""
-    snapshot = unreviewed_evidence(ex)
-    if snapshot is None:
+    evidence = unreviewed_evidence(ex)
+    if evidence is None:
         return None, []
-    return snapshot, [str(f.get("path")) for f in snapshot.get("files", []) if safe_path(str(f.get("path", "")))]
+    return evidence, [f.path for f in evidence.snapshot.files if safe_path(f.path)]
 
 
-def exercises_with_evidence_in(ls: ColearnerServer, path: str) -> list[tuple[ExerciseState, dict[str, Any]]]:
+def exercises_with_evidence_in(ls: ColearnerServer, path: str) -> list[tuple[ExerciseState, EvidenceRecord]]:
     """The coach's open exercises whose unreviewed evidence names ``path``."""
     assert ls.live is not None
     found = []
@@ -107,9 +108,11 @@ def offers(ls: ColearnerServer, path: str, params: types.CodeActionParams, here:
             found[(ex.exercise_id, path)] = (title(ex, path), argument(ex, path, snapshot))
     for ex in here:
         latest, paths = evidence_paths(ex)
+        if latest is None:
+            continue
         missing = [p for p in paths if p != path and ls.live.blobs.sha(p) is None][:MISSING_NAMED]
         for other in missing:
-            found.setdefault((ex.exercise_id, other), (title(ex, other), argument(ex, other, latest or {})))
+            found.setdefault((ex.exercise_id, other), (title(ex, other), argument(ex, other, latest)))
     return list(found.values())
 
 
@@ -132,8 +135,8 @@ def write_versions(root: Path, shown: work.StudentWork, waiting: Collection[Exer
     answer) are removed first, so the folder holds what is still to review and no more.
     """
     ex, change = shown.exercise, shown.change
-    folder = review_folder(root, ex.student, ex.exercise_id, str(shown.snapshot.get("event_id", "")))
-    keep = {folder} | {review_folder(root, w.student, w.exercise_id, str(s.get("event_id", ""))) for w in waiting for s in w.evidence}
+    folder = review_folder(root, ex.student, ex.exercise_id, shown.evidence.event_id)
+    keep = {folder} | {review_folder(root, w.student, w.exercise_id, e.event_id) for w in waiting for e in w.evidence}
     remove_reviewed(root / CONFIG_DIR / REVIEW_DIR, keep)
     base_dir = folder / (f"base-{change.base_commit[:7]}" if change.base_commit else "base")
     student_dir = folder / _safe_name(ex.student)
@@ -177,7 +180,7 @@ def result_of(shown: work.StudentWork, base: Path, student: Path, texts: bool, o
     return {
         "ok": True,
         "exercise_id": ex.exercise_id,
-        "evidence_id": shown.snapshot.get("event_id"),
+        "evidence_id": shown.evidence.event_id,
         "who": ex.student,
         "title": one_line(f"{left} ↔ {ex.student}'s version"),
         **{k: v for k, v in change.as_json().items() if k not in ("rebuilt", "reason")},

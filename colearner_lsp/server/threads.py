@@ -21,7 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.display import one_line, visible
+from ..core.model.records import FeedbackRecord
 from ..core.model.state import ExerciseState
+from ..core.protocol.events import EvidenceSnapshot
 from .diagnostics import mistakes_of, on_exercise_lines, safe_path, short_id
 from .live_state import LiveExercises
 from .next_action import coach_has_turn, student_next
@@ -51,26 +53,26 @@ def _line(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**9 else None
 
 
-def _mistakes(feedback: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
-    given = feedback.get("mistakes") or []
+def _mistakes(feedback: FeedbackRecord) -> tuple[list[dict[str, Any]], int]:
+    given = feedback.mistakes
     shown = []
     for m in given[:MAX_MISTAKES]:
-        item: dict[str, Any] = {"text": one_line(str(m.get("text", "")), ITEM_CHARS)}
-        path, first = m.get("path"), _line(m.get("start_line"))
-        if isinstance(path, str) and safe_path(path) and first is not None:
-            last = _line(m.get("end_line")) or first
+        item: dict[str, Any] = {"text": one_line(m.text, ITEM_CHARS)}
+        path, first = m.path, _line(m.start_line)
+        if path is not None and safe_path(path) and first is not None:
+            last = _line(m.end_line) or first
             item |= {"path": _name(path, 300), "start_line": first, "end_line": max(first, last)}
         shown.append(item)
     return shown, max(0, len(given) - MAX_MISTAKES)
 
 
-def evidence_summary(snapshot: dict[str, Any]) -> str:
+def evidence_summary(snapshot: EvidenceSnapshot) -> str:
     """A snapshot in one line: its summary, else the files it names (bounded)."""
-    files = snapshot.get("files") or []
-    named = ", ".join(f"{f.get('path')} ({f.get('status', 'changed')})" for f in files[:MAX_FILES])
+    files = snapshot.files
+    named = ", ".join(f"{f.path} ({f.status})" for f in files[:MAX_FILES])
     more = f", and {len(files) - MAX_FILES} more" if len(files) > MAX_FILES else ""
     count = f"{len(files)} file{'' if len(files) == 1 else 's'}"
-    summary = str(snapshot.get("summary") or "")
+    summary = snapshot.summary
     text = f"{summary} · {count}" if summary else f"{count}: {named}{more}" if files else "no files"
     return one_line(text, ITEM_CHARS)
 
@@ -92,28 +94,28 @@ def entries_of(ex: ExerciseState) -> list[dict[str, Any]]:
             "tests": [_name(t, 200) for t in ex.tests[:10]],
         },
     )
-    snapshots = {e.get("event_id"): e for e in ex.evidence}
+    snapshots = {e.event_id: e for e in ex.evidence}
     answered_with = set()
     for r in ex.responses:
-        entry: dict[str, Any] = {"kind": "answer", "author": _name(ex.student), "text": _text(r.get("text", ""))}
-        snapshot = snapshots.get(r.get("evidence")) if r.get("evidence") else None
-        if snapshot is not None:
-            entry["evidence_summary"] = evidence_summary(snapshot)
-            answered_with.add(r.get("evidence"))
-        add(r.get("ts"), entry)
+        entry: dict[str, Any] = {"kind": "answer", "author": _name(ex.student), "text": _text(r.text)}
+        evidence = snapshots.get(r.evidence_id) if r.evidence_id else None
+        if evidence is not None:
+            entry["evidence_summary"] = evidence_summary(evidence.snapshot)
+            answered_with.add(r.evidence_id)
+        add(r.ts, entry)
     for e in ex.evidence:
-        if e.get("event_id") not in answered_with:
-            add(e.get("ts"), {"kind": "evidence", "author": _name(ex.student), "text": "", "evidence_summary": evidence_summary(e)})
+        if e.event_id not in answered_with:
+            add(e.ts, {"kind": "evidence", "author": _name(ex.student), "text": "", "evidence_summary": evidence_summary(e.snapshot)})
     for q in ex.evidence_requests:
-        paths = ", ".join(str(p) for p in (q.get("paths") or [])[:MAX_FILES])
+        paths = ", ".join(q.paths[:MAX_FILES])
         add(
-            q.get("ts"),
+            q.ts,
             {
                 "kind": "evidence_request",
                 "author": _name(ex.coach),
-                "text": _text(q.get("reason", ""), ITEM_CHARS),
+                "text": _text(q.reason, ITEM_CHARS),
                 "paths": one_line(paths, ITEM_CHARS),
-                "answered": bool(q.get("answered_by")),
+                "answered": bool(q.answered_by),
             },
         )
     for f in ex.feedback:
@@ -121,13 +123,13 @@ def entries_of(ex: ExerciseState) -> list[dict[str, Any]]:
         entry = {
             "kind": "feedback",
             "author": _name(ex.coach),
-            "grade": _name(f.get("grade"), 20),
-            "text": _text(f.get("next_step", "")),
+            "grade": _name(f.grade, 20),
+            "text": _text(f.next_step),
             "mistakes": mistakes,
         }
         if more:
             entry["mistakes_left_off"] = more
-        add(f.get("ts"), entry)
+        add(f.ts, entry)
     # The exercise opens the thread whatever the clocks say; the rest in time order.
     head, rest = found[0], sorted(found[1:], key=lambda item: (item[0], item[1]))
     return [head[2]] + [entry for _, _, entry in rest]
@@ -143,9 +145,8 @@ def _turn(ex: ExerciseState) -> str | None:
 
 
 def thread_of(ex: ExerciseState, live: LiveExercises | None) -> dict[str, Any]:
-    anchor = ex.anchor or {}
-    named = anchor.get("path")
-    path = named if isinstance(named, str) and safe_path(named) else None
+    anchor = ex.anchor
+    path = anchor.path if anchor is not None and safe_path(anchor.path) else None
     t = live.tracked(ex.exercise_id) if live is not None else None
     where: dict[str, Any] | None = None
     lost = False
@@ -154,16 +155,16 @@ def thread_of(ex: ExerciseState, live: LiveExercises | None) -> dict[str, Any]:
     elif t is not None:
         lost = True
         where = {"start_line": 1, "end_line": 1}
-    elif path is not None and _line(anchor.get("start_line")) is not None:
-        first = anchor["start_line"]
-        where = {"start_line": first, "end_line": max(first, _line(anchor.get("end_line")) or first)}
+    elif anchor is not None and path is not None and _line(anchor.start_line) is not None:
+        first = anchor.start_line
+        where = {"start_line": first, "end_line": max(first, _line(anchor.end_line) or first)}
     entries = entries_of(ex)
     left_off = max(0, len(entries) - MAX_ENTRIES)
     if left_off:
         entries = entries[:1] + entries[1 + left_off :]
     places = []
     latest = ex.latest_feedback
-    if latest is not None and latest.get("grade") == "revise" and ex.state == "revise" and path is not None:
+    if latest is not None and latest.grade == "revise" and ex.state == "revise" and path is not None:
         for m in mistakes_of(latest):
             if m.path is None or m.lines is None or on_exercise_lines(m, t):
                 continue

@@ -67,28 +67,28 @@ def render_review(review: ExerciseReview, colour: bool = False) -> str:
     """The exercise, the latest answer, the evidence summary with each file's state, then each file's diff."""
     paint = _Paint(colour)
     ex = review.exercise
-    anchor = ex.anchor or {}
+    anchor = ex.anchor
     lines = [
         paint("head", f"exercise {ex.exercise_id[:8]} · {one_line(ex.topic, 80)} · {one_line(ex.student, 60)} · {one_line(ex.state, 20)}"),
         *_indented(visible(ex.exercise)),
     ]
-    if anchor:
-        lines.append(f"  at {one_line(anchor.get('path'), 200)}:{anchor.get('start_line')}-{anchor.get('end_line')}")
+    if anchor is not None:
+        lines.append(f"  at {one_line(anchor.path, 200)}:{anchor.start_line}-{anchor.end_line}")
     lines.append("")
     if review.answer is None:
         lines.append("no answer yet")
     else:
-        lines.append(paint("head", f"answer ({short_ts(str(review.answer.get('ts', '')))}):"))
-        lines += _indented(visible(review.answer.get("text", "")))
+        lines.append(paint("head", f"answer ({short_ts(review.answer.ts)}):"))
+        lines += _indented(visible(review.answer.text))
     lines.append("")
-    snap = review.snapshot
-    if snap is None:
+    if review.evidence is None:
         lines.append("no evidence attached")
         return "\n".join(lines) + "\n"
-    when = short_ts(str(snap.get("ts", "")))
-    lines.append(paint("head", f"evidence ({when}): {one_line(snap.get('summary', ''), 300)}"))
-    state = f"commit {one_line(str(snap.get('commit', ''))[:12])} on {one_line(snap.get('branch', ''), 80)}"
-    lines.append(f"  {state}" + (", with uncommitted changes" if snap.get("dirty") else ""))
+    snap = review.evidence.snapshot
+    when = short_ts(review.evidence.ts)
+    lines.append(paint("head", f"evidence ({when}): {one_line(snap.summary, 300)}"))
+    state = f"commit {one_line(snap.commit[:12])} on {one_line(snap.branch, 80)}"
+    lines.append(f"  {state}" + (", with uncommitted changes" if snap.dirty else ""))
     if review.reviewed:
         lines.append(paint("dim", "  (sent before your latest feedback)"))
     for change in review.changes:

@@ -72,8 +72,8 @@ def test_seed_acceptance_through_the_cli(pair):
     dashboard = json.loads(cli(coach, "dashboard", "--json", env=env).stdout)
     assert "sam" in json.dumps(dashboard)
     coach_view = pair.coach().state.exercises[exercise_id]
-    assert coach_view.state == "responded" and coach_view.responses[0]["event_id"] == response_id
-    assert [f["path"] for f in coach_view.evidence[0]["files"]] == ["app/inventory.py"]
+    assert coach_view.state == "responded" and coach_view.responses[0].event_id == response_id
+    assert [f.path for f in coach_view.evidence[0].snapshot.files] == ["app/inventory.py"]
     cli(
         coach,
         "feedback",
@@ -150,5 +150,6 @@ def test_a_live_student_loop_applies_an_assignment_made_with_the_cli(pair):
             what="the assignment to be applied",
         )
         latency = time.monotonic() - started
-    assert student.state.exercises[exercise_id].anchor["start_line"] == 5
+    anchor = student.state.exercises[exercise_id].anchor
+    assert anchor is not None and anchor.start_line == 5
     assert latency < 15, f"{latency:.1f}s from 'colearner assign' to the student's loop"

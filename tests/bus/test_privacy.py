@@ -95,7 +95,7 @@ def run_marked_session(coach: Instance, student: Instance, student_id: str) -> d
     )
     sync(coach, student)
     ex = coach.state.exercises[exercise_id]
-    assert ex.responses and f"answer {MARK}" in json.dumps(ex.responses)  # the coach did read everything
+    assert ex.responses and f"answer {MARK}" in json.dumps([r.to_json() for r in ex.responses])  # the coach did read everything
     snapshot = next(json.loads(r.raw) for r in coach.ledger.events_after(0) if '"evidence_snapshot"' in r.raw)
     assert MARK in snapshot["payload"]["diff"]  # the student's code went out (share: diff)
     blobs = {f["blob_sha"] for f in snapshot["payload"]["files"] if f["blob_sha"]}

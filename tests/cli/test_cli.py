@@ -247,8 +247,8 @@ def test_evidence_outside_the_repository_is_never_shared(live):
     assert dry.returncode == 0 and "sharing 0 file(s)" in dry.stdout and "withholding 2 file(s)" in dry.stdout, dry.stdout
     assert "  - /etc/passwd: is absolute" in dry.stdout and "  - ../coach/README.md: escapes the repository" in dry.stdout
     ok(pair.student_root, "respond", exercise_id, "done", "--evidence", "/etc/passwd", env=pair.env())
-    [snapshot] = pair.student().state.exercises[exercise_id].evidence
-    assert snapshot["files"] == [] and snapshot["withheld"] == 1
+    [evidence] = pair.student().state.exercises[exercise_id].evidence
+    assert evidence.snapshot.files == [] and evidence.snapshot.withheld == 1
 
 
 def test_bad_values(live):
@@ -454,8 +454,8 @@ def test_dry_run_and_respond_say_the_same_and_name_every_withheld_file(live):
     real = _out(run_cli(student, *args, env=env))
     assert real[:-2] == dry[:-1] and real[-2] == "response sent"  # the preview's lines, then "sent"
     sync(pair.coach())
-    [snapshot] = pair.coach().state.exercises[exercise_id].evidence
-    assert [f["path"] for f in snapshot["files"]] == ["app/inventory.py"] and snapshot["withheld"] == 3
+    [evidence] = pair.coach().state.exercises[exercise_id].evidence
+    assert [f.path for f in evidence.snapshot.files] == ["app/inventory.py"] and evidence.snapshot.withheld == 3
     wire = "".join(r.raw.decode() if isinstance(r.raw, bytes) else r.raw for r in pair.coach().ledger.events_after(0))
     for name in ("typo", "README", ".env", "hunter2"):
         assert name not in wire
@@ -476,6 +476,6 @@ def test_an_ignored_file_goes_only_with_include_ignored(live):
     consented = _out(run_cli(student, "evidence", exercise_id, "--path", "settings.local", "--include-ignored", env=env))
     assert consented[:2] == ["sharing 1 file(s):", "  + settings.local"]
     sync(pair.coach())
-    first, second = pair.coach().state.exercises[exercise_id].evidence
-    assert (first["files"], first["withheld"]) == ([], 1)
-    assert [f["path"] for f in second["files"]] == ["settings.local"] and second["withheld"] == 0
+    first, second = (e.snapshot for e in pair.coach().state.exercises[exercise_id].evidence)
+    assert (first.files, first.withheld) == ([], 1)
+    assert [f.path for f in second.files] == ["settings.local"] and second.withheld == 0

@@ -88,10 +88,8 @@ def whole_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         ex = student.state.exercises[exercise_id]
         seen["assigned: the student's exercise"] = (ex.state, ex.topic, ex.step_id, copy.copy(ex.tests), ex.coach)
         anchor = ex.anchor
-        seen["assigned: its anchor"] = None if anchor is None else (anchor["path"], anchor["start_line"], anchor["end_line"])
-        seen["assigned: its anchor has a commit and a fingerprint"] = anchor is not None and bool(
-            anchor["commit"] and anchor["fingerprint"]
-        )
+        seen["assigned: its anchor"] = None if anchor is None else (anchor.path, anchor.start_line, anchor.end_line)
+        seen["assigned: its anchor has a commit and a fingerprint"] = anchor is not None and bool(anchor.commit and anchor.fingerprint)
         seen["assigned: both stages"] = stages(coach, student, session_id)  # practice starts with the first ack
 
         actions.acknowledge(student, exercise_id)
@@ -103,7 +101,7 @@ def whole_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         actions.respond(student, exercise_id, "it doubles x")
         wire.exchange(coach, student)
         seen["responded: both stages"] = stages(coach, student, session_id)
-        seen["responded: the coach's answers"] = [r["text"] for r in coach.state.exercises[exercise_id].responses]
+        seen["responded: the coach's answers"] = [r.text for r in coach.state.exercises[exercise_id].responses]
 
         actions.send_feedback(
             coach, exercise_id, grade="revise", next_step="look at main()", confidence_delta=-0.2, mistakes=["missed the print"]
@@ -112,7 +110,9 @@ def whole_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         seen["revise: both stages"] = stages(coach, student, session_id)
         ex = student.state.exercises[exercise_id]
         seen["revise: the student's exercise"] = (ex.state, ex.revise_count)
-        seen["revise: its mistakes"] = None if ex.latest_feedback is None else ex.latest_feedback["mistakes"]
+        feedback = ex.latest_feedback
+        seen["revise: its mistakes"] = None if feedback is None else [(m.text, m.path) for m in feedback.mistakes]
+        seen["revise: its mistakes as shown"] = None if feedback is None else feedback.to_json()["mistakes"]
         seen["revise: learning.json's exercise"] = learning(student)["sessions"][0]["exercises"][0]["state"]
 
         actions.respond(student, exercise_id, "it doubles x, and main prints 42")
@@ -145,7 +145,8 @@ WHOLE_LOOP_STEPS = [
     ("responded: the coach's answers", ["it doubles x"]),
     ("revise: both stages", ("practice", "practice")),
     ("revise: the student's exercise", ("revise", 1)),
-    ("revise: its mistakes", [{"text": "missed the print"}]),
+    ("revise: its mistakes", [("missed the print", None)]),
+    ("revise: its mistakes as shown", [{"text": "missed the print"}]),  # a plain-text mistake, in learning.json as ever
     ("revise: learning.json's exercise", "revise"),
     ("responded again: both stages", ("review", "review")),
     ("passed: both stages", ("done", "done")),
@@ -271,8 +272,8 @@ def test_respond_without_ack_and_with_evidence(two: tuple[Instance, Instance, Wi
     ex = coach.state.exercises[exercise_id]
     assert ex.state == "responded" and stages(coach, student, session_id) == ("review", "review")
     [snapshot] = ex.evidence
-    assert [f["path"] for f in snapshot["files"]] == ["service.py"] and snapshot["files"][0]["status"] == "modified"
-    assert "content" not in json.dumps(snapshot)  # hashes and counts, not the file
+    assert [f.path for f in snapshot.snapshot.files] == ["service.py"] and snapshot.snapshot.files[0].status == "modified"
+    assert "content" not in json.dumps(snapshot.to_json())  # hashes and counts, not the file
 
 
 def test_evidence_request_and_answer(two: tuple[Instance, Instance, Wire]) -> None:
@@ -280,7 +281,7 @@ def test_evidence_request_and_answer(two: tuple[Instance, Instance, Wire]) -> No
     session_id, exercise_id = scoped_exercise(coach, student, wire, "*.py")
     request_id = actions.request_evidence(coach, exercise_id, ["*.py"], "show me")
     wire.exchange(coach, student)
-    assert [r["event_id"] for r in student.state.exercises[exercise_id].open_requests] == [request_id]
+    assert [r.event_id for r in student.state.exercises[exercise_id].open_requests] == [request_id]
     (student.root / "service.py").write_text("changed\n")
     snapshot = actions.attach_evidence(student, exercise_id)
     assert snapshot.payload.request_id == request_id  # type: ignore[attr-defined]
@@ -317,9 +318,9 @@ def test_dry_run_and_response_give_the_same_answer_and_names_stay_home(two: tupl
     [snapshot] = _sent_by(student, "evidence_snapshot")
     wire.exchange(coach, student)
     [received] = coach.state.exercises[exercise_id].evidence
-    assert [f["path"] for f in received["files"]] == ["service.py"] and received["withheld"] == 2
+    assert [f.path for f in received.snapshot.files] == ["service.py"] and received.snapshot.withheld == 2
     for name in ("missing_file", "api.token", "token"):
-        assert name not in json.dumps(snapshot) and name not in json.dumps(received)
+        assert name not in json.dumps(snapshot) and name not in json.dumps(received.to_json())
 
     # With the student's consent the ignored file goes, and the preview says so beforehand.
     consented = actions.preview_evidence(student, exercise_id, ["api.token"], for_response=True, include_ignored=True)
@@ -327,7 +328,7 @@ def test_dry_run_and_response_give_the_same_answer_and_names_stay_home(two: tupl
     actions.respond(student, exercise_id, "with the token file", evidence=["api.token"], include_ignored=True)
     wire.exchange(coach, student)
     last = coach.state.exercises[exercise_id].evidence[-1]
-    assert [f["path"] for f in last["files"]] == ["api.token"] and last["withheld"] == 0
+    assert [f.path for f in last.snapshot.files] == ["api.token"] and last.snapshot.withheld == 0
 
 
 def test_a_preview_that_raises_stops_the_action(two: tuple[Instance, Instance, Wire]) -> None:
@@ -376,7 +377,7 @@ def test_progress_in_order(two: tuple[Instance, Instance, Wire]) -> None:
     actions.submit_progress(student, None, ["step-3"])  # the only open session
     wire.exchange(coach, student)
     steps = coach.state.sessions[session_id].steps
-    assert [s["status"] for s in steps] == ["done", "done", "done"]
+    assert [s.status for s in steps] == ["done", "done", "done"]
     assert coach.state.sessions[session_id].confidence == {"topic 1": 1.0}
 
 

@@ -180,9 +180,9 @@ def sender_view(state: State) -> dict[str, Any]:
     plan and progress together: the same in any interleaving."""
     exercises = {
         e.exercise_id: (
-            [r["event_id"] for r in e.responses],
-            [f["event_id"] for f in e.feedback],
-            [r["event_id"] for r in e.evidence_requests],
+            [r.event_id for r in e.responses],
+            [f.event_id for f in e.feedback],
+            [r.event_id for r in e.evidence_requests],
             len(e.evidence),
         )
         for e in state.exercises.values()
@@ -322,12 +322,16 @@ def test_plan_progress_and_confidence() -> None:
         ]
     )
     s = state.sessions[session]
-    assert s.steps == [{"id": "a", "topic": "A", "status": "done"}, {"id": "b", "topic": "B", "status": "active"}]
+    assert [(p.id, p.topic, p.status) for p in s.steps] == [("a", "A", "done"), ("b", "B", "active")]
     assert s.completed == ["a"] and s.coach == COACH
     assert s.confidence == {"A": 0.8, "B": 1.0}  # 0.5 - 0.7 clamps at 0, + 1.0 clamps at 1
-    assert [t["value"] for t in s.confidence_trend] == [0.8, 0.0, 1.0]
+    assert [(t.value, t.delta, t.source) for t in s.confidence_trend] == [
+        (0.8, None, "student"),
+        (0.0, -0.7, "feedback"),
+        (1.0, 1.0, "feedback"),
+    ]
     e = state.exercises[ex]
-    assert (e.state, e.revise_count, [f["grade"] for f in e.feedback]) == ("passed", 1, ["revise", "pass"])
+    assert (e.state, e.revise_count, [f.grade for f in e.feedback]) == ("passed", 1, ["revise", "pass"])
 
 
 def test_scope_versions_and_anomalies() -> None:
@@ -344,7 +348,7 @@ def test_scope_versions_and_anomalies() -> None:
         ]
     )
     s = state.sessions[session]
-    assert s.scope is not None and s.scope["allow"] == ["a"] and s.scope["version"] == 2
+    assert s.scope is not None and s.scope.policy.allow == ["a"] and s.scope.policy.version == 2 and s.scope.sender == COACH
     assert len(s.anomalies) == 3
     assert "older than 2" in s.anomalies[0] and "assigned twice" in s.anomalies[1] and "names no exercise" in s.anomalies[2]
     assert state.exercises[ex].topic == "t"
@@ -362,8 +366,8 @@ def test_evidence_answers_its_request() -> None:
     second = events[2].event_id
     events.append(make(script, session, "alice", "evidence_snapshot", {**snapshot, "request_id": second}))
     e = fold(events).exercises[ex]
-    assert [r["answered_by"] is not None for r in e.evidence_requests] == [False, True]
-    assert [r["paths"] for r in e.open_requests] == [["*.py"]]
+    assert [r.answered_by for r in e.evidence_requests] == [None, events[3].event_id]
+    assert [r.paths for r in e.open_requests] == [("*.py",)]
     events.append(make(script, session, "alice", "evidence_snapshot", snapshot))  # no request named: answers the open ones
     assert fold(events).exercises[ex].open_requests == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from colearner_lsp.core.model.state import ExerciseState
 from colearner_lsp.core.review.work import queue_of, unreviewed_evidence
 from tests.exercises import answered, exercise_state
+from tests.records import feedback
 
 
 def exercise(n: int, student: str, state: str, responded_at: str | None, coach: str = "carol") -> ExerciseState:
@@ -33,7 +34,7 @@ def test_oldest_first_across_students_only_answers_waiting_only_mine() -> None:
 
 def test_evidence_already_reviewed_is_not_listed_again() -> None:
     ex = exercise(1, "sam", "responded", "2026-01-03T00:00:00.000000Z")
-    ex.feedback.append({"event_id": "f", "ts": "2026-01-04T00:00:00.000000Z", "grade": "revise", "mistakes": []})
+    ex.feedback.append(feedback("revise", "2026-01-04T00:00:00.000000Z"))
     assert unreviewed_evidence(ex) is None
     (waiting,) = queue_of([ex], "carol")
     assert waiting.files == ()

@@ -320,7 +320,7 @@ def test_response_document_lists_the_changed_file_and_sends(
     with harness_failures_fail_the_test(vscode):
         until(coach_has_answer, timeout=ACK_TIMEOUT_S, what="the coach's ledger to have the answer", every=0.5)
     ex = seen["exercise"]
-    assert ex.responses[-1]["text"] == answer and [f["path"] for f in ex.evidence[-1]["files"]] == [given["path"]], ex
+    assert ex.responses[-1].text == answer and [f.path for f in ex.evidence[-1].snapshot.files] == [given["path"]], ex
 
 
 def test_coach_passes_from_the_action_menu_and_the_review_lens_goes(

@@ -87,8 +87,9 @@ def test_coach_reviews_the_diff_adds_a_mistake_and_the_student_sees_it(coach_wit
 
         with harness_failures_fail_the_test(coach):
             until(coach_sent_it, timeout=ACK_TIMEOUT_S, what="the coach's ledger to have the feedback", every=0.5)
-        assert seen["feedback"]["grade"] == "revise" and seen["feedback"]["next_step"] == NEXT_STEP
-        assert seen["feedback"]["mistakes"] == [{"text": MISTAKE, "path": FILE, "start_line": 19, "end_line": 20}]
+        feedback = seen["feedback"]
+        assert feedback.grade == "revise" and feedback.next_step == NEXT_STEP
+        assert [(m.text, m.path, m.start_line, m.end_line) for m in feedback.mistakes] == [(MISTAKE, FILE, 19, 20)]
 
         def student_has_it() -> bool:
             inst = pair.student()

@@ -7,16 +7,17 @@ from hypothesis import strategies as st
 
 from colearner_lsp.core.anchor.anchor_fingerprint import make_fingerprint
 from colearner_lsp.core.anchor.anchors import LineRange, Relocation, TextEdit, shift_range
+from colearner_lsp.core.protocol.events import Anchor
 from colearner_lsp.server.anchor_tracker import AnchorTracker, locate
 
 TEXT = "".join(f"def f{n}(x):\n    return x + {n}\n\n" for n in range(10))
 
 
-def anchor(start: int, end: int, text: str = TEXT) -> dict:
-    return {"path": "m.py", "start_line": start, "end_line": end, "fingerprint": make_fingerprint(text, start, end)}
+def anchor(start: int, end: int, text: str = TEXT) -> Anchor:
+    return Anchor(path="m.py", start_line=start, end_line=end, fingerprint=make_fingerprint(text, start, end))
 
 
-def tracked(*anchors: dict) -> AnchorTracker:
+def tracked(*anchors: Anchor) -> AnchorTracker:
     tracker = AnchorTracker()
     for n, a in enumerate(anchors):
         tracker.add(f"ex{n}", "m.py", a, locate(a, TEXT))
@@ -83,9 +84,7 @@ def test_edits_move_ranges_as_shift_range_says(ranges: list[tuple[int, int]], ed
     tracker = AnchorTracker()
     expected: dict[str, LineRange | None] = {}
     for n, (start, length) in enumerate(ranges):
-        tracker.add(
-            f"ex{n}", "m.py", {"start_line": start, "end_line": start + length}, Relocation("exact", LineRange(start, start + length), 1.0)
-        )
+        tracker.add(f"ex{n}", "m.py", LineRange(start, start + length), Relocation("exact", LineRange(start, start + length), 1.0))
         expected[f"ex{n}"] = LineRange(start, start + length)
     for line, char, lines, end_char, text in edits:
         edit = TextEdit(line, char, line + lines, end_char if lines else char + end_char, text)

@@ -52,5 +52,5 @@ async def test_results_list_withheld_files_and_ignored_files_need_consent(pair: 
         assert FILE in result["shared"] and {"path": "README.md", "reason": "not in the coach's allow list"} in result["withheld"]
 
         _coach, ex = await coach_sees(pair, exercise_id)
-        assert any([f["path"] for f in snapshot["files"]] == ["local_settings.py"] for snapshot in ex.evidence)
-        assert all("README" not in str(snapshot) and "nope" not in str(snapshot) for snapshot in ex.evidence)
+        assert any([f.path for f in e.snapshot.files] == ["local_settings.py"] for e in ex.evidence)
+        assert all("README" not in str(e.to_json()) and "nope" not in str(e.to_json()) for e in ex.evidence)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from colearner_lsp.server.code_lens import student_lens
 from colearner_lsp.server.diagnostic_json import DiagnosticJson, params_json
 from colearner_lsp.server.diagnostics import AT_ANCHOR, KINDS, DiagnosticStore, Finding, Related, safe_path, student_findings
 from colearner_lsp.server.next_action import student_next
+from tests.records import anchor, evidence, feedback, request, response
 
 
 def exercise(state: str = "assigned", **fields) -> ExerciseState:  # type: ignore[no-untyped-def]
@@ -30,7 +32,7 @@ def exercise(state: str = "assigned", **fields) -> ExerciseState:  # type: ignor
         expected="a passing test",
         tests=["pytest"],
         step_id=None,
-        anchor={"path": "app/a.py", "start_line": 3, "end_line": 5, "fingerprint": ""},
+        anchor=anchor("app/a.py", 3, 5),
         assigned_at="2026-01-01T00:00:00Z",
     )
     ex.state = state
@@ -46,13 +48,12 @@ def tracker_at(first: int | None) -> AnchorTracker:
     """The exercise's code at 1-based lines first..first+2 (None: lost)."""
     tracker = AnchorTracker()
     where = Relocation("exact", LineRange(first, first + 2), 1.0) if first else Relocation("lost", None, 0.0)
-    tracker.add(EID, "app/a.py", {"start_line": 3, "end_line": 5}, where)
+    tracker.add(EID, "app/a.py", LineRange(3, 5), where)
     return tracker
 
 
 def revised(*mistakes: dict, next_step: str = "check bounds", state: str = "revise", **fields) -> ExerciseState:  # type: ignore[type-arg, no-untyped-def]
-    feedback = {"grade": "revise", "next_step": next_step, "ts": "2026-01-02T10:00:00Z", "mistakes": list(mistakes)}
-    return exercise(state, feedback=[feedback], **fields)
+    return exercise(state, feedback=[feedback("revise", "2026-01-02T10:00:00Z", next_step, mistakes)], **fields)
 
 
 def texts_once(findings: list[Finding], *texts: str) -> None:
@@ -122,19 +123,19 @@ def test_many_mistakes_stay_short_at_the_anchor() -> None:
 
 
 def test_an_evidence_request_is_the_next_action_of_the_exercise() -> None:
-    request = {"event_id": "r1", "paths": ["app/*.py"], "reason": "show me", "answered_by": None, "ts": "2026-01-02T00:00:00Z"}
+    asked = request("r1", "2026-01-02T00:00:00Z", ["app/*.py"], "show me")
     t = tracker_at(3).get(EID)
     for state in ("acknowledged", "responded"):
-        ex = exercise(state, evidence_requests=[request])
+        ex = exercise(state, evidence_requests=[asked])
         (f,) = student_findings(ex, t)
         assert student_next(ex) == "answer_request"
         assert f.severity == "information" and f.data()["request_id"] == "r1"
         assert "next: Answer evidence request — carol asks for evidence on app/*.py: show me." in f.message
-    assert student_next(exercise(evidence_requests=[request])) == "acknowledge"  # acknowledging comes first
-    answered = exercise("acknowledged", evidence_requests=[{**request, "answered_by": "ev1"}])
+    assert student_next(exercise(evidence_requests=[asked])) == "acknowledge"  # acknowledging comes first
+    answered = exercise("acknowledged", evidence_requests=[replace(asked, answered_by="ev1")])
     assert student_next(answered) == "respond" and "request_id" not in student_findings(answered, t)[0].data()
     # the lens above the anchor names the same move and runs it
-    lens = student_lens(exercise("responded", evidence_requests=[request]), 2)
+    lens = student_lens(exercise("responded", evidence_requests=[asked]), 2)
     assert lens.command is not None and lens.command.command == "colearner.attachEvidence"
     assert lens.command.title.endswith("· Answer evidence request") and lens.command.arguments == [{"exercise_id": EID, "request_id": "r1"}]
     assert student_lens(answered, 2).command.command == "colearner.respond"  # type: ignore[union-attr]
@@ -233,8 +234,8 @@ def test_coach_sees_the_answer_with_its_evidence_at_the_anchor(tmp_path: Path) -
     ]
     ex = exercise(
         "responded",
-        responses=[{"text": "done it", "ts": "2026-01-02T00:00:00Z"}],
-        evidence=[{"files": files, "ts": "2026-01-02T00:00:00Z", "event_id": "ev1"}],
+        responses=[response("done it", "2026-01-02T00:00:00Z")],
+        evidence=[evidence("ev1", "2026-01-02T00:00:00Z", files)],
     )
     review, other = coach_findings(ex, tracker_at(3).get(EID), blobs)
     assert (review.kind, review.severity, review.lines, review.related) == ("review", "information", AT_ANCHOR, ())
@@ -257,7 +258,7 @@ def test_coach_keeps_a_mark_where_they_filed_each_mistake(tmp_path: Path) -> Non
         OTHER_FILE,
         missing,
         next_step="validate it",
-        evidence=[{"files": [], "ts": "2026-01-01T12:00:00Z", "event_id": "ev1"}],
+        evidence=[evidence("ev1", "2026-01-01T12:00:00Z")],
     )
     found = coach_findings(ex, tracker_at(3).get(EID), blobs)
     assert [(f.kind, f.path, f.lines, f.severity) for f in found] == [
@@ -272,7 +273,7 @@ def test_coach_keeps_a_mark_where_they_filed_each_mistake(tmp_path: Path) -> Non
     assert found[1].message == "loops · sam · mistake you filed, waiting for the revision — the helper is unused"
     texts_once(found, *(m["text"] for m in (ON_ANCHOR, ELSEWHERE, OTHER_FILE, missing)), "validate it")
     # The student answers again: the answer waits for review; the marks go with the revise.
-    again = revised(ON_ANCHOR, ELSEWHERE, state="responded", revise_count=1, responses=[{"text": "fixed", "ts": "2026-01-03T00:00:00Z"}])
+    again = revised(ON_ANCHOR, ELSEWHERE, state="responded", revise_count=1, responses=[response("fixed", "2026-01-03T00:00:00Z")])
     (review,) = coach_findings(again, tracker_at(3).get(EID), blobs)
     assert review.kind == "review" and review.message == "loops · sam answered again · next: Pass or Request revision — fixed."
 
@@ -282,8 +283,8 @@ def test_coach_sees_a_quiet_hint_while_the_student_has_the_turn(tmp_path: Path) 
     t = tracker_at(3).get(EID)
     (f,) = coach_findings(exercise(), t, blobs)
     assert (f.kind, f.severity, f.message) == ("exercise", "hint", "loops · sam · not acknowledged yet")
-    request = {"event_id": "r1", "paths": ["app/*.py"], "reason": "show me", "answered_by": None, "ts": "2026-01-02T00:00:00Z"}
-    (f,) = coach_findings(exercise("acknowledged", evidence_requests=[request]), t, blobs)
+    asked = request("r1", "2026-01-02T00:00:00Z", ["app/*.py"], "show me")
+    (f,) = coach_findings(exercise("acknowledged", evidence_requests=[asked]), t, blobs)
     assert (f.severity, f.message) == ("hint", "loops · sam · working on it — Waiting for evidence on app/*.py.")
     assert coach_findings(exercise("passed"), t, blobs) == []
 

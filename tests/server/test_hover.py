@@ -6,15 +6,16 @@ from pathlib import Path
 
 from colearner_lsp.server.coach_review import LocalBlobs
 from colearner_lsp.server.hover import coach_markdown, history_of, student_markdown
+from tests.records import evidence, feedback, request, response
 from tests.server.test_findings import EID, exercise, tracker_at
 
-FIRST = {"grade": "revise", "next_step": "add a test", "ts": "2026-01-01T12:00:00Z", "mistakes": [{"text": "no test at all"}]}
-LATEST = {
-    "grade": "revise",
-    "next_step": "validate it",
-    "ts": "2026-01-02T10:00:00Z",
-    "mistakes": [{"text": "not validated", "path": "app/a.py", "start_line": 4, "end_line": 5}, {"text": "explain why"}],
-}
+FIRST = feedback("revise", "2026-01-01T12:00:00Z", "add a test", [{"text": "no test at all"}])
+LATEST = feedback(
+    "revise",
+    "2026-01-02T10:00:00Z",
+    "validate it",
+    [{"text": "not validated", "path": "app/a.py", "start_line": 4, "end_line": 5}, {"text": "explain why"}],
+)
 
 
 def thread(state: str = "revise", **fields):  # type: ignore[no-untyped-def]
@@ -22,18 +23,18 @@ def thread(state: str = "revise", **fields):  # type: ignore[no-untyped-def]
     rounds = dict(
         acknowledged_at="2026-01-01T09:05:00Z",
         responses=[
-            {"text": "first answer", "ts": "2026-01-01T10:00:00Z", "evidence": "ev1"},
-            {"text": "second answer", "ts": "2026-01-02T09:00:00Z", "evidence": None},
+            response("first answer", "2026-01-01T10:00:00Z", "ev1"),
+            response("second answer", "2026-01-02T09:00:00Z"),
         ],
         evidence=[
-            {
-                "files": [{"path": "app/a.py", "blob_sha": "0" * 40, "status": "modified"}],
-                "ts": "2026-01-01T10:00:00Z",
-                "event_id": "ev1",
-                "summary": "1 file changed",
-                "branch": "main",
-                "commit": "abcdef1234",
-            }
+            evidence(
+                "ev1",
+                "2026-01-01T10:00:00Z",
+                [{"path": "app/a.py", "blob_sha": "0" * 40, "status": "modified"}],
+                summary="1 file changed",
+                branch="main",
+                commit="abcdef1234",
+            )
         ],
         feedback=[FIRST, LATEST],
     )
@@ -72,8 +73,8 @@ def test_student_reads_the_exercise_then_the_latest_feedback_then_the_history() 
 
 
 def test_open_requests_come_with_the_newest_first() -> None:
-    request = {"event_id": "r1", "paths": ["app/*.py"], "reason": "show the module", "answered_by": None, "ts": "2026-01-03T08:00:00Z"}
-    text = student_markdown(thread(evidence_requests=[request]), tracker_at(3).get(EID))
+    asked = request("r1", "2026-01-03T08:00:00Z", ["app/*.py"], "show the module")
+    text = student_markdown(thread(evidence_requests=[asked]), tracker_at(3).get(EID))
     assert text.startswith("### loops — to revise · next: Answer evidence request")
     order = positions(
         text, "**Evidence requested** (2026-01-03 08:00): `app/*.py` — show the module", "**Latest feedback**", "**History:**"
@@ -83,7 +84,7 @@ def test_open_requests_come_with_the_newest_first() -> None:
 
 def test_coach_reads_the_newest_exchange_first(tmp_path: Path) -> None:
     blobs = LocalBlobs(tmp_path)
-    waiting = thread("responded", responses=[*thread().responses, {"text": "third answer", "ts": "2026-01-03T09:00:00Z"}])
+    waiting = thread("responded", responses=[*thread().responses, response("third answer", "2026-01-03T09:00:00Z")])
     text = coach_markdown(waiting, tracker_at(3).get(EID), blobs)
     order = positions(
         text,
@@ -106,7 +107,7 @@ def test_coach_reads_the_newest_exchange_first(tmp_path: Path) -> None:
 def test_history_leaves_out_what_is_shown_and_counts_the_oldest() -> None:
     ex = thread()
     assert [what for _, what in history_of(ex, [ex.feedback[-1]])][-1] == "answered"
-    many = exercise("responded", responses=[{"text": f"a{i}", "ts": f"2026-01-0{1 + i // 10}T10:{i % 10:02d}:00Z"} for i in range(12)])
+    many = exercise("responded", responses=[response(f"a{i}", f"2026-01-0{1 + i // 10}T10:{i % 10:02d}:00Z") for i in range(12)])
     text = student_markdown(many, tracker_at(3).get(EID))
     line = next(x for x in text.splitlines() if x.startswith("**History:**"))
     assert line.startswith("**History:** 5 earlier · ") and line.count("answered") == 8

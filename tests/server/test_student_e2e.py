@@ -41,8 +41,8 @@ async def test_assignment_to_pass_through_the_students_editor(pair: Pair) -> Non
         result = await ed.run("colearner.respond", {"exercise_id": exercise_id, "text": "added a discount", "evidence": [FILE]})
         assert result["ok"] is True
         coach, ex = await coach_sees(pair, exercise_id)
-        assert ex.state == "responded" and ex.acknowledged_at and ex.responses[-1]["text"] == "added a discount"
-        assert [f["path"] for f in ex.evidence[-1]["files"]] == [FILE]
+        assert ex.state == "responded" and ex.acknowledged_at and ex.responses[-1].text == "added a discount"
+        assert [f.path for f in ex.evidence[-1].snapshot.files] == [FILE]
 
         # Revise, with a mistake on lines 13-14, inside the exercise's 12-16: said once, in the exercise's warning.
         mistake = {"text": "the discount is not validated", "path": FILE, "start_line": 13, "end_line": 14}
@@ -57,7 +57,7 @@ async def test_assignment_to_pass_through_the_students_editor(pair: Pair) -> Non
         # Respond again; the coach passes from the CLI: everything clears.
         await ed.run("colearner.respond", {"exercise_id": exercise_id, "text": "now validated"})
         coach, ex = await coach_sees(pair, exercise_id)
-        assert ex.state == "responded" and ex.responses[-1]["text"] == "now validated"
+        assert ex.state == "responded" and ex.responses[-1].text == "now validated"
         await asyncio.to_thread(
             cli, pair, "coach", "feedback", exercise_id, "--grade", "pass", "--next-step", "next module", "--confidence-delta", "0.2"
         )

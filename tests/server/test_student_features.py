@@ -81,8 +81,8 @@ async def test_respond_through_a_response_document(pair: Pair) -> None:
         assert result["ok"] is True
 
         _, ex = await coach_sees(pair, exercise_id)
-        assert ex.responses[-1]["text"] == "I added a discount parameter."
-        assert [f["path"] for f in ex.evidence[-1]["files"]] == [FILE]
+        assert ex.responses[-1].text == "I added a discount parameter."
+        assert [f.path for f in ex.evidence[-1].snapshot.files] == [FILE]
         again = await ed.run("colearner.respond", {"exercise_id": exercise_id})
         assert again["created"] is False  # the draft is kept
 
@@ -116,7 +116,7 @@ async def test_the_response_document_lists_the_changed_anchored_file(pair: Pair)
         ed.open(rel, text)
         assert (await ed.run_action(pick(await ed.code_actions(rel, 0), "Send response")))["ok"]
         _, ex = await coach_sees(pair, changed)
-        assert ex.responses[-1]["text"] == "I apply the discount." and [f["path"] for f in ex.evidence[-1]["files"]] == [FILE]
+        assert ex.responses[-1].text == "I apply the discount." and [f.path for f in ex.evidence[-1].snapshot.files] == [FILE]
 
 
 async def test_evidence_request_answered_from_a_code_action(pair: Pair) -> None:
@@ -142,8 +142,8 @@ async def test_evidence_request_answered_from_a_code_action(pair: Pair) -> None:
         reports = [r for rs in ed.client.progress_reports.values() for r in rs]
         assert reports and isinstance(reports[0], types.WorkDoneProgressBegin) and isinstance(reports[-1], types.WorkDoneProgressEnd)
         _, ex = await coach_sees(pair, exercise_id)
-        assert ex.evidence_requests[0]["answered_by"] == result["event_id"]
-        assert {f["path"] for f in ex.evidence[-1]["files"]} >= {FILE}
+        assert ex.evidence_requests[0].answered_by == result["event_id"]
+        assert {f.path for f in ex.evidence[-1].snapshot.files} >= {FILE}
 
 
 async def test_plan_step_marked_complete(pair: Pair) -> None:

@@ -11,6 +11,7 @@ from colearner_lsp.core.anchor.anchors import LineRange, Relocation
 from colearner_lsp.server.anchor_tracker import AnchorTracker
 from colearner_lsp.server.threads import MAX_ENTRIES, MAX_MISTAKES, TEXT_CHARS, entries_of, thread_of
 from tests.instances import Pair
+from tests.records import evidence, feedback, request, response
 from tests.server.editor import editor
 from tests.server.scenario import FILE, assign, of_kind, start_session
 from tests.server.test_findings import EID, exercise, tracker_at
@@ -33,23 +34,21 @@ def a_round() -> Any:
     return exercise(
         "revise",
         acknowledged_at="2026-01-01T01:00:00Z",
-        responses=[{"event_id": "r1", "ts": "2026-01-01T02:00:00Z", "text": "I added a discount", "evidence": "ev1"}],
-        evidence=[{"event_id": "ev1", "ts": "2026-01-01T02:00:00Z", "files": [{"path": "app/a.py", "status": "modified"}], "summary": ""}],
-        evidence_requests=[
-            {"event_id": "q1", "ts": "2026-01-01T03:00:00Z", "paths": ["tests/**"], "reason": "show the test", "answered_by": None}
-        ],
+        responses=[response("I added a discount", "2026-01-01T02:00:00Z", "ev1", event_id="r1")],
+        evidence=[evidence("ev1", "2026-01-01T02:00:00Z", [{"path": "app/a.py", "status": "modified"}])],
+        evidence_requests=[request("q1", "2026-01-01T03:00:00Z", ["tests/**"], "show the test")],
         feedback=[
-            {
-                "event_id": "f1",
-                "ts": "2026-01-01T04:00:00Z",
-                "grade": "revise",
-                "next_step": "validate it",
-                "mistakes": [
+            feedback(
+                "revise",
+                "2026-01-01T04:00:00Z",
+                "validate it",
+                [
                     {"text": "on the lines", "path": "app/a.py", "start_line": 4, "end_line": 4},
                     {"text": "elsewhere", "path": "app/a.py", "start_line": 20, "end_line": 22},
-                    {"text": "nowhere"},
+                    "nowhere",
                 ],
-            }
+                event_id="f1",
+            )
         ],
     )
 
@@ -69,7 +68,7 @@ def test_entries_are_the_conversation_in_order_with_authors() -> None:
 
 def test_thread_has_the_current_range_whose_turn_and_mistakes_elsewhere() -> None:
     moved = AnchorTracker()
-    moved.add(EID, "app/a.py", {"start_line": 3, "end_line": 5}, Relocation("moved", LineRange(13, 15), 1.0))
+    moved.add(EID, "app/a.py", LineRange(3, 5), Relocation("moved", LineRange(13, 15), 1.0))
     thread = thread_of(a_round(), Live(moved))  # type: ignore[arg-type]
     assert thread["range"] == {"start_line": 13, "end_line": 15} and not thread["lost"]
     assert thread["short_id"] == EID[:8] and thread["turn"] == "student" and thread["next"] == "answer_request"
@@ -95,11 +94,8 @@ def test_hostile_text_is_shown_not_interpreted_and_bounded() -> None:
     long = "A" * 20_000
     mistakes = [{"text": f"{EVIL} {i}", "path": f"app/{EVIL}.py", "start_line": 9} for i in range(100)]
     mistakes.append({"text": "bad place", "path": "../../etc/passwd", "start_line": 1})
-    feedback = [
-        {"event_id": f"f{i}", "ts": f"2026-01-02T00:{i % 60:02d}:00Z", "grade": "revise", "next_step": EVIL + long, "mistakes": mistakes}
-        for i in range(200)
-    ]
-    responses = [{"event_id": f"r{i}", "ts": f"2026-01-01T00:{i % 60:02d}:00Z", "text": EVIL + long, "evidence": None} for i in range(200)]
+    revises = [feedback("revise", f"2026-01-02T00:{i % 60:02d}:00Z", EVIL + long, mistakes, event_id=f"f{i}") for i in range(200)]
+    responses = [response(EVIL + long, f"2026-01-01T00:{i % 60:02d}:00Z", event_id=f"r{i}") for i in range(200)]
     ex = exercise(
         "revise",
         topic=EVIL + long,
@@ -108,7 +104,7 @@ def test_hostile_text_is_shown_not_interpreted_and_bounded() -> None:
         coach=EVIL,
         student=EVIL,
         tests=[EVIL] * 50,
-        feedback=feedback,
+        feedback=revises,
         responses=responses,
         assigned_at=EVIL,
     )
@@ -162,7 +158,7 @@ def test_response_documents_are_named_after_the_topic_and_short_id(tmp_path: Any
     assert re.fullmatch(r"[a-z0-9-]{1,40}-[A-Za-z0-9]{1,8}\.md", hostile), hostile
     assert document_name("Ünïcode · topic", "12345678") == "unicode-topic-12345678.md" and document_name("", "ab") == "exercise-ab.md"
 
-    ex = exercise("revise", feedback=[{"grade": "revise", "next_step": "n", "mistakes": []}])
+    ex = exercise("revise", feedback=[feedback("revise", "2026-01-02T00:00:00Z", "n")])
     path, created = write_document(tmp_path, ex)
     assert created and path.name == f"loops-{EID[:8]}.md" and exercise_of_document(tmp_path, path) == EID
     assert EID not in path.read_text().split("\n", 1)[1]  # the full id only on the marker line a renderer hides

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from ..protocol.event_types import PayloadHandlers
@@ -28,13 +29,15 @@ from ..protocol.events import (
     ExerciseAssigned,
     ExerciseResponse,
     LearningPlan,
+    PlanStep,
     ProgressUpdate,
     ResyncRequest,
     ScopePolicy,
     SessionLifecycle,
-    payload_dict,
 )
+from ..protocol.vocabulary import StepStatus
 from . import lifecycle
+from .records import ConfidencePoint, EvidenceRecord, EvidenceRequestRecord, FeedbackRecord, ResponseRecord, ScopeRecord
 from .state import ExerciseState, SessionState, State, Transition
 
 # What applying one type does to its session: found by the payload's class.
@@ -142,15 +145,21 @@ def _plan(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     session.goals = list(p.goals)
     done = set(session.completed)
-    session.steps = [{"id": s.id, "topic": s.topic, "status": "done" if s.id in done else s.status} for s in p.plan]
+    # The plan's own steps (frozen) are kept as they are unless a step is already done.
+    session.steps = [_with_status(s, "done") if s.id in done else s for s in p.plan]
     _activate_next_step(session)
 
 
+def _with_status(step: PlanStep, status: StepStatus) -> PlanStep:
+    return step if step.status == status else step.model_copy(update={"status": status})
+
+
 def _activate_next_step(session: SessionState) -> None:
-    for step in session.steps:
-        if step["status"] != "done":
-            if step["status"] == "next" and not any(s["status"] == "active" for s in session.steps):
-                step["status"] = "active"
+    steps = session.steps
+    for n, step in enumerate(steps):
+        if step.status != "done":
+            if step.status == "next" and not any(s.status == "active" for s in steps):
+                steps[n] = _with_status(step, "active")
             return
 
 
@@ -171,7 +180,7 @@ def _assigned(state: State, session: SessionState, event: Any) -> None:
         expected=p.expected,
         tests=list(p.tests),
         step_id=p.step_id,
-        anchor=p.anchor.model_dump(mode="json", exclude_none=True) if p.anchor else None,
+        anchor=p.anchor,
         assigned_at=event.ts,
     )
     state.exercises[exercise_id] = ex
@@ -216,14 +225,7 @@ def _response(state: State, session: SessionState, event: Any) -> None:
     if ex is None:
         return
     p = event.payload
-    ex.responses.append(
-        {
-            "event_id": event.event_id,
-            "ts": event.ts,
-            "text": p.response,
-            "evidence": p.evidence.event_id if p.evidence else None,
-        }
-    )
+    ex.responses.append(ResponseRecord(event.event_id, event.ts, p.response, p.evidence.event_id if p.evidence else None))
     if ex.state != "passed":
         ex.state = "responded"
         ex.responded_at = event.ts
@@ -235,14 +237,13 @@ def _evidence(state: State, session: SessionState, event: Any) -> None:
     ex = _exercise_of(state, session, event)
     if ex is None:
         return
-    snapshot = payload_dict(event.payload)
-    snapshot["event_id"] = event.event_id
-    snapshot["ts"] = event.ts
-    ex.evidence.append(snapshot)
+    ex.evidence.append(EvidenceRecord(event.event_id, event.ts, event.payload))
     request_id = event.payload.request_id
-    for request in ex.evidence_requests:
-        if not request.get("answered_by") and (request_id is None or request["event_id"] == request_id):
-            request["answered_by"] = event.event_id
+    requests = ex.evidence_requests
+    for n, request in enumerate(requests):
+        # A snapshot naming no request answers every open one; naming one, that one alone.
+        if request.answered_by is None and (request_id is None or request.event_id == request_id):
+            requests[n] = replace(request, answered_by=event.event_id)
             if request_id is not None:
                 break
 
@@ -253,9 +254,7 @@ def _evidence_request(state: State, session: SessionState, event: Any) -> None:
     if ex is None:
         return
     p = event.payload
-    ex.evidence_requests.append(
-        {"event_id": event.event_id, "ts": event.ts, "paths": list(p.paths), "reason": p.reason, "answered_by": None}
-    )
+    ex.evidence_requests.append(EvidenceRequestRecord(event.event_id, event.ts, tuple(p.paths), p.reason))
 
 
 @FOLDS.handles(AssessmentFeedback)
@@ -264,19 +263,12 @@ def _feedback(state: State, session: SessionState, event: Any) -> None:
     ex = _exercise_of(state, session, event) if p.exercise_id else None
     if p.exercise_id and ex is None:
         return  # waits for its exercise
-    mistakes = [m.model_dump(mode="json", exclude_none=True) if isinstance(m, AnchoredMistake) else {"text": m} for m in p.mistakes]
-    record = {
-        "event_id": event.event_id,
-        "ts": event.ts,
-        "grade": p.grade,
-        "mistakes": mistakes,
-        "next_step": p.next_step,
-        "confidence_delta": p.confidence_delta,
-    }
     if ex is None:
         session.anomalies.append(f"feedback {event.event_id} names no exercise; recorded on the session only")
         return
-    ex.feedback.append(record)
+    # A mistake sent as plain text is a mistake placed nowhere (already checked as text by its model).
+    mistakes = tuple(m if isinstance(m, AnchoredMistake) else AnchoredMistake.model_construct(text=m) for m in p.mistakes)
+    ex.feedback.append(FeedbackRecord(event.event_id, event.ts, p.grade, mistakes, p.next_step, p.confidence_delta))
     if p.grade == "pass":
         ex.state = "passed"
         ex.passed_at = event.ts
@@ -287,9 +279,7 @@ def _feedback(state: State, session: SessionState, event: Any) -> None:
     before = session.confidence.get(topic, NEUTRAL_CONFIDENCE)
     after = min(1.0, max(0.0, before + p.confidence_delta))
     session.confidence[topic] = round(after, 6)
-    session.confidence_trend.append(
-        {"ts": event.ts, "topic": topic, "delta": p.confidence_delta, "value": session.confidence[topic], "source": "feedback"}
-    )
+    session.confidence_trend.append(ConfidencePoint(event.ts, topic, p.confidence_delta, session.confidence[topic], "feedback"))
 
 
 @FOLDS.handles(ProgressUpdate)
@@ -298,20 +288,21 @@ def _progress(state: State, session: SessionState, event: Any) -> None:
     for step_id in p.completed:
         if step_id not in session.completed:
             session.completed.append(step_id)
-        for step in session.steps:
-            if step["id"] == step_id:
-                step["status"] = "done"
+        steps = session.steps
+        for n, step in enumerate(steps):
+            if step.id == step_id:
+                steps[n] = _with_status(step, "done")
     _activate_next_step(session)
     for topic, value in p.confidence.items():
         session.confidence[topic] = value
-        session.confidence_trend.append({"ts": event.ts, "topic": topic, "delta": None, "value": value, "source": "student"})
+        session.confidence_trend.append(ConfidencePoint(event.ts, topic, None, value, "student"))
 
 
 @FOLDS.handles(ScopePolicy)
 def _scope(state: State, session: SessionState, event: Any) -> None:
     p = event.payload
     current = session.scope
-    if current is not None and p.version < current["version"]:
-        session.anomalies.append(f"scope policy version {p.version} is older than {current['version']}; ignored")
+    if current is not None and p.version < current.policy.version:
+        session.anomalies.append(f"scope policy version {p.version} is older than {current.policy.version}; ignored")
         return
-    session.scope = {**payload_dict(p), "sender": event.sender, "event_id": event.event_id, "ts": event.ts}
+    session.scope = ScopeRecord(p, event.sender, event.event_id, event.ts)

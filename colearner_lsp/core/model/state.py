@@ -1,15 +1,27 @@
 """What the fold produces: sessions, exercises, progress — plain dataclasses.
 
 State is never edited by hand; ``fold.apply_event`` is the only writer. The
-classes are mutable so that an incremental fold (one new event at a time) stays
-cheap, and ``to_json`` gives the stable shape written to ``learning.json`` and
-returned by ``inbox --json``.
+sessions and exercises are mutable so that an incremental fold (one new event
+at a time) stays cheap; what they hold of each event is a frozen record
+(``records``), replaced rather than changed. ``to_json`` gives the stable
+shape written to ``learning.json`` and returned by ``inbox --json``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..protocol.events import Anchor, EnvelopeBase, PlanStep
+from .records import (
+    ConfidencePoint,
+    EvidenceRecord,
+    EvidenceRequestRecord,
+    FeedbackRecord,
+    ResponseRecord,
+    ScopeRecord,
+    anchor_json,
+)
 
 
 @dataclass
@@ -51,25 +63,25 @@ class ExerciseState:
     expected: str
     tests: list[str]
     step_id: str | None
-    anchor: dict[str, Any] | None
+    anchor: Anchor | None
     assigned_at: str
     state: str = "assigned"
     acknowledged_at: str | None = None
     responded_at: str | None = None
     passed_at: str | None = None
     revise_count: int = 0
-    responses: list[dict[str, Any]] = field(default_factory=list)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    feedback: list[dict[str, Any]] = field(default_factory=list)
-    evidence_requests: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[ResponseRecord] = field(default_factory=list)
+    evidence: list[EvidenceRecord] = field(default_factory=list)
+    feedback: list[FeedbackRecord] = field(default_factory=list)
+    evidence_requests: list[EvidenceRequestRecord] = field(default_factory=list)
 
     @property
-    def latest_feedback(self) -> dict[str, Any] | None:
+    def latest_feedback(self) -> FeedbackRecord | None:
         return self.feedback[-1] if self.feedback else None
 
     @property
-    def open_requests(self) -> list[dict[str, Any]]:
-        return [r for r in self.evidence_requests if not r.get("answered_by")]
+    def open_requests(self) -> list[EvidenceRequestRecord]:
+        return [r for r in self.evidence_requests if not r.answered_by]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,17 +94,17 @@ class ExerciseState:
             "expected": self.expected,
             "tests": list(self.tests),
             "step_id": self.step_id,
-            "anchor": self.anchor,
+            "anchor": anchor_json(self.anchor),
             "state": self.state,
             "assigned_at": self.assigned_at,
             "acknowledged_at": self.acknowledged_at,
             "responded_at": self.responded_at,
             "passed_at": self.passed_at,
             "revise_count": self.revise_count,
-            "responses": list(self.responses),
-            "evidence": list(self.evidence),
-            "feedback": list(self.feedback),
-            "evidence_requests": list(self.evidence_requests),
+            "responses": [r.to_json() for r in self.responses],
+            "evidence": [e.to_json() for e in self.evidence],
+            "feedback": [f.to_json() for f in self.feedback],
+            "evidence_requests": [r.to_json() for r in self.evidence_requests],
         }
 
 
@@ -105,12 +117,12 @@ class SessionState:
     opened_at: str | None = None
     last_activity: str | None = None
     goals: list[str] = field(default_factory=list)
-    steps: list[dict[str, str]] = field(default_factory=list)
+    steps: list[PlanStep] = field(default_factory=list)  # the plan's steps, their status as the fold found it
     exercise_ids: list[str] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)
     confidence: dict[str, float] = field(default_factory=dict)
-    confidence_trend: list[dict[str, Any]] = field(default_factory=list)
-    scope: dict[str, Any] | None = None
+    confidence_trend: list[ConfidencePoint] = field(default_factory=list)
+    scope: ScopeRecord | None = None
     transitions: list[Transition] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
     # Filled by the fold so that lifecycle rules can read exercise states.
@@ -130,11 +142,11 @@ class SessionState:
             "stage": self.stage,
             "opened_at": self.opened_at,
             "last_activity": self.last_activity,
-            "plan": {"goals": list(self.goals), "steps": [dict(s) for s in self.steps]},
+            "plan": {"goals": list(self.goals), "steps": [s.model_dump() for s in self.steps]},
             "completed": list(self.completed),
             "confidence": dict(self.confidence),
-            "confidence_trend": list(self.confidence_trend),
-            "scope": self.scope,
+            "confidence_trend": [c.to_json() for c in self.confidence_trend],
+            "scope": self.scope.to_json() if self.scope is not None else None,
             "lifecycle": [t.to_json() for t in self.transitions],
             "exercises": [e.to_json() for e in self.exercises()],
             "anomalies": list(self.anomalies),
@@ -148,7 +160,7 @@ class State:
     seen: set[tuple[str, str]] = field(default_factory=set)  # (sender, event_id): ids are per sender
     # Events that name an exercise this instance has not seen yet (another topic
     # may deliver the assignment later); applied when it arrives.
-    waiting: dict[str, list[Any]] = field(default_factory=dict)
+    waiting: dict[str, list[EnvelopeBase]] = field(default_factory=dict)
     events_applied: int = 0
 
     def to_json(self, student: str | None = None) -> dict[str, Any]:

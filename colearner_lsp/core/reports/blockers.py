@@ -56,9 +56,9 @@ def _session_blockers(session: SessionState, config: AgentConfig, clock: _Clock)
                     clock,
                 )
             )
-        revises = [f for f in ex.feedback if f["grade"] == "revise"]
+        revises = [f for f in ex.feedback if f.grade == "revise"]
         if len(revises) >= REPEATED_REVISE:
-            since = sorted((f["ts"] for f in revises), key=clock.parse)[REPEATED_REVISE - 1]
+            since = sorted((f.ts for f in revises), key=clock.parse)[REPEATED_REVISE - 1]
             found.append(
                 _blocker(
                     "repeated_revise",
@@ -70,12 +70,12 @@ def _session_blockers(session: SessionState, config: AgentConfig, clock: _Clock)
                 )
             )
         for request in ex.open_requests:
-            paths = ", ".join(request["paths"])
+            paths = ", ".join(request.paths)
             found.append(
                 _blocker(
                     "evidence_unanswered",
-                    f"evidence for {_label(ex)} ({paths}) requested, not sent: {_one_line(request['reason'], 60)}",
-                    request["ts"],
+                    f"evidence for {_label(ex)} ({paths}) requested, not sent: {_one_line(request.reason, 60)}",
+                    request.ts,
                     session,
                     ex,
                     clock,

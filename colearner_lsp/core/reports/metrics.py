@@ -225,13 +225,13 @@ def _confidence(sessions: list[SessionState], clock: _Clock) -> tuple[dict[str, 
     for session in sessions:  # oldest first
         confidence.update(session.confidence)
     entries = [e for s in sessions for e in s.confidence_trend]
-    entries.sort(key=lambda e: clock.parse(e["ts"]))  # stable: arrival order breaks ties
+    entries.sort(key=lambda e: clock.parse(e.ts))  # stable: arrival order breaks ties
     trend: dict[str, list[float]] = {}
     deltas: dict[str, list[float]] = {}
     for entry in entries:
-        trend.setdefault(entry["topic"], []).append(entry["value"])
-        if entry.get("delta") is not None:
-            deltas.setdefault(entry["topic"], []).append(entry["delta"])
+        trend.setdefault(entry.topic, []).append(entry.value)
+        if entry.delta is not None:
+            deltas.setdefault(entry.topic, []).append(entry.delta)
     return confidence, trend, deltas
 
 

@@ -21,18 +21,19 @@ from ..actions import find_exercise, require_role, user_action
 from ..display import one_line
 from ..errors import InvalidArgument, NotFound, ScopeError
 from ..instance import Instance
+from ..model.records import EvidenceRecord, ResponseRecord, anchor_json
 from ..model.state import ExerciseState
 from ..sharing.repo_paths import lexical_repo_path
 from .versions import FileChange, rebuild_changes
 
 
-def unreviewed_evidence(ex: ExerciseState) -> dict[str, Any] | None:
+def unreviewed_evidence(ex: ExerciseState) -> EvidenceRecord | None:
     """The latest snapshot, unless feedback came after it."""
     if not ex.evidence:
         return None
     latest = ex.evidence[-1]
     feedback = ex.latest_feedback
-    if feedback and feedback.get("ts", "") >= latest.get("ts", ""):
+    if feedback and feedback.ts >= latest.ts:
         return None
     return latest
 
@@ -73,11 +74,11 @@ def queue_of(exercises: Iterable[ExerciseState], coach: str) -> list[Waiting]:
         if ex.state != "responded" or ex.coach != coach:
             continue
         snapshot = unreviewed_evidence(ex)
-        files = tuple(str(f.get("path", "")) for f in (snapshot or {}).get("files", []))
-        answer = str(ex.responses[-1].get("text", "")) if ex.responses else ""
+        files = tuple(f.path for f in snapshot.snapshot.files) if snapshot is not None else ()
+        answer = ex.responses[-1].text if ex.responses else ""
         anchor: dict[str, Any] | None = None
-        if ex.anchor:
-            anchor = {key: ex.anchor[key] for key in ("path", "start_line", "end_line") if key in ex.anchor}
+        if ex.anchor is not None:
+            anchor = {"path": ex.anchor.path, "start_line": ex.anchor.start_line, "end_line": ex.anchor.end_line}
         since = ex.responded_at or ex.assigned_at
         waiting.append(Waiting(ex.exercise_id, ex.session_id, ex.student, ex.topic, since, answer, files, anchor))
     waiting.sort(key=lambda w: (w.waiting_since, w.student, w.exercise_id))
@@ -99,23 +100,24 @@ class ExerciseReview:
     """An exercise's latest answer and the evidence behind it, each file's versions rebuilt."""
 
     exercise: ExerciseState
-    answer: dict[str, Any] | None  # the latest response: text, ts, evidence (an event id)
-    snapshot: dict[str, Any] | None  # the evidence reviewed here
+    answer: ResponseRecord | None  # the latest response
+    evidence: EvidenceRecord | None  # the evidence reviewed here
     reviewed: bool  # feedback came after that evidence
     changes: list[FileChange]
 
     def as_json(self) -> dict[str, Any]:
-        ex, snap = self.exercise, self.snapshot
+        ex, record = self.exercise, self.evidence
         evidence = None
-        if snap is not None:
+        if record is not None:
+            snap = record.snapshot
             evidence = {
-                "event_id": snap.get("event_id"),
-                "ts": snap.get("ts"),
-                "commit": snap.get("commit"),
-                "branch": snap.get("branch"),
-                "dirty": snap.get("dirty"),
-                "summary": snap.get("summary"),
-                "withheld": snap.get("withheld"),
+                "event_id": record.event_id,
+                "ts": record.ts,
+                "commit": snap.commit,
+                "branch": snap.branch,
+                "dirty": snap.dirty,
+                "summary": snap.summary,
+                "withheld": snap.withheld,
                 "reviewed": self.reviewed,
                 "files": [change.as_json() for change in self.changes],
             }
@@ -127,24 +129,24 @@ class ExerciseReview:
             "exercise": ex.exercise,
             "expected": ex.expected,
             "state": ex.state,
-            "anchor": ex.anchor,
-            "answer": None if self.answer is None else {"text": self.answer.get("text"), "ts": self.answer.get("ts")},
+            "anchor": anchor_json(ex.anchor),
+            "answer": None if self.answer is None else {"text": self.answer.text, "ts": self.answer.ts},
             "evidence": evidence,
         }
 
 
-def bases_of(ex: ExerciseState, snapshot: dict[str, Any]) -> list[str]:
+def bases_of(ex: ExerciseState, evidence: EvidenceRecord) -> list[str]:
     """The commits the student's diff may be against: the exercise's, when the student had it; else their HEAD."""
-    return [str(c) for c in ((ex.anchor or {}).get("commit"), snapshot.get("commit")) if c]
+    return [c for c in (ex.anchor.commit if ex.anchor is not None else "", evidence.snapshot.commit) if c]
 
 
-def _snapshot(ex: ExerciseState, evidence_id: str | None) -> dict[str, Any] | None:
+def _evidence(ex: ExerciseState, evidence_id: str | None) -> EvidenceRecord | None:
     """The evidence named, else the latest."""
     if evidence_id is None:
         return ex.evidence[-1] if ex.evidence else None
-    for snapshot in ex.evidence:
-        if snapshot.get("event_id") == evidence_id:
-            return snapshot
+    for evidence in ex.evidence:
+        if evidence.event_id == evidence_id:
+            return evidence
     raise NotFound(f"exercise {ex.exercise_id} has no evidence {evidence_id!r}; 'colearner review {ex.exercise_id}' shows its evidence")
 
 
@@ -160,11 +162,11 @@ def _coach_exercise(inst: Instance, exercise_id: str) -> ExerciseState:
 def review_exercise(inst: Instance, exercise_id: str, evidence_id: str | None = None) -> ExerciseReview:
     """The exercise's latest answer and its evidence (the latest, or ``evidence_id``), every file rebuilt."""
     ex = _coach_exercise(inst, exercise_id)
-    snapshot = _snapshot(ex, evidence_id)
-    changes = rebuild_changes(inst.root, snapshot, bases_of(ex, snapshot)) if snapshot is not None else []
+    evidence = _evidence(ex, evidence_id)
+    changes = rebuild_changes(inst.root, evidence.to_json(), bases_of(ex, evidence)) if evidence is not None else []
     feedback = ex.latest_feedback
-    reviewed = snapshot is not None and feedback is not None and feedback.get("ts", "") >= snapshot.get("ts", "")
-    return ExerciseReview(ex, ex.responses[-1] if ex.responses else None, snapshot, reviewed, changes)
+    reviewed = evidence is not None and feedback is not None and feedback.ts >= evidence.ts
+    return ExerciseReview(ex, ex.responses[-1] if ex.responses else None, evidence, reviewed, changes)
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ class StudentWork:
     """One evidence file's change, with the exercise and the snapshot it is part of."""
 
     exercise: ExerciseState
-    snapshot: dict[str, Any]
+    evidence: EvidenceRecord
     change: FileChange
 
 
@@ -181,15 +183,15 @@ def student_change(inst: Instance, exercise_id: str, path: str, evidence_id: str
     """One evidence file of an exercise (of its latest evidence, or ``evidence_id``): its base and
     the student's version, or why not."""
     ex = _coach_exercise(inst, exercise_id)
-    snapshot = _snapshot(ex, evidence_id)
-    if snapshot is None:
+    evidence = _evidence(ex, evidence_id)
+    if evidence is None:
         raise NotFound(f"exercise {ex.exercise_id} has no evidence yet; ask for some with 'colearner request-evidence'")
     try:
         wanted = lexical_repo_path(path)
     except ScopeError as exc:  # the message says what is wrong with the path
         raise InvalidArgument(str(exc)) from None
-    found = rebuild_changes(inst.root, snapshot, bases_of(ex, snapshot), [wanted])
+    found = rebuild_changes(inst.root, evidence.to_json(), bases_of(ex, evidence), [wanted])
     if not found:
-        names = ", ".join(one_line(f.get("path"), 100) for f in snapshot.get("files", [])[:10]) or "no file"
+        names = ", ".join(one_line(f.path, 100) for f in evidence.snapshot.files[:10]) or "no file"
         raise NotFound(f"{one_line(wanted, 200)} is not in this evidence of exercise {ex.exercise_id} (it has {names})")
-    return StudentWork(ex, snapshot, found[0])
+    return StudentWork(ex, evidence, found[0])
