@@ -43,10 +43,12 @@ def feedback(
     grade: Grade,
     ts: str,
     next_step: str = "",
-    mistakes: Iterable[Mapping[str, Any] | str] = (),
+    mistakes: Iterable[AnchoredMistake | Mapping[str, Any] | str] = (),
     event_id: str = "f",
     confidence_delta: float = 0.0,
 ) -> FeedbackRecord:
-    """A feedback; each mistake the members of an ``AnchoredMistake``, or its text alone."""
-    made = tuple(AnchoredMistake(text=m) if isinstance(m, str) else AnchoredMistake(**m) for m in mistakes)
+    """A feedback; each mistake an ``AnchoredMistake``, its members, or its text alone."""
+    made = tuple(
+        m if isinstance(m, AnchoredMistake) else AnchoredMistake(text=m) if isinstance(m, str) else AnchoredMistake(**m) for m in mistakes
+    )
     return FeedbackRecord(event_id, ts, grade, made, next_step, confidence_delta)

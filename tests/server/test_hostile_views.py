@@ -20,12 +20,15 @@ from lsprotocol import types
 from markdown_it import MarkdownIt
 
 from colearner_lsp.core import actions
+from colearner_lsp.core.model.records import EvidenceRecord
+from colearner_lsp.core.protocol.events import AnchoredMistake, EvidenceFile, EvidenceSnapshot
 from colearner_lsp.server.coach_findings import coach_findings
 from colearner_lsp.server.coach_review import LocalBlobs
 from colearner_lsp.server.diagnostic_json import DiagnosticJson
 from colearner_lsp.server.diagnostics import student_findings
 from colearner_lsp.server.hover import coach_markdown, student_markdown
 from tests.instances import Pair, sync
+from tests.records import feedback, request, response
 from tests.server.editor import Editor, editor
 from tests.server.scenario import FILE
 from tests.server.test_findings import EID, exercise, tracker_at
@@ -43,9 +46,16 @@ RAW_ONE_LINE = re.compile("[\x00-\x1f\x7f\u0080-\u009f\u200b-\u200f\u2028\u2029\
 
 
 def hostile_exercise(text: str, state: str = "revise", many: int = 3) -> Any:
-    request = {"event_id": "r1", "paths": [f"app/{text}.py"] * many, "reason": text, "answered_by": None, "ts": "2026-01-03T00:00:00Z"}
-    mistakes = [{"text": f"here {text}", "path": "app/a.py", "start_line": 3, "end_line": 4}, {"text": f"none {text}"}]
-    mistakes += [{"text": f"far {i} {text}", "path": f"app/{text[:50]}.py", "start_line": 9} for i in range(many)]
+    asked = request("r1", "2026-01-03T00:00:00Z", [f"app/{text}.py"] * many, text)
+    # Built past the models' checks: a file's status, the commit, the branch and each mistake hold any
+    # text of any length, so the views are shown more than the wire lets through.
+    files = [EvidenceFile.model_construct(path=f"app/{text[:50]}.py", blob_sha="0" * 40, size=1, lines=1, status=text)] * many
+    snapshot = EvidenceSnapshot.model_construct(
+        exercise_id=EID, commit=text, branch=text, dirty=False, files=files, summary=text, withheld=0
+    )
+    mistakes = [AnchoredMistake.model_construct(text=f"here {text}", path="app/a.py", start_line=3, end_line=4)]
+    mistakes += [AnchoredMistake.model_construct(text=f"none {text}")]
+    mistakes += [AnchoredMistake.model_construct(text=f"far {i} {text}", path=f"app/{text[:50]}.py", start_line=9) for i in range(many)]
     return exercise(
         state,
         topic=text,
@@ -55,19 +65,10 @@ def hostile_exercise(text: str, state: str = "revise", many: int = 3) -> Any:
         coach=f"carol{text[:40]}",
         student=f"sam{text[:40]}",
         acknowledged_at="2026-01-01T01:00:00Z",
-        responses=[{"text": text, "ts": "2026-01-01T02:00:00Z", "evidence": "ev1"}],
-        evidence=[
-            {
-                "files": [{"path": f"app/{text[:50]}.py", "blob_sha": "0" * 40, "status": text}] * many,
-                "ts": "2026-01-01T02:00:00Z",
-                "event_id": "ev1",
-                "summary": text,
-                "branch": text,
-                "commit": text,
-            }
-        ],
-        feedback=[{"grade": "revise", "next_step": text, "ts": "2026-01-02T00:00:00Z", "mistakes": mistakes}],
-        evidence_requests=[request] * many,
+        responses=[response(text, "2026-01-01T02:00:00Z", "ev1")],
+        evidence=[EvidenceRecord("ev1", "2026-01-01T02:00:00Z", snapshot)],
+        feedback=[feedback("revise", "2026-01-02T00:00:00Z", text, mistakes)],
+        evidence_requests=[asked] * many,
     )
 
 

@@ -18,13 +18,12 @@ from colearner_lsp.server.responses import (
     render,
     write_document,
 )
+from tests.records import feedback
 from tests.server.test_findings import exercise
 
 
 def test_document_round_trip(tmp_path: Path) -> None:
-    ex = exercise(
-        "revise", exercise_id="e1", feedback=[{"grade": "revise", "next_step": "check bounds", "mistakes": [{"text": "off by one"}]}]
-    )
+    ex = exercise("revise", exercise_id="e1", feedback=[feedback("revise", "2026-01-02T00:00:00Z", "check bounds", ["off by one"])])
     path, created = write_document(tmp_path, ex)
     assert created and path == tmp_path / ".colearner" / "responses" / "loops-e1.md"  # topic and short id
     text = path.read_text()

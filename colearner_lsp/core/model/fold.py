@@ -40,8 +40,9 @@ from . import lifecycle
 from .records import ConfidencePoint, EvidenceRecord, EvidenceRequestRecord, FeedbackRecord, ResponseRecord, ScopeRecord
 from .state import ExerciseState, SessionState, State, Transition
 
-# What applying one type does to its session: found by the payload's class.
-FoldHandler = Callable[[State, SessionState, Any], None]
+# What applying one type does to its session: found by the payload's class, and given the
+# event and its payload (typed in each handler: the table finds a handler by that very class).
+FoldHandler = Callable[[State, SessionState, EnvelopeBase, Any], None]
 FOLDS: PayloadHandlers[FoldHandler] = PayloadHandlers("fold handler")
 
 NEUTRAL_CONFIDENCE = 0.5  # where a topic starts when feedback moves it before the student rated it
@@ -70,7 +71,7 @@ def apply_event(state: State, event: EnvelopeBase) -> bool:
         return True  # another coach writing into this session: it is its opener's (seen, not applied)
     if session.last_activity is None or event.ts > session.last_activity:
         session.last_activity = event.ts
-    handler(state, session, event)
+    handler(state, session, event, event.payload)
     return True
 
 
@@ -101,8 +102,7 @@ FOLDS.nothing_for(ResyncRequest)
 
 
 @FOLDS.handles(SessionLifecycle)
-def _lifecycle(state: State, session: SessionState, event: Any) -> None:
-    p = event.payload
+def _lifecycle(state: State, session: SessionState, event: EnvelopeBase, p: SessionLifecycle) -> None:
     transition = Transition(
         from_=p.from_,
         to=p.to,
@@ -141,8 +141,7 @@ def _recompute_stage(session: SessionState) -> None:
 
 
 @FOLDS.handles(LearningPlan)
-def _plan(state: State, session: SessionState, event: Any) -> None:
-    p = event.payload
+def _plan(state: State, session: SessionState, event: EnvelopeBase, p: LearningPlan) -> None:
     session.goals = list(p.goals)
     done = set(session.completed)
     # The plan's own steps (frozen) are kept as they are unless a step is already done.
@@ -164,8 +163,7 @@ def _activate_next_step(session: SessionState) -> None:
 
 
 @FOLDS.handles(ExerciseAssigned)
-def _assigned(state: State, session: SessionState, event: Any) -> None:
-    p = event.payload
+def _assigned(state: State, session: SessionState, event: EnvelopeBase, p: ExerciseAssigned) -> None:
     exercise_id = p.exercise_id or event.event_id
     if exercise_id in state.exercises:
         session.anomalies.append(f"exercise {exercise_id} assigned twice; kept the first")
@@ -188,7 +186,7 @@ def _assigned(state: State, session: SessionState, event: Any) -> None:
     for waiting in state.waiting.pop(exercise_id, []):
         handler = FOLDS.of(type(waiting.payload))
         assert handler is not None  # only events of a session wait for an exercise
-        handler(state, state.sessions[waiting.session_id], waiting)
+        handler(state, state.sessions[waiting.session_id], waiting, waiting.payload)
 
 
 def exercise_named(event: EnvelopeBase) -> str | None:
@@ -199,8 +197,7 @@ def exercise_named(event: EnvelopeBase) -> str | None:
     return exercise_id if isinstance(exercise_id, str) else None
 
 
-def _exercise_of(state: State, session: SessionState, event: Any) -> ExerciseState | None:
-    exercise_id = event.payload.exercise_id
+def _exercise_of(state: State, session: SessionState, event: EnvelopeBase, exercise_id: str | None) -> ExerciseState | None:
     ex = state.exercises.get(exercise_id) if exercise_id else None
     if ex is None and exercise_id:
         state.waiting.setdefault(exercise_id, []).append(event)
@@ -212,19 +209,18 @@ def _exercise_of(state: State, session: SessionState, event: Any) -> ExerciseSta
 
 
 @FOLDS.handles(ExerciseAcknowledged)
-def _acknowledged(state: State, session: SessionState, event: Any) -> None:
-    ex = _exercise_of(state, session, event)
+def _acknowledged(state: State, session: SessionState, event: EnvelopeBase, p: ExerciseAcknowledged) -> None:
+    ex = _exercise_of(state, session, event, p.exercise_id)
     if ex and ex.state == "assigned":
         ex.state = "acknowledged"
         ex.acknowledged_at = event.ts
 
 
 @FOLDS.handles(ExerciseResponse)
-def _response(state: State, session: SessionState, event: Any) -> None:
-    ex = _exercise_of(state, session, event)
+def _response(state: State, session: SessionState, event: EnvelopeBase, p: ExerciseResponse) -> None:
+    ex = _exercise_of(state, session, event, p.exercise_id)
     if ex is None:
         return
-    p = event.payload
     ex.responses.append(ResponseRecord(event.event_id, event.ts, p.response, p.evidence.event_id if p.evidence else None))
     if ex.state != "passed":
         ex.state = "responded"
@@ -233,12 +229,12 @@ def _response(state: State, session: SessionState, event: Any) -> None:
 
 
 @FOLDS.handles(EvidenceSnapshot)
-def _evidence(state: State, session: SessionState, event: Any) -> None:
-    ex = _exercise_of(state, session, event)
+def _evidence(state: State, session: SessionState, event: EnvelopeBase, p: EvidenceSnapshot) -> None:
+    ex = _exercise_of(state, session, event, p.exercise_id)
     if ex is None:
         return
-    ex.evidence.append(EvidenceRecord(event.event_id, event.ts, event.payload))
-    request_id = event.payload.request_id
+    ex.evidence.append(EvidenceRecord(event.event_id, event.ts, p))
+    request_id = p.request_id
     requests = ex.evidence_requests
     for n, request in enumerate(requests):
         # A snapshot naming no request answers every open one; naming one, that one alone.
@@ -249,18 +245,16 @@ def _evidence(state: State, session: SessionState, event: Any) -> None:
 
 
 @FOLDS.handles(EvidenceRequest)
-def _evidence_request(state: State, session: SessionState, event: Any) -> None:
-    ex = _exercise_of(state, session, event)
+def _evidence_request(state: State, session: SessionState, event: EnvelopeBase, p: EvidenceRequest) -> None:
+    ex = _exercise_of(state, session, event, p.exercise_id)
     if ex is None:
         return
-    p = event.payload
     ex.evidence_requests.append(EvidenceRequestRecord(event.event_id, event.ts, tuple(p.paths), p.reason))
 
 
 @FOLDS.handles(AssessmentFeedback)
-def _feedback(state: State, session: SessionState, event: Any) -> None:
-    p = event.payload
-    ex = _exercise_of(state, session, event) if p.exercise_id else None
+def _feedback(state: State, session: SessionState, event: EnvelopeBase, p: AssessmentFeedback) -> None:
+    ex = _exercise_of(state, session, event, p.exercise_id) if p.exercise_id else None
     if p.exercise_id and ex is None:
         return  # waits for its exercise
     if ex is None:
@@ -283,8 +277,7 @@ def _feedback(state: State, session: SessionState, event: Any) -> None:
 
 
 @FOLDS.handles(ProgressUpdate)
-def _progress(state: State, session: SessionState, event: Any) -> None:
-    p = event.payload
+def _progress(state: State, session: SessionState, event: EnvelopeBase, p: ProgressUpdate) -> None:
     for step_id in p.completed:
         if step_id not in session.completed:
             session.completed.append(step_id)
@@ -299,8 +292,7 @@ def _progress(state: State, session: SessionState, event: Any) -> None:
 
 
 @FOLDS.handles(ScopePolicy)
-def _scope(state: State, session: SessionState, event: Any) -> None:
-    p = event.payload
+def _scope(state: State, session: SessionState, event: EnvelopeBase, p: ScopePolicy) -> None:
     current = session.scope
     if current is not None and p.version < current.policy.version:
         session.anomalies.append(f"scope policy version {p.version} is older than {current.policy.version}; ignored")
