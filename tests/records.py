@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from colearner_lsp.core.model.records import EvidenceRecord, EvidenceRequestRecord, FeedbackRecord, ResponseRecord
-from colearner_lsp.core.protocol.events import Anchor, AnchoredMistake, EvidenceFile, EvidenceSnapshot
+from colearner_lsp.core.protocol.events import Anchor, AnchoredMistake, AssessmentFeedback, EvidenceFile, EvidenceSnapshot
 from colearner_lsp.core.protocol.vocabulary import Grade
 
 
@@ -47,8 +47,8 @@ def feedback(
     event_id: str = "f",
     confidence_delta: float = 0.0,
 ) -> FeedbackRecord:
-    """A feedback; each mistake an ``AnchoredMistake``, its members, or its text alone."""
-    made = tuple(
-        m if isinstance(m, AnchoredMistake) else AnchoredMistake(text=m) if isinstance(m, str) else AnchoredMistake(**m) for m in mistakes
-    )
-    return FeedbackRecord(event_id, ts, grade, made, next_step, confidence_delta)
+    """A feedback; each mistake an ``AnchoredMistake``, its members, or its text alone (as the wire has it).
+    The payload is not checked as a whole, so a test may give texts longer than the wire allows."""
+    given = [m if isinstance(m, AnchoredMistake | str) else AnchoredMistake(**m) for m in mistakes]
+    payload = AssessmentFeedback.model_construct(grade=grade, mistakes=given, next_step=next_step, confidence_delta=confidence_delta)
+    return FeedbackRecord(event_id, ts, payload)

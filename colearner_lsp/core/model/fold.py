@@ -20,7 +20,6 @@ from typing import Any
 
 from ..protocol.event_types import PayloadHandlers
 from ..protocol.events import (
-    AnchoredMistake,
     AssessmentFeedback,
     EnvelopeBase,
     EvidenceRequest,
@@ -29,7 +28,6 @@ from ..protocol.events import (
     ExerciseAssigned,
     ExerciseResponse,
     LearningPlan,
-    PlanStep,
     ProgressUpdate,
     ResyncRequest,
     ScopePolicy,
@@ -37,7 +35,7 @@ from ..protocol.events import (
 )
 from ..protocol.vocabulary import StepStatus
 from . import lifecycle
-from .records import ConfidencePoint, EvidenceRecord, EvidenceRequestRecord, FeedbackRecord, ResponseRecord, ScopeRecord
+from .records import ConfidencePoint, EvidenceRecord, EvidenceRequestRecord, FeedbackRecord, ResponseRecord, ScopeRecord, StepRecord
 from .state import ExerciseState, SessionState, State, Transition
 
 # What applying one type does to its session: found by the payload's class, and given the
@@ -144,13 +142,12 @@ def _recompute_stage(session: SessionState) -> None:
 def _plan(state: State, session: SessionState, event: EnvelopeBase, p: LearningPlan) -> None:
     session.goals = list(p.goals)
     done = set(session.completed)
-    # The plan's own steps (frozen) are kept as they are unless a step is already done.
-    session.steps = [_with_status(s, "done") if s.id in done else s for s in p.plan]
+    session.steps = [StepRecord(s.id, s.topic, "done" if s.id in done else s.status) for s in p.plan]
     _activate_next_step(session)
 
 
-def _with_status(step: PlanStep, status: StepStatus) -> PlanStep:
-    return step if step.status == status else step.model_copy(update={"status": status})
+def _with_status(step: StepRecord, status: StepStatus) -> StepRecord:
+    return step if step.status == status else replace(step, status=status)
 
 
 def _activate_next_step(session: SessionState) -> None:
@@ -260,9 +257,7 @@ def _feedback(state: State, session: SessionState, event: EnvelopeBase, p: Asses
     if ex is None:
         session.anomalies.append(f"feedback {event.event_id} names no exercise; recorded on the session only")
         return
-    # A mistake sent as plain text is a mistake placed nowhere (already checked as text by its model).
-    mistakes = tuple(m if isinstance(m, AnchoredMistake) else AnchoredMistake.model_construct(text=m) for m in p.mistakes)
-    ex.feedback.append(FeedbackRecord(event.event_id, event.ts, p.grade, mistakes, p.next_step, p.confidence_delta))
+    ex.feedback.append(FeedbackRecord(event.event_id, event.ts, p))
     if p.grade == "pass":
         ex.state = "passed"
         ex.passed_at = event.ts

@@ -8,11 +8,14 @@ that model rather than a copy of its fields.
 
 A record never changes: when the fold learns more about one (an evidence
 request answered, a plan step done), it puts a new record in the old one's
-place (``dataclasses.replace``, or ``model_copy`` for a wire model).
+place (``dataclasses.replace``).
 
 ``to_json`` is the record as ``learning.json``, ``inbox --json`` and the
 language server's results have always shown it: the same members, in the
-same order.
+same order. It is made when first asked for and kept (the record cannot
+change under it): the fold stays about as cheap as when the state was dicts,
+and rewriting ``learning.json`` from the whole state does not build every
+record's JSON again each time.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from ..protocol.events import Anchor, AnchoredMistake, EvidenceSnapshot, ScopePolicy, payload_dict
-from ..protocol.vocabulary import Grade
+from ..protocol.events import Anchor, AnchoredMistake, AssessmentFeedback, EvidenceSnapshot, ScopePolicy, payload_dict
+from ..protocol.vocabulary import Grade, StepStatus
 
 ConfidenceSource = Literal["feedback", "student"]  # a coach's grade moved it, or the student rated it
 
@@ -32,8 +35,38 @@ def anchor_json(anchor: Anchor | None) -> dict[str, Any] | None:
     return anchor.model_dump(mode="json", exclude_none=True) if anchor is not None else None
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseRecord:
+class _Shown:
+    """A record's JSON, made once, when first shown.
+
+    Kept in the instance's dict, which a frozen dataclass still has (records are not slotted),
+    written there directly as a frozen one allows; not ``cached_property``, whose lock (Python
+    3.11) cost as much as making the JSON."""
+
+    def _make_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        kept = self.__dict__
+        shown: dict[str, Any] | None = kept.get("_json")
+        if shown is None:
+            shown = kept["_json"] = self._make_json()
+        return shown
+
+
+@dataclass(frozen=True)
+class StepRecord(_Shown):
+    """A step of the session's plan, with the status the fold found for it."""
+
+    id: str
+    topic: str
+    status: StepStatus
+
+    def _make_json(self) -> dict[str, Any]:
+        return {"id": self.id, "topic": self.topic, "status": self.status}
+
+
+@dataclass(frozen=True)
+class ResponseRecord(_Shown):
     """A student's answer to an exercise."""
 
     event_id: str
@@ -41,30 +74,24 @@ class ResponseRecord:
     text: str
     evidence_id: str | None  # the evidence_snapshot event the answer points at, if any
 
-    def to_json(self) -> dict[str, Any]:
+    def _make_json(self) -> dict[str, Any]:
         return {"event_id": self.event_id, "ts": self.ts, "text": self.text, "evidence": self.evidence_id}
 
 
 @dataclass(frozen=True)
-class EvidenceRecord:
+class EvidenceRecord(_Shown):
     """A snapshot of the student's work sent for an exercise, as its payload came."""
 
     event_id: str
     ts: str
     snapshot: EvidenceSnapshot
 
-    # Not slotted: cached_property keeps the shown form, made only when something shows it
-    # (learning.json is rewritten from the whole state, a snapshot can name 1,000 files).
-    @cached_property
-    def _json(self) -> dict[str, Any]:
+    def _make_json(self) -> dict[str, Any]:
         return {**payload_dict(self.snapshot), "event_id": self.event_id, "ts": self.ts}
 
-    def to_json(self) -> dict[str, Any]:
-        return self._json
 
-
-@dataclass(frozen=True, slots=True)
-class EvidenceRequestRecord:
+@dataclass(frozen=True)
+class EvidenceRequestRecord(_Shown):
     """A coach's request for evidence on some paths, and the snapshot that answered it."""
 
     event_id: str
@@ -77,34 +104,54 @@ class EvidenceRequestRecord:
     def answered(self) -> bool:
         return self.answered_by is not None
 
-    def to_json(self) -> dict[str, Any]:
+    def _make_json(self) -> dict[str, Any]:
         return {"event_id": self.event_id, "ts": self.ts, "paths": list(self.paths), "reason": self.reason, "answered_by": self.answered_by}
 
 
-@dataclass(frozen=True, slots=True)
-class FeedbackRecord:
-    """A coach's grade of an exercise, with its mistakes (a mistake given as plain text has only its text)."""
+@dataclass(frozen=True)
+class FeedbackRecord(_Shown):
+    """A coach's grade of an exercise, as its payload came."""
 
     event_id: str
     ts: str
-    grade: Grade
-    mistakes: tuple[AnchoredMistake, ...]
-    next_step: str
-    confidence_delta: float
+    feedback: AssessmentFeedback
 
-    def to_json(self) -> dict[str, Any]:
+    @property
+    def grade(self) -> Grade:
+        return self.feedback.grade
+
+    @property
+    def next_step(self) -> str:
+        return self.feedback.next_step
+
+    @property
+    def confidence_delta(self) -> float:
+        return self.feedback.confidence_delta
+
+    @cached_property
+    def mistakes(self) -> tuple[AnchoredMistake, ...]:
+        """Every mistake as an ``AnchoredMistake`` (one sent as plain text is one placed nowhere);
+        made when first read, not by the fold: most feedback is never read mistake by mistake."""
+        # model_construct: the text was checked by the payload's model already.
+        given = self.feedback.mistakes
+        return tuple(m if isinstance(m, AnchoredMistake) else AnchoredMistake.model_construct(text=m) for m in given)
+
+    def _make_json(self) -> dict[str, Any]:
+        mistakes = [
+            m.model_dump(mode="json", exclude_none=True) if isinstance(m, AnchoredMistake) else {"text": m} for m in self.feedback.mistakes
+        ]
         return {
             "event_id": self.event_id,
             "ts": self.ts,
             "grade": self.grade,
-            "mistakes": [m.model_dump(mode="json", exclude_none=True) for m in self.mistakes],
+            "mistakes": mistakes,
             "next_step": self.next_step,
             "confidence_delta": self.confidence_delta,
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ConfidencePoint:
+@dataclass(frozen=True)
+class ConfidencePoint(_Shown):
     """One change of a topic's confidence: ``delta`` is the coach's move, None when the student rated it."""
 
     ts: str
@@ -113,12 +160,12 @@ class ConfidencePoint:
     value: float
     source: ConfidenceSource
 
-    def to_json(self) -> dict[str, Any]:
+    def _make_json(self) -> dict[str, Any]:
         return {"ts": self.ts, "topic": self.topic, "delta": self.delta, "value": self.value, "source": self.source}
 
 
-@dataclass(frozen=True, slots=True)
-class ScopeRecord:
+@dataclass(frozen=True)
+class ScopeRecord(_Shown):
     """The scope policy in force for a session, and the event that set it."""
 
     policy: ScopePolicy
@@ -126,5 +173,5 @@ class ScopeRecord:
     event_id: str
     ts: str
 
-    def to_json(self) -> dict[str, Any]:
+    def _make_json(self) -> dict[str, Any]:
         return {**payload_dict(self.policy), "sender": self.sender, "event_id": self.event_id, "ts": self.ts}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.events import Anchor, EnvelopeBase, PlanStep
+from ..protocol.events import Anchor, EnvelopeBase
 from .records import (
     ConfidencePoint,
     EvidenceRecord,
@@ -20,6 +20,7 @@ from .records import (
     FeedbackRecord,
     ResponseRecord,
     ScopeRecord,
+    StepRecord,
     anchor_json,
 )
 
@@ -83,6 +84,15 @@ class ExerciseState:
     def open_requests(self) -> list[EvidenceRequestRecord]:
         return [r for r in self.evidence_requests if not r.answered_by]
 
+    @property
+    def _anchor_json(self) -> dict[str, Any] | None:
+        # Made once: an exercise keeps the anchor it was assigned with (see records._Shown).
+        kept = self.__dict__
+        if "_anchor_shown" not in kept:
+            kept["_anchor_shown"] = anchor_json(self.anchor)
+        shown: dict[str, Any] | None = kept["_anchor_shown"]
+        return shown
+
     def to_json(self) -> dict[str, Any]:
         return {
             "exercise_id": self.exercise_id,
@@ -94,7 +104,7 @@ class ExerciseState:
             "expected": self.expected,
             "tests": list(self.tests),
             "step_id": self.step_id,
-            "anchor": anchor_json(self.anchor),
+            "anchor": self._anchor_json,
             "state": self.state,
             "assigned_at": self.assigned_at,
             "acknowledged_at": self.acknowledged_at,
@@ -117,7 +127,7 @@ class SessionState:
     opened_at: str | None = None
     last_activity: str | None = None
     goals: list[str] = field(default_factory=list)
-    steps: list[PlanStep] = field(default_factory=list)  # the plan's steps, their status as the fold found it
+    steps: list[StepRecord] = field(default_factory=list)
     exercise_ids: list[str] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)
     confidence: dict[str, float] = field(default_factory=dict)
@@ -142,7 +152,7 @@ class SessionState:
             "stage": self.stage,
             "opened_at": self.opened_at,
             "last_activity": self.last_activity,
-            "plan": {"goals": list(self.goals), "steps": [s.model_dump() for s in self.steps]},
+            "plan": {"goals": list(self.goals), "steps": [s.to_json() for s in self.steps]},
             "completed": list(self.completed),
             "confidence": dict(self.confidence),
             "confidence_trend": [c.to_json() for c in self.confidence_trend],
