@@ -389,18 +389,20 @@ class Instance:
     def flush_learning_json(self) -> None:
         """Write ``learning.json`` if the state changed since it was last written.
 
-        Only the snapshot of the state is taken under the instance's lock: encoding
-        and writing a big state (~0.4 s at 10,000 exercises) must not hold up the
-        bus or the editor, so the bus calls this on a worker thread.
+        Only the snapshot of the state takes the instance's lock, a piece at a time
+        (``_learning_data``): encoding and writing a big state (~0.4 s at 10,000
+        exercises) must not hold up the bus or the editor, so the bus calls this on a
+        worker thread. The file is marked clean before the snapshot: a fold during
+        it marks it dirty again.
         """
         with self._lock:
             if not self._learning_dirty:
                 return
-            data = self._learning_data()
             self._learning_dirty = False
             self._learning_written = time.monotonic()
             self._learning_taken += 1
             taken = self._learning_taken
+        data = self._learning_data()
         with self._learning_file_lock:
             if taken > self._learning_on_disk:  # a newer snapshot may have been written already
                 self._write_learning_file(data)
@@ -537,16 +539,39 @@ class Instance:
     # ------------------------------------------------------------ files
 
     def _learning_data(self) -> dict[str, Any]:
-        # to_json copies every container it returns; the items in them (responses,
-        # feedback, anchors) are never changed once applied, so the snapshot can be
-        # encoded while the fold goes on
+        """A snapshot of the state for ``learning.json``, taken a piece at a time.
+
+        The sessions and their exercise lists are taken under the instance's lock, then
+        each exercise under the lock on its own: every exercise is as one fold left it,
+        and the lock is never held for the whole state (tens of ms at 2,000 exercises),
+        which would stall the event loop that folds arriving events and answers the
+        editor. What the fold does meanwhile marks the file dirty again: written next.
+        ``to_json`` copies every container; the records in them never change.
+        """
         student = self.identity if self.role == "student" else None
-        data = self.state.to_json(student=student)
-        data["identity"] = self.identity
-        data["role"] = self.role
-        data["written_at"] = now_ts()
-        data["ledger_pos"] = self._pos  # the last ledger row this state has seen (cli/snapshot_inbox.py)
-        return data
+        state = self.state
+        with self._lock:
+            chosen = sorted(
+                (s for s in state.sessions.values() if student is None or s.student == student),
+                key=lambda s: (s.opened_at or "", s.session_id),
+            )
+            sessions = [(s.to_json(with_exercises=False), s.session_id, list(s.exercise_ids)) for s in chosen]
+            pos = self._pos
+        for data, session_id, exercise_ids in sessions:
+            shown = data["exercises"]
+            for exercise_id in exercise_ids:
+                with self._lock:
+                    ex = state.exercises.get(exercise_id)
+                    if ex is not None and ex.session_id == session_id:
+                        shown.append(ex.to_json())
+        return {
+            "version": 1,
+            "sessions": [data for data, _, _ in sessions],
+            "identity": self.identity,
+            "role": self.role,
+            "written_at": now_ts(),
+            "ledger_pos": pos,  # the last ledger row this state has seen (cli/snapshot_inbox.py)
+        }
 
     def _write_learning_file(self, data: dict[str, Any]) -> None:
         path = self.root / CONFIG_DIR / "learning.json"

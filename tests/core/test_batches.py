@@ -146,3 +146,61 @@ def test_learning_json_of_a_stream_is_written_when_due_and_off_the_lock(tmp_path
     finally:
         coach.close()
         student.close()
+
+
+def test_learning_json_snapshot_holds_the_lock_for_one_exercise_at_a_time(tmp_path: Path) -> None:
+    """The snapshot takes the instance's lock for the sessions, then for each exercise on its own,
+    so a fold (or the event loop) never waits behind the whole state; and what it writes is the
+    state as ``State.to_json`` gives it."""
+    from colearner_lsp.core.model.state import ExerciseState
+
+    coach, (student,) = make_pair(tmp_path)
+    wire = Wire()
+    try:
+        session_id = actions.start_session(coach, "alice")
+        for n in range(5):
+            actions.assign_exercise(
+                coach, session_id, topic="t", exercise=f"e{n}", expected="x", path="service.py", start_line=1, end_line=2
+            )
+        wire.publish(coach)
+        wire.deliver(student)
+        assert len(student.state.exercises) == 5
+
+        holds: list[int] = []  # per outermost hold of the lock: how many exercises were shown inside it
+        depth = [0]
+        inner = student._lock
+
+        class CountingLock:
+            def __enter__(self) -> None:
+                inner.acquire()
+                depth[0] += 1
+                if depth[0] == 1:
+                    holds.append(0)
+
+            def __exit__(self, *_: object) -> None:
+                depth[0] -= 1
+                inner.release()
+
+        shown = ExerciseState.to_json
+
+        def counted(self: ExerciseState) -> dict[str, object]:
+            assert depth[0] >= 1, "an exercise was shown without the lock"
+            holds[-1] += 1
+            return shown(self)
+
+        student._lock = CountingLock()  # type: ignore[assignment]
+        ExerciseState.to_json = counted  # type: ignore[method-assign]
+        try:
+            student._learning_dirty = True
+            student.flush_learning_json()
+        finally:
+            ExerciseState.to_json = shown  # type: ignore[method-assign]
+            student._lock = inner
+        assert sum(holds) == 5 and max(holds) == 1, holds
+        written = json.loads((student.root / ".colearner" / "learning.json").read_text())
+        assert written["sessions"] == student.state.to_json(student="alice")["sessions"]
+        assert [e["exercise"] for e in written["sessions"][0]["exercises"]] == [f"e{n}" for n in range(5)]
+        assert written["ledger_pos"] == student._pos and not student.learning_json_due(idle=True)
+    finally:
+        coach.close()
+        student.close()

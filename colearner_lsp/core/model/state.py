@@ -144,7 +144,9 @@ class SessionState:
     def exercises(self) -> list[ExerciseState]:
         return [self._exercises[e] for e in self.exercise_ids if e in self._exercises]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, with_exercises: bool = True) -> dict[str, Any]:
+        """The session as ``learning.json`` shows it; ``with_exercises=False`` leaves its
+        ``exercises`` empty, for a caller that adds them one at a time."""
         return {
             "session_id": self.session_id,
             "student": self.student,
@@ -158,7 +160,7 @@ class SessionState:
             "confidence_trend": [c.to_json() for c in self.confidence_trend],
             "scope": self.scope.to_json() if self.scope is not None else None,
             "lifecycle": [t.to_json() for t in self.transitions],
-            "exercises": [e.to_json() for e in self.exercises()],
+            "exercises": [e.to_json() for e in self.exercises()] if with_exercises else [],
             "anomalies": list(self.anomalies),
         }
 
