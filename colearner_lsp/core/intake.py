@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from .config import AgentConfig
 from .protocol.chain import Link, link
 from .protocol.events import NO_SESSION, EnvelopeBase
-from .protocol.receive import Claim, Verdict, conclude, examine, open_claim, refuse, tip_signature_ok
+from .protocol.opened import validate_payloads
+from .protocol.receive import Claim, Unsealed, Verdict, conclude, examine, opened, refuse, tip_signature_ok, unseal
 from .protocol.sealing import CannotOpen, shared_key
-from .protocol.strict_json import write_compact
 from .protocol.wire import event_hash
 from .store.ledger import ChainChanges, Incoming, Ledger
 
@@ -72,7 +72,7 @@ class Intake:
             if isinstance(claim, Verdict):
                 judged.items.append((i, self._item(message, claim)))
             elif message.linked:  # its chain was checked when it was first read
-                judged.items.append((i, self._open(message, claim, students, judged)))
+                self._open([(i, message, claim)], students, judged)
             else:
                 streams.setdefault((claim.header.sender, claim.header.student), []).append((i, claim))
         if streams:
@@ -147,17 +147,43 @@ class Intake:
                     (i, _with(message, hold=True, tip=one.signed, hash=claim.hash, seq=claim.header.seq, sender=sender, student=student))
                 )
         for one in result.accepted:
-            decided(one, self._open(one.ref[1], one.ref[2], students, judged))
+            if one.ref[0] is None:
+                judged.chains.released.append((sender, student, one.ref[2].hash))
+        self._open([one.ref for one in result.accepted], students, judged)
 
     # ------------------------------------------------------------ one event
 
-    def _open(self, message: Incoming, claim: Claim, students: dict[str, str] | None, judged: Judged) -> Incoming:
-        """Open a linked event and conclude it: the ledger's item for it."""
-        try:
-            shared = shared_key(self.key, claim.public_key)
-        except CannotOpen as exc:
-            return self._item(message, refuse(f"cannot be opened: {exc}", claim.envelope))
-        verdict = safely(open_claim, claim, self.config.identity, shared)
+    def _open(self, linked: list[tuple[int | None, Incoming, Claim]], students: dict[str, str] | None, judged: Judged) -> None:
+        """Open linked events and conclude them, in stream order: the ledger's item for each.
+
+        Their payloads are checked by type, a batch at a time (``validate_payloads``)."""
+        unsealed: list[tuple[int | None, Incoming, Claim, Unsealed | Verdict]] = []
+        for i, message, claim in linked:
+            try:
+                shared = shared_key(self.key, claim.public_key)
+            except CannotOpen as exc:
+                unsealed.append((i, message, claim, refuse(f"cannot be opened: {exc}", claim.envelope)))
+                continue
+            unsealed.append((i, message, claim, safely(unseal, claim, self.config.identity, shared)))
+        by_type: dict[str, list[Unsealed]] = {}
+        for _, _, _, one in unsealed:
+            if isinstance(one, Unsealed):
+                by_type.setdefault(one.claim.header.event_type, []).append(one)
+        checked: dict[int, Any] = {}  # id of an Unsealed → its payload model or error
+        for event_type, ones in by_type.items():
+            for one, payload in zip(ones, safely(validate_payloads, event_type, [one.value for one in ones]), strict=False):
+                checked[id(one)] = payload
+        for i, message, claim, one in unsealed:
+            if isinstance(one, Verdict):
+                verdict = one
+            elif id(one) not in checked:  # validating the batch failed as a whole: judged alone
+                verdict = safely(lambda u: opened(u, validate_payloads(u.claim.header.event_type, [u.value])[0]), one)
+            else:
+                verdict = safely(opened, one, checked[id(one)])
+            judged.items.append((i, self._concluded(message, claim, verdict, students, judged)))
+
+    def _concluded(self, message: Incoming, claim: Claim, verdict: Verdict, students: dict[str, str] | None, judged: Judged) -> Incoming:
+        """An opened event's session rule (``conclude``), and the ledger's item for it."""
         if verdict.accepted:
             verdict = safely(conclude, verdict, self.config, students)
         event = verdict.event
@@ -166,13 +192,15 @@ class Intake:
         judged.events.append(event)
         if students is not None and event.session_id != NO_SESSION and event.actor == "coach" and event.sender == self.config.identity:
             students.setdefault(event.session_id, event.student)
-        return _with(
-            message,
-            raw=claim.raw,
+        return Incoming(
+            raw=message.raw,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
             envelope=verdict.envelope,
             sender=event.sender,
             student=event.student,
-            opened=write_compact(verdict.envelope).decode("utf-8"),
+            opened=verdict.opened_text,
             hash=claim.hash,
             seq=event.seq,
         )
@@ -194,6 +222,4 @@ def _link_of(claim: Claim, ref: Any) -> Link:
 
 
 def _with(message: Incoming, **changes: Any) -> Incoming:
-    fields = {name: getattr(message, name) for name in message.__dataclass_fields__}
-    fields.update(changes)
-    return Incoming(**fields)
+    return message._replace(**changes)
