@@ -21,7 +21,18 @@ from .config import AgentConfig
 from .protocol.chain import Link, link
 from .protocol.events import NO_SESSION, EnvelopeBase
 from .protocol.opened import validate_payloads
-from .protocol.receive import Claim, Unsealed, Verdict, conclude, examine, opened, refuse, tip_signature_ok, unseal
+from .protocol.receive import (
+    Claim,
+    Unsealed,
+    Verdict,
+    examine,
+    opened_event,
+    opened_text,
+    refuse,
+    session_refusal,
+    tip_signature_ok,
+    unseal,
+)
 from .protocol.sealing import CannotOpen, shared_key
 from .protocol.wire import event_hash
 from .store.ledger import ChainChanges, Incoming, Ledger
@@ -156,39 +167,50 @@ class Intake:
     def _open(self, linked: list[tuple[int | None, Incoming, Claim]], students: dict[str, str] | None, judged: Judged) -> None:
         """Open linked events and conclude them, in stream order: the ledger's item for each.
 
-        Their payloads are checked by type, a batch at a time (``validate_payloads``)."""
-        unsealed: list[tuple[int | None, Incoming, Claim, Unsealed | Verdict]] = []
-        for i, message, claim in linked:
+        Their payloads are checked by type, a batch at a time (``validate_payloads``). This
+        runs for every accepted event, so each step is inlined (a refusal still per message)."""
+        identity, key = self.config.identity, self.key
+        unsealed: list[Unsealed | Verdict] = []
+        by_type: dict[str, list[int]] = {}  # event type → places in ``unsealed``
+        for n, (_, _, claim) in enumerate(linked):
             try:
-                shared = shared_key(self.key, claim.public_key)
+                one = unseal(claim, identity, shared_key(key, claim.public_key))
             except CannotOpen as exc:
-                unsealed.append((i, message, claim, refuse(f"cannot be opened: {exc}", claim.envelope)))
-                continue
-            unsealed.append((i, message, claim, safely(unseal, claim, self.config.identity, shared)))
-        by_type: dict[str, list[Unsealed]] = {}
-        for _, _, _, one in unsealed:
-            if isinstance(one, Unsealed):
-                by_type.setdefault(one.claim.header.event_type, []).append(one)
-        checked: dict[int, Any] = {}  # id of an Unsealed → its payload model or error
-        for event_type, ones in by_type.items():
-            for one, payload in zip(ones, safely(validate_payloads, event_type, [one.value for one in ones]), strict=False):
-                checked[id(one)] = payload
-        for i, message, claim, one in unsealed:
+                one = refuse(f"cannot be opened: {exc}", claim.envelope)
+            except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
+                one = refuse(f"could not be examined ({exc.__class__.__name__}: {exc})", claim.envelope)
+            unsealed.append(one)
+            if type(one) is Unsealed:
+                by_type.setdefault(claim.header.event_type, []).append(n)
+        payloads: list[Any] = [None] * len(linked)
+        for event_type, places in by_type.items():
+            values = [one.value for n in places if isinstance(one := unsealed[n], Unsealed)]
+            for n, payload in zip(places, validate_payloads(event_type, values), strict=True):
+                payloads[n] = payload
+        for (i, message, claim), one, payload in zip(linked, unsealed, payloads, strict=True):
             if isinstance(one, Verdict):
-                verdict = one
-            elif id(one) not in checked:  # validating the batch failed as a whole: judged alone
-                verdict = safely(lambda u: opened(u, validate_payloads(u.claim.header.event_type, [u.value])[0]), one)
+                judged.items.append((i, self._item(message, one)))
+                continue
+            event = self._concluded(one, payload, students)
+            if isinstance(event, Verdict):
+                judged.items.append((i, self._item(message, event)))
             else:
-                verdict = safely(opened, one, checked[id(one)])
-            judged.items.append((i, self._concluded(message, claim, verdict, students, judged)))
+                judged.items.append((i, self._accepted(message, claim, event, opened_text(one), students, judged)))
 
-    def _concluded(self, message: Incoming, claim: Claim, verdict: Verdict, students: dict[str, str] | None, judged: Judged) -> Incoming:
-        """An opened event's session rule (``conclude``), and the ledger's item for it."""
-        if verdict.accepted:
-            verdict = safely(conclude, verdict, self.config, students)
-        event = verdict.event
-        if not verdict.accepted or event is None or verdict.envelope is None:
-            return self._item(message, verdict)
+    def _concluded(self, one: Unsealed, payload: Any, students: dict[str, str] | None) -> EnvelopeBase | Verdict:
+        """The event of an opened payload its model checked, under the coach's session rule; or why not."""
+        try:
+            event = opened_event(one, payload)
+            if isinstance(event, Verdict):
+                return event
+            return session_refusal(event, one.claim.envelope, self.config, students) or event
+        except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
+            return refuse(f"could not be examined ({exc.__class__.__name__}: {exc})", one.claim.envelope)
+
+    def _accepted(
+        self, message: Incoming, claim: Claim, event: EnvelopeBase, text: str, students: dict[str, str] | None, judged: Judged
+    ) -> Incoming:
+        """The ledger's item for an accepted event (``envelope``: its header fields, the ledger's columns)."""
         judged.events.append(event)
         if students is not None and event.session_id != NO_SESSION and event.actor == "coach" and event.sender == self.config.identity:
             students.setdefault(event.session_id, event.student)
@@ -197,10 +219,10 @@ class Intake:
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
-            envelope=verdict.envelope,
+            envelope=claim.envelope,
             sender=event.sender,
             student=event.student,
-            opened=verdict.opened_text,
+            opened=text,
             hash=claim.hash,
             seq=event.seq,
         )

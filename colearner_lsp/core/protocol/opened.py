@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from .event_types import PAYLOADS, Payload
 from .events import ENVELOPES, EnvelopeBase
@@ -33,19 +33,20 @@ _FIELDS = (*WireHeader._fields, "payload")
 _set = object.__setattr__  # frozen models refuse their own __setattr__
 
 
-def validate_payloads(event_type: str, values: Sequence[Any]) -> list[Payload | ValidationError]:
-    """Each value checked against ``event_type``'s payload model: the model, or the error it raised."""
+def validate_payloads(event_type: str, values: Sequence[Any]) -> list[Payload | Exception]:
+    """Each value checked against ``event_type``'s payload model: the model, or the error it raised
+    (a ValidationError; any other exception a check raised is returned too: it refuses that value alone)."""
     if len(values) > 1:
         try:
             return list(_LISTS[event_type].validate_python(values))
-        except ValidationError:
-            pass  # at least one fails: each alone, so each gets its own error
+        except Exception:  # noqa: BLE001, S110 - at least one fails: each alone, so each gets its own error
+            pass
     model = PAYLOADS[event_type]
-    out: list[Payload | ValidationError] = []
+    out: list[Payload | Exception] = []
     for value in values:
         try:
             out.append(model.model_validate(value))
-        except ValidationError as exc:
+        except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
             out.append(exc)
     return out
 

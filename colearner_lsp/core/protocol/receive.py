@@ -48,7 +48,10 @@ __all__ = [
     "judge_alone",
     "open_claim",
     "opened",
+    "opened_event",
+    "opened_text",
     "refuse",
+    "session_refusal",
     "tip_signature_ok",
     "unseal",
 ]
@@ -190,18 +193,31 @@ def unseal(claim: Claim, identity: str, shared: bytes) -> Unsealed | Verdict:
     return Unsealed(claim, associated, written, value)
 
 
-def opened(unsealed: Unsealed, payload: Payload | ValidationError) -> Verdict:
+def opened(unsealed: Unsealed, payload: Payload | Exception) -> Verdict:
     """The opened event of ``unsealed`` whose payload its model checked (``validate_payloads``), or why not."""
-    data, header = unsealed.claim.envelope, unsealed.claim.header
-    if isinstance(payload, ValidationError):
-        err = payload.errors(include_url=False, include_input=False)[0]
-        loc = ".".join([header.event_type, "payload", *(str(p) for p in err["loc"])])
-        return refuse(f"fails the schema at '{loc}': {err['msg']}", data)
-    envelope = {k: v for k, v in data.items() if k != "sig"}
+    event = opened_event(unsealed, payload)
+    if isinstance(event, Verdict):
+        return event
+    envelope = {k: v for k, v in unsealed.claim.envelope.items() if k != "sig"}
     envelope["payload"] = unsealed.value
-    # The opened form as the ledger keeps it: the header's canonical JSON with the payload's added.
-    text = unsealed.header_bytes[:-1] + b',"payload":' + unsealed.plaintext + b"}"
-    return Verdict(envelope, assemble(header, payload), None, opened_text=text.decode("utf-8"))
+    return Verdict(envelope, event, None, opened_text=opened_text(unsealed))
+
+
+def opened_event(unsealed: Unsealed, payload: Payload | Exception) -> EnvelopeBase | Verdict:
+    """``opened``'s event alone (the receive path's batches need no opened dict): the event, or why not."""
+    if isinstance(payload, Payload):
+        return assemble(unsealed.claim.header, payload)
+    data, header = unsealed.claim.envelope, unsealed.claim.header
+    if not isinstance(payload, ValidationError):
+        return refuse(f"could not be examined ({payload.__class__.__name__}: {payload})", data)
+    err = payload.errors(include_url=False, include_input=False)[0]
+    loc = ".".join([header.event_type, "payload", *(str(p) for p in err["loc"])])
+    return refuse(f"fails the schema at '{loc}': {err['msg']}", data)
+
+
+def opened_text(unsealed: Unsealed) -> str:
+    """The opened form as the ledger keeps it: the header's canonical JSON with the payload's bytes added."""
+    return (unsealed.header_bytes[:-1] + b',"payload":' + unsealed.plaintext + b"}").decode("utf-8")
 
 
 def open_claim(claim: Claim, identity: str, shared: bytes) -> Verdict:
@@ -233,11 +249,16 @@ def judge_alone(raw: bytes, config: Reader, key: Ed25519PrivateKey, session_stud
 def conclude(verdict: Verdict, config: Reader, session_students: dict[str, str] | None = None) -> Verdict:
     """The rule on an opened event that depends on what this coach knows: a student
     writes only into a session the coach opened with her."""
-    event, data = verdict.event, verdict.envelope
-    if event is None or not verdict.accepted or config.role != "coach" or event.actor != "student":
+    if verdict.event is None or not verdict.accepted:
         return verdict
-    if session_students is None or event.session_id == NO_SESSION:
-        return verdict
+    refusal = session_refusal(verdict.event, verdict.envelope or {}, config, session_students)
+    return verdict if refusal is None else refusal
+
+
+def session_refusal(event: EnvelopeBase, data: dict[str, Any], config: Reader, session_students: dict[str, str] | None) -> Verdict | None:
+    """``conclude``'s rule on one event: None when it holds, else the refusal."""
+    if config.role != "coach" or event.actor != "student" or session_students is None or event.session_id == NO_SESSION:
+        return None
     known = session_students.get(event.session_id)
     if known is None:
         return refuse(
@@ -247,7 +268,7 @@ def conclude(verdict: Verdict, config: Reader, session_students: dict[str, str] 
         )
     if known != event.student:
         return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
-    return verdict
+    return None
 
 
 def _as_sent(value: dict[str, Any]) -> bytes:

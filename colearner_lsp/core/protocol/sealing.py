@@ -84,7 +84,7 @@ def _wrap(data_key: bytes, nonce: bytes, key: bytes) -> bytes:
 def open_sealed(sealed: Mapping[str, object], header: bytes, reader: str, key: bytes) -> bytes:
     """The plaintext, for ``reader`` holding ``key`` (shared with the sender); ``CannotOpen`` says why not."""
     keys = sealed.get("keys")
-    if not isinstance(keys, Mapping) or reader not in keys:
+    if not (type(keys) is dict or isinstance(keys, Mapping)) or reader not in keys:  # (dict first: an ABC check costs ~1 µs)
         names = ", ".join(sorted(str(k) for k in keys)[:MAX_READERS]) if isinstance(keys, Mapping) else "nobody"
         raise CannotOpen(f"not addressed to {reader!r} (sealed for: {names or 'nobody'})")
     nonce = _unb64(sealed.get("nonce"), "nonce")
