@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import binascii
 import os
+from binascii import a2b_base64
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -87,9 +88,17 @@ def open_sealed(sealed: Mapping[str, object], header: bytes, reader: str, key: b
     if not (type(keys) is dict or isinstance(keys, Mapping)) or reader not in keys:  # (dict first: an ABC check costs ~1 µs)
         names = ", ".join(sorted(str(k) for k in keys)[:MAX_READERS]) if isinstance(keys, Mapping) else "nobody"
         raise CannotOpen(f"not addressed to {reader!r} (sealed for: {names or 'nobody'})")
-    nonce = _unb64(sealed.get("nonce"), "nonce")
-    wrapped = _unb64(keys[reader], "wrapped key")
-    body = _unb64(sealed.get("sealed"), "ciphertext")
+    nonce_text, wrapped_text, body_text = sealed.get("nonce"), keys[reader], sealed.get("sealed")
+    try:  # the usual case in one go; whichever part fails is named below
+        if type(nonce_text) is not str or type(wrapped_text) is not str or type(body_text) is not str:
+            raise ValueError("not text")
+        nonce = a2b_base64(nonce_text, strict_mode=True)
+        wrapped = a2b_base64(wrapped_text, strict_mode=True)
+        body = a2b_base64(body_text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        nonce = _unb64(nonce_text, "nonce")
+        wrapped = _unb64(wrapped_text, "wrapped key")
+        body = _unb64(body_text, "ciphertext")
     if len(nonce) != NONCE_BYTES or len(wrapped) != WRAPPED_BYTES or len(key) != KEY_BYTES:
         raise CannotOpen("a nonce or wrapped key of the wrong length")
     if len(body) < TAG_BYTES:
