@@ -227,6 +227,7 @@ class Ledger:
                 "ON CONFLICT (sender, student) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash",
                 (sender, student, last + len(rows), last_hash),
             )
+        self._checkpoints.written(len(rows))  # own events too: their fsynced commits then never checkpoint inline
         return out
 
     def pending(self, limit: int = 1000) -> list[tuple[int, str, str, str]]:

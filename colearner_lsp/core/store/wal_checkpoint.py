@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 WRITER_AUTOCHECKPOINT_PAGES = 8000  # ~32 MB of log: reached only when the thread falls behind
-ROWS_PER_CHECKPOINT = 1000  # received rows written between two checkpoints (~400 pages)
+ROWS_PER_CHECKPOINT = 1000  # event rows (received or own) written between two checkpoints (~400 pages)
 
 
 class Checkpointer:
