@@ -268,10 +268,12 @@ class KafkaBus:
         batches = await self._consumer.getmany(*self._assigned, timeout_ms=timeout_ms, max_records=BATCH)
         messages: list[Incoming] = []
         me = self.inst.identity.encode("utf-8")
+        student = self.inst.role == "student"
         for tp, records in batches.items():
+            topic, partition = tp.topic, tp.partition
             for r in records:
-                skip = self.inst.role == "student" and r.key is not None and r.key != me
-                messages.append(Incoming(raw=r.value or b"", topic=tp.topic, partition=tp.partition, offset=r.offset, skip=skip))
+                skip = student and r.key is not None and r.key != me
+                messages.append(Incoming(r.value or b"", topic, partition, r.offset, skip=skip))
         if report is not None:
             report.polled = len(messages)
         applied: list[EnvelopeBase] = []

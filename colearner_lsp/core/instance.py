@@ -337,12 +337,13 @@ class Instance:
         when ``learning_json_due``, and ``close`` always does.
         """
         with self._lock, _gc_paused(self._pos == 0):
-            rows = self.ledger.events_after(self._pos)
+            # events the bus just judged are parsed already: their rows are read without their text
+            rows = self.ledger.events_after(self._pos, text=not self._parsed)
             applied = []
             late: set[str] = set()
             for row in rows:
                 self._pos = row.pos
-                event = self._parsed.get((row.sender, row.event_id)) or _stored_event(row.raw)
+                event = self._parsed.get((row.sender, row.event_id)) or _stored_event(row.raw or self.ledger.event_text(row.pos))
                 if event is None:
                     continue
                 if not apply_event(self.state, event):

@@ -20,9 +20,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from .config import AgentConfig
 from .protocol.chain import Link, link
 from .protocol.events import NO_SESSION, EnvelopeBase
-from .protocol.receive import Claim, Verdict, conclude, examine, open_claim, refuse, tip_signature_ok
+from .protocol.opened import validate_payloads
+from .protocol.receive import (
+    Claim,
+    Unsealed,
+    Verdict,
+    examine,
+    opened_event,
+    opened_text,
+    refuse,
+    session_refusal,
+    tip_signature_ok,
+    unseal,
+)
 from .protocol.sealing import CannotOpen, shared_key
-from .protocol.strict_json import write_compact
 from .protocol.wire import event_hash
 from .store.ledger import ChainChanges, Incoming, Ledger
 
@@ -72,7 +83,7 @@ class Intake:
             if isinstance(claim, Verdict):
                 judged.items.append((i, self._item(message, claim)))
             elif message.linked:  # its chain was checked when it was first read
-                judged.items.append((i, self._open(message, claim, students, judged)))
+                self._open([(i, message, claim)], students, judged)
             else:
                 streams.setdefault((claim.header.sender, claim.header.student), []).append((i, claim))
         if streams:
@@ -147,32 +158,71 @@ class Intake:
                     (i, _with(message, hold=True, tip=one.signed, hash=claim.hash, seq=claim.header.seq, sender=sender, student=student))
                 )
         for one in result.accepted:
-            decided(one, self._open(one.ref[1], one.ref[2], students, judged))
+            if one.ref[0] is None:
+                judged.chains.released.append((sender, student, one.ref[2].hash))
+        self._open([one.ref for one in result.accepted], students, judged)
 
     # ------------------------------------------------------------ one event
 
-    def _open(self, message: Incoming, claim: Claim, students: dict[str, str] | None, judged: Judged) -> Incoming:
-        """Open a linked event and conclude it: the ledger's item for it."""
+    def _open(self, linked: list[tuple[int | None, Incoming, Claim]], students: dict[str, str] | None, judged: Judged) -> None:
+        """Open linked events and conclude them, in stream order: the ledger's item for each.
+
+        Their payloads are checked by type, a batch at a time (``validate_payloads``). This
+        runs for every accepted event, so each step is inlined (a refusal still per message)."""
+        identity, key = self.config.identity, self.key
+        unsealed: list[Unsealed | Verdict] = []
+        by_type: dict[str, list[int]] = {}  # event type → places in ``unsealed``
+        for n, (_, _, claim) in enumerate(linked):
+            try:
+                one = unseal(claim, identity, shared_key(key, claim.public_key))
+            except CannotOpen as exc:
+                one = refuse(f"cannot be opened: {exc}", claim.envelope)
+            except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
+                one = refuse(f"could not be examined ({exc.__class__.__name__}: {exc})", claim.envelope)
+            unsealed.append(one)
+            if type(one) is Unsealed:
+                by_type.setdefault(claim.header.event_type, []).append(n)
+        payloads: list[Any] = [None] * len(linked)
+        for event_type, places in by_type.items():
+            values = [one.value for n in places if isinstance(one := unsealed[n], Unsealed)]
+            for n, payload in zip(places, validate_payloads(event_type, values), strict=True):
+                payloads[n] = payload
+        for (i, message, claim), one, payload in zip(linked, unsealed, payloads, strict=True):
+            if isinstance(one, Verdict):
+                judged.items.append((i, self._item(message, one)))
+                continue
+            event = self._concluded(one, payload, students)
+            if isinstance(event, Verdict):
+                judged.items.append((i, self._item(message, event)))
+            else:
+                judged.items.append((i, self._accepted(message, claim, event, opened_text(one), students, judged)))
+
+    def _concluded(self, one: Unsealed, payload: Any, students: dict[str, str] | None) -> EnvelopeBase | Verdict:
+        """The event of an opened payload its model checked, under the coach's session rule; or why not."""
         try:
-            shared = shared_key(self.key, claim.public_key)
-        except CannotOpen as exc:
-            return self._item(message, refuse(f"cannot be opened: {exc}", claim.envelope))
-        verdict = safely(open_claim, claim, self.config.identity, shared)
-        if verdict.accepted:
-            verdict = safely(conclude, verdict, self.config, students)
-        event = verdict.event
-        if not verdict.accepted or event is None or verdict.envelope is None:
-            return self._item(message, verdict)
+            event = opened_event(one, payload)
+            if isinstance(event, Verdict):
+                return event
+            return session_refusal(event, one.claim.envelope, self.config, students) or event
+        except Exception as exc:  # noqa: BLE001 - by design: no message stops the reader
+            return refuse(f"could not be examined ({exc.__class__.__name__}: {exc})", one.claim.envelope)
+
+    def _accepted(
+        self, message: Incoming, claim: Claim, event: EnvelopeBase, text: str, students: dict[str, str] | None, judged: Judged
+    ) -> Incoming:
+        """The ledger's item for an accepted event (``envelope``: its header fields, the ledger's columns)."""
         judged.events.append(event)
         if students is not None and event.session_id != NO_SESSION and event.actor == "coach" and event.sender == self.config.identity:
             students.setdefault(event.session_id, event.student)
-        return _with(
-            message,
-            raw=claim.raw,
-            envelope=verdict.envelope,
+        return Incoming(
+            raw=message.raw,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            envelope=claim.envelope,
             sender=event.sender,
             student=event.student,
-            opened=write_compact(verdict.envelope).decode("utf-8"),
+            opened=text,
             hash=claim.hash,
             seq=event.seq,
         )
@@ -194,6 +244,4 @@ def _link_of(claim: Claim, ref: Any) -> Link:
 
 
 def _with(message: Incoming, **changes: Any) -> Incoming:
-    fields = {name: getattr(message, name) for name in message.__dataclass_fields__}
-    fields.update(changes)
-    return Incoming(**fields)
+    return message._replace(**changes)

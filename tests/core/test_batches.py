@@ -14,6 +14,7 @@ from colearner_lsp.core.protocol.signing import public_key_text, signature_valid
 from colearner_lsp.core.protocol.wire import event_hash
 from colearner_lsp.core.store.ledger import Incoming
 from tests.core.conftest import Wire, make_pair
+from tests.wire_forge import own_event
 
 SIZE = 2 * MAX_BATCH + 5  # three batches' worth: two full, one short
 
@@ -143,6 +144,40 @@ def test_learning_json_of_a_stream_is_written_when_due_and_off_the_lock(tmp_path
         assert lock_was_free == [True]
         assert session_id in learning.read_text()
         assert not student.learning_json_due(idle=True)
+    finally:
+        coach.close()
+        student.close()
+
+
+def test_hostile_payloads_in_one_batch_are_each_refused_with_their_reason_and_the_rest_applied(tmp_path: Path) -> None:
+    """Payloads of one type are checked one call per batch (protocol/opened.py): a batch where some
+    fail their schema, sealed and chained by a rostered student's own (modified) client, refuses each
+    of those with its own reason and applies every other event of the batch, in order."""
+    coach, (student,) = make_pair(tmp_path)
+    wire = Wire()
+    try:
+        session_id = actions.start_session(coach, "alice")
+        wire.exchange(coach, student)
+        hostile = [
+            ({"completed": "step-1"}, "fails the schema at 'progress_update.payload.completed'"),
+            ({"confidence": {"t": 1.5}}, "fails the schema at 'progress_update.payload.confidence.t'"),
+            ({"confidence": {"t": 0.1}, "extra": True}, "fails the schema at 'progress_update.payload.extra'"),
+            ({"completed": ["x" * 201]}, "fails the schema at 'progress_update.payload.completed.0'"),
+            ({"completed": [[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]}, "nested deeper than 16 levels"),
+            ([1, 2, 3], "fails the schema at 'progress_update.payload'"),
+        ]
+        student.emit(session_id, "alice", [ProgressUpdate(confidence={"t": i / 10}) for i in range(3)])
+        for payload, _ in hostile:
+            own_event(student, "alice", session_id, "progress_update", payload)
+            student.emit(session_id, "alice", [ProgressUpdate(confidence={"t": 0.5}), ProgressUpdate(confidence={"u": 0.25})])
+        wire.publish(student)
+        outcomes = wire.deliver(coach)  # one batch: the coach's reader judges them together
+        assert outcomes.count("appended") == 3 + 2 * len(hostile) and outcomes.count("quarantined") == len(hostile)
+        reasons = [row["reason"] for row in coach.ledger.quarantined()]
+        for _, expected in hostile:
+            assert sum(expected in reason for reason in reasons) == 1, (expected, reasons)
+        session = coach.state.sessions[session_id]
+        assert session.confidence == {"t": 0.5, "u": 0.25}
     finally:
         coach.close()
         student.close()

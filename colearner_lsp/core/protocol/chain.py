@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # A writer signs a tip at least every MAX_BATCH events of a stream, so a reader
 # never needs to hold more than a few batches to link them.
@@ -33,16 +33,15 @@ MAX_HELD_EVENTS = 4 * MAX_BATCH  # per stream
 MAX_HELD_BYTES = 8 * 1_048_576  # per stream
 
 
-@dataclass(frozen=True)
-class Link:
-    """One event as the chain sees it; ``ref`` is the caller's handle on it."""
+class Link(NamedTuple):
+    """One event as the chain sees it; ``ref`` is the caller's handle on it (a tuple: one is made per message)."""
 
     seq: int
     prev: str | None
     hash: str
     signed: bool
     size: int
-    ref: Any = field(compare=False)
+    ref: Any = None
 
 
 @dataclass

@@ -392,9 +392,9 @@ def replay_key(event: EnvelopeBase | dict[str, Any]) -> tuple[str, str, int]:
 
     Ledgers differ in arrival order (several topics); this order does not.
     """
-    if isinstance(event, EnvelopeBase):
-        return (event.ts, event.sender, event.seq)
-    return (format_ts(parse_ts(event["ts"])), event["sender"], event["seq"])
+    if isinstance(event, dict):  # (asked first: a check against a pydantic class costs ~1 µs, twice an event on refresh)
+        return (format_ts(parse_ts(event["ts"])), event["sender"], event["seq"])
+    return (event.ts, event.sender, event.seq)
 
 
 def parse_ts(ts: str) -> datetime:

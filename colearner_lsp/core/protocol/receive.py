@@ -20,36 +20,55 @@ refusal of that message, so nothing here can stop the reader).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from ..display import one_line
-from .event_types import PAYLOADS
-from .events import NO_SESSION, EnvelopeBase, WireEnvelope, open_event, parse_wire
+from .event_types import PAYLOADS, Payload
+from .events import NO_SESSION, EnvelopeBase
+from .opened import assemble, validate_payloads
 from .reader import Reader
 from .sealing import CannotOpen, open_sealed, shared_key
 from .signing import parse_public_key, public_key_text, raw_public_key, signature_valid, signed_as_received
 from .strict_json import MAX_MESSAGE_BYTES, Refused, decode_as_written, write_compact
 from .wire import WIRE_VERSION, event_hash, header_bytes
+from .wire_header import WireHeader, read_header
 
-__all__ = ["MAX_MESSAGE_BYTES", "Claim", "Verdict", "conclude", "examine", "judge_alone", "open_claim", "refuse", "tip_signature_ok"]
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "Claim",
+    "Unsealed",
+    "Verdict",
+    "conclude",
+    "examine",
+    "judge_alone",
+    "open_claim",
+    "opened",
+    "opened_event",
+    "opened_text",
+    "refuse",
+    "session_refusal",
+    "tip_signature_ok",
+    "unseal",
+]
 
 MAX_REASON_CHARS = 300
 
 
-@dataclass(frozen=True)
-class Verdict:
+# NamedTuples, not frozen dataclasses: a few are made per message, and a frozen
+# dataclass costs ~6 µs to make (each field set through object.__setattr__), a tuple ~1.5.
+class Verdict(NamedTuple):
     envelope: dict[str, Any] | None
     event: EnvelopeBase | None
     reason: str | None
     # Refused only because this coach does not know the session yet (its own
     # session start may come later in a recovery): judged again once it does.
     retry_session: str | None = None
+    opened_text: str | None = None  # an accepted event's opened form as the ledger keeps it (JSON)
 
     @property
     def accepted(self) -> bool:
@@ -61,8 +80,7 @@ def refuse(reason: str, envelope: dict[str, Any] | None = None, retry_session: s
     return Verdict(envelope, None, one_line(reason, MAX_REASON_CHARS), retry_session)
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """A message whose header passed every rule (wire v2): a trusted sender in its
     role, concerning this instance; its payload still sealed.
 
@@ -72,7 +90,7 @@ class Claim:
     """
 
     envelope: dict[str, Any]
-    header: WireEnvelope
+    header: WireHeader
     raw: bytes
     hash: str
     public_key: bytes
@@ -92,7 +110,7 @@ def examine(raw: bytes, config: Reader, own_public_key: str) -> Verdict | Claim:
         shown = version if isinstance(version, int) and not isinstance(version, bool) else type(version).__name__
         return refuse(f"a wire v{shown} message (its payload not sealed); this instance reads wire v{WIRE_VERSION} only", data)
     try:
-        header = parse_wire(data)
+        header = read_header(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False, include_input=False)[0]
         loc = ".".join(str(p) for p in err["loc"])
@@ -147,27 +165,67 @@ def tip_signature_ok(claim: Claim) -> bool:
         return False
 
 
-def open_claim(claim: Claim, identity: str, shared: bytes) -> Verdict:
+class Unsealed(NamedTuple):
+    """A linked claim whose payload opened and decoded; its payload model still to check."""
+
+    claim: Claim
+    header_bytes: bytes  # the header's canonical JSON, the seal's associated data
+    plaintext: bytes  # strict JSON in its writer's layout (proven by ``decode_as_written``)
+    value: Any
+
+
+def unseal(claim: Claim, identity: str, shared: bytes) -> Unsealed | Verdict:
     """Open a linked event's payload (``shared``: the key between this instance and its
-    sender) and check it against its type's schema: the opened event, or why not."""
+    sender) and decode it as strict JSON: what ``opened`` checks next, or why not."""
     data, header = claim.envelope, claim.header
+    associated = header_bytes(data)
     try:
-        plaintext = open_sealed(data["payload"], header_bytes(data), identity, shared)
+        plaintext = open_sealed(data["payload"], associated, identity, shared)
     except CannotOpen as exc:
         return refuse(f"{header.event_type} {header.event_id} from {header.sender!r} cannot be opened: {exc}", data)
     try:
-        payload = decode_as_written(plaintext, write_compact)
+        value = decode_as_written(plaintext, write_compact)
+        written = write_compact(value)  # the same bytes, unless it took the careful path: then as the ledger keeps it
     except Refused as exc:
         return refuse(f"the payload of {header.event_type} {header.event_id}: {exc}", data)
-    opened = {k: v for k, v in data.items() if k != "sig"}
-    opened["payload"] = payload
-    try:
-        event = open_event(header, payload)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False, include_input=False)[0]
-        loc = ".".join([header.event_type, "payload", *(str(p) for p in err["loc"])])
-        return refuse(f"fails the schema at '{loc}': {err['msg']}", data)
-    return Verdict(opened, event, None)
+    except orjson.JSONEncodeError:
+        return refuse(f"the payload of {header.event_type} {header.event_id} holds a number out of range", data)
+    return Unsealed(claim, associated, written, value)
+
+
+def opened(unsealed: Unsealed, payload: Payload | Exception) -> Verdict:
+    """The opened event of ``unsealed`` whose payload its model checked (``validate_payloads``), or why not."""
+    event = opened_event(unsealed, payload)
+    if isinstance(event, Verdict):
+        return event
+    envelope = {k: v for k, v in unsealed.claim.envelope.items() if k != "sig"}
+    envelope["payload"] = unsealed.value
+    return Verdict(envelope, event, None, opened_text=opened_text(unsealed))
+
+
+def opened_event(unsealed: Unsealed, payload: Payload | Exception) -> EnvelopeBase | Verdict:
+    """``opened``'s event alone (the receive path's batches need no opened dict): the event, or why not."""
+    if isinstance(payload, Payload):
+        return assemble(unsealed.claim.header, payload)
+    data, header = unsealed.claim.envelope, unsealed.claim.header
+    if not isinstance(payload, ValidationError):
+        return refuse(f"could not be examined ({payload.__class__.__name__}: {payload})", data)
+    err = payload.errors(include_url=False, include_input=False)[0]
+    loc = ".".join([header.event_type, "payload", *(str(p) for p in err["loc"])])
+    return refuse(f"fails the schema at '{loc}': {err['msg']}", data)
+
+
+def opened_text(unsealed: Unsealed) -> str:
+    """The opened form as the ledger keeps it: the header's canonical JSON with the payload's bytes added."""
+    return (unsealed.header_bytes[:-1] + b',"payload":' + unsealed.plaintext + b"}").decode("utf-8")
+
+
+def open_claim(claim: Claim, identity: str, shared: bytes) -> Verdict:
+    """``unseal`` and ``opened``, for one event: the opened event, or why not."""
+    unsealed = unseal(claim, identity, shared)
+    if isinstance(unsealed, Verdict):
+        return unsealed
+    return opened(unsealed, validate_payloads(claim.header.event_type, [unsealed.value])[0])
 
 
 def judge_alone(raw: bytes, config: Reader, key: Ed25519PrivateKey, session_students: dict[str, str] | None = None) -> Verdict:
@@ -191,11 +249,16 @@ def judge_alone(raw: bytes, config: Reader, key: Ed25519PrivateKey, session_stud
 def conclude(verdict: Verdict, config: Reader, session_students: dict[str, str] | None = None) -> Verdict:
     """The rule on an opened event that depends on what this coach knows: a student
     writes only into a session the coach opened with her."""
-    event, data = verdict.event, verdict.envelope
-    if event is None or not verdict.accepted or config.role != "coach" or event.actor != "student":
+    if verdict.event is None or not verdict.accepted:
         return verdict
-    if session_students is None or event.session_id == NO_SESSION:
-        return verdict
+    refusal = session_refusal(verdict.event, verdict.envelope or {}, config, session_students)
+    return verdict if refusal is None else refusal
+
+
+def session_refusal(event: EnvelopeBase, data: dict[str, Any], config: Reader, session_students: dict[str, str] | None) -> Verdict | None:
+    """``conclude``'s rule on one event: None when it holds, else the refusal."""
+    if config.role != "coach" or event.actor != "student" or session_students is None or event.session_id == NO_SESSION:
+        return None
     known = session_students.get(event.session_id)
     if known is None:
         return refuse(
@@ -205,7 +268,7 @@ def conclude(verdict: Verdict, config: Reader, session_students: dict[str, str] 
         )
     if known != event.student:
         return refuse(f"student {event.sender!r} wrote into {known!r}'s session {event.session_id}", data)
-    return verdict
+    return None
 
 
 def _as_sent(value: dict[str, Any]) -> bytes:
@@ -215,7 +278,7 @@ def _as_sent(value: dict[str, Any]) -> bytes:
     return body if sig is None else body[:-1] + b',"sig":"' + sig.encode() + b'"}'
 
 
-def _bad_signature(event: WireEnvelope) -> str:
+def _bad_signature(event: WireHeader) -> str:
     return f"bad signature on {event.event_type} {event.event_id} from {event.sender!r}"
 
 

@@ -51,6 +51,7 @@ from ..errors import LedgerDamaged
 from ..protocol.events import now_ts
 from .ledger_schema import SCHEMA, SCHEMA_VERSION, migrate
 from .published import PublishedMarks
+from .wal_checkpoint import WRITER_AUTOCHECKPOINT_PAGES, Checkpointer
 
 # what an append_own builder returns: (opened envelope, topic[, its JSON text[, bytes as sent, their hash]])
 Built = tuple[dict[str, Any], str] | tuple[dict[str, Any], str, str] | tuple[dict[str, Any], str, str, str, str]
@@ -71,15 +72,15 @@ class StoredEvent(NamedTuple):
     sender: str
 
 
-@dataclass(frozen=True)
-class Incoming:
-    """One message read from the bus, already judged by the receiver."""
+class Incoming(NamedTuple):
+    """One message read from the bus, already judged by the receiver (a tuple: two are made per
+    message, and a frozen dataclass of these fields costs four times as much to make)."""
 
     raw: bytes
     topic: str | None = None
     partition: int | None = None
     offset: int | None = None
-    envelope: dict[str, Any] | None = None  # set when accepted
+    envelope: dict[str, Any] | None = None  # set when accepted: its header's fields (the columns), as received or opened
     reason: str | None = None  # set when refused
     sender: str | None = None
     student: str | None = None
@@ -124,6 +125,8 @@ class Ledger:
             # FULL: a commit survives an OS crash too, not only a killed process.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=30000")
+            # received batches leave their checkpoints to a thread of their own (see wal_checkpoint)
+            self._db.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
             with self._write() as db:
                 migrate(db, QUARANTINE_PREFIX_BYTES)
                 for statement in SCHEMA.split(";"):
@@ -136,6 +139,7 @@ class Ledger:
             raise damaged(self.path, exc) from None
         owner_only(self.path)
         self.published = PublishedMarks(self.path.with_name("published.seq"))
+        self._checkpoints = Checkpointer(self.path)
 
     def integrity(self) -> list[str]:
         """What ``PRAGMA quick_check`` finds wrong (empty when the file is sound)."""
@@ -147,6 +151,7 @@ class Ledger:
         return [] if rows == ["ok"] else rows
 
     def close(self) -> None:
+        self._checkpoints.stop()
         with self._lock:
             self._db.close()
 
@@ -222,6 +227,7 @@ class Ledger:
                 "ON CONFLICT (sender, student) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash",
                 (sender, student, last + len(rows), last_hash),
             )
+        self._checkpoints.written(len(rows))  # own events too: their fsynced commits then never checkpoint inline
         return out
 
     def pending(self, limit: int = 1000) -> list[tuple[int, str, str, str]]:
@@ -414,6 +420,7 @@ class Ledger:
             )
             if quarantined:
                 self._bound_quarantine(db)
+        self._checkpoints.written(len(rows))
         return outcomes
 
     @staticmethod
@@ -587,14 +594,22 @@ class Ledger:
 
     # ------------------------------------------------------------ reading
 
-    def events_after(self, pos: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        sql = "SELECT pos, event_id, raw, sender FROM events WHERE pos > ? ORDER BY pos"
+    def events_after(self, pos: int = 0, limit: int | None = None, text: bool = True) -> list[StoredEvent]:
+        """Rows past ``pos``, in ledger order; ``text=False`` leaves ``raw`` empty (see ``event_text``)."""
+        column = "raw" if text else "''"  # an empty text in its place
+        sql = f"SELECT pos, event_id, {column}, sender FROM events WHERE pos > ? ORDER BY pos"
         args: tuple[Any, ...] = (pos,)
         if limit is not None:
             sql += " LIMIT ?"
             args += (limit,)
         with self._lock:
             return list(map(StoredEvent._make, self._db.execute(sql, args)))
+
+    def event_text(self, pos: int) -> str:
+        """The opened form (JSON) of the event at ``pos``."""
+        with self._lock:
+            row = self._db.execute("SELECT raw FROM events WHERE pos = ?", (pos,)).fetchone()
+        return str(row[0]) if row else ""
 
     def events_as_sent(self, pos: int = 0) -> list[tuple[str, str, int, str, str | None]]:
         """Events' bytes as sent (wire v2) and their hashes, in ledger order:
