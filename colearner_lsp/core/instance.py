@@ -445,7 +445,9 @@ class Instance:
             known_before = set(self.state.sessions)
             judged = self.intake.judge(messages, students)
             for event in judged.events:
-                self._parsed[(event.sender, event.event_id)] = event
+                # the first of one sender's events under one id is the one the ledger keeps (a
+                # later one under the same id is a duplicate there): the fold must read that one
+                self._parsed.setdefault((event.sender, event.event_id), event)
             try:
                 stored = self.ledger.accept([item for _, item in judged.items], own=self.identity, chains=judged.chains)
                 new = self.refresh(defer_write=True)

@@ -111,7 +111,10 @@ def _canonical(d: Any) -> WireHeader | None:
         joined = "|".join((ts, session_id, event_id, sender, student, prev or "", *wraps))
     except TypeError:  # one of them is not text
         return None
-    if not _TEXTS.fullmatch(joined):
+    # The parts are told apart by the separator: a text holding one would shift every later
+    # part into its neighbour's place (a reader name "coach|x" matching as two), so the count
+    # of separators must be exactly the number of joins.
+    if joined.count("|") != 5 + len(wraps) or not _TEXTS.fullmatch(joined):
         return None
     try:
         parse_ts(ts)  # the shape is right; the date and time must exist too
