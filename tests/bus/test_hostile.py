@@ -266,7 +266,7 @@ def test_a_rostered_student_cannot_break_the_coach_or_erase_another_students_wor
     # Sam's real answer still arrives and is applied: ids are per sender
     sync(sam, coach)
     ex = coach.state.exercises[exercise_id]
-    assert ex.state == "responded" and [r["event_id"] for r in ex.responses] == [response_id]
+    assert ex.state == "responded" and [r.event_id for r in ex.responses] == [response_id]
     assert count_of(coach, session_id) == count_of(sam, session_id)
 
 

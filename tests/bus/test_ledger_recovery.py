@@ -110,7 +110,7 @@ def test_student_ledger_restored_from_an_older_copy(live, tmp_path):
     sync(coach)
     no_seq_reused(coach)
     assert coach.state.exercises[second].state == "responded"
-    assert [r["text"] for r in coach.state.exercises[second].responses] == ["done"]
+    assert [r.text for r in coach.state.exercises[second].responses] == ["done"]
     assert student.state.exercises[second].state == "responded"
     assert count_of(coach, session_id) == count_of(student, session_id)
 
