@@ -51,7 +51,7 @@ SUMMARIES: PayloadHandlers[Summary] = PayloadHandlers("history summary")
 
 def session_history(inst: Instance, session_id: str) -> dict[str, Any]:
     """The session's replay; an unknown id raises ``NotFound`` (an unambiguous prefix is enough)."""
-    from ..actions import find_session
+    from ..actions.rules import find_session
 
     inst.refresh()
     session = find_session(inst, session_id)

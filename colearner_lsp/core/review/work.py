@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..actions import find_exercise, require_role, user_action
+from ..actions.rules import find_exercise, require_role, user_action
 from ..display import one_line
 from ..errors import InvalidArgument, NotFound, ScopeError
 from ..instance import Instance
