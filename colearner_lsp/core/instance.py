@@ -44,7 +44,8 @@ from .protocol.events import (
 from .protocol.sealing import shared_key
 from .protocol.signing import load_private_key, parse_public_key, public_key_text, raw_public_key
 from .protocol.wire import write_stream
-from .store.ledger import Built, Incoming, Ledger, Outcome
+from .store.ledger import Incoming, Ledger, Outcome
+from .store.rows import Built
 
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
 # While a stream of events arrives, rewrite learning.json at most this often. A

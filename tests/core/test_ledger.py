@@ -30,7 +30,8 @@ from colearner_lsp.core.protocol.signing import (
     verify_envelope,
 )
 from colearner_lsp.core.protocol.wire import event_hash
-from colearner_lsp.core.store.ledger import QUARANTINE_PREFIX_BYTES, ChainChanges, Incoming, Ledger
+from colearner_lsp.core.store.ledger import ChainChanges, Incoming, Ledger
+from colearner_lsp.core.store.rows import QUARANTINE_PREFIX_BYTES
 from tests.core.conftest import envelope
 
 REPO = Path(__file__).resolve().parents[2]
