@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .config import CONFIG_DIR, AgentConfig, config_path, find_root, load_config
 from .errors import ConfigError, LedgerBehind
 from .intake import Intake
+from .learning_json import LearningJson
 from .model.fold import apply_event, exercise_named, fold
 from .model.state import State
 from .protocol.event_types import PAYLOADS, Payload
@@ -48,10 +48,8 @@ from .store.ledger import Incoming, Ledger, Outcome
 from .store.rows import Built
 
 RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
-# While a stream of events arrives, rewrite learning.json at most this often. A
-# student's file is small; a coach's holds every student (tens of MB, ~0.15 s to
-# write at 100k events), so it is a slower-moving export: the dashboard is live.
-LEARNING_JSON_EVERY_S = {"student": 1.0, "coach": 10.0}
+
+
 log = logging.getLogger(__name__)
 BIG_BATCH = 64  # judging a batch this big pauses the cyclic GC (see _gc_paused)
 HELD_TOO_LONG_S = 10.0  # events held this long without their signed tip are asked for again
@@ -100,7 +98,7 @@ def _gc_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
-class Instance:
+class Instance(LearningJson):
     """An opened instance. Thread-safe for one process; several processes may share the ledger."""
 
     def __init__(self, root: Path, config: AgentConfig, key: Ed25519PrivateKey, ledger: Ledger) -> None:
@@ -113,12 +111,8 @@ class Instance:
         self._pos = 0
         self._session_events: dict[str, list[EnvelopeBase]] = {}  # parsed, in replay order once refolded
         self._parsed: dict[tuple[str, str], EnvelopeBase] = {}  # events ``receive`` parsed, by (sender, id), so ``refresh`` need not again
-        self._learning_dirty = False
-        self._learning_written = 0.0
-        self._learning_taken = 0  # snapshots of the state taken for learning.json, and the newest on disk
-        self._learning_on_disk = 0
         self._lock = threading.RLock()
-        self._learning_file_lock = threading.Lock()
+        LearningJson.__init__(self)
         # Told which exercises each fold touched, whoever folded (the bus, an action, a look at
         # what the CLI wrote): the language server shows what changed from this alone.
         self._fold_listeners: list[Callable[[set[str]], None]] = []
@@ -381,35 +375,6 @@ class Instance:
         for listener in self._fold_listeners:
             listener(touched)
 
-    def learning_json_due(self, idle: bool) -> bool:
-        """Whether a deferred ``learning.json`` should be written now: at once when
-        the bus fell idle, at most every ``LEARNING_JSON_EVERY_S[role]`` while busy."""
-        if not self._learning_dirty:
-            return False
-        return idle or time.monotonic() - self._learning_written >= LEARNING_JSON_EVERY_S[self.role]
-
-    def flush_learning_json(self) -> None:
-        """Write ``learning.json`` if the state changed since it was last written.
-
-        Only the snapshot of the state takes the instance's lock, a piece at a time
-        (``_learning_data``): encoding and writing a big state (~0.4 s at 10,000
-        exercises) must not hold up the bus or the editor, so the bus calls this on a
-        worker thread. The file is marked clean before the snapshot: a fold during
-        it marks it dirty again.
-        """
-        with self._lock:
-            if not self._learning_dirty:
-                return
-            self._learning_dirty = False
-            self._learning_written = time.monotonic()
-            self._learning_taken += 1
-            taken = self._learning_taken
-        data = self._learning_data()
-        with self._learning_file_lock:
-            if taken > self._learning_on_disk:  # a newer snapshot may have been written already
-                self._write_learning_file(data)
-                self._learning_on_disk = taken
-
     def _refold_session(self, session_id: str) -> None:
         """Fold one session again from its events in replay order."""
         events = sorted(self._session_events[session_id], key=replay_key)
@@ -541,53 +506,6 @@ class Instance:
         return sent
 
     # ------------------------------------------------------------ files
-
-    def _learning_data(self) -> dict[str, Any]:
-        """A snapshot of the state for ``learning.json``, taken a piece at a time.
-
-        The sessions and their exercise lists are taken under the instance's lock, then
-        each exercise under the lock on its own: every exercise is as one fold left it,
-        and the lock is never held for the whole state (tens of ms at 2,000 exercises),
-        which would stall the event loop that folds arriving events and answers the
-        editor. What the fold does meanwhile marks the file dirty again: written next.
-        ``to_json`` copies every container; the records in them never change.
-        """
-        student = self.identity if self.role == "student" else None
-        state = self.state
-        with self._lock:
-            chosen = sorted(
-                (s for s in state.sessions.values() if student is None or s.student == student),
-                key=lambda s: (s.opened_at or "", s.session_id),
-            )
-            sessions = [(s.to_json(with_exercises=False), s.session_id, list(s.exercise_ids)) for s in chosen]
-            pos = self._pos
-        for data, session_id, exercise_ids in sessions:
-            shown = data["exercises"]
-            for exercise_id in exercise_ids:
-                with self._lock:
-                    ex = state.exercises.get(exercise_id)
-                    if ex is not None and ex.session_id == session_id:
-                        shown.append(ex.to_json())
-        return {
-            "version": 1,
-            "sessions": [data for data, _, _ in sessions],
-            "identity": self.identity,
-            "role": self.role,
-            "written_at": now_ts(),
-            "ledger_pos": pos,  # the last ledger row this state has seen (cli/snapshot_inbox.py)
-        }
-
-    def _write_learning_file(self, data: dict[str, Any]) -> None:
-        path = self.root / CONFIG_DIR / "learning.json"
-        tmp = path.with_name(f".learning.{os.getpid()}.{threading.get_ident()}.tmp")
-        # owner only, like everything under .colearner/ (it holds answers and grades)
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
-            # A student's file is small and read by people; a coach's holds every
-            # student (tens of MB at 100k events), so it is written compact.
-            json.dump(data, fh, indent=2 if self.role == "student" else None, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
 
 
 def _age_s(ts: str) -> float:
