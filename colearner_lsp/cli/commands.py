@@ -518,14 +518,10 @@ REBUILD_LATER = "the new ledger is rebuilt from Kafka at the next 'colearner syn
 def repair(args: argparse.Namespace) -> int:
     """Set a damaged ledger aside and rebuild it from Kafka and the peers."""
     from ..bus.kafka_bus import BrokerUnreachable
-    from ..core.config import find_root
-    from ..core.errors import ConfigError
     from ..core.instance import Instance
     from ..core.store.repair import set_ledger_aside
 
-    root = find_root(Path.cwd())
-    if root is None:
-        raise ConfigError("no .colearner/agent.yaml here or above; run 'colearner init' first")
+    root = _instance_root()
     aside = set_ledger_aside(root, force=args.force)
     if aside is not None:
         print(f"set the damaged ledger aside as .colearner/{aside.name}")
