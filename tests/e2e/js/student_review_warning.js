@@ -37,8 +37,12 @@ runDriver(async ({ page, params, result, step, shot }) => {
     }
     result.row = ((await row.textContent()) ?? '').trim();
     result.row_icons = await row.locator('.codicon').evaluateAll((els) => els.map((e) => e.className));
-    result.warning_squiggles = await page.locator('.editor-instance .squiggly-warning').count();
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
     await goToLine(page, params.line); // the exercise's thread above pushed it down: bring it into view
+    // The editor draws a squiggle only for lines in view, after its decorations catch up with the
+    // diagnostics: wait for one rather than count once.
+    const squiggles = page.locator('.editor-instance .squiggly-warning');
+    await squiggles.first().waitFor({ state: 'attached', timeout: 20_000 }).catch(() => undefined);
+    result.warning_squiggles = await squiggles.count();
     await shot('student-review-01-warning-on-the-line');
 });
