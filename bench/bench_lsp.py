@@ -23,6 +23,9 @@ didChange p99 <= 20 ms. The server is timed through a bare JSON client
 ``--profile DIR`` runs each student server under cProfile (DIR/student-delivery.prof,
 DIR/student-editing.prof) and prints where its time went; the latencies of such a
 run are inflated by the profiler, so read them only against each other.
+``--stalls DIR`` runs them under ``bench/stall_probe.py`` instead, which names the
+event-loop callbacks that ran over 5 ms and samples where their time went, per phase
+(DIR/student-editing.<n>.txt: 1 the catch-up, 2 requests, 3 while exercises arrive, 4 beside a CPU hog, 5 editing).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import asyncio
 import gc
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -102,9 +106,10 @@ def ms(values: list[float]) -> tuple[float, float]:
 class StudentServer:
     """``colearner serve`` in the student's repository, and what it publishes."""
 
-    def __init__(self, root: Path, profile: Path | None = None) -> None:
+    def __init__(self, root: Path, profile: Path | None = None, stalls: Path | None = None) -> None:
         self.root = root
         self.profile = profile  # where cProfile writes the server's statistics, if wanted
+        self.stalls = stalls  # where the stall probe writes its report, if wanted
         self.latest: dict[str, dict[str, Any]] = {}  # uri → last publishDiagnostics params
         self.first_seen: dict[str, float] = {}  # exercise id → arrival of the first diagnostic naming it
         self.statuses: list[dict[str, Any]] = []
@@ -115,12 +120,19 @@ class StudentServer:
         """Start and initialize; returns seconds until the first status (the instance opened, exercises shown)."""
         started = time.perf_counter()
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        profiled = ("-m", "cProfile", "-o", str(self.profile)) if self.profile else ()
+        profiled: tuple[str, ...] = ("-m", "cProfile", "-o", str(self.profile)) if self.profile else ()
+        if self.stalls:
+            profiled = (str(Path(__file__).with_name("stall_probe.py")), str(self.stalls))
         self.client = await RawClient.start(sys.executable, *profiled, "-m", "colearner_lsp", "serve", cwd=str(self.root), env=env)
         self.client.listeners.append(self._heard)
         await self.client.initialize(self.uri(""))
         await self.until(lambda: self.statuses)
         return time.perf_counter() - started
+
+    def close_phase(self) -> None:
+        """Tell the stall probe (if it runs) that a phase of the bench ended."""
+        if self.stalls:
+            self.client.process.send_signal(signal.SIGUSR1)
 
     def uri(self, rel: str) -> str:
         return from_fs_path(str(self.root / rel)) or ""
@@ -371,14 +383,18 @@ def print_profile(path: Path, top: int = 20) -> None:
     stats.sort_stats("cumulative").print_stats(r"colearner_lsp.*\((?!<module>)", top)
 
 
-async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, samples: int, profile: Path | None = None) -> bool:
+async def run(
+    base: Path, bootstrap: str, deliveries: int, exercises: int, samples: int, profile: Path | None = None, stalls: Path | None = None
+) -> bool:
     modules = max(1, (exercises - BIG_ANCHORS) // PER_FILE)
     coach_root, student_root, names = make_pair(base, bootstrap, modules)
     coach = Instance.open(coach_root)
     session_id = actions.start_session(coach, "sam")
     await publish_all(coach)
 
-    server = StudentServer(student_root, profile / "student-delivery.prof" if profile else None)
+    server = StudentServer(
+        student_root, profile / "student-delivery.prof" if profile else None, stalls / "student-delivery.txt" if stalls else None
+    )
     await server.start()
     await server.until(lambda: server.statuses[-1]["broker"] == "connected")
     gc.freeze()
@@ -391,7 +407,9 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     ids = bulk_assign(coach, session_id, names, exercises)
     await publish_all(coach)
     print(f"{len(ids):,} exercises assigned and published in {time.perf_counter() - took:.1f} s")
-    server = StudentServer(student_root, profile / "student-editing.prof" if profile else None)
+    server = StudentServer(
+        student_root, profile / "student-editing.prof" if profile else None, stalls / "student-editing.txt" if stalls else None
+    )
     startup = await server.start()
     await server.until(lambda: ids[-1] in server.first_seen, timeout=600)
     print(
@@ -402,9 +420,13 @@ async def run(base: Path, bootstrap: str, deliveries: int, exercises: int, sampl
     # The harness holds the coach's 10,000 exercises too: keep its own collector from pausing the timings.
     gc.collect()
     gc.freeze()
+    server.close_phase()
     acting, hovering = await requests(server, names[0], samples)
+    server.close_phase()
     busy_acting, busy_hovering, streamed = await requests_while_assigning(server, coach, session_id, names, samples)
+    server.close_phase()
     hog_acting, hog_hovering = await requests_beside_a_cpu_hog(server, names[0], samples)
+    server.close_phase()
     typing = await edits(server, samples, TYPING_PAUSE_S)
     burst = await edits(server, min(samples, 100), 0.0)
     await server.client.close()
@@ -440,20 +462,22 @@ def main() -> None:
     parser.add_argument("--exercises", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=300, help="code action, hover and didChange samples")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="run the student servers under cProfile, statistics into DIR")
+    parser.add_argument("--stalls", type=Path, metavar="DIR", help="run the student servers under bench/stall_probe.py, reports into DIR")
     parser.add_argument("--stream-assignments", nargs="+", metavar="ARG", help=argparse.SUPPRESS)  # the coach's process
     args = parser.parse_args()
     if args.stream_assignments:
         root, session_id, *names = args.stream_assignments
         stream_assignments(Path(root), session_id, names)
         return
-    if args.profile:
-        args.profile.mkdir(parents=True, exist_ok=True)
+    for wanted in (args.profile, args.stalls):
+        if wanted:
+            wanted.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="colearner-bench-") as tmp, EmbeddedBroker() as broker:
         base = Path(tmp)
         os.environ["COLEARNER_KEY_DIR"] = str(base / "keys")
         os.environ.pop("COLEARNER_BOOTSTRAP", None)
         print(f"embedded broker on {broker.bootstrap}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        ok = asyncio.run(run(base, broker.bootstrap, args.deliveries, args.exercises, args.samples, args.profile))
+        ok = asyncio.run(run(base, broker.bootstrap, args.deliveries, args.exercises, args.samples, args.profile, args.stalls))
     sys.exit(0 if ok else 1)
 
 

@@ -9,7 +9,8 @@ server) the loop watches it directly, as pygls's own TCP server does for its
 socket; otherwise (a terminal, a file) a worker thread reads, as pygls does.
 Either way ``framing`` splits the stream into messages and decides what a
 malformed one does (skipped and answered, or the server stops with one line
-on stderr). Writing stays pygls's.
+on stderr). Writing to a pipe or socket goes through ``stdout_writer``, which
+never blocks the loop; to a terminal or a file it stays pygls's.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pygls import IS_WASM
 from pygls.io_ import StdoutWriter
 
 from .framing import MAX_HEADER_LINE, BlockingReader, serve_stream
+from .stdout_writer import NonBlockingWriter
 
 if TYPE_CHECKING:
     from pygls.io_ import AsyncReader
@@ -62,8 +64,9 @@ def serve_stdio(server: ColearnerServer) -> int:
     stdin = sys.stdin.buffer
     server._stop_event = stop = threading.Event()  # as pygls's start_io does: its shutdown() sets it
     server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    writer: list[NonBlockingWriter] = []  # the loop's writer, once the loop runs (see _read)
     try:
-        asyncio.run(_read(server, stdin, stop))
+        asyncio.run(_read(server, stdin, stop, writer))
     except BrokenPipeError:
         log.error("the connection to the client is lost; shutting down")
     except KeyboardInterrupt:
@@ -71,8 +74,22 @@ def serve_stdio(server: ColearnerServer) -> int:
     except SystemExit as exc:  # the exit notification ends the loop with SystemExit
         return exc.code if isinstance(exc.code, int) else 0
     finally:
+        for w in writer:
+            w.finish()
         server.shutdown()
     return 0
+
+
+def own_stdout() -> bool:
+    """Whether stdout is a pipe or socket of its own: its non-blocking flag would be stderr's too
+    when both are one pipe (``2>&1``), and a log line could then fail to be written."""
+    if not watchable(sys.stdout.buffer):
+        return False
+    try:
+        out, err = os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return True  # no stderr to share it with
+    return (out.st_dev, out.st_ino) != (err.st_dev, err.st_ino)
 
 
 class TurnTakingReader:
@@ -96,7 +113,11 @@ class TurnTakingReader:
         return await self._reader.readexactly(n)
 
 
-async def _read(server: ColearnerServer, stdin: BinaryIO, stop: threading.Event) -> None:
+async def _read(server: ColearnerServer, stdin: BinaryIO, stop: threading.Event, writer: list[NonBlockingWriter]) -> None:
+    if own_stdout():
+        sys.stdout.flush()
+        writer.append(NonBlockingWriter(sys.stdout.fileno(), asyncio.get_running_loop()))
+        server.protocol.set_writer(writer[0])
     if not watchable(stdin):
         await serve_stream(server, BlockingReader(stdin), stop)
         return
