@@ -3,6 +3,10 @@
 The CLI, the language server and the demo each open an ``Instance`` and call the
 action functions in ``actions``; the Kafka bus feeds it with ``receive`` and
 drains its outbox. Nothing here imports Kafka or LSP.
+
+``Instance`` is built on two parts of its own: writing ``learning.json``
+(``learning_json``), and getting back what its ledger lacks, its own lost events
+and peers' it never got (``recovery``).
 """
 
 from __future__ import annotations
