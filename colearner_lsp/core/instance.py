@@ -3,6 +3,10 @@
 The CLI, the language server and the demo each open an ``Instance`` and call the
 action functions in ``actions``; the Kafka bus feeds it with ``receive`` and
 drains its outbox. Nothing here imports Kafka or LSP.
+
+``Instance`` is built on two parts of its own: writing ``learning.json``
+(``learning_json``), and getting back what its ledger lacks, its own lost events
+and peers' it never got (``recovery``).
 """
 
 from __future__ import annotations
@@ -12,18 +16,16 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .config import CONFIG_DIR, AgentConfig, config_path, find_root, load_config
-from .errors import ConfigError, LedgerBehind
+from .errors import ConfigError
 from .intake import Intake
 from .learning_json import LearningJson
 from .model.fold import apply_event, exercise_named, fold
@@ -33,43 +35,26 @@ from .protocol.events import (
     EVENT_ADAPTER,
     NO_SESSION,
     EnvelopeBase,
-    ResyncRequest,
     new_id,
     now_ts,
     parse_stored,
-    parse_ts,
     payload_dict,
     replay_key,
 )
 from .protocol.sealing import shared_key
 from .protocol.signing import load_private_key, parse_public_key, public_key_text, raw_public_key
 from .protocol.wire import write_stream
+from .recovery import LedgerRecovery
 from .store.ledger import Incoming, Ledger, Outcome
 from .store.rows import Built
 
-RESYNC_EVERY_S = 5.0  # do not ask for the same gap more often than this
-
-
 log = logging.getLogger(__name__)
 BIG_BATCH = 64  # judging a batch this big pauses the cyclic GC (see _gc_paused)
-HELD_TOO_LONG_S = 10.0  # events held this long without their signed tip are asked for again
 
 
 @lru_cache(maxsize=256)
 def _raw_key(text: str) -> bytes:
     return raw_public_key(parse_public_key(text))
-
-
-@dataclass(frozen=True)
-class Recovery:
-    own_events: int  # own events read back from the broker into the ledger
-    resync_requests: int  # requests sent to peers for what the broker no longer has
-
-    def describe(self) -> str:
-        return (
-            f"recovered the ledger: {self.own_events} of your own event(s) read back from Kafka; "
-            f"{self.resync_requests} request(s) sent to peers for what Kafka no longer holds"
-        )
 
 
 @dataclass(frozen=True)
@@ -98,7 +83,7 @@ def _gc_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
-class Instance(LearningJson):
+class Instance(LearningJson, LedgerRecovery):
     """An opened instance. Thread-safe for one process; several processes may share the ledger."""
 
     def __init__(self, root: Path, config: AgentConfig, key: Ed25519PrivateKey, ledger: Ledger) -> None:
@@ -113,11 +98,10 @@ class Instance(LearningJson):
         self._parsed: dict[tuple[str, str], EnvelopeBase] = {}  # events ``receive`` parsed, by (sender, id), so ``refresh`` need not again
         self._lock = threading.RLock()
         LearningJson.__init__(self)
+        LedgerRecovery.__init__(self)
         # Told which exercises each fold touched, whoever folded (the bus, an action, a look at
         # what the CLI wrote): the language server shows what changed from this alone.
         self._fold_listeners: list[Callable[[set[str]], None]] = []
-        self._asked: dict[tuple[str, str, int], float] = {}
-        self._answered: dict[tuple[str, int, int | None], float] = {}
         self._config_mtime = self._stat_config()
         self.intake = Intake(config, key, self.public_key, ledger)
         self.refresh()
@@ -166,61 +150,6 @@ class Instance(LearningJson):
     def topics(self) -> list[str]:
         t = self.config.topics
         return [t.assignments, t.feedback, t.progress, t.events]
-
-    # ------------------------------------------------------------ recovery
-
-    def _notice_lost_history(self) -> None:
-        """Compare the ledger with what this instance published (``published.seq``).
-
-        A ledger behind it was lost, truncated or restored from an older copy:
-        its counters would hand out seqs peers already hold. Until the bus has
-        read this instance's own events back from the broker (``complete_recovery``),
-        nothing is written.
-        """
-        if self.recovering:
-            return
-        marks = self._published_marks()
-        if any(self.ledger.last_seq(self.identity, student) < seq for student, seq in marks.items()):
-            self._begin_recovery(marks)
-
-    def start_rebuild(self) -> None:
-        """A ledger made anew by ``colearner repair``: recover like a lost one, marks or not."""
-        self._begin_recovery(self._published_marks())
-
-    def _published_marks(self) -> dict[str, int]:
-        """Per student stream, the highest seq of ours the broker acknowledged."""
-        return {student: seq for (sender, student), seq in self.ledger.published.read().items() if sender == self.identity}
-
-    def _begin_recovery(self, published: dict[str, int]) -> None:
-        self.ledger.set_meta("recovery", json.dumps({"since_pos": self._pos, "published": published, "at": now_ts()}))
-
-    @property
-    def recovering(self) -> bool:
-        """Whether writes wait for this instance's own events to be read back from the broker."""
-        return self.ledger.get_meta("recovery") is not None
-
-    def complete_recovery(self) -> Recovery | None:
-        """The bus read every partition to its end: own events are back, counters are past
-        every published seq, peers are asked to resend what the broker no longer has."""
-        text = self.ledger.get_meta("recovery")
-        if text is None:
-            return None
-        plan = json.loads(text)
-        with self._lock:
-            for student, seq in plan.get("published", {}).items():
-                self.ledger.raise_counter(self.identity, student, int(seq))
-            recovered = self.ledger.own_events_after(int(plan.get("since_pos", 0)))
-            self.ledger.delete_meta("recovery")
-        asked = self.request_missing(tail_check=True)
-        return Recovery(own_events=recovered, resync_requests=len(asked))
-
-    def refuse_while_recovering(self) -> None:
-        if self.recovering:
-            raise LedgerBehind(
-                "this instance's ledger holds less than it published (it was lost, truncated or restored "
-                "from an older copy); nothing is written until its own events are read back from Kafka: "
-                "run 'colearner sync' (or any command) with Kafka reachable"
-            )
 
     # ------------------------------------------------------------ writing
 
@@ -434,29 +363,6 @@ class Instance(LearningJson):
             return None
         return {sid: s.student for sid, s in self.state.sessions.items() if s.coach == self.identity}
 
-    def _answer_resync_requests(self, new: list[EnvelopeBase]) -> None:
-        """Queue our events again for the peers that asked, once per stream per batch.
-
-        Requests for one stream are merged (the lowest ``from_seq``, the widest
-        end), and the same request is not answered again within
-        ``RESYNC_EVERY_S``: a flood of requests costs one requeue, not one each.
-        """
-        wanted: dict[str, tuple[int, int | None]] = {}
-        for event in new:
-            p = event.payload
-            if not isinstance(p, ResyncRequest) or p.sender != self.identity:
-                continue
-            first, last = wanted.get(event.student, (p.from_seq, p.to_seq))
-            wider = None if last is None or p.to_seq is None else max(last, p.to_seq)
-            wanted[event.student] = (min(first, p.from_seq), wider)
-        now = time.monotonic()
-        for student, (first, last) in wanted.items():
-            key = (student, first, last)
-            if now - self._answered.get(key, -1e9) < RESYNC_EVERY_S:
-                continue
-            self._answered[key] = now
-            self.ledger.requeue(self.identity, student, first, last)
-
     def _judge_again(self, sessions: set[str]) -> list[EnvelopeBase]:
         """Messages quarantined only because their session was unknown, judged again now that it is."""
         if not sessions or self.role != "coach":
@@ -466,53 +372,6 @@ class Instance(LearningJson):
             return []
         self.ledger.release([row_id for row_id, _ in waiting])
         return self.receive([message for _, message in waiting]).applied
-
-    def request_missing(self, tail_check: bool = False, settled_s: float = 0.0) -> list[EnvelopeBase]:
-        """Ask peers to publish again what we are missing.
-
-        A gap inside a stream is always asked for. With ``tail_check`` (after the
-        broker lost its memory) every stream is also asked for what may follow
-        the last event we hold, since a lost tail shows no gap. ``settled_s``: held
-        events count only once they waited that long (a live reader: a batch spans
-        topics, and another topic's part of it may simply come in the next poll).
-        """
-        sent: list[EnvelopeBase] = []
-        if self.recovering:
-            return sent  # a request is an event of ours: it waits for our seqs to be known
-        now = time.monotonic()
-        held = self.ledger.held_streams()
-        heads = {(sender, student): high for sender, student, high in self.ledger.streams()}
-        for sender, student in sorted(set(heads) | set(held)):
-            if sender == self.identity:
-                continue
-            high = heads.get((sender, student), 0)
-            wanted: list[tuple[int, int | None]] = [(a, b) for a, b in self.ledger.missing_seqs(sender, student)]
-            waiting = held.get((sender, student))
-            if waiting is not None and _age_s(waiting.since) < settled_s:
-                wanted, waiting = [], None
-            if waiting is not None and not wanted:  # (a gap's resend runs on to a tip by itself)
-                if waiting.has_tip:  # all there, but a signed tip does not link: one is not the event it names
-                    wanted.append((high + 1, waiting.high))
-                elif _age_s(waiting.since) > HELD_TOO_LONG_S:  # their signed tip never came
-                    wanted.append((high + 1, None))
-            if tail_check:
-                wanted.append((high + 1, None))
-            for first, last in wanted:
-                key = (sender, student, first)
-                if now - self._asked.get(key, -1e9) < RESYNC_EVERY_S:
-                    continue
-                self._asked[key] = now
-                sent += self.emit(NO_SESSION, student, ResyncRequest(sender=sender, from_seq=first, to_seq=last))
-        return sent
-
-    # ------------------------------------------------------------ files
-
-
-def _age_s(ts: str) -> float:
-    try:
-        return (datetime.now(UTC) - parse_ts(ts)).total_seconds()
-    except ValueError:
-        return 0.0
 
 
 def _stored_event(raw: str) -> EnvelopeBase | None:
