@@ -19,6 +19,13 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return info.st_mtime_ns, info.st_size
 
 
+def _relative(path: Path, base: Path) -> str | None:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return None
+
+
 class Checkout:
     """One repository: which of its files the editor has open, and what each holds now."""
 
@@ -33,13 +40,11 @@ class Checkout:
         fs = to_fs_path(uri) if uri.startswith("file:") else None
         if fs is None:
             return None
-        for candidate, base in ((Path(fs), self.root), (Path(os.path.realpath(fs)), self.root.resolve())):
-            try:
-                rel = candidate.relative_to(base).as_posix()
-            except ValueError:
-                continue
-            return rel if rel != "." and safe_path(rel) else None
-        return None
+        # As given first: resolving costs a stat per path component, on every request.
+        rel = _relative(Path(fs), self.root)
+        if rel is None:
+            rel = _relative(Path(os.path.realpath(fs)), self.root.resolve())
+        return rel if rel is not None and rel != "." and safe_path(rel) else None
 
     def uri_of(self, path: str) -> str:
         return self.open_docs.get(path) or from_fs_path(str(self.root / path)) or ""

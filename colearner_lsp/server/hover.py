@@ -196,7 +196,8 @@ def register(ls: ColearnerServer) -> None:
             return None
         line = params.position.line
         ids = [ex.exercise_id for ex in ls.live.at(path, line, line)]
-        ids += [f.exercise_id for f in ls.live.store.for_path(path) if ls.live.lines_of(f)[0] <= line <= ls.live.lines_of(f)[1]]
+        lines_of = ls.live.lines_of
+        ids += [f.exercise_id for f in ls.live.store.for_path(path) if (at := lines_of(f))[0] <= line <= at[1]]
         shown = [ls.live.exercises[i] for i in dict.fromkeys(ids) if i in ls.live.exercises]
         if not shown:
             return None

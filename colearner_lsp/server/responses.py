@@ -75,14 +75,14 @@ def _marked(path: Path) -> str | None:
 
 def exercise_of_document(root: Path, path: Path) -> str | None:
     """The exercise id a response document is for, or None when ``path`` is not one."""
+    name = Path(path).name
+    if not _NAME.match(name):  # first: asked on every code action, and resolving costs a stat per path component
+        return None
     folder = Path(root) / CONFIG_DIR / RESPONSES_DIR
     try:
         if Path(path).parent.resolve() != folder.resolve():
             return None
     except OSError:
-        return None
-    name = Path(path).name
-    if not _NAME.match(name):
         return None
     return _marked(Path(path)) or name[: -len(".md")]  # no marker: a document of before, named by its id
 
