@@ -41,7 +41,6 @@ T = TypeVar("T")
 
 REFRESH_S = 0.3  # how often the ledger (CLI writes) and anchored files on disk are looked at
 THROTTLE_S = 0.03  # editing publishes a file's diagnostics at most this often
-INLINE_SCAN = 500  # up to this many anchored files are checked for changes on the event loop itself
 LENS_REFRESH_WAIT_S = 10.0  # a client that has not answered a lens refresh by then is asked anew at the next change
 FREEZE_AFTER_ROWS = 100  # a fold touching this many exercises is a catch-up: see show_folded
 REQUEST_FAILED = types.LSPErrorCodes.RequestFailed.value
@@ -181,11 +180,10 @@ class ColearnerServer(LanguageServer):
         self.send_status()
         if self.checkout is None or self.live is None:
             return
-        paths = self._watched_paths()
-        if len(paths) <= INLINE_SCAN:  # a few stat calls cost less than handing them to a thread
-            changed = self.checkout.changed_on_disk(paths)
-        else:
-            changed = await asyncio.to_thread(self.checkout.changed_on_disk, paths)
+        # On a worker thread, however few: each stat gives the GIL up, and while another thread
+        # works (receiving a batch, an action) every one waits up to a switch interval to get it
+        # back. A hundred files stalled the loop ~13 ms that way (bench_lsp.py --stalls).
+        changed = await asyncio.to_thread(self.checkout.changed_on_disk, self._watched_paths())
         for path, text in changed.items():
             if not self.is_open(path):
                 self.publish(self.live.relocated(path, text) | self.live.refresh_path(path))
