@@ -10,7 +10,8 @@ pattern this generalises).
 
 An expected value may be a function of ``run.kept``, for what only the run
 knows (an exercise's id, a text to compare another with): kept values are
-references, not checks.
+references, not checks. ``run.saw(check, value, text)`` records a value with
+the text it was found in (a message, a hover), shown if its check fails.
 
 If the scenario raises, it stops there: what it recorded before is still
 checked, every later check fails as not reached, and ``loose_ends`` (a test of
@@ -40,12 +41,18 @@ def names(checks: Checks) -> list[str]:
 class Run:
     seen: dict[str, Any] = field(default_factory=dict)
     kept: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, str] = field(default_factory=dict)
     stopped: str | None = None  # the traceback of what stopped the scenario before its end
 
     def __setitem__(self, check: str, value: Any) -> None:
         if check in self.seen:
             raise KeyError(f"{check!r} recorded twice")
         self.seen[check] = value
+
+    def saw(self, check: str, value: Any, context: str) -> None:
+        """Record ``value`` for ``check``, and the text it was found in, to show if the check fails."""
+        self[check] = value
+        self.context[check] = context
 
     def __repr__(self) -> str:  # short, for pytest's report of a failed check
         return f"Run({len(self.seen)} seen, {'stopped' if self.stopped else 'to the end'})"

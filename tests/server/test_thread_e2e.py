@@ -124,10 +124,10 @@ async def revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pair, ru
         (main,), (mistake,) = of_kind(diags, "exercise"), of_kind(diags, "mistake")
         run["revised, the student: lines of the exercise and of the mistake"] = (lines_of(main), lines_of(mistake))
         run["revised, the student: diagnostics carrying each text"] = carrying(all_diagnostics(student), SAID_ONCE)
-        run["revised, the student: each mistake said where it is"] = (ON_THE_EXERCISE in main.message, ELSEWHERE in mistake.message)
-        run["revised, the student: the exercise names the other lines"] = (
-            "1 mistake on other lines: app/inventory.py:18-19." in main.message
-        )
+        said_where = (ON_THE_EXERCISE in main.message, ELSEWHERE in mistake.message)
+        run.saw("revised, the student: each mistake said where it is", said_where, f"{main.message}\n{mistake.message}")
+        names_them = "1 mistake on other lines: app/inventory.py:18-19." in main.message
+        run.saw("revised, the student: the exercise names the other lines", names_them, main.message)
         # must act: warnings, from colearner, with a code per kind
         run["revised, the student: severity, source and code by kind"] = {d.data["kind"]: (d.severity, d.source, d.code) for d in diags}
         run["revised, the student: the exercise of each"] = {d.data["exercise_id"] for d in diags}
@@ -154,10 +154,10 @@ async def revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pair, ru
         # The student's hover, on the anchor or on the mistake: the exercise, the latest feedback, the rest in short.
         text = run.kept["the student's hover on the anchor"] = await hover(student, 12)
         run["revised, the student: the hover on the mistake"] = await hover(student, 17)
-        run["revised, the student: the hover's parts in order"] = found_in_order(text, student_hover(run.kept))
+        run.saw("revised, the student: the hover's parts in order", found_in_order(text, student_hover(run.kept)), text)
         counts = (text.count(ON_THE_EXERCISE), text.count("feedback"), exercise_id in text)
-        run["revised, the student: the hover's mistake, feedback, whole id"] = counts
-        run["revised, the student: the hover's lines beyond 14"] = max(0, len(text.splitlines()) - 14)
+        run.saw("revised, the student: the hover's mistake, feedback, whole id", counts, text)
+        run.saw("revised, the student: the hover's lines beyond 14", max(0, len(text.splitlines()) - 14), text)
 
         # The student answers again: the coach's hover puts the new answer first, their feedback after it.
         run["answered again: ok"] = (await student.run("colearner.respond", {"exercise_id": exercise_id, "text": "validated now"}))["ok"]
@@ -165,9 +165,9 @@ async def revise_with_a_mistake_on_the_exercise_and_one_elsewhere(pair: Pair, ru
         run["answered again, the coach: the review"] = review.message
         await student.wait_diagnostics(FILE, lambda ds: len(ds) == 1 and ds[0].severity == types.DiagnosticSeverity.Hint)
         text = await hover(coach, 12)
-        run["answered again, the coach: the hover's parts in order"] = found_in_order(text, coach_hover(run.kept))
+        run.saw("answered again, the coach: the hover's parts in order", found_in_order(text, coach_hover(run.kept)), text)
         counts = (text.count("validated now"), text.count(ON_THE_EXERCISE), "discount added" in text)
-        run["answered again, the coach: the hover's new answer, mistake, old answer"] = counts
+        run.saw("answered again, the coach: the hover's new answer, mistake, old answer", counts, text)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -219,7 +219,7 @@ THREAD = [
 @pytest.mark.parametrize(("check", "expected"), THREAD, ids=names(THREAD))
 def test_revise_thread(thread: Run, check: str, expected: Any) -> None:
     actual, expected = thread.actual(check), thread.expected(expected)
-    assert actual == expected
+    assert actual == expected, thread.context.get(check, "")
 
 
 def test_revise_thread_ran_to_the_end_with_every_step_checked(thread: Run) -> None:
