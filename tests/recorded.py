@@ -22,7 +22,7 @@ a check.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,3 +91,12 @@ def found_in_order(text: str, parts: Sequence[str]) -> list[str]:
     places = {part: text.find(part) for part in parts}
     there = sorted((part for part in parts if places[part] != -1), key=places.__getitem__)
     return there + [f"missing: {part}" for part in parts if places[part] == -1]
+
+
+def failure_of(check: Callable[[], object]) -> str | None:
+    """What a helper that asserts (``assert_converged``, say) failed with, traceback and all; None if it passed."""
+    try:
+        check()
+    except AssertionError:
+        return traceback.format_exc()
+    return None
