@@ -16,7 +16,7 @@ import pytest
 from colearner_lsp.bus.broker import EmbeddedBroker
 from tests.kafka_harness import TlsFront, tls_broker
 
-_KAFKA_FIXTURES = {"broker", "broker_session", "tls_front", "mtls_front"}
+_KAFKA_FIXTURES = {"broker", "broker_module", "broker_session", "tls_front", "mtls_front"}
 _TLS_FIXTURES = {"tls_front", "mtls_front"}
 
 
@@ -40,6 +40,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def broker() -> Iterator[EmbeddedBroker]:
     """A fresh broker of the test's own; free to kill or restart."""
+    with EmbeddedBroker() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def broker_module() -> Iterator[EmbeddedBroker]:
+    """A fresh broker for one module's fixtures (a scenario run once, then checked step by step)."""
     with EmbeddedBroker() as b:
         yield b
 

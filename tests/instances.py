@@ -12,8 +12,12 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from colearner_lsp.bus.kafka_bus import KafkaBus, SyncReport
 from colearner_lsp.core.identity import init_instance
@@ -56,6 +60,16 @@ def make_pair(base: Path, bootstrap: str, coach_id: str = "carol", student_id: s
     _, coach_key = init_instance(origin, "coach", coach_id, bootstrap)
     student_key = enrol(origin, coach_id, coach_key, student, student_id, bootstrap)
     return Pair(origin, student, coach_key, student_key, bootstrap, coach_id, student_id)
+
+
+@contextmanager
+def module_pair(tmp_path_factory: pytest.TempPathFactory, bootstrap: str) -> Iterator[Pair]:
+    """``make_pair`` for a fixture a whole module shares: the root conftest's ``key_dir`` is per test,
+    so the keys go to a folder of the pair's own (and no bootstrap override leaks in) while it is used."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLEARNER_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
+        patch.delenv("COLEARNER_BOOTSTRAP", raising=False)
+        yield make_pair(tmp_path_factory.mktemp("pair"), bootstrap)
 
 
 def add_student(pair: Pair, base: Path, student_id: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from colearner_lsp.core.reports.history import replay_key, session_history, summ
 from colearner_lsp.views.history_text import render_history
 from tests.core.conftest import envelope
 from tests.core.dashboard_scenario import Cohort, temporary_cohort
+from tests.recorded import Run, names, recording
 
 
 @pytest.fixture(scope="module")
@@ -48,54 +50,93 @@ def test_replay_order_is_creation_order_not_arrival_order(cohort: Cohort) -> Non
         assert seqs == sorted(seqs)
 
 
-def test_replay_content_for_a_session_reopened_by_revise(cohort: Cohort) -> None:
-    sid, ex = cohort.ids["alice.s1"], cohort.ids["alice.ex"]
-    h = session_history(cohort.coach, sid)
-    assert (h["session_id"], h["student"], h["coach"], h["stage"]) == (sid, "alice", "coach", "done")
-    assert [(t["from"], t["to"], t["sender"]) for t in h["lifecycle"]] == [
-        (None, "init", "coach"),
-        ("init", "plan", "coach"),
-        ("plan", "practice", "alice"),
-        ("practice", "review", "alice"),
-        ("review", "practice", "coach"),
-        ("practice", "review", "alice"),
-        ("review", "done", "coach"),
-    ]
-    assert all(t["applied"] for t in h["lifecycle"])
-    types = [e["event_type"] for e in h["events"]]
-    assert types == [
-        "session_lifecycle",
-        "learning_plan",
-        "session_lifecycle",
-        "exercise_assigned",
-        "exercise_acknowledged",
-        "session_lifecycle",
-        "exercise_response",
-        "session_lifecycle",
-        "assessment_feedback",
-        "session_lifecycle",
-        "progress_update",
-        "exercise_response",
-        "session_lifecycle",
-        "assessment_feedback",
-        "session_lifecycle",
-    ]
-    summaries = [e["summary"] for e in h["events"]]
-    assert summaries[0] == "session opened in init (session opened)"
-    assert summaries[1] == "plan of 1 step: deps; goal: read the dependency graph"
-    assert summaries[3] == "assigned 'deps' at service.py:4-6: Explain deps in handler()"
-    assert summaries[4] == "acknowledged 'deps'"
-    assert summaries[5] == "stage plan → practice (first exercise acknowledged)"
-    assert summaries[6] == "responded to 'deps': first try"
-    assert summaries[8] == "feedback revise on 'deps': 2 mistakes, Δ-0.1; next: look at imports"
-    assert summaries[9] == "stage review → practice (feedback: revise)"
-    assert summaries[10] == "progress: confidence deps=0.45"
-    assert summaries[13] == "feedback pass on 'deps': 0 mistakes, Δ+0.2; next: move on"
-    about_exercise = {"exercise_assigned", "exercise_acknowledged", "exercise_response", "assessment_feedback"}
-    assert {e["exercise_id"] for e in h["events"] if e["event_type"] in about_exercise} == {ex}
-    assert {e["exercise_id"] for e in h["events"] if e["event_type"] not in about_exercise} == {None}
-    for e in h["events"]:
-        assert set(e) == {"ts", "sender", "actor", "seq", "event_type", "event_id", "exercise_id", "summary"}
+ABOUT_EXERCISE = {"exercise_assigned", "exercise_acknowledged", "exercise_response", "assessment_feedback"}
+EVENT_FIELDS = {"ts", "sender", "actor", "seq", "event_type", "event_id", "exercise_id", "summary"}
+SUMMARIES = {  # by the event's place in the session's history
+    0: "session opened in init (session opened)",
+    1: "plan of 1 step: deps; goal: read the dependency graph",
+    3: "assigned 'deps' at service.py:4-6: Explain deps in handler()",
+    4: "acknowledged 'deps'",
+    5: "stage plan → practice (first exercise acknowledged)",
+    6: "responded to 'deps': first try",
+    8: "feedback revise on 'deps': 2 mistakes, Δ-0.1; next: look at imports",
+    9: "stage review → practice (feedback: revise)",
+    10: "progress: confidence deps=0.45",
+    13: "feedback pass on 'deps': 0 mistakes, Δ+0.2; next: move on",
+}
+
+
+@pytest.fixture(scope="module")
+def reopened(cohort: Cohort) -> Run:
+    """The coach's history of alice's first session, reopened by a revise, read once for the checks below."""
+    with recording() as run:
+        sid = run.kept["session id"] = cohort.ids["alice.s1"]
+        run.kept["exercise id"] = cohort.ids["alice.ex"]
+        h = session_history(cohort.coach, sid)
+        run["the session, student, coach and stage"] = (h["session_id"], h["student"], h["coach"], h["stage"])
+        run["the lifecycle: from, to, sender"] = [(t["from"], t["to"], t["sender"]) for t in h["lifecycle"]]
+        run["the lifecycle: transitions not applied"] = [(t["from"], t["to"]) for t in h["lifecycle"] if not t["applied"]]
+        run["the events' types"] = [e["event_type"] for e in h["events"]]
+        summaries = [e["summary"] for e in h["events"]]
+        for place in SUMMARIES:
+            run[f"the summary of event {place}"] = summaries[place] if place < len(summaries) else None
+        run["the exercise of the events about it"] = {e["exercise_id"] for e in h["events"] if e["event_type"] in ABOUT_EXERCISE}
+        run["the exercise of the other events"] = {e["exercise_id"] for e in h["events"] if e["event_type"] not in ABOUT_EXERCISE}
+        run["the fields of events with other fields"] = [sorted(e) for e in h["events"] if set(e) != EVENT_FIELDS]
+    return run
+
+
+REOPENED = [
+    ("the session, student, coach and stage", lambda kept: (kept["session id"], "alice", "coach", "done")),
+    (
+        "the lifecycle: from, to, sender",
+        [
+            (None, "init", "coach"),
+            ("init", "plan", "coach"),
+            ("plan", "practice", "alice"),
+            ("practice", "review", "alice"),
+            ("review", "practice", "coach"),
+            ("practice", "review", "alice"),
+            ("review", "done", "coach"),
+        ],
+    ),
+    ("the lifecycle: transitions not applied", []),
+    (
+        "the events' types",
+        [
+            "session_lifecycle",
+            "learning_plan",
+            "session_lifecycle",
+            "exercise_assigned",
+            "exercise_acknowledged",
+            "session_lifecycle",
+            "exercise_response",
+            "session_lifecycle",
+            "assessment_feedback",
+            "session_lifecycle",
+            "progress_update",
+            "exercise_response",
+            "session_lifecycle",
+            "assessment_feedback",
+            "session_lifecycle",
+        ],
+    ),
+    *((f"the summary of event {place}", summary) for place, summary in SUMMARIES.items()),
+    ("the exercise of the events about it", lambda kept: {kept["exercise id"]}),
+    ("the exercise of the other events", {None}),
+    ("the fields of events with other fields", []),
+]
+
+
+@pytest.mark.parametrize(("check", "expected"), REOPENED, ids=names(REOPENED))
+def test_replay_content_for_a_session_reopened_by_revise(reopened: Run, check: str, expected: Any) -> None:
+    actual, expected = reopened.actual(check), reopened.expected(expected)
+    assert actual == expected
+
+
+def test_replay_content_for_a_session_reopened_by_revise_read_to_the_end_with_every_check(reopened: Run) -> None:
+    ends = reopened.loose_ends(REOPENED)
+    assert not ends, "\n".join(ends)
 
 
 def test_evidence_request_and_forgeries(cohort: Cohort) -> None:
