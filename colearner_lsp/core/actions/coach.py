@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # evidence needs gitpython: imported when evidence is taken
     pass
 
 
-from .rules import _move, _states_after, find_exercise, find_session, require_role, user_action
+from .rules import find_exercise, find_session, lifecycle_move, require_role, states_after, user_action
 
 
 @user_action
@@ -53,7 +53,9 @@ def send_plan(inst: Instance, session_id: str, goals: Sequence[str], steps: Sequ
         goals=list(goals),
         plan=[PlanStep(id=i, topic=t, status="active" if n == 0 else "next") for n, (i, t) in enumerate(steps)],
     )
-    out = inst.emit(session.session_id, session.student, [plan, *_move(session.stage, LearningPlan, [], None, "learning plan sent")])
+    out = inst.emit(
+        session.session_id, session.student, [plan, *lifecycle_move(session.stage, LearningPlan, [], None, "learning plan sent")]
+    )
     return out[0]
 
 
@@ -160,7 +162,9 @@ def send_feedback(
     )
     new_state = "passed" if grade == "pass" else "revise"
     events: list[Payload] = [feedback]
-    events += _move(session.stage, AssessmentFeedback, _states_after(session, ex.exercise_id, new_state), grade, f"feedback: {grade}")
+    events += lifecycle_move(
+        session.stage, AssessmentFeedback, states_after(session, ex.exercise_id, new_state), grade, f"feedback: {grade}"
+    )
     out = inst.emit(ex.session_id, ex.student, events)
     return out[0].event_id
 

@@ -78,15 +78,17 @@ def find_exercise(inst: Instance, exercise_id: str) -> ExerciseState:
     return ex
 
 
-def _move(stage: str, cause: type[Payload], states_after: list[str], grade: str | None, reason: str) -> list[SessionLifecycle]:
-    """The lifecycle event an action sending a ``cause`` brings with it, if any."""
-    to = lifecycle.automatic_move(stage, states_after, cause.event_type, grade)
+def lifecycle_move(stage: str, cause: type[Payload], exercise_states: list[str], grade: str | None, reason: str) -> list[SessionLifecycle]:
+    """The lifecycle event an action sending a ``cause`` brings with it, if any (``exercise_states``:
+    the session's exercises' states once the action is done, see ``states_after``)."""
+    to = lifecycle.automatic_move(stage, exercise_states, cause.event_type, grade)
     if to is None:
         return []
     return [SessionLifecycle(from_=stage, to=to, reason=reason)]
 
 
-def _states_after(session: SessionState, exercise_id: str, new_state: str) -> list[str]:
+def states_after(session: SessionState, exercise_id: str, new_state: str) -> list[str]:
+    """The session's exercises' states once ``exercise_id`` is in ``new_state``."""
     return [new_state if e.exercise_id == exercise_id else e.state for e in session.exercises()]
 
 

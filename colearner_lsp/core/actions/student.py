@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # evidence needs gitpython: imported when evidence is taken
     from ..sharing.scope import ScopeRules
 
 
-from .rules import _move, _states_after, find_exercise, find_session, require_role, user_action
+from .rules import find_exercise, find_session, lifecycle_move, require_role, states_after, user_action
 
 
 def _own_exercise(inst: Instance, exercise_id: str, action: str) -> ExerciseState:
@@ -45,8 +45,8 @@ def acknowledge(inst: Instance, exercise_id: str) -> str:
         raise InvalidArgument(f"exercise {ex.exercise_id} is already {ex.state}")
     session = inst.state.sessions[ex.session_id]
     events: list[Payload] = [ExerciseAcknowledged(exercise_id=ex.exercise_id)]
-    events += _move(
-        session.stage, ExerciseAcknowledged, _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged"
+    events += lifecycle_move(
+        session.stage, ExerciseAcknowledged, states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged"
     )
     return inst.emit(ex.session_id, ex.student, events)[0].event_id
 
@@ -227,14 +227,14 @@ def respond(
     stage = session.stage
     if ex.state == "assigned":
         events.append(ExerciseAcknowledged(exercise_id=ex.exercise_id))
-        moved = _move(
-            stage, ExerciseAcknowledged, _states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged"
+        moved = lifecycle_move(
+            stage, ExerciseAcknowledged, states_after(session, ex.exercise_id, "acknowledged"), None, "first exercise acknowledged"
         )
         events += moved
         stage = moved[0].to if moved else stage
     response_index = len(events)
     events.append(ExerciseResponse(exercise_id=ex.exercise_id, response=text, evidence=ref))
-    events += _move(stage, ExerciseResponse, _states_after(session, ex.exercise_id, "responded"), None, "every exercise answered")
+    events += lifecycle_move(stage, ExerciseResponse, states_after(session, ex.exercise_id, "responded"), None, "every exercise answered")
     out = inst.emit(ex.session_id, ex.student, events, event_ids=event_ids)
     return out[response_index].event_id
 
