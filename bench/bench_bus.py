@@ -47,7 +47,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 
 from colearner_lsp.bus.broker import EmbeddedBroker  # noqa: E402
 from colearner_lsp.bus.connection import connection_options  # noqa: E402
-from colearner_lsp.bus.kafka_bus import KafkaBus, partition_for  # noqa: E402
+from colearner_lsp.bus.kafka_bus import KafkaBus  # noqa: E402
+from colearner_lsp.bus.partitions import partition_for  # noqa: E402
 from colearner_lsp.core import actions  # noqa: E402
 from colearner_lsp.core.identity import init_instance, trust_peer  # noqa: E402
 from colearner_lsp.core.instance import Instance  # noqa: E402

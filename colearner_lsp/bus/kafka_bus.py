@@ -12,8 +12,10 @@
 - A live loop (``run``) watches for that too: a log end that moves backwards,
   a failed request, or simply time since the last check.
 
-Connection settings and failure diagnosis are in ``connection``; reading a
-message back to check a position is in ``log_probe``.
+Connection settings and failure diagnosis are in ``connection``; which
+partitions are read in ``partitions``; checking the positions against the
+broker's log in ``positions`` (reading a message back, in ``log_probe``); how
+long a live loop's fetch waits at the broker in ``fetch_pacing``.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from aiokafka.partitioner import DefaultPartitioner
 
 from ..core.instance import Instance
 from ..core.protocol.events import EnvelopeBase
 from ..core.store.ledger import Incoming
 from .connection import BrokerUnreachable, connection_options, diagnose, explain
-from .log_probe import digests_at
+from .fetch_pacing import ACTIVE_FETCH_WAIT_MS, FetchPacer
+from .partitions import PARTITIONS, partitions_to_read
+from .positions import PositionCheck
 
 log = logging.getLogger(__name__)
 # The bus reports connection trouble itself (``last_error``, ``BrokerUnreachable``);
@@ -41,7 +44,6 @@ log = logging.getLogger(__name__)
 # An application that configures logging still receives them (they propagate).
 logging.getLogger("aiokafka").addHandler(logging.NullHandler())
 
-PARTITIONS = 4  # what Tansu auto-creates; key routing depends on it staying fixed
 BATCH = 500
 # While staying live (``run``), a batch is judged this many messages at a time (~0.2 ms
 # each) with the event loop let through between: an editor's request waits ~5 ms at most.
@@ -49,12 +51,6 @@ LIVE_SLICE = 32
 # A live reader asks for what it holds without a linking tip only after this long:
 # one batch spans topics, and the rest of it is usually in the next poll.
 HELD_SETTLE_S = 1.0
-# How long a fetch may wait at the broker, by time since the last traffic (see KafkaBus._pace_fetches).
-HOT_FETCH_WAIT_MS, HOT_WINDOW_S = 1, 2.0
-ACTIVE_FETCH_WAIT_MS, ACTIVE_WINDOW_S = 5, 30.0
-IDLE_FETCH_WAIT_MS = 100
-WATCH_EVERY_S = 1.0  # how often a live loop compares log ends with what it saw
-VERIFY_EVERY_S = 30.0  # and probes its positions even when nothing looked wrong
 GAPS_EVERY_S = 5.0  # a live loop asks for missing events when new ones arrived, else this often (the query reads every stream)
 
 
@@ -87,10 +83,9 @@ class KafkaBus:
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._assigned: list[TopicPartition] = []
-        self._suspect_reset = True  # verify positions once on every (re)connection
-        self._ends: dict[TopicPartition, int] = {}  # highest log end seen, per partition
-        self._watched_at = self._verified_at = self._gaps_at = 0.0
-        self._traffic_at = -1e9  # no conversation yet: fetch lazily
+        self._positions = PositionCheck(inst)
+        self._pacer = FetchPacer()
+        self._gaps_at = 0.0
         self._stopping = asyncio.Event()
         self.last_error: str | None = None
         self.turns = 0  # loop turns that went through: the language server's supervisor watches it
@@ -122,10 +117,9 @@ class KafkaBus:
             **options,
         )
         await self._consumer.start()
-        self._assigned = self._partitions_to_read()
+        self._assigned = partitions_to_read(self.inst)
         self._consumer.assign(self._assigned)
-        self._ends = {}
-        await self._seek_to_stored()
+        self._positions.start_reading(self._consumer, self._assigned)
 
     async def _ensure_topics(self, options: dict[str, object]) -> None:
         admin = AIOKafkaAdminClient(**options)
@@ -141,12 +135,6 @@ class KafkaBus:
         finally:
             await admin.close()
 
-    def _partitions_to_read(self) -> list[TopicPartition]:
-        if self.inst.role == "coach":
-            return [TopicPartition(t, p) for t in self.inst.topics() for p in range(PARTITIONS)]
-        mine = partition_for(self.inst.identity)
-        return [TopicPartition(t, mine) for t in self.inst.topics()]
-
     async def close(self) -> None:
         self.inst.flush_learning_json()
         for client in (self._producer, self._consumer):
@@ -156,7 +144,7 @@ class KafkaBus:
                 except Exception:  # closing after a failure must not raise a second one
                     log.debug("error while closing a Kafka client", exc_info=True)
         self._producer = self._consumer = None
-        self._suspect_reset = True  # whoever connects next verifies the stored positions again
+        self._positions.suspect_reset = True  # whoever connects next verifies the stored positions again
         self._set_connected(False, self.last_error)
 
     def _set_connected(self, connected: bool, error: str | None) -> None:
@@ -167,75 +155,13 @@ class KafkaBus:
 
     # ------------------------------------------------------------ positions
 
-    async def _seek_to_stored(self) -> None:
-        assert self._consumer is not None
-        stored = self.inst.ledger.positions()
-        for tp in self._assigned:
-            offset, _ = stored.get((tp.topic, tp.partition), (0, None))
-            self._consumer.seek(tp, offset)
-
     async def verify_positions(self) -> list[str]:
-        """Notice a broker that lost its memory; read such partitions from the start.
+        """Notice a broker that lost its memory; read such partitions from the start (``PositionCheck.verify``).
 
-        A partition is judged lost when the message just before our stored
-        position is gone or is not the one we read there (the log was refilled
-        past it), or when it is empty although it held events of ours. Log end
-        offsets cannot decide the first case alone: Tansu reports a high
-        watermark of the last batch's base offset + 1.
-
-        For each lost partition: read it again from the start, publish our own
-        events keyed to it again (the broker acknowledged them, then forgot
-        them), and ask peers for the tail of their streams (a lost tail shows
-        no gap). Returns the partitions reset.
+        Returns the partitions reset.
         """
         assert self._consumer is not None
-        stored = self.inst.ledger.positions()
-        wanted = {tp: stored[(tp.topic, tp.partition)] for tp in self._assigned if stored.get((tp.topic, tp.partition), (0, None))[0] > 0}
-        seen = await digests_at(self.inst.config, {tp: offset - 1 for tp, (offset, _) in wanted.items()}) if wanted else {}
-        reset = {tp for tp, (_, digest) in wanted.items() if seen.get(tp) is None or (digest and seen[tp] != digest)}
-        reset |= await self._emptied_partitions(set(wanted))
-        for tp in reset:
-            self.inst.ledger.set_position(tp.topic, tp.partition, 0, None)
-            self._consumer.seek(tp, 0)
-        names = sorted(f"{tp.topic}[{tp.partition}]" for tp in reset)
-        if reset:
-            log.warning("the broker lost its log for %s; reading again from the start", ", ".join(names))
-            self._republish_own({(tp.topic, tp.partition) for tp in reset})
-            self.inst.request_missing(tail_check=True)
-        self._suspect_reset = False
-        self._verified_at = asyncio.get_running_loop().time()
-        return names
-
-    async def _emptied_partitions(self, checked: set[TopicPartition]) -> set[TopicPartition]:
-        """Partitions we never read from that are empty although the broker acked our events there."""
-        assert self._consumer is not None
-        ours = {TopicPartition(topic, partition_for(student)) for topic, student in self.inst.ledger.own_streams_on(self.inst.identity)}
-        candidates = [tp for tp in self._assigned if tp in ours and tp not in checked]
-        if not candidates:
-            return set()
-        ends = await self._consumer.end_offsets(candidates)
-        return {tp for tp in candidates if ends.get(tp, 0) == 0}
-
-    def _republish_own(self, lost: set[tuple[str, int]]) -> None:
-        students = {
-            student for topic, student in self.inst.ledger.own_streams_on(self.inst.identity) if (topic, partition_for(student)) in lost
-        }
-        for student in students:
-            self.inst.ledger.requeue(self.inst.identity, student, 1)
-
-    async def _watch(self) -> None:
-        """In a live loop: verify positions when a log end moved backwards, or every so often."""
-        assert self._consumer is not None
-        now = asyncio.get_running_loop().time()
-        if now - self._watched_at < WATCH_EVERY_S:
-            return
-        self._watched_at = now
-        ends = await self._consumer.end_offsets(self._assigned)
-        shrunk = [tp for tp, end in ends.items() if end < self._ends.get(tp, 0)]
-        for tp, end in ends.items():
-            self._ends[tp] = max(end, self._ends.get(tp, 0)) if not shrunk else end
-        if shrunk or now - self._verified_at > VERIFY_EVERY_S:
-            await self.verify_positions()
+        return await self._positions.verify(self._consumer, self._assigned)
 
     # ------------------------------------------------------------ moving events
 
@@ -254,7 +180,7 @@ class KafkaBus:
                 ]
                 await asyncio.gather(*futures)
             except KafkaError:
-                self._suspect_reset = True
+                self._positions.suspect_reset = True
                 raise
             self.inst.ledger.mark_sent([pos for pos, *_ in pending])
             sent += len(pending)
@@ -321,7 +247,7 @@ class KafkaBus:
                 await self._sync_once(report, deadline)
                 return report
             except KafkaError as exc:
-                self._suspect_reset = True
+                self._positions.suspect_reset = True
                 await self.close()
                 if loop.time() >= deadline:
                     message = await diagnose(self.inst.config) or explain(exc, self.inst.config)
@@ -367,18 +293,19 @@ class KafkaBus:
                 if self._producer is None:
                     await self.connect()
                     backoff = 0.2
-                if self._suspect_reset:
+                if self._positions.suspect_reset:
                     await self.verify_positions()
                 sent = await self.publish()
                 polled = SyncReport()
                 applied = await self.poll(timeout_ms=idle_ms, report=polled, slice_size=LIVE_SLICE)
                 if self.inst.recovering and polled.polled == 0 and await self.caught_up():
                     self._finish_recovery()
-                self._pace_fetches(bool(sent or applied))
+                self._pacer.pace(self._consumer, bool(sent or applied))
                 if self.inst.learning_json_due(idle=not applied):
                     # on a thread: encoding a big state must not stall the editor's requests
                     await asyncio.to_thread(self.inst.flush_learning_json)
-                await self._watch()
+                assert self._consumer is not None
+                await self._positions.watch(self._consumer, self._assigned)
                 self.inst.refresh()  # the CLI may have written to the same ledger
                 now = asyncio.get_running_loop().time()
                 if applied or now - self._gaps_at > GAPS_EVERY_S:
@@ -392,7 +319,7 @@ class KafkaBus:
                     log.info("Kafka failed (%s); connecting again", exc)
                     self._set_connected(False, explain(exc, self.inst.config))
                     await self.close()
-                self._suspect_reset = True
+                self._positions.suspect_reset = True
                 try:
                     await asyncio.wait_for(self._stopping.wait(), backoff)
                 except TimeoutError:
@@ -400,38 +327,5 @@ class KafkaBus:
                 backoff = min(backoff * 2, 5.0)
         await self.close()
 
-    def _pace_fetches(self, traffic: bool) -> None:
-        """Fetch eagerly while a conversation is going on, lazily when idle.
-
-        Tansu does not wake a waiting fetch on a produce: it looks for data when
-        the fetch arrives, then after half the wait left, and so on, answering
-        at the first look that finds some (or when the wait runs out). So the
-        wait bounds delivery latency: its first half can pass unnoticed.
-
-        - hot, for HOT_WINDOW_S after something was sent or applied (a reply, the
-          rest of a batch of assignments): 1 ms; Tansu looks at 0 and ~1 ms (its
-          timer's grain), so a message waits ~1 ms. This costs ~20% of a core
-          here and as much in the broker, while it lasts;
-        - active, until ACTIVE_WINDOW_S: 5 ms, a message waits up to ~3 ms; ~10% + 10%;
-        - idle: 100 ms; ~1% + 2%.
-
-        A real Kafka wakes a waiting fetch at once, and loses nothing either way.
-        aiokafka reads the wait from its fetcher on every request.
-        """
-        now = asyncio.get_running_loop().time()
-        if traffic:
-            self._traffic_at = now
-        fetcher = getattr(self._consumer, "_fetcher", None)
-        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
-            quiet = now - self._traffic_at
-            hot, active = quiet < HOT_WINDOW_S, quiet < ACTIVE_WINDOW_S
-            fetcher._fetch_max_wait_ms = HOT_FETCH_WAIT_MS if hot else ACTIVE_FETCH_WAIT_MS if active else IDLE_FETCH_WAIT_MS
-
     def stop(self) -> None:
         self._stopping.set()
-
-
-def partition_for(student: str, partitions: int = PARTITIONS) -> int:
-    """The partition a student's key lands on (aiokafka's default murmur2 partitioner)."""
-    ids = list(range(partitions))
-    return DefaultPartitioner()(student.encode("utf-8"), ids, ids)

@@ -1,7 +1,7 @@
 """Reading messages back, to tell whether the broker still holds what we read.
 
 With every read position the ledger stores the sha1 of the message just
-before it; ``KafkaBus.verify_positions`` asks ``digests_at`` what sits at
+before it; ``positions.PositionCheck.verify`` asks ``digests_at`` what sits at
 those offsets now. The probe is a throwaway consumer of its own: it never
 touches the bus's consumer or positions, so it lives apart from the bus.
 """

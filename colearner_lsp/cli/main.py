@@ -5,9 +5,10 @@ argument errors exit 2 (argparse's convention). A command that creates something
 prints its id or key alone on the last line of stdout.
 
 Start-up: the parser is built from this module and ``core.vocabulary`` alone;
-a command's handler in ``commands`` is imported only once that command is
-chosen, and imports the part of the core it needs (bench/bench_cli.py,
-tests/cli/test_startup.py). ``--help`` imports no pydantic, Kafka or git.
+the group of handlers in ``commands`` a command belongs to is imported only once
+that command is chosen, and its handler imports the part of the core it needs
+(bench/bench_cli.py, tests/cli/test_startup.py). ``--help`` imports no pydantic,
+Kafka or git.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import get_args
 
 from ..core.errors import ColearnerError
@@ -34,43 +35,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", help="do not contact Kafka; writes wait in the outbox")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    def cmd(name: str, help: str) -> argparse.ArgumentParser:
-        """A command; its handler is the function of ``commands`` named like it (``-`` as ``_``)."""
-        sp = sub.add_parser(name, help=help, description=help)
-        sp.set_defaults(handler=name.replace("-", "_"))
-        return sp
+    def commands_in(group: str) -> Callable[[str, str], argparse.ArgumentParser]:
+        """What adds a command of ``group``: its handler is the function of ``commands.<group>`` named like it (``-`` as ``_``)."""
 
-    sp = cmd("init", "create .colearner/agent.yaml and a key pair; prints the public key")
+        def cmd(name: str, help: str) -> argparse.ArgumentParser:
+            sp = sub.add_parser(name, help=help, description=help)
+            sp.set_defaults(handler=(group, name.replace("-", "_")))
+            return sp
+
+        return cmd
+
+    # Each command is added by the maker of its group (who runs it, or what it is for), in the order --help lists them.
+    setup, coach, student, reports, upkeep, tools = map(commands_in, ("setup", "coach", "student", "reports", "upkeep", "tools"))
+
+    sp = setup("init", "create .colearner/agent.yaml and a key pair; prints the public key")
     sp.add_argument("--role", required=True, choices=get_args(Actor))
     sp.add_argument("--id", required=True, dest="identity", metavar="NAME")
     sp.add_argument("--bootstrap", metavar="HOST:PORT")
     sp.add_argument("--force", action="store_true", help="replace an existing instance (new key)")
 
-    sp = cmd("trust", "pin a peer's public key (a coach adds a student to the roster)")
+    sp = setup("trust", "pin a peer's public key (a coach adds a student to the roster)")
     sp.add_argument("name")
     sp.add_argument("public_key")
     sp.add_argument("--replace", action="store_true", help="replace the key already pinned for NAME (shows both fingerprints)")
 
-    sp = cmd("untrust", "unpin a peer's key (a coach takes a student off the roster); their events stay")
+    sp = setup("untrust", "unpin a peer's key (a coach takes a student off the roster); their events stay")
     sp.add_argument("name")
 
-    sp = cmd("broker", "run the embedded Kafka-compatible broker in the foreground")
+    sp = tools("broker", "run the embedded Kafka-compatible broker in the foreground")
     sp.add_argument("--port", type=int, default=9092)
 
-    sp = cmd("serve", "run the language server (stdio by default)")
+    sp = tools("serve", "run the language server (stdio by default)")
     sp.add_argument("--tcp", metavar="HOST:PORT")
 
-    sp = cmd("session", "coaching sessions")
+    sp = coach("session", "coaching sessions")
     ssub = sp.add_subparsers(dest="session_command", metavar="start", parser_class=Parser, required=True)
     st = ssub.add_parser("start", help="open a session with a student; prints its id")
     st.add_argument("--student", required=True)
 
-    sp = cmd("plan", "send a learning plan")
+    sp = coach("plan", "send a learning plan")
     sp.add_argument("session")
     sp.add_argument("--goal", action="append", required=True, metavar="TEXT")
     sp.add_argument("--step", action="append", required=True, metavar="ID:TOPIC")
 
-    sp = cmd("assign", "send an exercise anchored to lines of a file; prints its id")
+    sp = coach("assign", "send an exercise anchored to lines of a file; prints its id")
     sp.add_argument("session")
     sp.add_argument("--topic", required=True)
     sp.add_argument("--exercise", required=True, metavar="TEXT")
@@ -80,78 +88,78 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lines", required=True, metavar="A-B")
     sp.add_argument("--step", metavar="STEP_ID")
 
-    sp = cmd("scope", "send the scope policy: which paths the student may share")
+    sp = coach("scope", "send the scope policy: which paths the student may share")
     sp.add_argument("session")
     sp.add_argument("--allow", action="append", required=True, metavar="GLOB")
     sp.add_argument("--deny", action="append", default=[], metavar="GLOB")
     sp.add_argument("--share", choices=get_args(ShareMode), default="hashes")
     sp.add_argument("--max-files", type=int, default=50)
 
-    sp = cmd("inbox", "list plan, assignments and feedback")
+    sp = student("inbox", "list plan, assignments and feedback")
     sp.add_argument("--json", action="store_true")
 
-    sp = cmd("ack", "acknowledge an exercise")
+    sp = student("ack", "acknowledge an exercise")
     sp.add_argument("exercise")
 
-    sp = cmd("respond", "answer an exercise, with evidence")
+    sp = student("respond", "answer an exercise, with evidence")
     sp.add_argument("exercise")
     sp.add_argument("text")
     sp.add_argument("--evidence", action="append", metavar="PATH", help="a file to attach (repeat); '.' = changed files")
     sp.add_argument("--include-ignored", action="store_true", help="also share git-ignored files you attached (their hashes)")
     sp.add_argument("--dry-run", action="store_true", help="show which files would be shared and held back; send nothing")
 
-    sp = cmd("evidence", "send an evidence snapshot (answers the open evidence request)")
+    sp = student("evidence", "send an evidence snapshot (answers the open evidence request)")
     sp.add_argument("exercise")
     sp.add_argument("--path", action="append", metavar="PATH")
     sp.add_argument("--request", metavar="REQUEST_ID")
     sp.add_argument("--include-ignored", action="store_true", help="also share git-ignored files you attached (their hashes)")
     sp.add_argument("--dry-run", action="store_true", help="show which files would be shared and held back; send nothing")
 
-    sp = cmd("progress", "send progress: completed steps and confidence")
+    sp = student("progress", "send progress: completed steps and confidence")
     sp.add_argument("session")
     sp.add_argument("--completed", action="append", default=[], metavar="STEP")
     sp.add_argument("--confidence", action="append", default=[], metavar="TOPIC=0.8")
 
-    sp = cmd("request-evidence", "ask the student for more evidence")
+    sp = coach("request-evidence", "ask the student for more evidence")
     sp.add_argument("exercise")
     sp.add_argument("--path", action="append", required=True, metavar="GLOB")
     sp.add_argument("--reason", required=True)
 
-    sp = cmd("feedback", "grade an exercise: pass or revise")
+    sp = coach("feedback", "grade an exercise: pass or revise")
     sp.add_argument("exercise")
     sp.add_argument("--grade", required=True, choices=get_args(Grade))
     sp.add_argument("--mistake", action="append", default=[], metavar="TEXT", help="repeat; 'PATH:A-B: text' anchors it")
     sp.add_argument("--next-step", required=True, metavar="TEXT")
     sp.add_argument("--confidence-delta", required=True, type=float, metavar="X")
 
-    sp = cmd("review", "the answers waiting for your review, oldest first; with EXERCISE: its answer, evidence and the student's change")
+    sp = coach("review", "the answers waiting for your review, oldest first; with EXERCISE: its answer, evidence and the student's change")
     sp.add_argument("exercise", nargs="?")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--evidence", metavar="EVIDENCE_ID", help="review this evidence snapshot of the exercise instead of the latest")
 
-    sp = cmd("advance", "move a session to its next stage by hand")
+    sp = coach("advance", "move a session to its next stage by hand")
     sp.add_argument("session")
     sp.add_argument("--to", required=True, choices=get_args(Stage))
     sp.add_argument("--reason", default="")
 
-    sp = cmd("history", "replay a session's lifecycle and events in order")
+    sp = reports("history", "replay a session's lifecycle and events in order")
     sp.add_argument("session")
     sp.add_argument("--json", action="store_true")
 
-    sp = cmd("dashboard", "cohort view: per student and overall")
+    sp = reports("dashboard", "cohort view: per student and overall")
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true")
     g.add_argument("--html", metavar="FILE")
 
-    cmd("sync", "publish the outbox and apply everything waiting, then exit")
-    sp = cmd("doctor", "check config, keys, broker, topics, repository and ledger")
+    upkeep("sync", "publish the outbox and apply everything waiting, then exit")
+    sp = upkeep("doctor", "check config, keys, broker, topics, repository and ledger")
     sp.add_argument("--quarantine", action="store_true", help="list the messages refused, and why")
-    sp = cmd("repair", "set a damaged ledger aside and rebuild it from Kafka and the peers")
+    sp = upkeep("repair", "set a damaged ledger aside and rebuild it from Kafka and the peers")
     sp.add_argument("--force", action="store_true", help="rebuild even a ledger that passes its integrity check")
-    sp = cmd("schemas", "write or check the JSON Schemas in schemas/")
+    sp = tools("schemas", "write or check the JSON Schemas in schemas/")
     sp.add_argument("--write", action="store_true")
     sp.add_argument("--dir", default="schemas")
-    sp = cmd("demo", "the whole coach↔student loop on the embedded broker, in temporary repositories")
+    sp = tools("demo", "the whole coach↔student loop on the embedded broker, in temporary repositories")
     sp.add_argument("--keep", action="store_true", help="keep the temporary repositories")
     return p
 
@@ -184,9 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging()
     try:
-        from . import commands
+        import importlib
 
-        return int(getattr(commands, args.handler)(args) or 0)
+        group, name = args.handler
+        handlers = importlib.import_module(f"{__package__}.commands.{group}")
+        return int(getattr(handlers, name)(args) or 0)
     except ColearnerError as exc:
         print(f"colearner: {exc}", file=sys.stderr)
         return 1

@@ -111,6 +111,8 @@ def test_offline_inbox_reads_the_ledger_without_the_bus(student):
     assert packages(modules) & NOT_FOR_INBOX == set()
     assert not {m for m in modules if m.startswith(("colearner_lsp.bus", "colearner_lsp.server", "colearner_lsp.views"))}
     assert "colearner_lsp.core.store.ledger" in modules  # it did read the ledger
+    handlers = {m for m in modules if m.startswith("colearner_lsp.cli.commands.")}
+    assert handlers == {"colearner_lsp.cli.commands.student", "colearner_lsp.cli.commands.exchange"}  # its group of commands alone
 
 
 def test_offline_inbox_on_a_damaged_ledger_is_one_line(student):
