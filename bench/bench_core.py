@@ -404,6 +404,53 @@ def bench_replay(ledger: Ledger, runs: int) -> None:
     print(f"  -> {len(state.sessions)} sessions, {len(state.exercises):,} exercises, stages {dict(sorted(stages.items()))}")
 
 
+def bench_learning_json(ledger: Ledger, runs: int) -> None:
+    """Writing the coach's learning.json: every exercise encoded, against after one exercise changed
+    (each exercise's text is kept between writes), and json.dump of the same document as a baseline."""
+    root = ledger.path.parent / "learning"
+    (root / ".colearner").mkdir(parents=True, exist_ok=True)
+    config = AgentConfig(identity="coach", role="coach", key_file=str(root / "unused.pem"))
+    inst = Instance(root, config, generate_key(), ledger)
+    n = len(inst.state.exercises)
+    some = next(iter(inst.state.exercises))
+    path = root / ".colearner" / "learning.json"
+
+    def anew() -> None:
+        inst._learning_pieces.clear()
+        inst.learning_changed(set())
+        inst.flush_learning_json()
+
+    def after_one_change() -> None:
+        inst.learning_changed({some})
+        inst.flush_learning_json()
+
+    def whole_json_dump() -> None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        started = time.perf_counter(), time.process_time()
+        with open(root / "baseline.json", "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        timings.append(Timing(time.perf_counter() - started[0], time.process_time() - started[1]))
+
+    every, _ = best_of(anew, runs)
+    one, _ = best_of(after_one_change, runs)
+    timings: list[Timing] = []
+    for _ in range(runs):
+        whole_json_dump()
+    baseline = Timing(min(t.wall for t in timings), min(t.cpu for t in timings))
+    print(f"  the coach's learning.json: {n:,} exercises, {path.stat().st_size / 1e6:.1f} MB")
+    for label, t in (
+        ("json.dump of the whole document (baseline)", baseline),
+        ("every exercise encoded", every),
+        ("after one exercise changed", one),
+    ):
+        print(
+            f"  {label:<62} {t.wall * 1000:>8.1f} ms wall {t.cpu * 1000:>8.1f} ms cpu  ({baseline.cpu / max(t.cpu, 1e-9):.1f}x the baseline's cpu)"
+        )
+    inst.close()
+
+
 def bench_signatures(events: list[dict[str, Any]], keys: dict[str, Any], count: int) -> None:
     sample = events[:count]
     key = keys["coach"]
@@ -457,6 +504,8 @@ def main() -> None:
         gc.collect()
         print("replay")
         bench_replay(ledger, args.runs)
+        print("learning.json")
+        bench_learning_json(ledger, args.runs)
         ledger.close()
     print("signatures")
     bench_signatures(sample, keys, len(sample))

@@ -63,6 +63,7 @@ BIG = "big.py"
 BIG_LINES, BIG_ANCHORS = 10_000, 500
 PER_FILE = 100  # anchors in each of the other files
 EMIT_BATCH = 500
+ARRIVING_PAUSE_S = 0.015  # between requests while exercises arrive
 TYPING_PAUSE_S = 0.05
 
 
@@ -241,8 +242,8 @@ async def publish_all(coach: Instance) -> None:
         await bus.close()
 
 
-async def requests(server: StudentServer, rel: str, n: int) -> tuple[list[float], list[float]]:
-    """Code action and hover latencies on anchored lines of ``rel`` (open in the editor)."""
+async def requests(server: StudentServer, rel: str, n: int, pause: float = 0.0) -> tuple[list[float], list[float]]:
+    """Code action and hover latencies on anchored lines of ``rel`` (open in the editor), ``pause`` s apart."""
     uri = server.uri(rel)
     server.open(rel)
     await server.until(lambda: uri in server.latest)
@@ -265,6 +266,8 @@ async def requests(server: StudentServer, rel: str, n: int) -> tuple[list[float]
         shown = await server.client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": point})
         hovering.append(time.perf_counter() - started)
         assert shown, f"no hover at line {line}"
+        if pause:
+            await asyncio.sleep(pause)
     return acting, hovering
 
 
@@ -306,7 +309,8 @@ async def requests_while_assigning(
     try:
         assert await asyncio.to_thread(child.stdout.readline) == "streaming\n", "the assigning process did not start"
         await asyncio.sleep(0.5)  # the stream is flowing before the first request
-        acting, hovering = await requests(server, names[0], n)
+        # Spaced out, so that the requests span ~100 arrivals and several rewrites of learning.json.
+        acting, hovering = await requests(server, names[0], n, ARRIVING_PAUSE_S)
     finally:
         child.stdin.close()  # its end of the stream: it stops and says how many it sent
         out = await asyncio.to_thread(child.stdout.read)

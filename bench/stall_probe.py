@@ -18,6 +18,7 @@ A bench tool, not part of the product: it patches asyncio's ``Handle._run``.
 from __future__ import annotations
 
 import asyncio.events
+import gc
 import os
 import runpy
 import signal
@@ -65,10 +66,13 @@ class StallProbe:
         self.samples: Counter[tuple[str, ...]] = Counter()
         self.loop_thread = threading.get_ident()
         self.phase = 0
+        self.collections: dict[int, list[float]] = {}  # generation → durations of the collector's passes
+        self._collecting_since = 0.0
 
     def reset(self) -> None:
         self.slow, self.slow_s, self.longest = Counter(), Counter(), {}
         self.durations, self.samples = [], Counter()
+        self.collections = {}
 
     def close_phase(self, *_: object) -> None:
         self.phase += 1
@@ -96,6 +100,13 @@ class StallProbe:
         asyncio.events.Handle._run = _run  # type: ignore[method-assign]
         threading.Thread(target=self._sample, daemon=True, name="stall-probe").start()
         signal.signal(signal.SIGUSR1, self.close_phase)
+        gc.callbacks.append(self._collecting)
+
+    def _collecting(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collecting_since = time.perf_counter()
+        else:
+            self.collections.setdefault(info["generation"], []).append(time.perf_counter() - self._collecting_since)
 
     def _sample(self) -> None:
         wrote = time.perf_counter()
@@ -116,6 +127,8 @@ class StallProbe:
             lines.append(f"  their p50 {ranked[len(ranked) // 2] * 1000:.1f} ms, max {ranked[-1] * 1000:.1f} ms")
         for name, count in self.slow.most_common(15):
             lines.append(f"  {count:5d} x {name}: {self.slow_s[name] * 1000 / count:.1f} ms mean, {self.longest[name] * 1000:.1f} ms max")
+        for generation, took in sorted(self.collections.items()):
+            lines.append(f"garbage collections of generation {generation}: {len(took)}, longest {max(took) * 1000:.1f} ms")
         lines.append(f"\nsampled stacks inside them (every {SAMPLE_S * 1000:.0f} ms, innermost first):")
         for stack, count in self.samples.most_common(25):
             lines.append(f"{count:6d}  " + "\n        <- ".join(stack))

@@ -282,10 +282,12 @@ class Instance(LearningJson, LedgerRecovery):
             for session_id in late:
                 self._refold_session(session_id)
             if applied:
-                self._learning_dirty = True
+                touched = self._touched(applied, late)
+                self.learning_changed(touched)
                 if not defer_write:
                     self.flush_learning_json()
-                self._tell_listeners(applied, late)
+                for listener in self._fold_listeners:
+                    listener(touched)
             return applied
 
     def on_fold(self, listener: Callable[[set[str]], None]) -> None:
@@ -294,15 +296,13 @@ class Instance(LearningJson, LedgerRecovery):
         instance's lock: it must only take note and return."""
         self._fold_listeners.append(listener)
 
-    def _tell_listeners(self, applied: list[EnvelopeBase], refolded: set[str]) -> None:
-        if not self._fold_listeners:
-            return
+    def _touched(self, applied: list[EnvelopeBase], refolded: set[str]) -> set[str]:
+        """The exercises a fold changed: those its events name, and every one of a session folded again."""
         touched = {x for x in map(exercise_named, applied) if x is not None}
         for session_id in refolded:
             session = self.state.sessions.get(session_id)
             touched.update(session.exercise_ids if session else ())
-        for listener in self._fold_listeners:
-            listener(touched)
+        return touched
 
     def _refold_session(self, session_id: str) -> None:
         """Fold one session again from its events in replay order."""

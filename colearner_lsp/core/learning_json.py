@@ -2,26 +2,28 @@
 
 Written when the state changed: at once after an action, and while a stream of events
 arrives at most every ``LEARNING_JSON_EVERY_S[role]``, on a worker thread, its snapshot
-taken a piece at a time under the instance's lock. ``Instance`` has these methods.
+taken a piece at a time under the instance's lock. Each exercise's JSON text is kept
+and encoded again only when a fold changed it (``json_splice``), so writing the file
+costs what changed, not the whole state. ``Instance`` has these methods.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from .config import CONFIG_DIR
-from .model.state import State
+from .json_splice import Encoded, Spliced, dump_parts, encode_at
+from .model.state import ExerciseState, State
 from .protocol.events import now_ts
 
 # While a stream of events arrives, rewrite learning.json at most this often. A
 # student's file is small; a coach's holds every student (tens of MB, ~0.15 s to
 # write at 100k events), so it is a slower-moving export: the dashboard is live.
 LEARNING_JSON_EVERY_S = {"student": 1.0, "coach": 10.0}
+EXERCISE_LEVEL = 4  # document → sessions → a session → its exercises → an exercise
 
 
 class LearningJson:
@@ -47,6 +49,17 @@ class LearningJson:
         self._learning_taken = 0  # snapshots of the state taken for learning.json, and the newest on disk
         self._learning_on_disk = 0
         self._learning_file_lock = threading.Lock()
+        # Per exercise: how many folds changed it, and its text as last encoded (with the object
+        # and count it was encoded from: a session folded again makes new objects).
+        self._learning_changes: dict[str, int] = {}
+        self._learning_pieces: dict[str, tuple[ExerciseState, int, Encoded]] = {}
+
+    def learning_changed(self, exercise_ids: set[str]) -> None:
+        """A fold changed the state, and these exercises in it (called under the instance's lock)."""
+        self._learning_dirty = True
+        changes = self._learning_changes
+        for exercise_id in exercise_ids:
+            changes[exercise_id] = changes.get(exercise_id, 0) + 1
 
     def learning_json_due(self, idle: bool) -> bool:
         """Whether a deferred ``learning.json`` should be written now: at once when
@@ -71,13 +84,38 @@ class LearningJson:
             self._learning_written = time.monotonic()
             self._learning_taken += 1
             taken = self._learning_taken
-        data = self._learning_data()
+        parts = list(dump_parts(self._learning_data(), self._learning_indent))
         with self._learning_file_lock:
             if taken > self._learning_on_disk:  # a newer snapshot may have been written already
-                self._write_learning_file(data)
+                self._write_learning_file(parts)
                 self._learning_on_disk = taken
 
-    def _learning_data(self) -> dict[str, Any]:
+    @property
+    def _learning_indent(self) -> int | None:
+        # A student's file is small and read by people; a coach's holds every student (tens
+        # of MB at 100k events), so it is written compact.
+        return 2 if self.role == "student" else None
+
+    def _exercise_piece(self, exercise_id: str, session_id: str) -> Encoded | None:
+        """An exercise's text for the snapshot: kept, or encoded now (under the lock: as one fold left it).
+
+        A kept text is used while neither its object nor its count of changes moved. Read
+        without the lock, a fold in progress may have changed the exercise and not yet
+        counted it; that fold marks the file dirty, so the next write has it."""
+        ex = self.state.exercises.get(exercise_id)
+        kept = self._learning_pieces.get(exercise_id)
+        if kept is not None and kept[0] is ex and kept[1] == self._learning_changes.get(exercise_id, 0):
+            return kept[2] if ex is not None and ex.session_id == session_id else None
+        with self._lock:
+            ex = self.state.exercises.get(exercise_id)
+            if ex is None or ex.session_id != session_id:
+                return None
+            changes = self._learning_changes.get(exercise_id, 0)
+            piece = encode_at(ex.to_json(), self._learning_indent, EXERCISE_LEVEL)
+        self._learning_pieces[exercise_id] = (ex, changes, piece)
+        return piece
+
+    def _learning_data(self) -> Spliced:
         """A snapshot of the state for ``learning.json``, taken a piece at a time.
 
         The sessions and their exercise lists are taken under the instance's lock, then
@@ -96,30 +134,27 @@ class LearningJson:
             )
             sessions = [(s.to_json(with_exercises=False), s.session_id, list(s.exercise_ids)) for s in chosen]
             pos = self._pos
+        shown = []
         for data, session_id, exercise_ids in sessions:
-            shown = data["exercises"]
-            for exercise_id in exercise_ids:
-                with self._lock:
-                    ex = state.exercises.get(exercise_id)
-                    if ex is not None and ex.session_id == session_id:
-                        shown.append(ex.to_json())
-        return {
-            "version": 1,
-            "sessions": [data for data, _, _ in sessions],
-            "identity": self.identity,
-            "role": self.role,
-            "written_at": now_ts(),
-            "ledger_pos": pos,  # the last ledger row this state has seen (cli/snapshot_inbox.py)
-        }
+            pieces = (self._exercise_piece(exercise_id, session_id) for exercise_id in exercise_ids)
+            shown.append(Spliced({**data, "exercises": Spliced([p for p in pieces if p is not None])}))
+        return Spliced(
+            {
+                "version": 1,
+                "sessions": Spliced(shown),
+                "identity": self.identity,
+                "role": self.role,
+                "written_at": now_ts(),
+                "ledger_pos": pos,  # the last ledger row this state has seen (cli/snapshot_inbox.py)
+            }
+        )
 
-    def _write_learning_file(self, data: dict[str, Any]) -> None:
+    def _write_learning_file(self, parts: list[str]) -> None:
         path = self.root / CONFIG_DIR / "learning.json"
         tmp = path.with_name(f".learning.{os.getpid()}.{threading.get_ident()}.tmp")
         # owner only, like everything under .colearner/ (it holds answers and grades)
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
-            # A student's file is small and read by people; a coach's holds every
-            # student (tens of MB at 100k events), so it is written compact.
-            json.dump(data, fh, indent=2 if self.role == "student" else None, ensure_ascii=False)
+            fh.writelines(parts)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

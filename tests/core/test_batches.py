@@ -226,6 +226,7 @@ def test_learning_json_snapshot_holds_the_lock_for_one_exercise_at_a_time(tmp_pa
         student._lock = CountingLock()  # type: ignore[assignment]
         ExerciseState.to_json = counted  # type: ignore[method-assign]
         try:
+            student._learning_pieces.clear()  # every exercise encoded anew (not the texts kept from the last write)
             student._learning_dirty = True
             student.flush_learning_json()
         finally:
@@ -236,6 +237,64 @@ def test_learning_json_snapshot_holds_the_lock_for_one_exercise_at_a_time(tmp_pa
         assert written["sessions"] == student.state.to_json(student="alice")["sessions"]
         assert [e["exercise"] for e in written["sessions"][0]["exercises"]] == [f"e{n}" for n in range(5)]
         assert written["ledger_pos"] == student._pos and not student.learning_json_due(idle=True)
+    finally:
+        coach.close()
+        student.close()
+
+
+def test_learning_json_encodes_again_only_the_exercises_a_fold_changed(tmp_path: Path) -> None:
+    """Each exercise's text is kept between writes: after a fold that changed one exercise, only
+    that one is encoded again, and the file is byte for byte what encoding the whole state gives."""
+    from colearner_lsp.core.model.state import ExerciseState
+
+    coach, (student,) = make_pair(tmp_path)
+    wire = Wire()
+    try:
+        session_id = actions.start_session(coach, "alice")
+        ids = [
+            actions.assign_exercise(
+                coach, session_id, topic="t", exercise=f'e{n} "quoted"\n', expected="x", path="service.py", start_line=1, end_line=2
+            )
+            for n in range(4)
+        ]
+        wire.exchange(coach, student)
+        student.flush_learning_json()
+        learning = student.root / ".colearner" / "learning.json"
+
+        encoded: list[str] = []
+        shown = ExerciseState.to_json
+
+        def counted(self: ExerciseState) -> dict[str, object]:
+            encoded.append(self.exercise_id)
+            return shown(self)
+
+        ExerciseState.to_json = counted  # type: ignore[method-assign]
+        try:
+            actions.acknowledge(student, ids[2])  # an action: its fold writes learning.json at once
+        finally:
+            ExerciseState.to_json = shown  # type: ignore[method-assign]
+        assert encoded == [ids[2]]
+        text = learning.read_text(encoding="utf-8")
+        written = json.loads(text)
+        assert [e["state"] for e in written["sessions"][0]["exercises"]] == ["assigned", "assigned", "acknowledged", "assigned"]
+        whole = {
+            "version": 1,
+            "sessions": student.state.to_json(student="alice")["sessions"],
+            "identity": "alice",
+            "role": "student",
+            "written_at": written["written_at"],
+            "ledger_pos": student._pos,
+        }
+        assert text == json.dumps(whole, indent=2, ensure_ascii=False)
+
+        wire.exchange(student, coach)  # the coach's file, compact, holds the acknowledgement too
+        coach.flush_learning_json()
+        text = (coach.root / ".colearner" / "learning.json").read_text(encoding="utf-8")
+        written = json.loads(text)
+        whole = {**whole, "sessions": coach.state.to_json()["sessions"], "identity": coach.identity, "role": "coach"}
+        whole.update(written_at=written["written_at"], ledger_pos=coach._pos)
+        assert text == json.dumps(whole, ensure_ascii=False)
+        assert written["sessions"][0]["exercises"][2]["state"] == "acknowledged"
     finally:
         coach.close()
         student.close()
