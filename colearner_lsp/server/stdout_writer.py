@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,14 @@ class NonBlockingWriter:
         self.fd, self.loop = fd, loop
         self.pending = bytearray()  # written by us, not yet taken by the pipe
         self.lost: OSError | None = None  # why the client's end cannot be written any more
+        self.loop_thread = threading.get_ident()  # made on the loop's thread: the one that writes
         os.set_blocking(fd, False)
 
     def write(self, data: bytes) -> None:
+        if threading.get_ident() != self.loop_thread and not self.loop.is_closed():
+            # a message sent from a worker thread is written by the loop, in turn with the others
+            self.loop.call_soon_threadsafe(self.write, data)
+            return
         if self.lost is not None:
             raise BrokenPipeError(f"the client's end of stdout is gone ({self.lost})")
         if self.pending:  # behind what waits: order is the protocol's

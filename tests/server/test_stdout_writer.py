@@ -88,3 +88,35 @@ def test_a_client_gone_makes_the_next_write_a_broken_pipe() -> None:
 
     asyncio.run(go())
     os.close(write_end)
+
+
+def test_messages_sent_from_other_threads_are_written_whole_by_the_loop() -> None:
+    read_end, write_end = os.pipe()
+    received = bytearray()
+    reader = threading.Thread(target=read_all, args=(read_end, received))
+    reader.start()
+
+    async def go() -> None:
+        writer = NonBlockingWriter(write_end, asyncio.get_running_loop())
+
+        def send(n: int) -> None:
+            for i in range(50):
+                writer.write(b"<%d.%d:" % (n, i) + MESSAGE[:20000] + b">")
+
+        await asyncio.gather(*(asyncio.to_thread(send, n) for n in range(4)))
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if not writer.pending and len(received) >= 4 * 50 * 20000:
+                break
+        writer.close()
+
+    asyncio.run(go())
+    os.close(write_end)
+    reader.join(10)
+    os.close(read_end)
+    messages = bytes(received).split(b">")[:-1]
+    assert len(messages) == 200
+    assert all(m.startswith(b"<") and m.endswith(MESSAGE[:20000]) and m.count(b":") == 1 for m in messages)
+    for n in range(4):  # each thread's messages in the order it sent them
+        mine = [m for m in messages if m.startswith(b"<%d." % n)]
+        assert mine == [b"<%d.%d:" % (n, i) + MESSAGE[:20000] for i in range(50)]
