@@ -208,11 +208,9 @@ class KafkaBus:
             if start:
                 await asyncio.sleep(0)
             part = messages[start : start + step]
-            # On a worker thread: judging a slice (signatures, unsealing) and storing it (one
-            # SQLite transaction and its sync to disk) take milliseconds that the event loop
-            # would not answer the editor in. The instance's lock keeps it one receive at a time,
-            # and what it folds reaches the server through its fold listeners, thread-safely.
-            result = await asyncio.to_thread(self.inst.receive, part)
+            # On the event loop, not a worker thread: the server's handlers read the folded state
+            # without the instance's lock, and a fold (a session folded again) must not run beside them.
+            result = self.inst.receive(part)
             if report is not None:
                 report.received += sum(1 for m in part if not m.skip)
                 report.duplicates += result.outcomes.count("duplicate")
