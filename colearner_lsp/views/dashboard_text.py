@@ -35,7 +35,8 @@ def render_dashboard(data: dict[str, Any], width: int = 80, max_blockers: int = 
     Only the ``max_blockers`` oldest blockers are listed (a line says how many
     more there are); every student gets a line.
     """
-    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False)
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None, force_terminal=False, highlight=False)
     cohort = data["cohort"]
     console.print(_shown(f"colearner dashboard · coach {data['coach']} · {data['generated_at']}"), overflow="fold")
     median = cohort["median_time_to_pass_s"]
@@ -103,7 +104,7 @@ def render_dashboard(data: dict[str, Any], width: int = 80, max_blockers: int = 
     console.print(table)
     if off_roster:
         console.print("* no longer on the roster; history kept")
-    text = console.file.getvalue()  # type: ignore[attr-defined]
+    text = out.getvalue()
     return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
 
 

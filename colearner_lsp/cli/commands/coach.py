@@ -42,7 +42,7 @@ def plan(args: argparse.Namespace) -> int:
     steps = _steps(args.step)
     event = exchange(inst, args, lambda: actions.send_plan(inst, args.session, args.goal, steps))
     print(f"plan sent: {len(steps)} step(s)")
-    print_id(event.event_id)  # type: ignore[union-attr]
+    print_id(event.event_id)
     return 0
 
 

@@ -18,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, overload
 
 if TYPE_CHECKING:
     from ...core.instance import Instance
@@ -52,6 +52,12 @@ def say_outbox(waiting: int) -> None:
         print(
             f"colearner: {waiting} event(s) wait in the outbox; they go out with 'colearner sync' once Kafka is reachable", file=sys.stderr
         )
+
+
+@overload
+def exchange(inst: Instance, args: argparse.Namespace, action: Callable[[], T]) -> T: ...
+@overload
+def exchange(inst: Instance, args: argparse.Namespace, action: None = None) -> None: ...
 
 
 def exchange(inst: Instance, args: argparse.Namespace, action: Callable[[], T] | None = None) -> T | None:

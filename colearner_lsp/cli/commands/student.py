@@ -6,11 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...core.errors import InvalidArgument
 from ..inbox_text import render_inbox
 from .exchange import exchange, open_instance, print_id, repo_path, say_outbox
+
+if TYPE_CHECKING:  # imported where used: the parser's commands start without pydantic
+    from ...core.protocol.events import EnvelopeBase
+    from ...core.sharing.evidence import EvidencePreview
 
 
 def inbox(args: argparse.Namespace) -> int:
@@ -41,7 +45,7 @@ def ack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_preview(preview: Any, include_ignored: bool) -> None:
+def _print_preview(preview: EvidencePreview, include_ignored: bool) -> None:
     """What is shared and withheld: the same lines for the dry run and for what was sent."""
     from ...core.sharing.evidence import GIT_IGNORED
 
@@ -87,12 +91,13 @@ def respond(args: argparse.Namespace) -> int:
 
 def evidence(args: argparse.Namespace) -> int:
     from ...core import actions
+    from ...core.protocol.events import EvidenceSnapshot
 
     inst = open_instance()
     paths = [repo_path(inst, p) for p in args.path] if args.path else None
-    shown: list[Any] = []
+    shown: list[EvidencePreview] = []
 
-    def act() -> Any:
+    def act() -> EnvelopeBase | None:
         if args.dry_run:
             shown.append(actions.preview_evidence(inst, args.exercise, paths, args.request, include_ignored=args.include_ignored))
             return None
@@ -103,11 +108,12 @@ def evidence(args: argparse.Namespace) -> int:
     event = exchange(inst, args, act)
     for preview in shown:
         _print_preview(preview, args.include_ignored)
-    if args.dry_run:
+    if event is None:
         print("dry run: nothing sent")
         return 0
-    print(f"evidence sent: {event.payload.summary}")  # type: ignore[union-attr]
-    print_id(event.event_id)  # type: ignore[union-attr]
+    assert isinstance(event.payload, EvidenceSnapshot)  # what attach_evidence sends
+    print(f"evidence sent: {event.payload.summary}")
+    print_id(event.event_id)
     return 0
 
 

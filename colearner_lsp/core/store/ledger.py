@@ -117,7 +117,7 @@ class Ledger(OwnEvents, Quarantine):
             for i, item in enumerate(batch):
                 if item.topic is not None and item.partition is not None and item.offset is not None:
                     newest = last.get((item.topic, item.partition))
-                    if newest is None or item.offset > newest.offset:  # type: ignore[operator]
+                    if newest is None or newest.offset is None or item.offset > newest.offset:
                         last[(item.topic, item.partition)] = item
                 if item.skip:
                     continue
@@ -149,7 +149,7 @@ class Ledger(OwnEvents, Quarantine):
                 else:
                     quarantined |= self._classify(db, batch, accepted, before, outcomes, now)
                 appended = [batch[i].envelope for i in accepted if outcomes[i] == "appended"]
-                if any(env["sender"] == own for env in appended):  # type: ignore[index]
+                if any(env is not None and env["sender"] == own for env in appended):
                     self._adopt_own(db, before, now)
             if chains is not None:
                 self._store_chains(db, chains, now)
