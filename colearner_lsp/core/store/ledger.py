@@ -110,15 +110,15 @@ class Ledger(OwnEvents, Quarantine):
         """
         now = now_ts()
         outcomes: list[Outcome] = ["skipped"] * len(batch)
-        last: dict[tuple[str, int], Incoming] = {}  # the newest message of each partition
+        last: dict[tuple[str, int], tuple[int, Incoming]] = {}  # the newest message of each partition, by its offset
         rows, accepted = [], []
         quarantined = False
         with self._write(redoable=True) as db:
             for i, item in enumerate(batch):
                 if item.topic is not None and item.partition is not None and item.offset is not None:
                     newest = last.get((item.topic, item.partition))
-                    if newest is None or newest.offset is None or item.offset > newest.offset:
-                        last[(item.topic, item.partition)] = item
+                    if newest is None or item.offset > newest[0]:
+                        last[(item.topic, item.partition)] = (item.offset, item)
                 if item.skip:
                     continue
                 if item.duplicate:
@@ -157,7 +157,7 @@ class Ledger(OwnEvents, Quarantine):
                 "INSERT INTO positions (topic, partition, next_offset, last_digest) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
                 "last_digest = excluded.last_digest",
-                [(t, p, item.offset + 1, message_digest(item.raw)) for (t, p), item in last.items()],  # type: ignore[operator]
+                [(t, p, offset + 1, message_digest(item.raw)) for (t, p), (offset, item) in last.items()],
             )
             if quarantined:
                 self._bound_quarantine(db)
