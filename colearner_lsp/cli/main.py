@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import get_args
+from typing import NoReturn, get_args
 
 from ..core.errors import ColearnerError
 from ..core.protocol.vocabulary import Actor, Grade, ShareMode, Stage
@@ -26,7 +26,7 @@ from ..core.protocol.vocabulary import Actor, Grade, ShareMode, Stage
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors and a hint, instead of the full usage dump."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"colearner: {message} (see '{self.prog} --help')\n")
 
 

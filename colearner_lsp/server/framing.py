@@ -252,6 +252,7 @@ async def serve_stream(server: ColearnerServer, raw: AsyncReader, stop: threadin
     """
     gate = MessageGate(server)
     try:
+        # run_async asks for a JsonRPCProtocol by name but uses only the two methods the gate has
         await run_async(stop_event=stop, reader=FramedReader(raw, gate), protocol=gate, logger=_run_log, error_handler=gate.failed)  # type: ignore[arg-type]
     except UnframeableInput:
         await server.stop()
