@@ -3,18 +3,25 @@
 Clients (the VS Code extension, Neovim, code actions) send one JSON object per
 command. A missing field, a wrong type or an unknown field is refused with a
 JSON-RPC "invalid params" error that names the field and shows the expected shape.
+
+The value rules (grades, stages, share modes, confidence ranges, a mistake's
+place) are the core's own types; what is added here is only what a command
+asks of its input (text that is not empty, a document's range).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
-Text = Annotated[str, Field(min_length=1, max_length=20_000)]
-Id = Annotated[str, Field(min_length=1, max_length=200)]
-PathList = Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(max_length=1000)]
+from ..core.protocol.events import AnchoredMistake, Confidence, Delta, MaxFiles, PathText
+from ..core.protocol.events import Ident as Id
+from ..core.protocol.vocabulary import Grade, ShareMode, Stage
+
+Text = Annotated[str, Field(min_length=1, max_length=20_000)]  # what a user typed: not empty
+PathList = Annotated[list[PathText], Field(max_length=1000)]
 
 
 class Args(BaseModel):
@@ -44,12 +51,12 @@ class AttachEvidenceArgs(Args):
 class SubmitProgressArgs(Args):
     session_id: Id | None = None
     completed: list[Id] = []
-    confidence: dict[Id, Annotated[float, Field(ge=0.0, le=1.0)]] = {}
+    confidence: dict[Id, Confidence] = {}
 
 
 class AdvanceSessionArgs(Args):
     session_id: Id
-    to: Literal["init", "plan", "practice", "review", "done"]
+    to: Stage
     reason: Annotated[str, Field(max_length=20_000)] = ""
 
 
@@ -76,20 +83,12 @@ class AssignArgs(Args):
     step_id: Id | None = None
 
 
-class Mistake(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: Text
-    path: str | None = None
-    start_line: Annotated[int, Field(ge=1)] | None = None
-    end_line: Annotated[int, Field(ge=1)] | None = None
-
-
 class FeedbackArgs(Args):
     exercise_id: Id
-    grade: Literal["pass", "revise"]
-    mistakes: list[Text | Mistake] = []
+    grade: Grade
+    mistakes: list[Text | AnchoredMistake] = []
     next_step: Text
-    confidence_delta: Annotated[float, Field(ge=-1.0, le=1.0)]
+    confidence_delta: Delta
 
 
 class RequestEvidenceArgs(Args):
@@ -102,13 +101,13 @@ class SetScopeArgs(Args):
     session_id: Id
     allow: PathList
     deny: PathList = []
-    share: Literal["hashes", "diffstat", "diff"] = "hashes"
-    max_files: Annotated[int, Field(ge=0, le=1000)] = 50
+    share: ShareMode = "hashes"
+    max_files: MaxFiles = 50
 
 
 class ShowChangeArgs(Args):
     exercise_id: Id
-    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    path: PathText
     evidence_id: Id | None = None
     show: bool = True  # False: open nothing, return both texts (the VS Code extension shows its own diff)
 

@@ -124,14 +124,13 @@ def register(ls: ColearnerServer) -> None:
     @ls.command("colearner.sendFeedback")
     async def send_feedback(ls: ColearnerServer, *arguments: Any) -> dict[str, Any]:
         args = parse(FeedbackArgs, arguments, "colearner.sendFeedback")
-        mistakes = [m if isinstance(m, str) else m.model_dump(exclude_none=True) for m in args.mistakes]
         event_id = await ls.act(
             actions.send_feedback,
             args.exercise_id,
             grade=args.grade,
             next_step=args.next_step,
             confidence_delta=args.confidence_delta,
-            mistakes=mistakes,
+            mistakes=args.mistakes,
         )
         return {"ok": True, "event_id": event_id, "exercise_id": args.exercise_id}
 

@@ -15,6 +15,7 @@ import pytest
 from colearner_lsp.core import actions
 from colearner_lsp.core.errors import IllegalTransition, InvalidArgument, NotFound, WrongRole
 from colearner_lsp.core.instance import Instance
+from colearner_lsp.core.protocol.events import AnchoredMistake
 from tests.core.conftest import Wire, make_pair
 
 ASSIGN = dict(topic="handlers", exercise="What does handler return?", expected="twice x", path="service.py", start_line=4, end_line=6)
@@ -370,8 +371,11 @@ def test_progress_in_order(two: tuple[Instance, Instance, Wire]) -> None:
         actions.submit_progress(student, session_id, ["step-1", "step-3"])
     with pytest.raises(NotFound, match="no plan step 'step-9'"):
         actions.submit_progress(student, session_id, ["step-9"])
-    with pytest.raises(InvalidArgument, match="confidence for 'x' must be between 0 and 1, not 1.5"):
+    with pytest.raises(InvalidArgument) as exc:
         actions.submit_progress(student, session_id, [], {"x": 1.5})
+    assert str(exc.value) == "confidence.x: input should be less than or equal to 1 (got 1.5)"
+    with pytest.raises(InvalidArgument, match=r"confidence\.y: input should be greater than or equal to 0 \(got -0\.1\)"):
+        actions.submit_progress(student, session_id, [], {"y": -0.1})
     assert student.ledger.outbox_length() == 0  # nothing refused was written
     actions.submit_progress(student, session_id, ["step-1", "step-2"], {"topic 1": 1.0})
     actions.submit_progress(student, None, ["step-3"])  # the only open session
@@ -486,6 +490,24 @@ def test_feedback_before_response(two: tuple[Instance, Instance, Wire]) -> None:
     wire.exchange(coach, student)
     with pytest.raises(InvalidArgument, match=r"\(it is acknowledged\)"):
         actions.send_feedback(coach, exercise_id, grade="revise", next_step="n", confidence_delta=0.1)
+
+
+def test_feedback_refuses_a_mistake_without_text(two: tuple[Instance, Instance, Wire]) -> None:
+    coach, student, wire = two
+    session_id = started(coach, student, wire)
+    exercise_id = actions.assign_exercise(coach, session_id, **ASSIGN)
+    wire.exchange(coach, student)
+    actions.respond(student, exercise_id, "my answer")
+    wire.exchange(coach, student)
+    waiting = coach.ledger.outbox_length()
+    for blank in ("  ", {"text": "", "path": "a.py", "start_line": 2}, AnchoredMistake(text="\t")):
+        with pytest.raises(InvalidArgument, match="a mistake needs its text"):
+            actions.send_feedback(coach, exercise_id, grade="revise", next_step="n", confidence_delta=0, mistakes=["fine", blank])
+    assert coach.ledger.outbox_length() == waiting and coach.state.exercises[exercise_id].state == "responded"
+    actions.send_feedback(
+        coach, exercise_id, grade="revise", next_step="n", confidence_delta=0, mistakes=[AnchoredMistake(text="off by one")]
+    )
+    assert coach.state.exercises[exercise_id].state == "revise"
 
 
 def test_other_refusals(two: tuple[Instance, Instance, Wire]) -> None:

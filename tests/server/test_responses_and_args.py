@@ -98,6 +98,13 @@ def test_arguments_are_one_object_with_named_fields() -> None:
     assert feedback.mistakes[0] == "plain" and feedback.mistakes[1].start_line == 2
     with pytest.raises(JsonRpcInvalidParams, match="confidence_delta"):
         parse(FeedbackArgs, ({"exercise_id": "e1", "grade": "pass", "next_step": "n", "confidence_delta": 3},), "c")
+    # the mistake is the wire's own model: its line rule and its closed set of fields
+    base = {"exercise_id": "e1", "grade": "revise", "next_step": "n", "confidence_delta": 0}
+    for mistake, words in [({"text": "t", "start_line": 0}, "start_line"), ({"text": "t", "colour": "red"}, "colour")]:
+        with pytest.raises(JsonRpcInvalidParams, match=words):
+            parse(FeedbackArgs, ({**base, "mistakes": [mistake]},), "c")
+    with pytest.raises(JsonRpcInvalidParams, match="grade: Input should be 'pass' or 'revise'"):
+        parse(FeedbackArgs, ({**base, "grade": "fail"},), "c")
     assign = parse(
         AssignArgs,
         (

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from ...core.errors import InvalidArgument
+from ...core.protocol.vocabulary import DELTA_RANGE
 from .exchange import exchange, open_instance, print_id, repo_path
 
 
@@ -115,8 +116,9 @@ def feedback(args: argparse.Namespace) -> int:
     from ...core import actions
 
     inst = open_instance()
-    if not -1.0 <= args.confidence_delta <= 1.0:
-        raise InvalidArgument(f"--confidence-delta {args.confidence_delta}: must be between -1 and 1")
+    low, high = DELTA_RANGE
+    if not low <= args.confidence_delta <= high:  # said before a round trip to Kafka, not after
+        raise InvalidArgument(f"--confidence-delta {args.confidence_delta}: must be between {low:g} and {high:g}")
     mistakes = [parse_mistake(m) for m in args.mistake]
     event_id = exchange(
         inst,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...core.errors import InvalidArgument
+from ...core.protocol.vocabulary import CONFIDENCE_RANGE
 from ..inbox_text import render_inbox
 from .exchange import exchange, open_instance, print_id, repo_path, say_outbox
 
@@ -122,14 +123,16 @@ def progress(args: argparse.Namespace) -> int:
 
     inst = open_instance()
     confidence: dict[str, float] = {}
+    low, high = CONFIDENCE_RANGE
     for item in args.confidence:
         topic, sep, value = item.rpartition("=")
         try:
             confidence[topic] = float(value)
         except ValueError:
             sep = ""
-        if not sep or not topic:
-            raise InvalidArgument(f"--confidence {item!r}: write TOPIC=VALUE with VALUE between 0 and 1")
+        # said before a round trip to Kafka, not after
+        if not sep or not topic or not low <= confidence[topic] <= high:
+            raise InvalidArgument(f"--confidence {item!r}: write TOPIC=VALUE with VALUE between {low:g} and {high:g}")
     event_id = exchange(inst, args, lambda: actions.submit_progress(inst, args.session, args.completed, confidence))
     print("progress sent")
     print_id(str(event_id))

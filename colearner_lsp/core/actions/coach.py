@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from ..errors import InvalidArgument, NotFound
 from ..instance import Instance
@@ -22,6 +22,7 @@ from ..protocol.events import (
     SessionLifecycle,
     new_id,
 )
+from ..protocol.vocabulary import ShareMode
 
 if TYPE_CHECKING:  # evidence needs gitpython: imported when evidence is taken
     pass
@@ -115,8 +116,9 @@ def set_scope(
     """Send the scope policy (which paths the student may share); returns its version."""
     require_role(inst, "coach", "scope")
     session = find_session(inst, session_id)
-    if share not in ("hashes", "diffstat", "diff"):
-        raise InvalidArgument(f"--share must be hashes, diffstat or diff, not {share!r}")
+    modes = get_args(ShareMode)
+    if share not in modes:
+        raise InvalidArgument(f"--share must be {', '.join(modes[:-1])} or {modes[-1]}, not {share!r}")
     version = (session.scope.policy.version if session.scope is not None else 0) + 1
     policy = ScopePolicy(allow=list(allow), deny=list(deny), share=share, max_files=max_files, version=version)
     inst.emit(session.session_id, session.student, policy)
@@ -142,7 +144,7 @@ def send_feedback(
     grade: str,
     next_step: str,
     confidence_delta: float,
-    mistakes: Sequence[str | dict[str, Any]] = (),
+    mistakes: Sequence[str | dict[str, Any] | AnchoredMistake] = (),
 ) -> str:
     """Grade an exercise pass or revise; returns the feedback's event id."""
     require_role(inst, "coach", "feedback")
@@ -153,6 +155,8 @@ def send_feedback(
     if ex.state in ("assigned", "acknowledged"):
         raise InvalidArgument(f"exercise {ex.exercise_id} has no response yet (it is {ex.state}); wait for the student's answer")
     parsed = [AnchoredMistake.model_validate(m) if isinstance(m, dict) else m for m in mistakes]
+    if any(not (m if isinstance(m, str) else m.text).strip() for m in parsed):
+        raise InvalidArgument("a mistake needs its text: say what is wrong")
     feedback = AssessmentFeedback(
         grade=grade,
         mistakes=parsed,

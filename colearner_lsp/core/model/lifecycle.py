@@ -8,9 +8,12 @@ to decide whether a received move applies.
 
 from __future__ import annotations
 
-from ..errors import IllegalTransition, InvalidArgument, NotFound
+from typing import get_args
 
-STAGES: tuple[str, ...] = ("init", "plan", "practice", "review", "done")
+from ..errors import IllegalTransition, InvalidArgument, NotFound
+from ..protocol.vocabulary import Stage
+
+STAGES: tuple[str, ...] = get_args(Stage)
 
 NEXT_STAGES: dict[str, tuple[str, ...]] = {
     "init": ("plan",),

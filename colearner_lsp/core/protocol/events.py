@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from .event_types import COACH, EITHER, PAYLOADS, STUDENT, Frozen, Payload, declare_event
-from .vocabulary import Actor, Grade, ShareMode, Stage, StepStatus
+from .vocabulary import CONFIDENCE_RANGE, DELTA_RANGE, Actor, Grade, ShareMode, Stage, StepStatus
 
 SCHEMA_VERSION = 2
 # Delivery plumbing that belongs to no coaching session (resync requests) still needs a session_id.
@@ -43,8 +43,8 @@ NO_SESSION = "00000000-0000-0000-0000-000000000000"
 # Identities appear in file names, Kafka keys and CLI arguments: keep them tame.
 IDENTITY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 Identity = Annotated[str, Field(pattern=IDENTITY_PATTERN)]
-Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
-Delta = Annotated[float, Field(ge=-1.0, le=1.0)]
+Confidence = Annotated[float, Field(ge=CONFIDENCE_RANGE[0], le=CONFIDENCE_RANGE[1])]
+Delta = Annotated[float, Field(ge=DELTA_RANGE[0], le=DELTA_RANGE[1])]
 ShortText = Annotated[str, Field(max_length=20_000)]
 Ident = Annotated[str, Field(min_length=1, max_length=200)]
 # Numbers are bounded where they enter: a seq or a line number past these is a
@@ -54,6 +54,7 @@ Count = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 LineNo = Annotated[int, Field(ge=1, le=10_000_000)]
 Column = Annotated[int, Field(ge=0, le=10_000_000)]
 PathText = Annotated[str, Field(min_length=1, max_length=4096)]
+MaxFiles = Annotated[int, Field(ge=0, le=1000)]  # a scope's bound on the files one snapshot may name
 MAX_ITEMS = 1000  # list lengths in payloads
 
 
@@ -152,7 +153,7 @@ class ScopePolicy(Payload):
     allow: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=MAX_ITEMS)
     deny: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default=[], max_length=MAX_ITEMS)
     share: ShareMode = "hashes"
-    max_files: Annotated[int, Field(ge=0, le=1000)] = 50
+    max_files: MaxFiles = 50
     version: Annotated[int, Field(ge=1, le=MAX_SEQ)] = 1
 
 

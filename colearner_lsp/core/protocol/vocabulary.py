@@ -1,4 +1,4 @@
-"""The protocol's closed sets of words, as ``Literal`` types and nothing else.
+"""The protocol's closed sets of words, as ``Literal`` types, and its ranges of numbers.
 
 ``events`` and ``event_types`` use them in their models; the command line
 offers them as argparse ``choices`` (``typing.get_args``). They live here, apart
@@ -15,3 +15,8 @@ Stage = Literal["init", "plan", "practice", "review", "done"]
 Grade = Literal["pass", "revise"]
 StepStatus = Literal["next", "active", "done"]
 ShareMode = Literal["hashes", "diffstat", "diff"]
+
+# The ranges of the numbers a user gives, inclusive: the models' bounds, and what
+# the command line checks before it talks to Kafka.
+CONFIDENCE_RANGE = (0.0, 1.0)  # a student's confidence in a topic
+DELTA_RANGE = (-1.0, 1.0)  # a feedback's change to it

@@ -72,6 +72,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..config import AgentConfig
+from ..model.lifecycle import STAGES
 from ..model.state import SessionState, State
 from .blockers import _blocker_key, _quarantine_blocker, _session_blockers
 from .dashboard_clock import _Clock, _utc
@@ -81,7 +82,7 @@ if TYPE_CHECKING:
 
 DASHBOARD_VERSION = 1
 NO_STAGE = "none"
-STAGE_ORDER: tuple[str, ...] = (NO_STAGE, "init", "plan", "practice", "review", "done")
+STAGE_ORDER: tuple[str, ...] = (NO_STAGE, *STAGES)
 
 
 def compute_dashboard(

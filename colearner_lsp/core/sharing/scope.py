@@ -26,11 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 import pathspec
 
 from ..errors import ScopeError
+from ..protocol.vocabulary import ShareMode
 from .repo_paths import _fold, _fold_component, _lexical, _on_disk, _real_root, _refuse, _show, normalize_repo_path
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
 MAX_RULES = 1000
 MAX_RULE_CHARS = 1024
 
-SHARE_MODES = ("hashes", "diffstat", "diff")
+SHARE_MODES: tuple[str, ...] = get_args(ShareMode)
 
 # The student's own deny list. Matched on the folded path (see module
 # docstring), so every entry is written in lower case. It errs on the side of
@@ -172,7 +173,7 @@ class ScopeRules:
 
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
-    share: Literal["hashes", "diffstat", "diff"] = "hashes"
+    share: ShareMode = "hashes"
     max_files: int = 50
     student_deny: tuple[str, ...] = DEFAULT_STUDENT_DENY
     _student: _CompiledRules = field(init=False, repr=False, compare=False)
