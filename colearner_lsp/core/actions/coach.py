@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgument, NotFound
 from ..instance import Instance
@@ -22,7 +22,7 @@ from ..protocol.events import (
     SessionLifecycle,
     new_id,
 )
-from ..protocol.vocabulary import ShareMode
+from ..protocol.vocabulary import SHARE_MODES
 
 if TYPE_CHECKING:  # evidence needs gitpython: imported when evidence is taken
     pass
@@ -116,9 +116,8 @@ def set_scope(
     """Send the scope policy (which paths the student may share); returns its version."""
     require_role(inst, "coach", "scope")
     session = find_session(inst, session_id)
-    modes = get_args(ShareMode)
-    if share not in modes:
-        raise InvalidArgument(f"--share must be {', '.join(modes[:-1])} or {modes[-1]}, not {share!r}")
+    if share not in SHARE_MODES:
+        raise InvalidArgument(f"--share must be {', '.join(SHARE_MODES[:-1])} or {SHARE_MODES[-1]}, not {share!r}")
     version = (session.scope.policy.version if session.scope is not None else 0) + 1
     policy = ScopePolicy(allow=list(allow), deny=list(deny), share=share, max_files=max_files, version=version)
     inst.emit(session.session_id, session.student, policy)

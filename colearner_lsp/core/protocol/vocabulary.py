@@ -8,13 +8,14 @@ from the models, so that building the parser imports no pydantic: start-up
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Actor = Literal["coach", "student"]
 Stage = Literal["init", "plan", "practice", "review", "done"]
 Grade = Literal["pass", "revise"]
 StepStatus = Literal["next", "active", "done"]
 ShareMode = Literal["hashes", "diffstat", "diff"]
+SHARE_MODES: tuple[str, ...] = get_args(ShareMode)  # in the order a message lists them
 
 # The ranges of the numbers a user gives, inclusive: the models' bounds, and what
 # the command line checks before it talks to Kafka.

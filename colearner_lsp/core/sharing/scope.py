@@ -26,12 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pathspec
 
 from ..errors import ScopeError
-from ..protocol.vocabulary import ShareMode
+from ..protocol.vocabulary import SHARE_MODES, ShareMode
 from .repo_paths import _fold, _fold_component, _lexical, _on_disk, _real_root, _refuse, _show, normalize_repo_path
 
 __all__ = [
@@ -48,8 +48,6 @@ __all__ = [
 # every check slow.
 MAX_RULES = 1000
 MAX_RULE_CHARS = 1024
-
-SHARE_MODES: tuple[str, ...] = get_args(ShareMode)
 
 # The student's own deny list. Matched on the folded path (see module
 # docstring), so every entry is written in lower case. It errs on the side of
