@@ -100,7 +100,14 @@ def test_arguments_are_one_object_with_named_fields() -> None:
         parse(FeedbackArgs, ({"exercise_id": "e1", "grade": "pass", "next_step": "n", "confidence_delta": 3},), "c")
     # the mistake is the wire's own model: its line rule and its closed set of fields
     base = {"exercise_id": "e1", "grade": "revise", "next_step": "n", "confidence_delta": 0}
-    for mistake, words in [({"text": "t", "start_line": 0}, "start_line"), ({"text": "t", "colour": "red"}, "colour")]:
+    for mistake, words in [
+        ({"text": "t", "start_line": 0}, "start_line"),
+        ({"text": "t", "colour": "red"}, "colour"),
+        ({"text": "t" * 20_001}, "text"),
+        ({"text": "t", "path": "p" * 4097}, "path"),
+        ({"text": ["nested"]}, "text"),
+        (123, "mistakes.0"),
+    ]:
         with pytest.raises(JsonRpcInvalidParams, match=words):
             parse(FeedbackArgs, ({**base, "mistakes": [mistake]},), "c")
     with pytest.raises(JsonRpcInvalidParams, match="grade: Input should be 'pass' or 'revise'"):
